@@ -1,0 +1,1 @@
+"""Shaozi's core: settings, city configuration, domain rules, photos and languages."""

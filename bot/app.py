@@ -1,0 +1,125 @@
+"""Builds the Application from settings; run_bot.py, the tests and the benchmarks all use it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.request import BaseRequest
+
+from bot.accounts import Account
+from bot.city import CityConfig, load_city
+from bot.clock import Clock, SystemClock
+from bot.context import BotData, Context, Services
+from bot.i18n import Catalogs, Language, Translator
+from bot.menu import commands_for
+from bot.reports import drop_stale_drafts
+from bot.roles import Role
+from bot.settings import Settings
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+ShaoziApp = Application[Any, Context, dict[Any, Any], dict[Any, Any], BotData, Any]
+InstallHandlers = Callable[[ShaoziApp], None]
+
+# Telegram's setMyCommands takes two-letter language codes only, so Traditional Chinese
+# clients see the default (Simplified) list; per-chat lists fix that once a user has spoken.
+_COMMAND_LANGUAGES: tuple[tuple[str | None, Language], ...] = (
+    (None, Language.ZH_HANS),
+    ("zh", Language.ZH_HANS),
+    ("en", Language.EN),
+)
+
+
+def bot_commands(translator: Translator, roles: set[Role]) -> list[BotCommand]:
+    return [BotCommand(c.name, translator.gettext(c.description)) for c in commands_for(roles)]
+
+
+async def set_default_commands(app: ShaoziApp) -> None:
+    """Register the citizens' command list once per language."""
+    services: Services = app.bot_data.services
+    for code, language in _COMMAND_LANGUAGES:
+        commands = bot_commands(services.catalogs.translator(language), {Role.CITIZEN})
+        await app.bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=code)
+
+
+async def set_chat_commands(bot: Bot, catalogs: Catalogs, account: Account) -> None:
+    """Give one user the command list of their roles, in their language."""
+    translator = catalogs.translator(account.language)
+    await bot.set_my_commands(
+        bot_commands(translator, account.roles), scope=BotCommandScopeChat(account.id)
+    )
+
+
+async def startup(app: ShaoziApp) -> None:
+    """Open the database, apply migrations and register the command menu."""
+    services: Services = app.bot_data.services
+    await services.db.connect()
+    applied = await services.db.migrate()
+    if applied:
+        log.info("database %s migrated: %s", services.db.path, ", ".join(applied))
+    if app.job_queue is not None:
+        app.job_queue.run_repeating(sweep_drafts, interval=3600, first=60, name="sweep-drafts")
+    try:
+        await set_default_commands(app)
+    except TelegramError as exc:  # the bot still works without a command menu
+        log.warning("could not register the command menu: %s", exc)
+
+
+async def sweep_drafts(context: Context) -> None:
+    """Drop report drafts nobody has touched within the city's draft lifetime."""
+    services = context.bot_data.services
+    dropped = await drop_stale_drafts(
+        services.db, services.clock.now(), services.city.limits.draft_ttl_days
+    )
+    if dropped:
+        log.info("dropped %d stale report draft(s)", dropped)
+
+
+async def shutdown(app: ShaoziApp) -> None:
+    """Close the database."""
+    await app.bot_data.services.db.close()
+
+
+def build_application(
+    settings: Settings,
+    install_handlers: InstallHandlers,
+    *,
+    city: CityConfig | None = None,
+    clock: Clock | None = None,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+) -> ShaoziApp:
+    """Build the bot: services in bot_data, typed context, handlers installed."""
+    if settings.token is None:
+        raise ValueError("a bot token is required to build the application")
+    builder = (
+        ApplicationBuilder()
+        .token(settings.token.get_secret_value())
+        .base_url(settings.api_url)
+        .base_file_url(settings.file_url)
+        .context_types(ContextTypes(context=Context, bot_data=BotData))
+        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.zone))
+        .post_init(startup)
+        .post_shutdown(shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(get_updates_request or request)
+    if settings.rate_limit:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
+    app: ShaoziApp = builder.build()
+    app.bot_data.services = Services(
+        settings=settings,
+        city=city or load_city(settings.city),
+        db=Database(settings.database),
+        clock=clock or SystemClock(),
+        catalogs=Catalogs(),
+    )
+    install_handlers(app)
+    return app

@@ -1,0 +1,38 @@
+"""Expected failures: each carries a translatable message that handlers show the user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.i18n import N_
+
+
+class ShaoziError(Exception):
+    """A failure the user can understand; ``message`` is a catalogue msgid with placeholders."""
+
+    message = N_("That did not work. Please try again.")
+
+    def __init__(self, message: str | None = None, **params: Any) -> None:
+        if message is not None:
+            self.message = message
+        self.params = params
+        super().__init__(self.message)
+
+    def render(self, gettext: Any) -> str:
+        return str(gettext(self.message)).format(**self.params)
+
+
+class InviteUnknown(ShaoziError):
+    message = N_("This invite code is not valid. Check it, or ask for a new one.")
+
+
+class InviteUsed(ShaoziError):
+    message = N_("This invite code has already been used. Ask for a new one.")
+
+
+class InviteExpired(ShaoziError):
+    message = N_("This invite code has expired. Ask for a new one.")
+
+
+class NotAllowed(ShaoziError):
+    message = N_("You are not allowed to do that.")

@@ -1,0 +1,79 @@
+"""Invite codes: made by an admin (or the command line), redeemed once with /join."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from bot.errors import InviteExpired, InviteUnknown, InviteUsed
+from bot.roles import Role
+from storage.db import Database
+from storage.models import Invite
+
+# No 0/O, 1/I/L: codes are read aloud and typed on phones.
+ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+GROUPS, GROUP_LENGTH = 3, 4
+DEFAULT_VALIDITY = dt.timedelta(days=7)
+
+
+def new_code() -> str:
+    groups = ("".join(secrets.choice(ALPHABET) for _ in range(GROUP_LENGTH)) for _ in range(GROUPS))
+    return "-".join(groups)
+
+
+def normalise(code: str) -> str:
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def code_hash(code: str) -> str:
+    return hashlib.sha256(normalise(code).encode("ascii", "ignore")).hexdigest()
+
+
+@dataclass(frozen=True)
+class InviteSpec:
+    role: Role
+    department: str | None = None
+    enterprise_id: int | None = None
+
+
+async def create_invite(
+    db: Database,
+    spec: InviteSpec,
+    now: dt.datetime,
+    *,
+    created_by: int | None = None,
+    validity: dt.timedelta = DEFAULT_VALIDITY,
+) -> str:
+    """Store a new invite and return its code (only its hash is kept)."""
+    code = new_code()
+    async with db.transaction() as tx:
+        await tx.invites.create(
+            code_hash(code),
+            spec.role.value,
+            spec.department,
+            spec.enterprise_id,
+            created_by,
+            now,
+            now + validity,
+        )
+    return code
+
+
+async def redeem(db: Database, code: str, user_id: int, now: dt.datetime) -> Invite:
+    """Bind the user to the invite's role, once; raise a ShaoziError saying why not."""
+    async with db.transaction() as tx:
+        invite = await tx.invites.by_hash(code_hash(code)) if normalise(code) else None
+        if invite is None:
+            raise InviteUnknown()
+        if invite.used_by is not None:
+            raise InviteUsed()
+        if invite.expires_at <= now:
+            raise InviteExpired()
+        if not await tx.invites.mark_used(invite.id, user_id, now):
+            raise InviteUsed()
+        await tx.users.add_membership(
+            user_id, invite.role.value, invite.department, invite.enterprise_id, invite.id, now
+        )
+        return invite

@@ -1,0 +1,50 @@
+"""Telegram-facing handlers, one module per feature, registered here in one ordered list."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from telegram import Update
+from telegram.ext import BaseHandler, MessageHandler, TypeHandler, filters
+
+from bot.app import ShaoziApp
+from bot.context import Context
+from handlers import common, join, language, report, track
+
+# Group -1 runs first for every update: it loads who is speaking and their language.
+ACCOUNT_GROUP = -1
+
+# Features waiting for a user's message (a report's next step, …), asked in this order;
+# each returns True when the message was theirs.
+MessageConsumer = Callable[[Update, Context], Awaitable[bool]]
+CONSUMERS: tuple[MessageConsumer, ...] = (report.on_message,)
+
+
+async def route_message(update: Update, context: Context) -> None:
+    """Give a private message to the feature waiting for it, else say it was not expected."""
+    for consumer in CONSUMERS:
+        if await consumer(update, context):
+            return
+    await common.unexpected_message(update, context)
+
+
+def install(app: ShaoziApp) -> None:
+    """Register every handler; in group 0 the first match wins, so order matters."""
+    app.add_handler(TypeHandler(Update, common.load_account), group=ACCOUNT_GROUP)
+    ordered: list[BaseHandler[Update, common.Context, object]] = [
+        *common.commands(),
+        *language.handlers(),
+        *join.handlers(),
+        # Before the fallbacks: /cancel of a report in progress.
+        *report.handlers(),
+        *track.handlers(),
+        MessageHandler(
+            filters.ChatType.PRIVATE & ~filters.COMMAND & ~filters.StatusUpdate.ALL,
+            route_message,
+        ),
+        # Last: anything no feature claimed gets a helpful answer, never silence.
+        *common.fallbacks(),
+    ]
+    for handler in ordered:
+        app.add_handler(handler)
+    app.add_error_handler(common.on_error)

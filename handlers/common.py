@@ -1,0 +1,185 @@
+"""What every user has: the account loader, /start, /help, /cancel, fallbacks, the error handler."""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.accounts import Account
+from bot.context import Context
+from bot.i18n import resolve_language
+from bot.menu import commands_for
+from bot.roles import Role
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Context", "commands", "fallbacks", "load_account", "on_error"]
+
+
+async def load_account(update: Update, context: Context) -> None:
+    """Record that the user was here and load their roles and language."""
+    user = update.effective_user
+    if user is None or user.is_bot:
+        return
+    db, now = context.db, context.clock.now()
+    async with db.transaction() as tx:
+        row = await tx.users.touch(user.id, user.language_code, now)
+        memberships = await tx.users.memberships(user.id)
+    context.account = Account(row, memberships, context.city.city.default_language)
+
+
+def role_name(context: Context, role: Role) -> str:
+    _ = context.gettext
+    names = {
+        Role.CITIZEN: _("citizen"),
+        Role.ENTERPRISE: _("enterprise safety officer"),
+        Role.OFFICER: _("department officer"),
+        Role.SUPERVISOR: _("supervisor"),
+        Role.ADMIN: _("administrator"),
+    }
+    return names[role]
+
+
+def command_list(context: Context, account: Account) -> str:
+    """One line per command this user may use."""
+    return "\n".join(
+        f"/{c.name} — {html.escape(context.gettext(c.description))}"
+        for c in commands_for(account.roles)
+    )
+
+
+def menu_keyboard(context: Context) -> InlineKeyboardMarkup:
+    _ = context.gettext
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(_("📣 Report a hazard"), callback_data="rep:1:start")],
+            [
+                InlineKeyboardButton(_("📋 My reports"), callback_data="trk:1:page:0"),
+                InlineKeyboardButton(_("Language"), callback_data="lang:1"),
+            ],
+        ]
+    )
+
+
+async def answer(update: Update, text: str | None = None, *, alert: bool = False) -> None:
+    """Answer a button press. A replayed press (after a restart) was answered already, or is
+    too old to answer: that is no failure, so it is not reported as one."""
+    query = update.callback_query
+    if query is None:
+        return
+    try:
+        await query.answer(text, show_alert=alert)
+    except BadRequest as exc:
+        log.info("could not answer callback query %s: %s", query.id, exc.message)
+
+
+async def start(update: Update, context: Context) -> None:
+    """Greet the user, say what the bot does and show what they may do."""
+    _ = context.gettext
+    account = context.account
+    city = html.escape(context.city.city.name.get(account.language))
+    text = _(
+        "Welcome to Shaozi, the hazard whistle of {city}.\n\n"
+        "See a safety hazard — a blocked fire exit, a leaking gas hose, a cracking wall? "
+        "Report it here with a photo and its place. The responsible department checks it, "
+        "orders it fixed by a deadline, and you can follow it until it is closed. "
+        "You may stay anonymous."
+    ).format(city=city)
+    staff = sorted(account.roles - {Role.CITIZEN})
+    if staff:
+        roles = ", ".join(role_name(context, r) for r in staff)
+        text += "\n\n" + _("You are signed in as: {roles}.").format(roles=html.escape(roles))
+    text += "\n\n" + _("What you can do:") + "\n" + command_list(context, account)
+    await update.effective_message.reply_text(text, reply_markup=menu_keyboard(context))  # type: ignore[union-attr]
+
+
+async def help_command(update: Update, context: Context) -> None:
+    """List the user's commands and how staff join."""
+    _ = context.gettext
+    text = (
+        _("Commands you can use:")
+        + "\n"
+        + command_list(context, context.account)
+        + "\n\n"
+        + _(
+            "Staff of a department or an enterprise: ask your administrator for an invite code "
+            "and send /join followed by the code."
+        )
+    )
+    await update.effective_message.reply_text(text)  # type: ignore[union-attr]
+
+
+async def cancel(update: Update, context: Context) -> None:
+    """Say there is nothing to cancel (features with steps register their own /cancel first)."""
+    _ = context.gettext
+    await update.effective_message.reply_text(  # type: ignore[union-attr]
+        _("There is nothing to cancel. Send /help to see what you can do.")
+    )
+
+
+async def unknown_command(update: Update, context: Context) -> None:
+    """Answer a command the bot does not know."""
+    _ = context.gettext
+    await update.effective_message.reply_text(  # type: ignore[union-attr]
+        _("I do not know that command. Send /help to see what you can do.")
+    )
+
+
+async def unexpected_message(update: Update, context: Context) -> None:
+    """Answer a message that no step is waiting for."""
+    _ = context.gettext
+    await update.effective_message.reply_text(  # type: ignore[union-attr]
+        _("I was not expecting that. Send /start to see what you can do.")
+    )
+
+
+async def stale_button(update: Update, context: Context) -> None:
+    """Answer a button nobody handles: an old message, or forged data."""
+    _ = context.gettext
+    await answer(update, _("This button is no longer valid."), alert=True)
+
+
+async def on_error(update: object, context: Context) -> None:
+    """Log the failure and apologise to the user in their language."""
+    log.error("error while handling an update", exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_user is None:
+        return
+    user = update.effective_user
+    chosen = None
+    try:
+        row = await context.db.read.users.get(user.id)
+        chosen = row.language if row else None
+    except Exception:  # the database itself may be what failed
+        log.warning("could not read the user's language", exc_info=True)
+    default = context.city.city.default_language
+    tr = context.services.translator_for(resolve_language(chosen, user.language_code, default))
+    text = tr.gettext(
+        "Sorry, something went wrong on our side. What you entered is kept; please try again."
+    )
+    try:
+        if update.callback_query is not None:
+            await answer(update, text, alert=True)
+        elif update.effective_chat is not None:
+            await context.bot.send_message(update.effective_chat.id, text)
+    except TelegramError:
+        log.warning("could not send the apology", exc_info=True)
+
+
+def commands() -> list[BaseHandler[Update, Context, object]]:
+    return [
+        CommandHandler("start", start, filters.ChatType.PRIVATE),
+        CommandHandler("help", help_command, filters.ChatType.PRIVATE),
+    ]
+
+
+def fallbacks() -> list[BaseHandler[Update, Context, object]]:
+    private = filters.ChatType.PRIVATE
+    return [
+        CommandHandler("cancel", cancel, private),
+        MessageHandler(private & filters.COMMAND, unknown_command),
+        CallbackQueryHandler(stale_button),
+    ]

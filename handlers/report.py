@@ -1,0 +1,847 @@
+"""/report: a citizen reports a hazard in six steps, with the draft kept in the database.
+
+The step lives in the ``drafts`` table, not in memory: every answer is written there before the
+bot replies, so a crash or restart resumes exactly where the user was. Buttons carry the draft's
+key, so a button from an earlier report or step is recognised and answered, never applied.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import logging
+from collections.abc import Awaitable, Callable
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.error import BadRequest
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+
+from bot.context import Context
+from bot.errors import ShaoziError
+from bot.lifecycle import STATUS_LABELS
+from bot.photos import MAX_BYTES, FileTooBig, NotAnImage
+from bot.reports import (
+    MAX_DESCRIPTION,
+    MAX_PHOTOS,
+    MIN_DESCRIPTION,
+    STEP_NUMBER,
+    TOTAL_STEPS,
+    DraftData,
+    DraftGone,
+    Duplicate,
+    ReportDraft,
+    Step,
+    after,
+    cancel_draft,
+    check_address,
+    check_daily_limit,
+    check_description,
+    check_name,
+    check_phone,
+    find_duplicates,
+    follow_instead,
+    load_draft,
+    save_draft,
+    start_draft,
+    store_photo,
+    submit,
+)
+from handlers import common
+from handlers.common import answer
+
+log = logging.getLogger(__name__)
+
+PREFIX = "rep:1"
+# Fields the summary's "edit" offers, in the order of the steps.
+EDITABLE = (Step.CATEGORY, Step.LOCATION, Step.DESCRIPTION, Step.PHOTOS, Step.IDENTITY)
+
+
+def data(action: str, key: str = "", arg: str = "") -> str:
+    return ":".join(part for part in (PREFIX, action, key, arg) if part)
+
+
+def button(label: str, action: str, key: str = "", arg: str = "") -> InlineKeyboardButton:
+    return InlineKeyboardButton(label, callback_data=data(action, key, arg))
+
+
+# Texts shared by several steps -----------------------------------------------------------
+
+
+def step_header(context: Context, step: Step) -> str:
+    return context.gettext("Step {number} of {total}").format(
+        number=STEP_NUMBER[step], total=TOTAL_STEPS
+    )
+
+
+def category_name(context: Context, code: str | None) -> str:
+    category = context.city.category(code) if code else None
+    return category.name.get(context.tr.language) if category else "—"
+
+
+def district_name(context: Context, code: str | None) -> str:
+    district = context.city.district(code) if code else None
+    return district.name.get(context.tr.language) if district else "—"
+
+
+def place_text(context: Context, d: DraftData) -> str:
+    _ = context.gettext
+    parts = []
+    if d.address:
+        parts.append(html.escape(d.address))
+    if d.latitude is not None and d.longitude is not None:
+        parts.append(_("map point {lat:.5f}, {lon:.5f}").format(lat=d.latitude, lon=d.longitude))
+    if d.district:
+        parts.append(html.escape(district_name(context, d.district)))
+    return " · ".join(parts) or "—"
+
+
+def masked_phone(phone: str) -> str:
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else phone
+
+
+# Prompts: what the bot says at each step ------------------------------------------------
+
+
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+
+
+async def prompt(context: Context, draft: ReportDraft) -> tuple[str, Markup]:
+    """The text and keyboard that ask for the draft's current step."""
+    _ = context.gettext
+    d, key, step = draft.data, draft.key, draft.step
+    head = "<b>" + step_header(context, step) + "</b> · "
+    cancel = button(_("✖ Cancel report"), "cancel", key)
+    if step is Step.CATEGORY:
+        buttons = [
+            button(c.name.get(context.tr.language), "cat", key, c.code)
+            for c in context.city.categories
+        ]
+        rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+        return head + _("What kind of hazard is it?"), InlineKeyboardMarkup([*rows, [cancel]])
+    if step is Step.LOCATION:
+        keyboard = ReplyKeyboardMarkup(
+            [[KeyboardButton(_("📍 Send my current location"), request_location=True)]],
+            resize_keyboard=True,
+            one_time_keyboard=True,
+        )
+        return head + _(
+            "Where is it? Press the button below to send where you are now, "
+            "share another place (📎 → Location), or type the address."
+        ), keyboard
+    if step is Step.DISTRICT:
+        buttons = [
+            button(x.name.get(context.tr.language), "dist", key, x.code)
+            for x in context.city.districts
+        ]
+        rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+        return head + _("Which district is it in?"), InlineKeyboardMarkup([*rows, [cancel]])
+    if step is Step.DESCRIPTION:
+        return head + _(
+            "Describe the hazard in your own words ({minimum}–{maximum} characters): "
+            "what it is, where exactly, and since when."
+        ).format(minimum=MIN_DESCRIPTION, maximum=MAX_DESCRIPTION), ReplyKeyboardRemove()
+    if step is Step.PHOTOS:
+        if d.photos:
+            text = _("Photo {count} of {maximum} received. Send more, or press Done.").format(
+                count=len(d.photos), maximum=MAX_PHOTOS
+            )
+            return head + text, InlineKeyboardMarkup([[button(_("✅ Done"), "done", key)]])
+        text = _("Send up to {maximum} photos of the hazard, as photos or as image files.").format(
+            maximum=MAX_PHOTOS
+        )
+        return head + text, InlineKeyboardMarkup([[button(_("No photo"), "nophoto", key)]])
+    if step is Step.IDENTITY:
+        return head + _(
+            "Report anonymously, or with your real name? Your name and phone are never shown "
+            "to the enterprise. A reward can be paid to anonymous reporters only with the "
+            "claim code you will be given."
+        ), InlineKeyboardMarkup(
+            [[button(_("🙈 Anonymous"), "anon", key), button(_("🪪 Real name"), "real", key)]]
+        )
+    if step is Step.NAME:
+        return head + _("Please type your full name."), ReplyKeyboardRemove()
+    if step is Step.PHONE:
+        keyboard = ReplyKeyboardMarkup(
+            [[KeyboardButton(_("📱 Share my phone number"), request_contact=True)]],
+            resize_keyboard=True,
+            one_time_keyboard=True,
+        )
+        return head + _("Your phone number: press the button, or type it."), keyboard
+    if step is Step.DUPLICATES:
+        found = await find_duplicates(context.db, context.city, d, context.clock.now())
+        if found:
+            return duplicates_prompt(context, draft, found)
+    return summary(context, draft)
+
+
+def summary(context: Context, draft: ReportDraft) -> tuple[str, Markup]:
+    _ = context.gettext
+    d, key = draft.data, draft.key
+    if d.anonymous:
+        identity = _("anonymous")
+    else:
+        identity = _("real name: {name}, {phone}").format(
+            name=html.escape(d.name or ""), phone=masked_phone(d.phone or "")
+        )
+    photos = str(len(d.photos)) if d.photos else _("none")
+    lines = [
+        "<b>" + step_header(context, Step.SUMMARY) + "</b> · " + _("Please check your report."),
+        "",
+        _("Category: {value}").format(value=html.escape(category_name(context, d.category))),
+        _("Place: {value}").format(value=place_text(context, d)),
+        _("Description: {value}").format(value=html.escape(d.description or "")),
+        _("Photos: {value}").format(value=photos),
+        _("Identity: {value}").format(value=identity),
+    ]
+    keyboard = InlineKeyboardMarkup(
+        [
+            [button(_("✅ Submit"), "confirm", key)],
+            [button(_("✏️ Edit"), "edit", key), button(_("✖ Cancel report"), "cancel", key)],
+        ]
+    )
+    return "\n".join(lines), keyboard
+
+
+def duplicates_prompt(
+    context: Context, draft: ReportDraft, found: list[Duplicate]
+) -> tuple[str, Markup]:
+    _ = context.gettext
+    lines = [
+        "<b>"
+        + step_header(context, Step.DUPLICATES)
+        + "</b> · "
+        + _("These open cases look like yours:")
+    ]
+    rows = []
+    for duplicate in found:
+        case = duplicate.case
+        details = [_(STATUS_LABELS[case.status])]
+        if duplicate.distance_m is not None:
+            details.append(_("{meters} m away").format(meters=round(duplicate.distance_m)))
+        if duplicate.same_photo:
+            details.append(_("similar photo"))
+        lines.append(f"• {case.number} ({', '.join(details)})")
+        label = _("Same as {number}: follow it").format(number=case.number)
+        rows.append([button(label, "dup", draft.key, str(case.id))])
+    lines.append("")
+    lines.append(
+        _(
+            "If one of them is the same hazard, follow it instead: you will get its updates. "
+            "Otherwise, go on with your own report."
+        )
+    )
+    rows.append([button(_("Mine is different"), "dupnew", draft.key)])
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+# Sending ----------------------------------------------------------------------------------
+
+
+async def ask(
+    context: Context,
+    draft: ReportDraft,
+    note: str | None = None,
+    found: list[Duplicate] | None = None,
+) -> None:
+    """Send the prompt of the draft's current step, after an optional note."""
+    if found and draft.step is Step.DUPLICATES:
+        text, markup = duplicates_prompt(context, draft, found)
+    else:
+        text, markup = await prompt(context, draft)
+    if note and not isinstance(markup, ReplyKeyboardMarkup):
+        # A separate note clears the reply keyboard of the step before (location, phone).
+        await context.bot.send_message(draft.user_id, note, reply_markup=ReplyKeyboardRemove())
+    elif note:
+        text = note + "\n\n" + text
+    await context.bot.send_message(draft.user_id, text, reply_markup=markup)
+
+
+async def advance(
+    context: Context, draft: ReportDraft, done: Step, message_id: int = 0
+) -> list[Duplicate]:
+    """Move past a finished step and store the draft; return duplicates if any were found."""
+    step = after(done, draft.data)
+    found: list[Duplicate] = []
+    if step is Step.SUMMARY and not draft.data.duplicates_dismissed:
+        found = await find_duplicates(context.db, context.city, draft.data, context.clock.now())
+        if found:
+            step = Step.DUPLICATES
+    if step is Step.SUMMARY:
+        draft.data.editing = False
+    draft.step = step
+    await save_draft(context.db, draft, context.clock.now(), message_id)
+    return found
+
+
+async def save(context: Context, draft: ReportDraft, message_id: int = 0) -> None:
+    await save_draft(context.db, draft, context.clock.now(), message_id)
+
+
+# Starting, cancelling ------------------------------------------------------------------------
+
+
+async def start_report(update: Update, context: Context) -> None:
+    """Start a report, or offer to continue the one in progress."""
+    _ = context.gettext
+    if update.callback_query is not None:
+        await answer(update)
+    user_id, now = context.account.id, context.clock.now()
+    settings = context.services.settings
+    draft = await load_draft(context.db, user_id, now, context.city.limits.draft_ttl_days)
+    if draft is not None:
+        text = _(
+            "You have a report in progress (step {number} of {total}). Continue it, or start over?"
+        ).format(number=STEP_NUMBER[draft.step], total=TOTAL_STEPS)
+        keyboard = InlineKeyboardMarkup(
+            [
+                [
+                    button(_("Continue"), "resume", draft.key),
+                    button(_("Start over"), "restart", draft.key),
+                ]
+            ]
+        )
+        await context.bot.send_message(user_id, text, reply_markup=keyboard)
+        return
+    try:
+        await check_daily_limit(context.db, context.city, user_id, now, settings.zone)
+    except ShaoziError as exc:
+        await context.bot.send_message(user_id, exc.render(_))
+        return
+    draft = await start_draft(context.db, user_id, now)
+    await ask(context, draft)
+
+
+async def cancel_command(update: Update, context: Context) -> None:
+    """Cancel the report in progress, if there is one."""
+    _ = context.gettext
+    if not await cancel_draft(context.db, context.account.id):
+        await common.cancel(update, context)
+        return
+    await context.bot.send_message(
+        context.account.id,
+        _("Your report was cancelled; nothing was sent. Send /report to start again."),
+        reply_markup=ReplyKeyboardRemove(),
+    )
+
+
+# Messages at each step ---------------------------------------------------------------------
+
+
+def kind_of(message: Message) -> str:
+    """What the user sent, in the words the steps care about."""
+    if message.location is not None or message.venue is not None:
+        return "location"
+    if message.photo:
+        return "photo"
+    if message.document is not None:
+        mime = message.document.mime_type or ""
+        return "image" if mime.startswith("image/") else "document"
+    if message.contact is not None:
+        return "contact"
+    if message.sticker is not None:
+        return "sticker"
+    if message.voice is not None or message.audio is not None:
+        return "voice"
+    if message.video is not None or message.animation is not None or message.video_note is not None:
+        return "video"
+    if message.text is not None:
+        return "text"
+    return "other"
+
+
+def wrong_kind_note(context: Context, kind: str, step: Step, draft: ReportDraft) -> str:
+    """Explain why this message does not fit the step; the step's prompt follows."""
+    _ = context.gettext
+    if kind == "sticker":
+        return _("Stickers cannot be part of a report.")
+    if kind == "voice":
+        return _("I cannot use voice messages; please type instead.")
+    if kind == "video":
+        return _("Videos cannot be attached to a report; please send photos instead.")
+    if kind in ("photo", "image"):
+        return _("Photos come at step {number}; I will ask for them then.").format(
+            number=STEP_NUMBER[Step.PHOTOS]
+        )
+    if kind == "document":
+        if step is Step.PHOTOS:
+            return NotAnImage().render(_)
+        return _("Files cannot be used at this step.")
+    if kind == "location":
+        if draft.data.has_location:
+            return _(
+                "The place is already noted (you can change it from the summary). "
+                "Here I need something else."
+            )
+        return _(
+            "Please answer this step first; I will ask for the place at step {number}."
+        ).format(number=STEP_NUMBER[Step.LOCATION])
+    if kind == "contact":
+        return _("I do not need a contact card at this step.")
+    if kind == "text":
+        return _("Please choose with the buttons.")
+    return _("I cannot use that in a report.")
+
+
+async def on_message(update: Update, context: Context) -> bool:
+    """Take a message for the user's draft; False when they have none."""
+    if not context.has_account:
+        return False
+    message = update.effective_message
+    if message is None:
+        return False
+    now = context.clock.now()
+    draft = await load_draft(
+        context.db, context.account.id, now, context.city.limits.draft_ttl_days
+    )
+    if draft is None:
+        return False
+    if message.message_id <= draft.last_message_id:
+        # Telegram delivered this message again (a restart mid-update): it is already in the
+        # draft, so only the answer may be missing.
+        await ask(context, draft)
+        return True
+    kind = kind_of(message)
+    accepted, handler = STEP_HANDLERS.get(draft.step, (frozenset(), None))
+    _ = context.gettext
+    try:
+        if handler is None or kind not in accepted:
+            await ask(context, draft, wrong_kind_note(context, kind, draft.step, draft))
+            return True
+        note, found = await handler(context, draft, message)
+    except DraftGone as exc:
+        await context.bot.send_message(draft.user_id, exc.render(_))
+        return True
+    except ShaoziError as exc:
+        await ask(context, draft, exc.render(_))
+        return True
+    await ask(context, draft, note, found)
+    return True
+
+
+StepResult = tuple[str | None, list[Duplicate] | None]
+
+
+async def on_location(context: Context, draft: ReportDraft, message: Message) -> StepResult:
+    _ = context.gettext
+    d = draft.data
+    if message.text is not None:
+        d.address = check_address(message.text)
+        d.latitude = d.longitude = None
+        d.district = None
+    else:
+        location = message.venue.location if message.venue else message.location
+        assert location is not None
+        d.latitude, d.longitude = location.latitude, location.longitude
+        d.address = message.venue.address if message.venue else None
+        found = context.city.district_at(location.latitude, location.longitude)
+        d.district = found.code if found else None
+    d.duplicates_dismissed = False
+    if d.district is None:
+        draft.step = Step.DISTRICT
+        await save(context, draft, message.message_id)
+        note = _("📍 Place noted.")
+        if d.latitude is not None:
+            note = _("📍 Place noted, but it is outside the districts I know.")
+        return note, None
+    found_dups = await advance(context, draft, Step.LOCATION, message.message_id)
+    return _("📍 Place noted: {district}.").format(
+        district=html.escape(district_name(context, d.district))
+    ), found_dups
+
+
+async def on_description(context: Context, draft: ReportDraft, message: Message) -> StepResult:
+    assert message.text is not None
+    draft.data.description = check_description(message.text)
+    return None, await advance(context, draft, Step.DESCRIPTION, message.message_id)
+
+
+async def download(context: Context, message: Message) -> bytes:
+    """Fetch the photo or image file of a message, refusing what is too big up front."""
+    attachment = message.photo[-1] if message.photo else message.document
+    assert attachment is not None
+    if attachment.file_size is not None and attachment.file_size > MAX_BYTES:
+        raise FileTooBig()
+    try:
+        file = await attachment.get_file()
+        return bytes(await file.download_as_bytearray())
+    except BadRequest as exc:
+        if "too big" in exc.message.lower():
+            raise FileTooBig() from None
+        raise
+
+
+async def on_photo(context: Context, draft: ReportDraft, message: Message) -> StepResult:
+    _ = context.gettext
+    d = draft.data
+    if len(d.photos) >= MAX_PHOTOS:
+        return _("This report has {maximum} photos already, the most it can have.").format(
+            maximum=MAX_PHOTOS
+        ), None
+    raw = await download(context, message)
+    root = context.services.settings.photos_dir
+    stored = await store_photo(context.db, root, raw, context.clock.now())
+    if stored.sha256 in d.photos:
+        await save(context, draft, message.message_id)
+        return _("You sent this photo already."), None
+    d.photos.append(stored.sha256)
+    d.no_photo = False
+    d.duplicates_dismissed = False
+    if len(d.photos) >= MAX_PHOTOS:
+        found = await advance(context, draft, Step.PHOTOS, message.message_id)
+        return _("That makes {maximum} photos, the most a report can have.").format(
+            maximum=MAX_PHOTOS
+        ), found
+    await save(context, draft, message.message_id)
+    return None, None
+
+
+async def on_name(context: Context, draft: ReportDraft, message: Message) -> StepResult:
+    assert message.text is not None
+    draft.data.name = check_name(message.text)
+    return None, await advance(context, draft, Step.NAME, message.message_id)
+
+
+async def on_phone(context: Context, draft: ReportDraft, message: Message) -> StepResult:
+    _ = context.gettext
+    if message.contact is not None:
+        if message.contact.user_id != draft.user_id:
+            return _("Please share your own phone number, or type it."), None
+        phone = check_phone(message.contact.phone_number)
+    else:
+        assert message.text is not None
+        phone = check_phone(message.text)
+    draft.data.phone = phone
+    found = await advance(context, draft, Step.PHONE, message.message_id)
+    return _("📱 Phone number noted."), found
+
+
+StepHandler = Callable[[Context, ReportDraft, Message], Awaitable[StepResult]]
+
+# For each step that takes a message: the kinds of message it accepts, and what it does.
+STEP_HANDLERS: dict[Step, tuple[frozenset[str], StepHandler]] = {
+    Step.LOCATION: (frozenset({"location", "text"}), on_location),
+    Step.DESCRIPTION: (frozenset({"text"}), on_description),
+    Step.PHOTOS: (frozenset({"photo", "image"}), on_photo),
+    Step.NAME: (frozenset({"text"}), on_name),
+    Step.PHONE: (frozenset({"contact", "text"}), on_phone),
+}
+
+
+# Buttons ---------------------------------------------------------------------------------
+
+# The steps at which each button means something; pressed at any other step it is stale.
+BUTTON_STEPS: dict[str, frozenset[Step] | None] = {
+    "cat": frozenset({Step.CATEGORY}),
+    "dist": frozenset({Step.DISTRICT}),
+    "done": frozenset({Step.PHOTOS}),
+    "nophoto": frozenset({Step.PHOTOS}),
+    "nophotook": frozenset({Step.PHOTOS}),
+    "anon": frozenset({Step.IDENTITY}),
+    "real": frozenset({Step.IDENTITY}),
+    "dup": frozenset({Step.DUPLICATES}),
+    "dupnew": frozenset({Step.DUPLICATES}),
+    "confirm": frozenset({Step.SUMMARY}),
+    "edit": frozenset({Step.SUMMARY}),
+    "editf": frozenset({Step.SUMMARY}),
+    "cancel": None,  # at any step
+    "resume": None,
+    "restart": None,
+}
+
+
+async def clear_buttons(update: Update) -> None:
+    """Take the keyboard off the pressed message so it cannot be pressed again."""
+    query = update.callback_query
+    if query is None or query.message is None:
+        return
+    # Already without buttons, or too old to edit: nothing to undo.
+    with contextlib.suppress(BadRequest):
+        await query.edit_message_reply_markup(None)
+
+
+async def on_button(update: Update, context: Context) -> None:
+    """Apply a report button after checking it belongs to the user's current draft and step."""
+    _ = context.gettext
+    query = update.callback_query
+    assert query is not None
+    assert query.data is not None
+    parts = query.data.split(":")
+    action = parts[2] if len(parts) > 2 else ""
+    key = parts[3] if len(parts) > 3 else ""
+    arg = parts[4] if len(parts) > 4 else ""
+    if action == "start":
+        await start_report(update, context)
+        return
+    if action not in BUTTON_STEPS:
+        await answer(update, _("This button is no longer valid."), alert=True)
+        return
+    user_id, now = context.account.id, context.clock.now()
+    draft = await load_draft(context.db, user_id, now, context.city.limits.draft_ttl_days)
+    if draft is None or draft.key != key:
+        await stale_draft_button(update, context, action, key)
+        return
+    steps = BUTTON_STEPS[action]
+    if steps is not None and draft.step not in steps:
+        await answer(
+            update,
+            _("That button is from an earlier message. Please use the latest one."),
+            alert=True,
+        )
+        await ask(context, draft)
+        return
+    await answer(update)
+    try:
+        await BUTTON_ACTIONS[action](update, context, draft, arg)
+    except DraftGone as exc:
+        await context.bot.send_message(user_id, exc.render(_))
+    except ShaoziError as exc:
+        await ask(context, draft, exc.render(_))
+
+
+async def stale_draft_button(update: Update, context: Context, action: str, key: str) -> None:
+    """A button of a draft that is gone: a second "submit" still gets its case number."""
+    _ = context.gettext
+    query = update.callback_query
+    assert query is not None
+    if action == "confirm" and key:
+        case = await context.db.read.cases.by_draft_key(key)
+        if case is not None and case.reporter_id == context.account.id:
+            await answer(
+                update,
+                _("This report is already filed as {number}.").format(number=case.number),
+                alert=True,
+            )
+            return
+    await answer(update, DraftGone().render(_), alert=True)
+
+
+async def choose_category(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
+    _ = context.gettext
+    category = context.city.category(arg)
+    if category is None:
+        await ask(context, draft, _("This button is no longer valid."))
+        return
+    await clear_buttons(update)
+    draft.data.category = category.code
+    draft.data.duplicates_dismissed = False
+    found = await advance(context, draft, Step.CATEGORY)
+    note = _("Category: {value}").format(value=html.escape(category.name.get(context.tr.language)))
+    await ask(context, draft, note, found)
+
+
+async def choose_district(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
+    _ = context.gettext
+    district = context.city.district(arg)
+    if district is None:
+        await ask(context, draft, _("This button is no longer valid."))
+        return
+    await clear_buttons(update)
+    draft.data.district = district.code
+    found = await advance(context, draft, Step.DISTRICT)
+    await ask(context, draft, None, found)
+
+
+async def photos_done(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
+    _ = context.gettext
+    if not draft.data.photos:
+        await ask(context, draft, _("Send a photo first, or choose to go on without one."))
+        return
+    await clear_buttons(update)
+    await ask(context, draft, None, await advance(context, draft, Step.PHOTOS))
+
+
+async def no_photo(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
+    _ = context.gettext
+    await clear_buttons(update)
+    keyboard = InlineKeyboardMarkup(
+        [
+            [button(_("Go on without a photo"), "nophotook", draft.key)],
+            [button(_("I will send a photo"), "done", draft.key)],
+        ]
+    )
+    await context.bot.send_message(
+        draft.user_id,
+        _(
+            "Reports with a photo are checked and handled much faster, because the department "
+            "sees the hazard at once. Go on without a photo?"
+        ),
+        reply_markup=keyboard,
+    )
+
+
+async def no_photo_ok(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
+    await clear_buttons(update)
+    draft.data.no_photo = True
+    await ask(context, draft, None, await advance(context, draft, Step.PHOTOS))
+
+
+async def anonymous(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
+    _ = context.gettext
+    await clear_buttons(update)
+    draft.data.anonymous = True
+    draft.data.name = draft.data.phone = None
+    found = await advance(context, draft, Step.IDENTITY)
+    await ask(context, draft, _("You will report anonymously."), found)
+
+
+async def real_name(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
+    await clear_buttons(update)
+    draft.data.anonymous = False
+    draft.step = Step.NAME
+    await save(context, draft)
+    await ask(context, draft)
+
+
+async def follow_duplicate(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
+    _ = context.gettext
+    if not arg.isdigit():
+        await ask(context, draft, _("This button is no longer valid."))
+        return
+    found = await find_duplicates(context.db, context.city, draft.data, context.clock.now())
+    if int(arg) not in {d.case.id for d in found}:
+        # Only a case the bot itself offered may be followed: no guessing of case ids.
+        await ask(context, draft, _("This button is no longer valid."))
+        return
+    await clear_buttons(update)
+    case = await follow_instead(context.db, draft.user_id, draft.key, int(arg), context.clock.now())
+    await context.bot.send_message(
+        draft.user_id,
+        _(
+            "Thank you. You now follow case {number} and will get its updates; "
+            "your own draft was discarded. See /my."
+        ).format(number=case.number),
+        reply_markup=ReplyKeyboardRemove(),
+    )
+
+
+async def different(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
+    await clear_buttons(update)
+    draft.data.duplicates_dismissed = True
+    await ask(context, draft, None, await advance(context, draft, Step.DUPLICATES))
+
+
+async def confirm(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
+    _ = context.gettext
+    settings = context.services.settings
+    result = await submit(
+        context.db, context.city, settings.zone, draft.user_id, draft.key, context.clock.now()
+    )
+    await clear_buttons(update)
+    case = result.case
+    department = context.city.department(case.department)
+    text = _(
+        "Thank you! Your report is filed as <b>{number}</b> and goes to {department}. "
+        "A report is usually accepted within {hours} hours; I will message you at each change. "
+        "See it any time with /status {number}."
+    ).format(
+        number=case.number,
+        department=html.escape(department.name.get(context.tr.language) if department else ""),
+        hours=context.city.limits.acceptance_hours,
+    )
+    await context.bot.send_message(draft.user_id, text, reply_markup=ReplyKeyboardRemove())
+
+
+async def edit_menu(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
+    _ = context.gettext
+    labels = {
+        Step.CATEGORY: _("Category"),
+        Step.LOCATION: _("Place"),
+        Step.DESCRIPTION: _("Description"),
+        Step.PHOTOS: _("Photos"),
+        Step.IDENTITY: _("Identity"),
+    }
+    rows = [[button(labels[step], "editf", draft.key, step.value)] for step in EDITABLE]
+    await clear_buttons(update)
+    await context.bot.send_message(
+        draft.user_id, _("What do you want to change?"), reply_markup=InlineKeyboardMarkup(rows)
+    )
+
+
+async def edit_field(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
+    _ = context.gettext
+    try:
+        step = Step(arg)
+    except ValueError:
+        step = None
+    if step not in EDITABLE:
+        await ask(context, draft, _("This button is no longer valid."))
+        return
+    assert step is not None
+    await clear_buttons(update)
+    d = draft.data
+    d.editing = True
+    if step is Step.PHOTOS:
+        d.photos, d.no_photo = [], False
+        d.duplicates_dismissed = False
+    if step is Step.IDENTITY:
+        d.anonymous, d.name, d.phone = None, None, None
+    draft.step = step
+    await save(context, draft)
+    await ask(context, draft)
+
+
+async def cancel_button(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
+    _ = context.gettext
+    await clear_buttons(update)
+    await cancel_draft(context.db, draft.user_id)
+    await context.bot.send_message(
+        draft.user_id,
+        _("Your report was cancelled; nothing was sent. Send /report to start again."),
+        reply_markup=ReplyKeyboardRemove(),
+    )
+
+
+async def resume(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
+    await clear_buttons(update)
+    await ask(context, draft)
+
+
+async def restart(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
+    _ = context.gettext
+    await clear_buttons(update)
+    await cancel_draft(context.db, draft.user_id)
+    settings = context.services.settings
+    now = context.clock.now()
+    try:
+        await check_daily_limit(context.db, context.city, draft.user_id, now, settings.zone)
+    except ShaoziError as exc:
+        await context.bot.send_message(draft.user_id, exc.render(_))
+        return
+    await ask(context, await start_draft(context.db, draft.user_id, now))
+
+
+ButtonAction = Callable[[Update, Context, ReportDraft, str], Awaitable[None]]
+BUTTON_ACTIONS: dict[str, ButtonAction] = {
+    "cat": choose_category,
+    "dist": choose_district,
+    "done": photos_done,
+    "nophoto": no_photo,
+    "nophotook": no_photo_ok,
+    "anon": anonymous,
+    "real": real_name,
+    "dup": follow_duplicate,
+    "dupnew": different,
+    "confirm": confirm,
+    "edit": edit_menu,
+    "editf": edit_field,
+    "cancel": cancel_button,
+    "resume": resume,
+    "restart": restart,
+}
+
+
+def handlers() -> list[BaseHandler[Update, Context, object]]:
+    private = filters.ChatType.PRIVATE
+    return [
+        CommandHandler("report", start_report, private),
+        CommandHandler("cancel", cancel_command, private),
+        CallbackQueryHandler(on_button, pattern=f"^{PREFIX}:"),
+    ]

@@ -1,0 +1,166 @@
+"""/my and /status: a reporter follows their cases. Only participants see a case here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+
+from bot.context import Context
+from bot.lifecycle import EVENT_LABELS, STATUS_LABELS
+from handlers.common import answer
+from storage.models import Case
+
+PREFIX = "trk:1"
+PAGE_SIZE = 5
+
+
+def local_time(context: Context, moment: dt.datetime) -> str:
+    return f"{moment.astimezone(context.services.settings.zone):%Y-%m-%d %H:%M}"
+
+
+def category_name(context: Context, code: str) -> str:
+    category = context.city.category(code)
+    return category.name.get(context.tr.language) if category else code
+
+
+async def my_cases(update: Update, context: Context) -> None:
+    """List the user's reports and followed cases, newest first, a page at a time."""
+    _ = context.gettext
+    offset = 0
+    query = update.callback_query
+    if query is not None:
+        raw = (query.data or "").removeprefix(f"{PREFIX}:page:")
+        offset = int(raw) if raw.isdigit() else 0
+        await answer(update)
+    user_id = context.account.id
+    total = await context.db.read.cases.count_for_user(user_id)
+    if total == 0:
+        await context.bot.send_message(
+            user_id, _("You have no reports yet. Send /report to report a hazard.")
+        )
+        return
+    offset = min(offset, (total - 1) // PAGE_SIZE * PAGE_SIZE)
+    cases = await context.db.read.cases.for_user(user_id, PAGE_SIZE, offset)
+    lines = [
+        _("Your reports and followed cases ({first}–{last} of {total}):").format(
+            first=offset + 1, last=offset + len(cases), total=total
+        )
+    ]
+    rows = []
+    for case in cases:
+        status = _(STATUS_LABELS[case.status])
+        mark = " 👁" if case.following else ""
+        lines.append(
+            f"• <b>{case.number}</b>{mark} · {html.escape(category_name(context, case.category))}"
+            f" · {status} · {local_time(context, case.created_at)[:10]}"
+        )
+        rows.append([InlineKeyboardButton(case.number, callback_data=f"{PREFIX}:case:{case.id}")])
+    nav = []
+    if offset > 0:
+        nav.append(
+            InlineKeyboardButton(
+                _("« Newer"), callback_data=f"{PREFIX}:page:{max(0, offset - PAGE_SIZE)}"
+            )
+        )
+    if offset + PAGE_SIZE < total:
+        nav.append(
+            InlineKeyboardButton(_("Older »"), callback_data=f"{PREFIX}:page:{offset + PAGE_SIZE}")
+        )
+    if nav:
+        rows.append(nav)
+    if any(c.following for c in cases):
+        lines.append("")
+        lines.append(_("👁 a case you follow"))
+    text, markup = "\n".join(lines), InlineKeyboardMarkup(rows)
+    if query is not None and query.message is not None and offset_from_page(query.data):
+        await query.edit_message_text(text, reply_markup=markup)
+    else:
+        await context.bot.send_message(user_id, text, reply_markup=markup)
+
+
+def offset_from_page(data: str | None) -> bool:
+    """Turning a page edits the list in place; the menu's entry sends a new one."""
+    return bool(data) and data != f"{PREFIX}:page:0" and data.startswith(f"{PREFIX}:page:")  # type: ignore[union-attr]
+
+
+def not_found(context: Context, number: str) -> str:
+    # The same answer for a number that does not exist and for someone else's case, so
+    # nobody can learn which numbers are real.
+    return context.gettext(
+        "No case {number} among your reports. Check the number, or see /my."
+    ).format(number=html.escape(number))
+
+
+async def render_case(context: Context, case: Case) -> str:
+    _ = context.gettext
+    place = case.address or (
+        f"{case.latitude:.5f}, {case.longitude:.5f}" if case.latitude is not None else "—"
+    )
+    district = context.city.district(case.district) if case.district else None
+    if district:
+        place += " · " + district.name.get(context.tr.language)
+    photos = await context.db.read.cases.photo_hashes(case.id)
+    lines = [
+        _("Case <b>{number}</b>").format(number=case.number),
+        _("Status: {status}").format(status=_(STATUS_LABELS[case.status])),
+        _("Category: {value}").format(value=html.escape(category_name(context, case.category))),
+        _("Place: {value}").format(value=html.escape(place)),
+        _("Description: {value}").format(value=html.escape(case.description)),
+        _("Photos: {value}").format(value=len(photos)),
+        "",
+        _("History:"),
+    ]
+    for event in await context.db.read.cases.events(case.id):
+        if event.to_status is not None and event.kind not in EVENT_LABELS:
+            what = _(STATUS_LABELS[event.to_status])
+        else:
+            what = _(EVENT_LABELS.get(event.kind, event.kind))
+        line = f"{local_time(context, event.at)} · {what}"
+        if event.note and event.kind in {"reject"}:
+            line += f" — {html.escape(event.note)}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+async def status(update: Update, context: Context) -> None:
+    """Show one of the user's cases with its history."""
+    _ = context.gettext
+    user_id = context.account.id
+    if not context.args:
+        await context.bot.send_message(
+            user_id, _("Send /status followed by the case number, e.g. /status YH-20261122-0001.")
+        )
+        return
+    number = context.args[0].strip().upper()
+    case = await context.db.read.cases.by_number(number)
+    if case is None or not await context.db.read.cases.is_participant(case.id, user_id):
+        await context.bot.send_message(user_id, not_found(context, number))
+        return
+    await context.bot.send_message(user_id, await render_case(context, case))
+
+
+async def show_case(update: Update, context: Context) -> None:
+    """Open a case from the /my list (the button is checked like a typed number)."""
+    _ = context.gettext
+    query = update.callback_query
+    assert query is not None
+    raw = (query.data or "").removeprefix(f"{PREFIX}:case:")
+    case = await context.db.read.cases.get(int(raw)) if raw.isdigit() else None
+    if case is None or not await context.db.read.cases.is_participant(case.id, context.account.id):
+        await answer(update, _("This button is no longer valid."), alert=True)
+        return
+    await answer(update)
+    await context.bot.send_message(context.account.id, await render_case(context, case))
+
+
+def handlers() -> list[BaseHandler[Update, Context, object]]:
+    private = filters.ChatType.PRIVATE
+    return [
+        CommandHandler("my", my_cases, private),
+        CommandHandler("status", status, private),
+        CallbackQueryHandler(my_cases, pattern=f"^{PREFIX}:page:"),
+        CallbackQueryHandler(show_case, pattern=f"^{PREFIX}:case:"),
+    ]

@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Shaozi's command line: run the bot, migrate, make invites, back up, check a city file."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bot import commands
+from bot.app import InstallHandlers
+from bot.city import CityConfig, CityConfigError, load_city
+from bot.invites import InviteSpec
+from bot.roles import INVITABLE, Role
+from bot.settings import Settings, SettingsError, load_settings
+
+NO_TOKEN = """\
+No bot token: set SHAOZI_TOKEN in the environment or in a .env file.
+To get one, open Telegram, talk to @BotFather, send /newbot and follow the steps;
+it answers with a token like 123456789:AAE... . Then run, for example:
+    SHAOZI_TOKEN=123456789:AAE... python run_bot.py"""
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="run_bot.py", description=__doc__)
+    sub = top.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("run", help="run the bot (default): long polling, or a webhook if configured")
+    sub.add_parser("migrate", help="create or upgrade the database, then exit")
+    inv = sub.add_parser("invite", help="print a one-time invite code for a role")
+    inv.add_argument("--role", required=True, choices=[r.value for r in INVITABLE])
+    where = inv.add_mutually_exclusive_group()
+    where.add_argument("--department", metavar="CODE", help="the department (officer, supervisor)")
+    where.add_argument("--enterprise", metavar="ID", type=int, help="the enterprise's id")
+    bak = sub.add_parser("backup", help="copy the live database to PATH (SQLite online backup)")
+    bak.add_argument("path", type=Path)
+    chk = sub.add_parser("check-config", help="validate a city configuration file")
+    chk.add_argument("file", type=Path, nargs="?", help="default: SHAOZI_CITY")
+    return top
+
+
+def fail(lines: list[str], code: int = 2) -> int:
+    for line in lines:
+        print(f"error: {line}", file=sys.stderr)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    command = args.command or "run"
+    try:
+        settings: Settings = load_settings()
+    except SettingsError as exc:
+        return fail(exc.lines)
+    commands.configure_logging(settings)
+    city_path = args.file if command == "check-config" and args.file else settings.city
+    try:
+        city: CityConfig = load_city(city_path)
+    except CityConfigError as exc:
+        return fail([f"{exc.path}: {line}" for line in exc.lines])
+    try:
+        if command == "run":
+            if settings.token is None:
+                print(NO_TOKEN, file=sys.stderr)
+                return 2
+            commands.run(settings, city, install_handlers())
+        elif command == "migrate":
+            applied = commands.migrate(settings)
+            print(f"database {settings.database}: applied {len(applied)} migration(s)")
+        elif command == "invite":
+            spec = InviteSpec(Role(args.role), args.department, args.enterprise)
+            code = commands.invite(settings, city, spec)
+            print(f"one-time invite for the {args.role} role (valid 7 days); send /join CODE:")
+            print(code)
+        elif command == "backup":
+            commands.backup_database(settings, args.path)
+            print(f"backed up {settings.database} to {args.path}")
+        elif command == "check-config":
+            print(
+                f"{city_path}: OK ({len(city.departments)} departments, "
+                f"{len(city.districts)} districts, {len(city.categories)} categories)"
+            )
+    except commands.CommandError as exc:
+        return fail([str(exc)])
+    return 0
+
+
+def install_handlers() -> InstallHandlers:
+    import handlers
+
+    return handlers.install
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,185 @@
+"""Cases, their photos, their append-only event log and their followers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from bot.lifecycle import FINAL
+from storage.db import to_db
+from storage.models import Case, CaseEvent, CaseSummary, NearbyCase
+from storage.photos import to_unsigned
+
+if TYPE_CHECKING:
+    from storage.db import Session
+
+_FINAL = tuple(s.value for s in FINAL)
+_NOT_FINAL = f"status NOT IN ({', '.join('?' * len(_FINAL))})"
+
+
+class CaseRepo:
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    # Numbers ----------------------------------------------------------------------------
+
+    async def next_sequence(self, day: str) -> int:
+        """The next number of the day (1, 2, …); one writer, so no two cases share one."""
+        value = await self.s.fetch_value(
+            "INSERT INTO case_counters (day, last) VALUES (?, 1)"
+            " ON CONFLICT (day) DO UPDATE SET last = last + 1 RETURNING last",
+            (day,),
+        )
+        return int(value)
+
+    # Writing ----------------------------------------------------------------------------
+
+    async def insert(self, values: dict[str, Any]) -> int:
+        columns = ", ".join(values)
+        marks = ", ".join("?" * len(values))
+        return await self.s.execute(
+            f"INSERT INTO cases ({columns}) VALUES ({marks})", tuple(values.values())
+        )
+
+    async def add_photo(
+        self,
+        case_id: int,
+        kind: str,
+        position: int,
+        sha256: str,
+        added_by: int | None,
+        now: dt.datetime,
+    ) -> None:
+        await self.s.execute(
+            "INSERT INTO case_photos (case_id, kind, position, sha256, added_by, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (case_id, kind, position, sha256, added_by, to_db(now)),
+        )
+
+    async def add_event(
+        self,
+        case_id: int,
+        at: dt.datetime,
+        actor_id: int | None,
+        kind: str,
+        from_status: str | None = None,
+        to_status: str | None = None,
+        note: str | None = None,
+    ) -> int:
+        return await self.s.execute(
+            "INSERT INTO case_events (case_id, at, actor_id, kind, from_status, to_status, note)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (case_id, to_db(at), actor_id, kind, from_status, to_status, note),
+        )
+
+    async def add_follower(self, case_id: int, user_id: int, now: dt.datetime) -> bool:
+        changed = await self.s.execute(
+            "INSERT OR IGNORE INTO case_followers (case_id, user_id, created_at) VALUES (?, ?, ?)",
+            (case_id, user_id, to_db(now)),
+        )
+        return changed > 0
+
+    # Reading ----------------------------------------------------------------------------
+
+    async def get(self, case_id: int) -> Case | None:
+        row = await self.s.fetch_one("SELECT * FROM cases WHERE id = ?", (case_id,))
+        return None if row is None else Case.model_validate(dict(row))
+
+    async def by_number(self, number: str) -> Case | None:
+        row = await self.s.fetch_one("SELECT * FROM cases WHERE number = ?", (number,))
+        return None if row is None else Case.model_validate(dict(row))
+
+    async def by_draft_key(self, key: str) -> Case | None:
+        row = await self.s.fetch_one("SELECT * FROM cases WHERE draft_key = ?", (key,))
+        return None if row is None else Case.model_validate(dict(row))
+
+    async def events(self, case_id: int) -> list[CaseEvent]:
+        rows = await self.s.fetch_all(
+            "SELECT * FROM case_events WHERE case_id = ? ORDER BY id", (case_id,)
+        )
+        return [CaseEvent.model_validate(dict(r)) for r in rows]
+
+    async def photo_hashes(self, case_id: int, kind: str = "report") -> list[str]:
+        rows = await self.s.fetch_all(
+            "SELECT sha256 FROM case_photos WHERE case_id = ? AND kind = ? ORDER BY position",
+            (case_id, kind),
+        )
+        return [r[0] for r in rows]
+
+    async def is_participant(self, case_id: int, user_id: int) -> bool:
+        """The reporter, or a co-reporter who follows the case."""
+        value = await self.s.fetch_value(
+            "SELECT 1 FROM cases WHERE id = ? AND reporter_id = ?"
+            " UNION ALL SELECT 1 FROM case_followers WHERE case_id = ? AND user_id = ?",
+            (case_id, user_id, case_id, user_id),
+        )
+        return value is not None
+
+    async def followers(self, case_id: int) -> list[int]:
+        rows = await self.s.fetch_all(
+            "SELECT user_id FROM case_followers WHERE case_id = ? ORDER BY created_at",
+            (case_id,),
+        )
+        return [r[0] for r in rows]
+
+    async def count_reported_since(self, user_id: int, since: dt.datetime) -> int:
+        value = await self.s.fetch_value(
+            "SELECT COUNT(*) FROM cases WHERE reporter_id = ? AND created_at >= ?",
+            (user_id, to_db(since)),
+        )
+        return int(value)
+
+    async def for_user(self, user_id: int, limit: int, offset: int) -> list[CaseSummary]:
+        """Cases the user reported or follows, newest first."""
+        rows = await self.s.fetch_all(
+            "SELECT id, number, category, status, created_at, 0 AS following"
+            "  FROM cases WHERE reporter_id = :user"
+            " UNION ALL"
+            " SELECT c.id, c.number, c.category, c.status, c.created_at, 1"
+            "  FROM case_followers f JOIN cases c ON c.id = f.case_id"
+            "  WHERE f.user_id = :user AND c.reporter_id != :user"
+            " ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset",
+            {"user": user_id, "limit": limit, "offset": offset},
+        )
+        return [CaseSummary.model_validate(dict(r)) for r in rows]
+
+    async def count_for_user(self, user_id: int) -> int:
+        value = await self.s.fetch_value(
+            "SELECT (SELECT COUNT(*) FROM cases WHERE reporter_id = :user)"
+            " + (SELECT COUNT(*) FROM case_followers f JOIN cases c ON c.id = f.case_id"
+            "    WHERE f.user_id = :user AND c.reporter_id != :user)",
+            {"user": user_id},
+        )
+        return int(value)
+
+    async def open_nearby(
+        self,
+        category: str,
+        since: dt.datetime,
+        box: tuple[float, float, float, float],
+    ) -> list[NearbyCase]:
+        """Open cases of a category created since ``since`` inside (lat0, lat1, lon0, lon1)."""
+        lat0, lat1, lon0, lon1 = box
+        rows = await self.s.fetch_all(
+            "SELECT id, number, status, latitude, longitude, created_at FROM cases"
+            f" WHERE category = ? AND created_at >= ? AND {_NOT_FINAL}"
+            " AND latitude BETWEEN ? AND ? AND longitude BETWEEN ? AND ?",
+            (category, to_db(since), *_FINAL, lat0, lat1, lon0, lon1),
+        )
+        return [NearbyCase.model_validate(dict(r)) for r in rows]
+
+    async def open_photo_hashes(self, since: dt.datetime) -> list[tuple[NearbyCase, int]]:
+        """Perceptual hashes of the report photos of open cases created since ``since``."""
+        rows = await self.s.fetch_all(
+            "SELECT c.id, c.number, c.status, c.latitude, c.longitude, c.created_at, p.phash"
+            " FROM cases c JOIN case_photos cp ON cp.case_id = c.id AND cp.kind = 'report'"
+            " JOIN photos p ON p.sha256 = cp.sha256"
+            f" WHERE c.created_at >= ? AND c.{_NOT_FINAL}",
+            (to_db(since), *_FINAL),
+        )
+        out = []
+        for row in rows:
+            values = dict(row)
+            phash = to_unsigned(values.pop("phash"))
+            out.append((NearbyCase.model_validate(values), phash))
+        return out

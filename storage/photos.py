@@ -1,0 +1,55 @@
+"""Stored photos, content-addressed by the sha256 of their stripped JPEG."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from storage.db import to_db
+from storage.models import Photo
+
+if TYPE_CHECKING:
+    from storage.db import Session
+
+_SIGN = 1 << 63
+
+
+def to_signed(value: int) -> int:
+    """SQLite integers are signed 64-bit; a hash with the top bit set is stored negative."""
+    return value - (1 << 64) if value >= _SIGN else value
+
+
+def to_unsigned(value: int) -> int:
+    return value + (1 << 64) if value < 0 else value
+
+
+class PhotoRepo:
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    async def add(self, photo: Photo, now: dt.datetime) -> None:
+        await self.s.execute(
+            "INSERT OR IGNORE INTO photos (sha256, thumb_sha256, phash, width, height, size,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                photo.sha256,
+                photo.thumb_sha256,
+                to_signed(photo.phash),
+                photo.width,
+                photo.height,
+                photo.size,
+                to_db(now),
+            ),
+        )
+
+    async def get(self, sha256: str) -> Photo | None:
+        row = await self.s.fetch_one("SELECT * FROM photos WHERE sha256 = ?", (sha256,))
+        if row is None:
+            return None
+        values = dict(row)
+        values["phash"] = to_unsigned(values["phash"])
+        return Photo.model_validate(values)
+
+    async def many(self, hashes: list[str]) -> list[Photo]:
+        found = [await self.get(h) for h in hashes]
+        return [p for p in found if p is not None]

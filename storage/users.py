@@ -1,0 +1,69 @@
+"""Users and their roles."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from storage.db import to_db
+from storage.models import Membership, User
+
+if TYPE_CHECKING:
+    from storage.db import Session
+
+
+class UserRepo:
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    async def get(self, user_id: int) -> User | None:
+        row = await self.s.fetch_one("SELECT * FROM users WHERE id = ?", (user_id,))
+        return None if row is None else User.model_validate(dict(row))
+
+    async def touch(self, user_id: int, telegram_language: str | None, now: dt.datetime) -> User:
+        """Create the user on first contact, else record when they were last seen."""
+        stamp = to_db(now)
+        await self.s.execute(
+            "INSERT INTO users (id, telegram_language, created_at, last_seen_at)"
+            " VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET"
+            "   telegram_language = IFNULL(excluded.telegram_language, users.telegram_language),"
+            "   last_seen_at = excluded.last_seen_at,"
+            "   blocked_at = NULL",
+            (user_id, telegram_language, stamp, stamp),
+        )
+        user = await self.get(user_id)
+        assert user is not None
+        return user
+
+    async def set_language(self, user_id: int, language: str | None) -> None:
+        await self.s.execute("UPDATE users SET language = ? WHERE id = ?", (language, user_id))
+
+    async def set_subscribed(self, user_id: int, subscribed: bool) -> None:
+        await self.s.execute(
+            "UPDATE users SET subscribed = ?, subscription_asked = 1 WHERE id = ?",
+            (int(subscribed), user_id),
+        )
+
+    async def memberships(self, user_id: int) -> list[Membership]:
+        rows = await self.s.fetch_all(
+            "SELECT * FROM memberships WHERE user_id = ? ORDER BY id", (user_id,)
+        )
+        return [Membership.model_validate(dict(r)) for r in rows]
+
+    async def add_membership(
+        self,
+        user_id: int,
+        role: str,
+        department: str | None,
+        enterprise_id: int | None,
+        invite_id: int | None,
+        now: dt.datetime,
+    ) -> bool:
+        """Grant a role; False when the user already had exactly this one."""
+        changed = await self.s.execute(
+            "INSERT INTO memberships (user_id, role, department, enterprise_id, invite_id,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (user_id, role, department, enterprise_id, invite_id, to_db(now)),
+        )
+        return changed > 0

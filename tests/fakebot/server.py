@@ -1,0 +1,221 @@
+"""HTTP transport: serves a FakeBotAPI on 127.0.0.1 so a bot subprocess can talk to it."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import sys
+import threading
+from email.parser import BytesParser
+from email.policy import HTTP
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from tests.fakebot.api import FakeBotAPI, FakeNetworkError, FileTuple, poll_arguments
+from tests.fakebot.request import route
+
+__all__ = ["FakeBotServer", "parse_body"]
+
+
+def parse_body(content_type: str, body: bytes) -> tuple[dict[str, Any], dict[str, FileTuple]]:
+    """Decode a form, multipart or JSON request body into (params, uploaded files)."""
+    mime = content_type.split(";", 1)[0].strip().lower()
+    if mime == "application/json":
+        loaded = json.loads(body or b"{}")
+        return (loaded if isinstance(loaded, dict) else {}), {}
+    if mime == "multipart/form-data":
+        return _parse_multipart(content_type, body)
+    if body:
+        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True)), {}
+    return {}, {}
+
+
+def _parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, Any], dict[str, FileTuple]]:
+    header = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1")
+    message = BytesParser(policy=HTTP).parsebytes(header + body)
+    params: dict[str, Any] = {}
+    files: dict[str, FileTuple] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            continue
+        payload = part.get_payload(decode=True)
+        content = payload if isinstance(payload, bytes) else b""
+        filename = part.get_filename()
+        if filename is None:
+            params[name] = content.decode("utf-8")
+        else:
+            files[name] = (filename, content, part.get_content_type())
+    return params, files
+
+
+class _Server(ThreadingHTTPServer):
+    """ThreadingHTTPServer that remembers open connections so stop() can cut them."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], api: FakeBotAPI) -> None:
+        super().__init__(address, _Handler)
+        self.api = api
+        self.stopping = threading.Event()
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Ignore clients that hung up (e.g. a cancelled long poll); report anything else."""
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Routes /bot<token>/<method> and /file/bot<token>/<path> to the FakeBotAPI."""
+
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.connections_lock:
+            self.server.connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.connections_lock:
+            self.server.connections.discard(self.connection)
+        super().finish()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Keep test output quiet."""
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        parts = urlsplit(self.path)
+        target = route(parts.path)
+        if target is None:
+            self._send_json(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+            return
+        kind, token, name = target
+        api = self.server.api
+        if token != api.token:
+            self._send_json(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+            return
+        if kind == "file":
+            data = api.download(name)
+            if data is None:
+                self._send_json(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+            else:
+                self._send(200, data, "application/octet-stream")
+            return
+
+        try:
+            params, files = parse_body(self.headers.get("Content-Type", ""), body)
+        except (ValueError, UnicodeDecodeError):
+            self._send_json(
+                400, {"ok": False, "error_code": 400, "description": "Bad Request: invalid body"}
+            )
+            return
+        params = {**dict(parse_qsl(parts.query, keep_blank_values=True)), **params}
+        try:
+            status, answer = api.handle(name, params, files)
+        except FakeNetworkError:
+            # Drop the connection without a response, like a network failure would.
+            self.close_connection = True
+            return
+        if name.lower() == "getupdates" and status == 200 and not answer["result"]:
+            offset, limit, timeout = poll_arguments(params)
+            if timeout > 0:
+                updates = api.wait_for_updates_sync(
+                    offset, timeout, limit=limit, stop=self.server.stopping
+                )
+                answer = {"ok": True, "result": updates}
+        self._send_json(status, answer)
+
+    def _send_json(self, status: int, body: dict[str, Any]) -> None:
+        self._send(status, json.dumps(body, ensure_ascii=False).encode("utf-8"), "application/json")
+
+    def _send(self, status: int, data: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class FakeBotServer:
+    """Serves `api` over HTTP in a daemon thread; use as a context manager or start()/stop()."""
+
+    def __init__(self, api: FakeBotAPI, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.api = api
+        self._httpd = _Server((host, port), api)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def host(self) -> str:
+        """The address the server listens on."""
+        return str(self._httpd.server_address[0])
+
+    @property
+    def port(self) -> int:
+        """The bound TCP port (chosen by the OS when constructed with port=0)."""
+        return int(self._httpd.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        """Value for PTB's base_url / SHAOZI_API_URL."""
+        return f"http://{self.host}:{self.port}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        """Value for PTB's base_file_url / SHAOZI_FILE_URL."""
+        return f"http://{self.host}:{self.port}/file/bot"
+
+    def start(self) -> FakeBotServer:
+        """Start serving in a background daemon thread."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name="FakeBotServer",
+                daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, waking long polls and cutting open connections."""
+        if self._thread is None:
+            self._httpd.server_close()
+            return
+        self._httpd.stopping.set()
+        self.api.wake_waiters()
+        self._httpd.shutdown()
+        with self._httpd.connections_lock:
+            connections = list(self._httpd.connections)
+        for connection in connections:
+            # Unblocks handler threads waiting for the next keep-alive request.
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+        self._thread = None
+
+    def __enter__(self) -> FakeBotServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()

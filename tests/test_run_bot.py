@@ -1,0 +1,225 @@
+"""run_bot.py as a program: its exit codes and messages, polling a Bot API over HTTP, crashes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TOKEN
+from tests.fakebot import FakeBotAPI, FakeBotServer, FakeUser
+from tests.images import has_metadata, jpeg
+
+pytestmark = pytest.mark.subprocess
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN_BOT = str(ROOT / "run_bot.py")
+
+
+def environment(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHAOZI_")}
+    env.update(
+        {
+            "SHAOZI_DATABASE": str(tmp_path / "shaozi.db"),
+            "SHAOZI_DATA_DIR": str(tmp_path / "data"),
+            "PTB_TIMEDELTA": "1",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, RUN_BOT, *args],
+        cwd=tmp_path,  # no stray .env
+        env=environment(tmp_path, **env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_without_a_token_it_says_how_to_get_one(tmp_path: Path) -> None:
+    result = run(tmp_path)
+    assert result.returncode == 2
+    assert "SHAOZI_TOKEN" in result.stderr
+    assert "@BotFather" in result.stderr
+    assert "/newbot" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_bad_setting_is_named_in_one_line(tmp_path: Path) -> None:
+    result = run(tmp_path, SHAOZI_TOKEN=TOKEN, SHAOZI_TIMEZONE="Mars/Olympus")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines == ["error: SHAOZI_TIMEZONE: unknown time zone 'Mars/Olympus'"]
+
+
+def test_a_bad_city_file_is_named_with_its_places(tmp_path: Path) -> None:
+    city = tmp_path / "city.toml"
+    sample = (ROOT / "bot" / "cities" / "sample.toml").read_text("utf-8")
+    city.write_text(sample.replace('department = "fire"', 'department = "fir"', 1), "utf-8")
+    result = run(tmp_path, "check-config", str(city))
+    assert result.returncode == 2
+    assert "categories[0] (fire): unknown department 'fir'" in result.stderr
+    ok = run(tmp_path, "check-config")
+    assert ok.returncode == 0
+    assert "OK (8 departments, 8 districts, 13 categories)" in ok.stdout
+
+
+def test_migrate_invite_and_backup(tmp_path: Path) -> None:
+    migrated = run(tmp_path, "migrate")
+    assert migrated.returncode == 0, migrated.stderr
+    assert "applied 2 migration(s)" in migrated.stdout
+    invite = run(tmp_path, "invite", "--role", "officer", "--department", "fire")
+    assert invite.returncode == 0, invite.stderr
+    code = invite.stdout.strip().splitlines()[-1]
+    assert len(code) == 14
+    assert code.count("-") == 2
+    refused = run(tmp_path, "invite", "--role", "officer")
+    assert refused.returncode == 2
+    assert "an officer invite needs --department CODE" in refused.stderr
+    unknown = run(tmp_path, "invite", "--role", "officer", "--department", "police")
+    assert "unknown department 'police'" in unknown.stderr
+    backup = run(tmp_path, "backup", str(tmp_path / "copy.db"))
+    assert backup.returncode == 0, backup.stderr
+    copy = sqlite3.connect(tmp_path / "copy.db")
+    try:
+        assert copy.execute("SELECT COUNT(*) FROM invites").fetchone() == (1,)
+    finally:
+        copy.close()
+
+
+@pytest.fixture
+def server() -> Iterator[FakeBotServer]:
+    api = FakeBotAPI(token=TOKEN)
+    with FakeBotServer(api) as running:
+        yield running
+
+
+class BotProcess:
+    """run_bot.py polling the fake server, started and killed by the test."""
+
+    def __init__(self, tmp_path: Path, server: FakeBotServer) -> None:
+        self.tmp_path, self.server = tmp_path, server
+        self.process: subprocess.Popen[str] | None = None
+        self.log = tmp_path / "bot.log"
+
+    def start(self) -> None:
+        env = environment(
+            self.tmp_path,
+            SHAOZI_TOKEN=TOKEN,
+            SHAOZI_API_URL=self.server.base_url,
+            SHAOZI_FILE_URL=self.server.base_file_url,
+        )
+        with self.log.open("a") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, RUN_BOT],
+                cwd=self.tmp_path,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=20)
+
+
+@pytest.fixture
+def bot_process(tmp_path: Path, server: FakeBotServer) -> Iterator[BotProcess]:
+    process = BotProcess(tmp_path, server)
+    yield process
+    if process.process is not None and process.process.poll() is None:
+        process.kill()
+
+
+async def expect(user: FakeUser, text: str, within: float = 30.0) -> str:
+    """Wait until a message to the user contains ``text``; return that message's text."""
+    deadline = time.monotonic() + within
+    while True:
+        for message in reversed(user.transcript[-4:]):
+            if text in message.plain:
+                return message.plain
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"never saw {text!r}; last: {user.texts()[-3:]}")
+        await user.wait_for_message(timeout=remaining)
+
+
+async def test_polls_a_bot_api_server_over_http(
+    server: FakeBotServer, bot_process: BotProcess
+) -> None:
+    bot_process.start()
+    user = FakeUser(server.api, 501, language_code="en")
+    await user.send("/start")
+    await expect(user, "Welcome to Shaozi")
+    assert bot_process.stop() == 0
+    assert "Traceback" not in bot_process.log.read_text()
+
+
+async def test_kill_9_after_each_step_loses_nothing(
+    server: FakeBotServer, bot_process: BotProcess
+) -> None:
+    user = FakeUser(server.api, 502, language_code="en")
+    steps = [
+        (lambda: user.send("/report"), "Step 1 of 6"),
+        (lambda: user.press("Fire safety"), "Step 2 of 6"),
+        (lambda: user.send_location(30.28, 120.19), "Step 3 of 6"),
+        (lambda: user.send("The fire exit on floor 2 is chained shut."), "Step 4 of 6"),
+        (lambda: user.send_photo(jpeg(seed=77)), "Photo 1 of 5 received"),
+        (lambda: user.press("Done"), "Step 5 of 6"),
+        (lambda: user.press("Real name"), "Please type your full name."),
+        (lambda: user.send("Zhao Liu"), "Your phone number"),
+        (lambda: user.send_contact("13600136000"), "Step 6 of 6"),
+    ]
+    summary = ""
+    for action, answer in steps:
+        bot_process.start()
+        await action()
+        summary = await expect(user, answer)
+        bot_process.kill()  # no chance to flush anything, nor to confirm the update
+    bot_process.start()
+    assert "Fire safety" in summary
+    assert "map point 30.28000, 120.19000" in summary
+    assert "The fire exit on floor 2 is chained shut." in summary
+    assert "Photos: 1" in summary
+    assert "real name: Zhao Liu, 136****6000" in summary
+    await user.press("Submit")
+    filed = await expect(user, "Your report is filed as")
+    bot_process.kill()
+    bot_process.start()
+    await user.send("/my")
+    listing = await expect(user, "Your reports")
+    number = filed.split("filed as ")[1].split()[0]
+    assert number in listing
+    assert bot_process.stop() == 0
+    database = sqlite3.connect(bot_process.tmp_path / "shaozi.db")
+    try:
+        rows = database.execute(
+            "SELECT number, reporter_name, reporter_phone FROM cases"
+        ).fetchall()
+        assert rows == [(number, "Zhao Liu", "13600136000")]
+        assert database.execute("SELECT COUNT(*) FROM drafts").fetchone() == (0,)
+        (sha,) = database.execute("SELECT sha256 FROM case_photos").fetchone()
+    finally:
+        database.close()
+    stored = bot_process.tmp_path / "data" / "photos" / sha[:2] / f"{sha}.jpg"
+    assert not has_metadata(stored.read_bytes())

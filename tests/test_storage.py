@@ -1,0 +1,127 @@
+"""The database: migrations recorded once, WAL, foreign keys, transactions, online backup."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.errors import InviteExpired, InviteUnknown, InviteUsed
+from bot.invites import InviteSpec, code_hash, create_invite, normalise, redeem
+from bot.roles import Role
+from storage.db import Database, backup
+
+
+@pytest.fixture
+async def db(tmp_path: Path):  # type: ignore[no-untyped-def]
+    async with Database(tmp_path / "shaozi.db") as database:
+        await database.migrate()
+        yield database
+
+
+async def test_migrations_apply_once(tmp_path: Path) -> None:
+    async with Database(tmp_path / "a.db") as database:
+        first = await database.migrate()
+        assert first[0] == "0001_initial"
+        assert await database.migrate() == []
+        mode = await database.read.fetch_value("PRAGMA journal_mode")
+        assert mode == "wal"
+        names = await database.read.fetch_all("SELECT name FROM schema_migrations")
+        assert [r["name"] for r in names] == first
+
+
+async def test_foreign_keys_are_enforced(db: Database) -> None:
+    now = dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
+
+    async def grant_unknown_user() -> None:
+        async with db.transaction() as tx:
+            await tx.users.add_membership(999, "admin", None, None, None, now)
+
+    with pytest.raises(sqlite3.IntegrityError):
+        await grant_unknown_user()
+
+
+async def test_failed_transaction_leaves_nothing(db: Database) -> None:
+    now = dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
+
+    async def fail_midway() -> None:
+        async with db.transaction() as tx:
+            await tx.users.touch(1, "en", now)
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        await fail_midway()
+    assert await db.read.users.get(1) is None
+
+
+async def test_concurrent_transactions_do_not_interleave(db: Database) -> None:
+    now = dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
+
+    async def create(user_id: int) -> None:
+        async with db.transaction() as tx:
+            await tx.users.touch(user_id, None, now)
+            await asyncio.sleep(0)  # let the other coroutine try to run mid-transaction
+            await tx.users.set_language(user_id, "en")
+
+    await asyncio.gather(*(create(i) for i in range(1, 21)))
+    count = await db.read.fetch_value("SELECT COUNT(*) FROM users WHERE language = 'en'")
+    assert count == 20
+
+
+async def test_touch_keeps_choice_and_updates_last_seen(db: Database) -> None:
+    clock = ManualClock()
+    async with db.transaction() as tx:
+        await tx.users.touch(7, "en", clock.now())
+        await tx.users.set_language(7, "zh_Hant")
+    clock.advance(hours=1)
+    async with db.transaction() as tx:
+        user = await tx.users.touch(7, "en-GB", clock.now())
+    assert user.language == "zh_Hant"
+    assert user.telegram_language == "en-GB"
+    assert user.last_seen_at == clock.now()
+    assert user.created_at == clock.now() - dt.timedelta(hours=1)
+
+
+async def test_invite_is_single_use_and_expires(db: Database) -> None:
+    clock = ManualClock()
+    async with db.transaction() as tx:
+        await tx.users.touch(1, None, clock.now())
+        await tx.users.touch(2, None, clock.now())
+    code = await create_invite(db, InviteSpec(Role.ADMIN), clock.now())
+    stored = await db.read.fetch_value("SELECT code_hash FROM invites")
+    assert stored == code_hash(code)
+    assert code not in stored  # only the hash is kept
+    # Typed in lower case with spaces instead of dashes still works.
+    invite = await redeem(
+        db, normalise(code).lower()[:6] + " " + normalise(code)[6:], 1, clock.now()
+    )
+    assert invite.role is Role.ADMIN
+    assert [m.role for m in await db.read.users.memberships(1)] == [Role.ADMIN]
+    with pytest.raises(InviteUsed):
+        await redeem(db, code, 2, clock.now())
+    with pytest.raises(InviteUnknown):
+        await redeem(db, "AAAA-BBBB-CCCC", 2, clock.now())
+    with pytest.raises(InviteUnknown):
+        await redeem(db, "---", 2, clock.now())
+    late = await create_invite(db, InviteSpec(Role.OFFICER, "fire"), clock.now())
+    clock.advance(days=8)
+    with pytest.raises(InviteExpired):
+        await redeem(db, late, 2, clock.now())
+    assert await db.read.users.memberships(2) == []
+
+
+async def test_online_backup_of_a_live_database(db: Database, tmp_path: Path) -> None:
+    async with db.transaction() as tx:
+        await tx.users.touch(42, "en", dt.datetime(2026, 11, 22, tzinfo=dt.UTC))
+    target = tmp_path / "backup" / "copy.db"
+    backup(db.path, target)  # while the bot's connections are open
+    copy = sqlite3.connect(target)
+    try:
+        assert copy.execute("SELECT id FROM users").fetchall() == [(42,)]
+        assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    finally:
+        copy.close()
