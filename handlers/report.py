@@ -24,6 +24,7 @@ from telegram import (
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
+from bot.city import Category, District
 from bot.context import Context
 from bot.errors import ShaoziError
 from bot.lifecycle import STATUS_LABELS
@@ -72,6 +73,16 @@ def button(label: str, action: str, key: str = "", arg: str = "") -> InlineKeybo
     return InlineKeyboardButton(label, callback_data=data(action, key, arg))
 
 
+def choices(
+    context: Context, action: str, key: str, items: list[Category] | list[District]
+) -> InlineKeyboardMarkup:
+    """Two buttons a row, one per item of the city configuration, and a cancel button."""
+    _ = context.gettext
+    buttons = [button(x.name.get(context.tr.language), action, key, x.code) for x in items]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    return InlineKeyboardMarkup([*rows, [button(_("✖ Cancel report"), "cancel", key)]])
+
+
 # Texts shared by several steps -----------------------------------------------------------
 
 
@@ -118,14 +129,9 @@ async def prompt(context: Context, draft: ReportDraft) -> tuple[str, Markup]:
     _ = context.gettext
     d, key, step = draft.data, draft.key, draft.step
     head = "<b>" + step_header(context, step) + "</b> · "
-    cancel = button(_("✖ Cancel report"), "cancel", key)
     if step is Step.CATEGORY:
-        buttons = [
-            button(c.name.get(context.tr.language), "cat", key, c.code)
-            for c in context.city.categories
-        ]
-        rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-        return head + _("What kind of hazard is it?"), InlineKeyboardMarkup([*rows, [cancel]])
+        markup = choices(context, "cat", key, context.city.categories)
+        return head + _("What kind of hazard is it?"), markup
     if step is Step.LOCATION:
         keyboard = ReplyKeyboardMarkup(
             [[KeyboardButton(_("📍 Send my current location"), request_location=True)]],
@@ -137,12 +143,8 @@ async def prompt(context: Context, draft: ReportDraft) -> tuple[str, Markup]:
             "share another place (📎 → Location), or type the address."
         ), keyboard
     if step is Step.DISTRICT:
-        buttons = [
-            button(x.name.get(context.tr.language), "dist", key, x.code)
-            for x in context.city.districts
-        ]
-        rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-        return head + _("Which district is it in?"), InlineKeyboardMarkup([*rows, [cancel]])
+        markup = choices(context, "dist", key, context.city.districts)
+        return head + _("Which district is it in?"), markup
     if step is Step.DESCRIPTION:
         return head + _(
             "Describe the hazard in your own words ({minimum}–{maximum} characters): "

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 from pathlib import Path
 
 import pytest
@@ -22,6 +20,7 @@ from bot.photos import (
     photo_path,
     process_photo,
 )
+from tests.images import png_bomb
 
 GPS_IFD = 0x8825
 ORIENTATION = 0x0112
@@ -120,26 +119,10 @@ def test_same_upload_is_stored_once(tmp_path: Path) -> None:
     assert len(stored_files(tmp_path)) == 2
 
 
-def huge_png_header(width: int, height: int) -> bytes:
-    """A PNG that claims a size it does not have: only the header, a tiny IDAT and the end."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\x00" * 100))
-        + chunk(b"IEND", b"")
-    )
-
-
 @pytest.mark.parametrize("size", [(100_000, 100_000), (8000, 6000)])
 def test_too_many_pixels_refused_before_decoding(tmp_path: Path, size: tuple[int, int]) -> None:
     with pytest.raises(TooManyPixels):
-        process_photo(huge_png_header(*size), tmp_path)
+        process_photo(png_bomb(*size), tmp_path)
     assert stored_files(tmp_path) == []
 
 
