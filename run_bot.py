@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Shaozi's command line: run the bot, migrate, make invites, back up, check a city file."""
+"""Shaozi's command line: run the bot, migrate, make invites, back up, import enterprises,
+check a city file."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from bot import commands
 from bot.app import InstallHandlers
 from bot.city import CityConfig, CityConfigError, load_city
+from bot.enterprises import EnterpriseFileError
 from bot.invites import InviteSpec
 from bot.roles import INVITABLE, Role
 from bot.settings import Settings, SettingsError, load_settings
@@ -33,6 +35,17 @@ def parser() -> argparse.ArgumentParser:
     where.add_argument("--enterprise", metavar="ID", type=int, help="the enterprise's id")
     bak = sub.add_parser("backup", help="copy the live database to PATH (SQLite online backup)")
     bak.add_argument("path", type=Path)
+    imp = sub.add_parser(
+        "import-enterprises",
+        help="add or update enterprises from a CSV file (UTF-8): all rows or none",
+        description="Columns: name/名称, credit_code/统一社会信用代码 (required), "
+        "district/区 (a district code or name), address/地址. An enterprise whose credit code "
+        "is already stored is updated; an empty district or address keeps the stored one.",
+    )
+    imp.add_argument("file", type=Path)
+    imp.add_argument(
+        "--list", action="store_true", help="print id, credit code and name of each one imported"
+    )
     chk = sub.add_parser("check-config", help="validate a city configuration file")
     chk.add_argument("file", type=Path, nargs="?", help="default: SHAOZI_CITY")
     return top
@@ -74,6 +87,14 @@ def main(argv: list[str] | None = None) -> int:
         elif command == "backup":
             commands.backup_database(settings, args.path)
             print(f"backed up {settings.database} to {args.path}")
+        elif command == "import-enterprises":
+            result = commands.import_enterprises(settings, city, args.file)
+            print(
+                f"imported {result.total} enterprise(s): {result.new} new, {result.updated} updated"
+            )
+            if args.list:
+                for enterprise in result.enterprises:
+                    print(f"{enterprise.id}\t{enterprise.credit_code}\t{enterprise.name}")
         elif command == "check-config":
             print(
                 f"{city_path}: OK ({len(city.departments)} departments, "
@@ -81,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
             )
     except commands.CommandError as exc:
         return fail([str(exc)])
+    except EnterpriseFileError as exc:
+        return fail(exc.problems)
     return 0
 
 

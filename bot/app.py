@@ -16,6 +16,7 @@ from bot.accounts import Account
 from bot.city import CityConfig, load_city
 from bot.clock import Clock, SystemClock
 from bot.context import BotData, Context, Services
+from bot.delivery import deliver_due
 from bot.i18n import Catalogs, Language, Translator
 from bot.menu import commands_for
 from bot.reports import drop_stale_drafts
@@ -66,6 +67,7 @@ async def startup(app: ShaoziApp) -> None:
         log.info("database %s migrated: %s", services.db.path, ", ".join(applied))
     if app.job_queue is not None:
         app.job_queue.run_repeating(sweep_drafts, interval=3600, first=60, name="sweep-drafts")
+        app.job_queue.run_repeating(deliver_outbox, interval=1.0, first=1.0, name="outbox")
     try:
         await set_default_commands(app)
     except TelegramError as exc:  # the bot still works without a command menu
@@ -80,6 +82,12 @@ async def sweep_drafts(context: Context) -> None:
     )
     if dropped:
         log.info("dropped %d stale report draft(s)", dropped)
+
+
+async def deliver_outbox(context: Context) -> None:
+    """Send the notifications that are due."""
+    services = context.bot_data.services
+    await deliver_due(context.bot, services.db, services.clock, services.settings.photos_dir)
 
 
 async def shutdown(app: ShaoziApp) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -12,10 +13,12 @@ from telegram import Update
 from bot.app import InstallHandlers, build_application
 from bot.city import CityConfig
 from bot.clock import SystemClock
+from bot.enterprises import EnterpriseRow, parse_enterprise_csv
 from bot.invites import InviteSpec, create_invite
 from bot.roles import Role
 from bot.settings import Mode, Settings
 from storage.db import Database, backup
+from storage.models import Enterprise
 
 log = logging.getLogger(__name__)
 
@@ -96,3 +99,50 @@ def backup_database(settings: Settings, target: Path) -> None:
         backup(settings.database, target)
     except FileNotFoundError:
         raise CommandError(f"no database at {settings.database}") from None
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    new: int
+    updated: int
+    enterprises: list[Enterprise]  # as stored, in the file's order
+
+    @property
+    def total(self) -> int:
+        return self.new + self.updated
+
+
+async def _import_enterprises(settings: Settings, rows: list[EnterpriseRow]) -> ImportResult:
+    async with Database(settings.database) as db:
+        await db.migrate()
+        now = SystemClock().now()
+        new = 0
+        stored: list[Enterprise] = []
+        # One transaction: a failure on any row leaves the database as it was.
+        async with db.transaction() as tx:
+            for row in rows:
+                existing = await tx.enterprises.by_credit_code(row.credit_code)
+                # An empty cell (or a missing column) keeps what an earlier import stored.
+                district = row.district or (existing.district if existing else None)
+                address = row.address or (existing.address if existing else None)
+                if await tx.enterprises.upsert(row.name, row.credit_code, district, address, now):
+                    new += 1
+                enterprise = await tx.enterprises.by_credit_code(row.credit_code)
+                assert enterprise is not None
+                stored.append(enterprise)
+        return ImportResult(new=new, updated=len(rows) - new, enterprises=stored)
+
+
+def import_enterprises(settings: Settings, city: CityConfig, path: Path) -> ImportResult:
+    """Add or update (by credit code) the enterprises of a CSV file, all or nothing.
+
+    Raises EnterpriseFileError naming every bad line, or CommandError when there is no file.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise CommandError(f"no file at {path}") from None
+    except OSError as exc:
+        raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from None
+    rows = parse_enterprise_csv(data, city)
+    return asyncio.run(_import_enterprises(settings, rows))

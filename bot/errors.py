@@ -11,6 +11,8 @@ class ShaoziError(Exception):
     """A failure the user can understand; ``message`` is a catalogue msgid with placeholders."""
 
     message = N_("That did not work. Please try again.")
+    # Parameters that are themselves msgids (a status, a label), translated when shown.
+    translated: tuple[str, ...] = ()
 
     def __init__(self, message: str | None = None, **params: Any) -> None:
         if message is not None:
@@ -19,7 +21,15 @@ class ShaoziError(Exception):
         super().__init__(self.message)
 
     def render(self, gettext: Any) -> str:
-        return str(gettext(self.message)).format(**self.params)
+        params = {
+            key: gettext(value) if key in self.translated else value
+            for key, value in self.params.items()
+        }
+        return str(gettext(self.message)).format(**params)
+
+
+class InputMistake(ShaoziError):
+    """Something typed that the user can correct by typing it again (too long, a bad date)."""
 
 
 class InviteUnknown(ShaoziError):

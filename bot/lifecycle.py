@@ -17,6 +17,66 @@ class Status(StrEnum):
     MERGED = "merged"
 
 
+class Level(StrEnum):
+    """Hazard level, a field apart from the risk colour: 一般隐患 / 重大隐患."""
+
+    GENERAL = "general"
+    MAJOR = "major"
+
+
+LEVEL_LABELS: dict[Level, str] = {
+    Level.GENERAL: N_("general hazard"),
+    Level.MAJOR: N_("major hazard"),
+}
+
+
+class Action(StrEnum):
+    """Every change a case can go through; each is one event in its log."""
+
+    SUBMIT = "submit"
+    ACCEPT = "accept"
+    REJECT = "reject"
+    TRANSFER = "transfer"
+    MERGE = "merge"
+    ASSIGN = "assign"
+    HANDLE = "handle"  # the department fixes it itself, no enterprise
+    SUBMIT_FIX = "submit_fix"
+    CLOSE = "close"
+    RETURN = "return"
+    REQUEST_EXTENSION = "request_extension"
+    GRANT_EXTENSION = "grant_extension"
+    REFUSE_EXTENSION = "refuse_extension"
+    REOPEN = "reopen"  # the reporter says it is not fixed
+    ACKNOWLEDGE = "acknowledge"  # a self-report's deadline accepted or corrected
+
+
+# Action -> (statuses it may start from, status it leads to; None: unchanged).
+TRANSITIONS: dict[Action, tuple[frozenset[Status], Status | None]] = {
+    Action.ACCEPT: (frozenset({Status.SUBMITTED}), Status.ACCEPTED),
+    Action.REJECT: (frozenset({Status.SUBMITTED}), Status.REJECTED),
+    Action.TRANSFER: (frozenset({Status.SUBMITTED}), Status.SUBMITTED),
+    Action.MERGE: (frozenset({Status.SUBMITTED, Status.ACCEPTED}), Status.MERGED),
+    Action.ASSIGN: (frozenset({Status.ACCEPTED}), Status.ASSIGNED),
+    Action.HANDLE: (frozenset({Status.ACCEPTED}), Status.ASSIGNED),
+    Action.ACKNOWLEDGE: (frozenset({Status.SUBMITTED}), Status.ASSIGNED),
+    Action.SUBMIT_FIX: (frozenset({Status.ASSIGNED}), Status.FIX_SUBMITTED),
+    Action.CLOSE: (frozenset({Status.FIX_SUBMITTED}), Status.CLOSED),
+    Action.RETURN: (frozenset({Status.FIX_SUBMITTED}), Status.ASSIGNED),
+    Action.REQUEST_EXTENSION: (frozenset({Status.ASSIGNED}), None),
+    Action.GRANT_EXTENSION: (frozenset({Status.ASSIGNED}), None),
+    Action.REFUSE_EXTENSION: (frozenset({Status.ASSIGNED}), None),
+    Action.REOPEN: (frozenset({Status.CLOSED}), Status.FIX_SUBMITTED),
+}
+
+
+def next_status(action: Action, current: Status) -> Status | None:
+    """The status ``action`` leads to from ``current``, or None when it is not allowed."""
+    sources, target = TRANSITIONS[action]
+    if current not in sources:
+        return None
+    return target or current
+
+
 # A case in one of these needs nothing more from anyone.
 FINAL = frozenset({Status.REJECTED, Status.CLOSED, Status.MERGED})
 
@@ -34,6 +94,22 @@ STATUS_LABELS: dict[Status, str] = {
 EVENT_LABELS: dict[str, str] = {
     "submit": N_("Reported"),
     "follow": N_("Another person reported the same hazard"),
+    Action.ACCEPT: N_("Accepted by the department"),
+    Action.REJECT: N_("Not accepted"),
+    Action.TRANSFER: N_("Passed to another department"),
+    Action.MERGE: N_("Merged into another case"),
+    Action.ASSIGN: N_("Rectification ordered"),
+    Action.HANDLE: N_("The department handles it itself"),
+    Action.ACKNOWLEDGE: N_("Self-report acknowledged"),
+    Action.SUBMIT_FIX: N_("Fix submitted for review"),
+    Action.CLOSE: N_("Fix verified, case closed"),
+    Action.RETURN: N_("Fix not accepted, returned"),
+    Action.REQUEST_EXTENSION: N_("Extension requested"),
+    Action.GRANT_EXTENSION: N_("Extension granted"),
+    Action.REFUSE_EXTENSION: N_("Extension refused"),
+    Action.REOPEN: N_("Reporter says it is not fixed"),
+    "question": N_("The department asked the reporter a question"),
+    "answer": N_("The reporter answered"),
 }
 
 

@@ -8,6 +8,7 @@ from bot.i18n import N_
 from bot.roles import Role
 
 EVERYONE = frozenset(Role)
+ADMINS = frozenset({Role.ADMIN})
 
 
 @dataclass(frozen=True)
@@ -21,11 +22,24 @@ COMMANDS: tuple[Command, ...] = (
     Command("report", N_("Report a safety hazard")),
     Command("my", N_("Your reports and the cases you follow")),
     Command("status", N_("Show one case: /status NUMBER")),
+    Command(
+        "tasks", N_("Open rectification orders of your enterprise"), frozenset({Role.ENTERPRISE})
+    ),
+    Command("queue", N_("Cases waiting for your department"), frozenset({Role.OFFICER})),
+    Command(
+        "case",
+        N_("Show a case with its history: /case NUMBER"),
+        frozenset({Role.OFFICER, Role.SUPERVISOR, Role.ENTERPRISE}),
+    ),
     Command("start", N_("Start and show the menu")),
     Command("help", N_("What this bot can do for you")),
     Command("language", N_("Change the language")),
     Command("join", N_("Join as staff with an invite code")),
     Command("cancel", N_("Cancel what you are doing")),
+    Command("invite", N_("Make a one-time invite code for staff"), ADMINS),
+    Command("members", N_("Staff members and their roles"), ADMINS),
+    Command("enterprises", N_("Find enterprises by name or credit code"), ADMINS),
+    Command("addenterprise", N_("Register an enterprise"), ADMINS),
 )
 
 

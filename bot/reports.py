@@ -15,16 +15,19 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict
 
 from bot.city import CityConfig, distance_m
+from bot.context import Services
 from bot.errors import ShaoziError
 from bot.i18n import N_
 from bot.lifecycle import Status
 from bot.photos import StoredPhoto, hamming, process_photo
+from bot.workflow import announce_new_case
 from storage.db import Database, to_db
 from storage.models import Case, NearbyCase, Photo
 
 MIN_DESCRIPTION, MAX_DESCRIPTION = 10, 2000
 MIN_ADDRESS, MAX_ADDRESS = 4, 200
 MAX_NAME = 50
+MIN_PLAN = 20
 MAX_PHOTOS = 5
 TOTAL_STEPS = 6
 # Photos whose 64-bit difference hashes differ in at most this many bits show the same scene.
@@ -33,6 +36,7 @@ MAX_DUPLICATES_SHOWN = 5
 
 
 class Step(StrEnum):
+    SCOPE = "scope"  # enterprise contacts: their own enterprise's hazard, or elsewhere
     CATEGORY = "category"
     LOCATION = "location"
     DISTRICT = "district"
@@ -41,12 +45,16 @@ class Step(StrEnum):
     IDENTITY = "identity"
     NAME = "name"
     PHONE = "phone"
+    LEVEL = "level"  # self-reports: 一般 / 重大
+    PROPOSAL = "proposal"  # self-reports: the deadline the enterprise proposes
+    PLAN = "plan"  # self-reports of a major hazard: the rectification plan (治理方案)
     DUPLICATES = "duplicates"
     SUMMARY = "summary"
 
 
 # "Step N of 6" as the user counts: sub-steps share their main step's number.
 STEP_NUMBER: dict[Step, int] = {
+    Step.SCOPE: 1,
     Step.CATEGORY: 1,
     Step.LOCATION: 2,
     Step.DISTRICT: 2,
@@ -55,6 +63,9 @@ STEP_NUMBER: dict[Step, int] = {
     Step.IDENTITY: 5,
     Step.NAME: 5,
     Step.PHONE: 5,
+    Step.LEVEL: 5,
+    Step.PROPOSAL: 5,
+    Step.PLAN: 5,
     Step.DUPLICATES: 6,
     Step.SUMMARY: 6,
 }
@@ -81,6 +92,13 @@ class DraftData(BaseModel):
     # The user said their report differs from the similar cases shown; asked again only if
     # what made them similar (category, place, photos) changes.
     duplicates_dismissed: bool = False
+    # An enterprise contact reporting a hazard of their own enterprise (隐患自查自报): instead
+    # of an identity they give the level, the deadline they propose and, if major, a plan.
+    self_report: bool = False
+    enterprise_id: int | None = None
+    level: str | None = None
+    proposed_deadline: str | None = None  # ISO date in the city's time zone
+    plan: str | None = None
 
     @property
     def has_location(self) -> bool:
@@ -88,6 +106,10 @@ class DraftData(BaseModel):
 
     @property
     def identity_done(self) -> bool:
+        if self.self_report:
+            return bool(self.level and self.proposed_deadline) and (
+                self.level != "major" or bool(self.plan)
+            )
         return self.anonymous is True or (bool(self.name) and bool(self.phone))
 
 
@@ -170,6 +192,22 @@ def check_address(text: str) -> str:
     return text
 
 
+class PlanTooShort(ShaoziError):
+    message = N_(
+        "A rectification plan needs at least {minimum} characters: the goal, the measures, "
+        "money and materials, who is responsible, the deadline, and safety meanwhile."
+    )
+
+
+def check_plan(text: str) -> str:
+    text = clean_text(text)
+    if len(text) < MIN_PLAN:
+        raise PlanTooShort(minimum=MIN_PLAN)
+    if len(text) > MAX_DESCRIPTION:
+        raise DescriptionTooLong(length=len(text), maximum=MAX_DESCRIPTION)
+    return text
+
+
 def check_name(text: str) -> str:
     text = " ".join(text.split())
     if not 1 <= len(text) <= MAX_NAME:
@@ -200,14 +238,18 @@ def check_phone(text: str) -> str:
 def after(step: Step, data: DraftData) -> Step:
     """The step that follows ``step`` once it is complete."""
     order = {
+        Step.SCOPE: Step.CATEGORY,
         Step.CATEGORY: Step.LOCATION,
         Step.LOCATION: Step.DESCRIPTION,
         Step.DISTRICT: Step.DESCRIPTION,
         Step.DESCRIPTION: Step.PHOTOS,
-        Step.PHOTOS: Step.IDENTITY,
+        Step.PHOTOS: Step.LEVEL if data.self_report else Step.IDENTITY,
         Step.IDENTITY: Step.SUMMARY,
         Step.NAME: Step.PHONE,
         Step.PHONE: Step.SUMMARY,
+        Step.LEVEL: Step.PROPOSAL,
+        Step.PROPOSAL: Step.PLAN if data.level == "major" else Step.SUMMARY,
+        Step.PLAN: Step.SUMMARY,
         Step.DUPLICATES: Step.SUMMARY,
     }
     following = order.get(step, Step.SUMMARY)
@@ -250,11 +292,13 @@ async def load_draft(
     )
 
 
-async def start_draft(db: Database, user_id: int, now: dt.datetime) -> ReportDraft:
+async def start_draft(
+    db: Database, user_id: int, now: dt.datetime, first: Step = Step.CATEGORY
+) -> ReportDraft:
     key = new_key()
     async with db.transaction() as tx:
-        await tx.drafts.start(user_id, key, Step.CATEGORY.value, {}, now)
-    return ReportDraft(user_id, key, Step.CATEGORY, DraftData(), 0, now)
+        await tx.drafts.start(user_id, key, first.value, {}, now)
+    return ReportDraft(user_id, key, first, DraftData(), 0, now)
 
 
 async def save_draft(
@@ -300,14 +344,15 @@ class Submitted:
 
 
 async def submit(
-    db: Database,
-    city: CityConfig,
-    zone: ZoneInfo,
+    services: Services,
     user_id: int,
     key: str,
-    now: dt.datetime,
 ) -> Submitted:
-    """Turn the draft into a case, once: a second call with the same key returns that case."""
+    """Turn the draft into a case, once: a second call with the same key returns that case.
+
+    In the same transaction the case is sent to its department's officers (outbox).
+    """
+    db, city, zone, now = services.db, services.city, services.settings.zone, services.clock.now()
     async with db.transaction() as tx:
         existing = await tx.cases.by_draft_key(key)
         if existing is not None:
@@ -317,6 +362,8 @@ async def submit(
             raise DraftGone()
         data = DraftData.model_validate(row.data)
         if data.category is None or data.description is None or not data.has_location:
+            raise DraftGone()
+        if data.self_report and not data.identity_done:
             raise DraftGone()
         count = await tx.cases.count_reported_since(user_id, local_day_start(now, zone))
         if count >= city.limits.reports_per_day:
@@ -334,9 +381,14 @@ async def submit(
                 "longitude": data.longitude,
                 "address": data.address,
                 "description": data.description,
-                "anonymous": int(bool(data.anonymous)),
-                "reporter_name": None if data.anonymous else data.name,
-                "reporter_phone": None if data.anonymous else data.phone,
+                "anonymous": int(bool(data.anonymous) and not data.self_report),
+                "reporter_name": None if data.anonymous or data.self_report else data.name,
+                "reporter_phone": None if data.anonymous or data.self_report else data.phone,
+                "self_reported": int(data.self_report),
+                "enterprise_id": data.enterprise_id if data.self_report else None,
+                "level": data.level if data.self_report else None,
+                "plan": data.plan if data.self_report else None,
+                "proposed_deadline": proposed_deadline(data, zone),
                 "department": city.route(data.category, data.district),
                 "status": Status.SUBMITTED.value,
                 "created_at": to_db(now),
@@ -348,8 +400,16 @@ async def submit(
         await tx.cases.add_event(case_id, now, user_id, "submit", None, Status.SUBMITTED.value)
         await tx.drafts.delete(user_id, key)
         case = await tx.cases.get(case_id)
-    assert case is not None
+        assert case is not None
+        await announce_new_case(services, tx, case, now)
     return Submitted(case, created=True)
+
+
+def proposed_deadline(data: DraftData, zone: ZoneInfo) -> str | None:
+    if not data.self_report or not data.proposed_deadline:
+        return None
+    day = dt.date.fromisoformat(data.proposed_deadline)
+    return to_db(dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=zone))
 
 
 def _distance(data: DraftData, near: NearbyCase) -> float | None:

@@ -9,15 +9,26 @@ from telegram.ext import BaseHandler, MessageHandler, TypeHandler, filters
 
 from bot.app import ShaoziApp
 from bot.context import Context
-from handlers import common, join, language, report, track
+from handlers import (
+    admin,
+    common,
+    department,
+    enterprise,
+    inputs,
+    join,
+    language,
+    report,
+    track,
+)
 
 # Group -1 runs first for every update: it loads who is speaking and their language.
 ACCOUNT_GROUP = -1
 
-# Features waiting for a user's message (a report's next step, …), asked in this order;
-# each returns True when the message was theirs.
+# Features waiting for a user's message, asked in this order; each returns True when the
+# message was theirs. An input asked for by a button (a reason, an answer) is the most recent
+# thing the user was asked, so it goes before a report draft.
 MessageConsumer = Callable[[Update, Context], Awaitable[bool]]
-CONSUMERS: tuple[MessageConsumer, ...] = (report.on_message,)
+CONSUMERS: tuple[MessageConsumer, ...] = (inputs.on_message, report.on_message)
 
 
 async def route_message(update: Update, context: Context) -> None:
@@ -35,9 +46,14 @@ def install(app: ShaoziApp) -> None:
         *common.commands(),
         *language.handlers(),
         *join.handlers(),
+        *admin.handlers(),
         # Before the fallbacks: /cancel of a report in progress.
         *report.handlers(),
         *track.handlers(),
+        *track.reporter_handlers(),
+        # The enterprise's case buttons (fix, ext) before the officers' catch-all "cs:1:".
+        *enterprise.handlers(),
+        *department.handlers(),
         MessageHandler(
             filters.ChatType.PRIVATE & ~filters.COMMAND & ~filters.StatusUpdate.ALL,
             route_message,

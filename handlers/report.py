@@ -8,6 +8,7 @@ key, so a button from an earlier report or step is recognised and answered, neve
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import html
 import logging
 from collections.abc import Awaitable, Callable
@@ -27,7 +28,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from bot.city import Category, District
 from bot.context import Context
 from bot.errors import ShaoziError
-from bot.lifecycle import STATUS_LABELS
+from bot.lifecycle import LEVEL_LABELS, STATUS_LABELS, Level
 from bot.photos import MAX_BYTES, FileTooBig, NotAnImage
 from bot.reports import (
     MAX_DESCRIPTION,
@@ -47,6 +48,7 @@ from bot.reports import (
     check_description,
     check_name,
     check_phone,
+    check_plan,
     find_duplicates,
     follow_instead,
     load_draft,
@@ -55,7 +57,9 @@ from bot.reports import (
     store_photo,
     submit,
 )
-from handlers import common
+from bot.roles import Role
+from bot.workflow import end_of_day, parse_deadline
+from handlers import common, inputs
 from handlers.common import answer
 
 log = logging.getLogger(__name__)
@@ -129,6 +133,16 @@ async def prompt(context: Context, draft: ReportDraft) -> tuple[str, Markup]:
     _ = context.gettext
     d, key, step = draft.data, draft.key, draft.step
     head = "<b>" + step_header(context, step) + "</b> · "
+    if step is Step.SCOPE:
+        rows = [
+            [button(_("Our enterprise: {name}").format(name=name), "scope", key, str(eid))]
+            for eid, name in await own_enterprises(context)
+        ]
+        rows.append([button(_("Somewhere else (report as a citizen)"), "scope", key, "0")])
+        return head + _(
+            "Is this hazard at your own enterprise? Then it is a self-report (隐患自查自报): you "
+            "propose the deadline yourself."
+        ), InlineKeyboardMarkup(rows)
     if step is Step.CATEGORY:
         markup = choices(context, "cat", key, context.city.categories)
         return head + _("What kind of hazard is it?"), markup
@@ -170,6 +184,28 @@ async def prompt(context: Context, draft: ReportDraft) -> tuple[str, Markup]:
         )
     if step is Step.NAME:
         return head + _("Please type your full name."), ReplyKeyboardRemove()
+    if step is Step.LEVEL:
+        return head + _("How serious is it?"), InlineKeyboardMarkup(
+            [
+                [button(_("General hazard (一般隐患)"), "lvl", key, Level.GENERAL.value)],
+                [button(_("Major hazard (重大隐患)"), "lvl", key, Level.MAJOR.value)],
+            ]
+        )
+    if step is Step.PROPOSAL:
+        days = (3, 7, 15, 30)
+        row = [
+            button(context.ngettext("{n} day", "{n} days", n).format(n=n), "prop", key, str(n))
+            for n in days
+        ]
+        return head + _(
+            "By when will your enterprise have fixed it? Choose, or type a date like {example}."
+        ).format(example=example_date(context)), InlineKeyboardMarkup([row])
+    if step is Step.PLAN:
+        return head + _(
+            "A major hazard needs a rectification plan (治理方案). Type it: the goal, the "
+            "measures, money and materials, who is responsible, the deadline, and how safety "
+            "is kept until it is fixed."
+        ), ReplyKeyboardRemove()
     if step is Step.PHONE:
         keyboard = ReplyKeyboardMarkup(
             [[KeyboardButton(_("📱 Share my phone number"), request_contact=True)]],
@@ -187,7 +223,14 @@ async def prompt(context: Context, draft: ReportDraft) -> tuple[str, Markup]:
 def summary(context: Context, draft: ReportDraft) -> tuple[str, Markup]:
     _ = context.gettext
     d, key = draft.data, draft.key
-    if d.anonymous:
+    if d.self_report:
+        identity = _("self-report of your enterprise, {level}, to be fixed by {date}").format(
+            level=_(LEVEL_LABELS[Level(d.level or Level.GENERAL.value)]),
+            date=d.proposed_deadline or "—",
+        )
+        if d.plan:
+            identity += "\n" + _("Rectification plan: {value}").format(value=html.escape(d.plan))
+    elif d.anonymous:
         identity = _("anonymous")
     else:
         identity = _("real name: {name}, {phone}").format(
@@ -317,13 +360,40 @@ async def start_report(update: Update, context: Context) -> None:
     except ShaoziError as exc:
         await context.bot.send_message(user_id, exc.render(_))
         return
-    draft = await start_draft(context.db, user_id, now)
-    await ask(context, draft)
+    await ask(context, await new_draft(context))
+
+
+async def own_enterprises(context: Context) -> list[tuple[int, str]]:
+    """The enterprises this user is a contact of, with their names."""
+    found = []
+    for enterprise_id in sorted(context.account.enterprises()):
+        enterprise = await context.db.read.enterprises.get(enterprise_id)
+        if enterprise is not None:
+            found.append((enterprise.id, enterprise.name))
+    return found
+
+
+async def new_draft(context: Context) -> ReportDraft:
+    """A fresh draft; an enterprise contact is first asked whether it is a self-report."""
+    first = Step.SCOPE if context.account.has(Role.ENTERPRISE) else Step.CATEGORY
+    return await start_draft(context.db, context.account.id, context.clock.now(), first)
+
+
+def example_date(context: Context) -> str:
+    today = context.clock.now().astimezone(context.services.settings.zone).date()
+    return f"{today + dt.timedelta(days=7):%Y-%m-%d}"
 
 
 async def cancel_command(update: Update, context: Context) -> None:
-    """Cancel the report in progress, if there is one."""
+    """Cancel the input the bot is waiting for, else the report in progress."""
     _ = context.gettext
+    if await inputs.done(context, context.account.id):
+        await context.bot.send_message(
+            context.account.id,
+            _("Cancelled. Nothing was changed."),
+            reply_markup=ReplyKeyboardRemove(),
+        )
+        return
     if not await cancel_draft(context.db, context.account.id):
         await common.cancel(update, context)
         return
@@ -525,6 +595,20 @@ async def on_phone(context: Context, draft: ReportDraft, message: Message) -> St
     return _("📱 Phone number noted."), found
 
 
+async def on_proposal(context: Context, draft: ReportDraft, message: Message) -> StepResult:
+    assert message.text is not None
+    deadline = parse_deadline(context.services, message.text)
+    zone = context.services.settings.zone
+    draft.data.proposed_deadline = deadline.astimezone(zone).date().isoformat()
+    return None, await advance(context, draft, Step.PROPOSAL, message.message_id)
+
+
+async def on_plan(context: Context, draft: ReportDraft, message: Message) -> StepResult:
+    assert message.text is not None
+    draft.data.plan = check_plan(message.text)
+    return None, await advance(context, draft, Step.PLAN, message.message_id)
+
+
 StepHandler = Callable[[Context, ReportDraft, Message], Awaitable[StepResult]]
 
 # For each step that takes a message: the kinds of message it accepts, and what it does.
@@ -534,6 +618,8 @@ STEP_HANDLERS: dict[Step, tuple[frozenset[str], StepHandler]] = {
     Step.PHOTOS: (frozenset({"photo", "image"}), on_photo),
     Step.NAME: (frozenset({"text"}), on_name),
     Step.PHONE: (frozenset({"contact", "text"}), on_phone),
+    Step.PROPOSAL: (frozenset({"text"}), on_proposal),
+    Step.PLAN: (frozenset({"text"}), on_plan),
 }
 
 
@@ -541,6 +627,9 @@ STEP_HANDLERS: dict[Step, tuple[frozenset[str], StepHandler]] = {
 
 # The steps at which each button means something; pressed at any other step it is stale.
 BUTTON_STEPS: dict[str, frozenset[Step] | None] = {
+    "scope": frozenset({Step.SCOPE}),
+    "lvl": frozenset({Step.LEVEL}),
+    "prop": frozenset({Step.PROPOSAL}),
     "cat": frozenset({Step.CATEGORY}),
     "dist": frozenset({Step.DISTRICT}),
     "done": frozenset({Step.PHOTOS}),
@@ -623,6 +712,42 @@ async def stale_draft_button(update: Update, context: Context, action: str, key:
             )
             return
     await answer(update, DraftGone().render(_), alert=True)
+
+
+async def choose_scope(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
+    _ = context.gettext
+    enterprise_id = int(arg) if arg.isdigit() else -1
+    if enterprise_id != 0 and enterprise_id not in context.account.enterprises():
+        await ask(context, draft, _("This button is no longer valid."))
+        return
+    await clear_buttons(update)
+    draft.data.self_report = enterprise_id != 0
+    draft.data.enterprise_id = enterprise_id or None
+    await ask(context, draft, None, await advance(context, draft, Step.SCOPE))
+
+
+async def choose_level(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
+    _ = context.gettext
+    if arg not in {level.value for level in Level}:
+        await ask(context, draft, _("This button is no longer valid."))
+        return
+    await clear_buttons(update)
+    draft.data.level = arg
+    if arg != Level.MAJOR.value:
+        draft.data.plan = None
+    await ask(context, draft, None, await advance(context, draft, Step.LEVEL))
+
+
+async def choose_proposal(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
+    _ = context.gettext
+    if arg not in {"3", "7", "15", "30"}:
+        await ask(context, draft, _("This button is no longer valid."))
+        return
+    await clear_buttons(update)
+    deadline = end_of_day(context.services, int(arg))
+    zone = context.services.settings.zone
+    draft.data.proposed_deadline = deadline.astimezone(zone).date().isoformat()
+    await ask(context, draft, None, await advance(context, draft, Step.PROPOSAL))
 
 
 async def choose_category(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
@@ -732,10 +857,7 @@ async def different(update: Update, context: Context, draft: ReportDraft, arg: s
 
 async def confirm(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
     _ = context.gettext
-    settings = context.services.settings
-    result = await submit(
-        context.db, context.city, settings.zone, draft.user_id, draft.key, context.clock.now()
-    )
+    result = await submit(context.services, draft.user_id, draft.key)
     await clear_buttons(update)
     case = result.case
     department = context.city.department(case.department)
@@ -785,6 +907,9 @@ async def edit_field(update: Update, context: Context, draft: ReportDraft, arg: 
         d.duplicates_dismissed = False
     if step is Step.IDENTITY:
         d.anonymous, d.name, d.phone = None, None, None
+        if d.self_report:
+            d.level, d.proposed_deadline, d.plan = None, None, None
+            step = Step.LEVEL
     draft.step = step
     await save(context, draft)
     await ask(context, draft)
@@ -817,11 +942,14 @@ async def restart(update: Update, context: Context, draft: ReportDraft, arg: str
     except ShaoziError as exc:
         await context.bot.send_message(draft.user_id, exc.render(_))
         return
-    await ask(context, await start_draft(context.db, draft.user_id, now))
+    await ask(context, await new_draft(context))
 
 
 ButtonAction = Callable[[Update, Context, ReportDraft, str], Awaitable[None]]
 BUTTON_ACTIONS: dict[str, ButtonAction] = {
+    "scope": choose_scope,
+    "lvl": choose_level,
+    "prop": choose_proposal,
     "cat": choose_category,
     "dist": choose_district,
     "done": photos_done,

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
+from bot import workflow
 from bot.context import Context
-from bot.lifecycle import EVENT_LABELS, STATUS_LABELS
+from bot.lifecycle import EVENT_LABELS, STATUS_LABELS, Status
+from bot.photos import PhotoError
+from bot.reports import store_photo
+from handlers import inputs
 from handlers.common import answer
-from storage.models import Case
+from handlers.report import download, kind_of
+from storage.models import Case, PendingInput
 
 PREFIX = "trk:1"
 PAGE_SIZE = 5
@@ -163,4 +170,195 @@ def handlers() -> list[BaseHandler[Update, Context, object]]:
         CommandHandler("status", status, private),
         CallbackQueryHandler(my_cases, pattern=f"^{PREFIX}:page:"),
         CallbackQueryHandler(show_case, pattern=f"^{PREFIX}:case:"),
+    ]
+
+
+# The reporter's side of the loop: answers to the department, "is it really fixed?" ------------
+
+
+async def on_verify(update: Update, context: Context) -> None:
+    """Take the reporter's word on whether a closed case is really fixed."""
+    _ = context.gettext
+    query = update.callback_query
+    assert query is not None
+    parts = (query.data or "").split(":")
+    verdict, raw = (parts[2], parts[3]) if len(parts) == 4 else ("", "")
+    case = await context.db.read.cases.get(int(raw)) if raw.isdigit() else None
+    if case is None or case.reporter_id != context.account.id or verdict not in ("ok", "no"):
+        await answer(update, _("This button is no longer valid."), alert=True)
+        return
+    if case.status is not Status.CLOSED:
+        await answer(update, _("Thank you, the department already has your answer."), alert=True)
+        return
+    await answer(update)
+    with contextlib.suppress(BadRequest):
+        await query.edit_message_reply_markup(None)
+    if verdict == "ok":
+        await context.bot.send_message(context.account.id, _("Thank you for confirming!"))
+        return
+    await inputs.expect(context, context.account.id, "not_fixed", case_id=case.id)
+    await context.bot.send_message(
+        context.account.id,
+        _(
+            "Sorry to hear that. Tell me what is still wrong (a few words or a photo), "
+            "or press the button to send it back as it is."
+        ),
+        reply_markup=InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        _("Send it back without details"), callback_data=f"vf:1:bare:{case.id}"
+                    )
+                ]
+            ]
+        ),
+    )
+
+
+async def on_bare_reopen(update: Update, context: Context) -> None:
+    """Reopen without details."""
+    _ = context.gettext
+    query = update.callback_query
+    assert query is not None
+    raw = (query.data or "").rsplit(":", 1)[-1]
+    pending = await context.db.read.inputs.get(context.account.id)
+    if pending is None or pending.kind != "not_fixed" or str(pending.case_id) != raw:
+        await answer(update, _("This button is no longer valid."), alert=True)
+        return
+    await answer(update)
+    with contextlib.suppress(BadRequest):
+        await query.edit_message_reply_markup(None)
+    await reopen(update, context, pending, None, None)
+
+
+async def reopen(
+    update: Update,
+    context: Context,
+    pending: PendingInput,
+    text: str | None,
+    photo: str | None,
+) -> None:
+    _ = context.gettext
+    message = update.effective_message
+    assert message is not None
+    case = await inputs.settle(
+        context,
+        message,
+        lambda: workflow.reopen(
+            context.services, context.account, pending.case_id or 0, text, photo
+        ),
+    )
+    if case is None:
+        return
+    await context.bot.send_message(
+        context.account.id,
+        _("Thank you. Case {number} is back with the department, marked as not fixed.").format(
+            number=case.number
+        ),
+    )
+
+
+@inputs.handles("not_fixed")
+async def typed_not_fixed(update: Update, context: Context, pending: PendingInput) -> None:
+    """Reopen the case with the reporter's words or photo."""
+    _ = context.gettext
+    message = update.effective_message
+    assert message is not None
+    text, photo = await words_or_photo(update, context)
+    if text is None and photo is None:
+        return
+    await reopen(update, context, pending, text, photo)
+
+
+async def words_or_photo(update: Update, context: Context) -> tuple[str | None, str | None]:
+    """Text, or a stored photo (with its caption), from the message; tell the user otherwise."""
+    _ = context.gettext
+    message = update.effective_message
+    assert message is not None
+    kind = kind_of(message)
+    if kind == "text" and message.text:
+        return message.text, None
+    if kind in ("photo", "image"):
+        try:
+            raw = await download(context, message)
+            stored = await store_photo(
+                context.db, context.services.settings.photos_dir, raw, context.clock.now()
+            )
+        except PhotoError as exc:
+            await message.reply_text(exc.render(_))
+            return None, None
+        return message.caption, stored.sha256
+    await message.reply_text(_("Please send a few words or a photo, or /cancel."))
+    return None, None
+
+
+async def on_answer_button(update: Update, context: Context) -> None:
+    """Start answering the department's question."""
+    _ = context.gettext
+    query = update.callback_query
+    assert query is not None
+    raw = (query.data or "").rsplit(":", 1)[-1]
+    question = await context.db.read.questions.get(int(raw)) if raw.isdigit() else None
+    if question is None or question.asked_to != context.account.id:
+        await answer(update, _("This button is no longer valid."), alert=True)
+        return
+    if question.answered_at is not None:
+        await answer(update, workflow.QuestionAnswered().render(_), alert=True)
+        return
+    await answer(update)
+    await inputs.expect(
+        context,
+        context.account.id,
+        "answer",
+        case_id=question.case_id,
+        data={"question": question.id},
+    )
+    await context.bot.send_message(
+        context.account.id,
+        _(
+            "Type your answer, send a photo, or share a location. The department will not see "
+            "your account. (Send /cancel to give up.)"
+        ),
+    )
+
+
+@inputs.handles("answer")
+async def typed_answer(update: Update, context: Context, pending: PendingInput) -> None:
+    """Relay the reporter's answer to the officer who asked."""
+    _ = context.gettext
+    message = update.effective_message
+    assert message is not None
+    location = None
+    text: str | None = None
+    photo: str | None = None
+    if message.location is not None:
+        location = (message.location.latitude, message.location.longitude)
+    else:
+        text, photo = await words_or_photo(update, context)
+        if text is None and photo is None:
+            return
+    case = await inputs.settle(
+        context,
+        message,
+        lambda: workflow.answer_question(
+            context.services,
+            context.account,
+            int(pending.data.get("question", 0)),
+            text,
+            photo,
+            location,
+        ),
+    )
+    if case is None:
+        return
+    await message.reply_text(
+        _("Thank you. Your answer about {number} was passed on.").format(number=case.number)
+    )
+
+
+def reporter_handlers() -> list[BaseHandler[Update, Context, object]]:
+    return [
+        CallbackQueryHandler(on_bare_reopen, pattern=r"^vf:1:bare:"),
+        CallbackQueryHandler(on_verify, pattern=r"^vf:1:"),
+        CallbackQueryHandler(on_answer_button, pattern=r"^qa:1:"),
     ]

@@ -183,3 +183,88 @@ class CaseRepo:
             phash = to_unsigned(values.pop("phash"))
             out.append((NearbyCase.model_validate(values), phash))
         return out
+
+    # The workflow -------------------------------------------------------------------------
+
+    async def update(
+        self, case_id: int, version: int, now: dt.datetime, values: dict[str, Any]
+    ) -> bool:
+        """Change a case if it is still at ``version``; False when someone changed it first."""
+        assignments = ", ".join(f"{column} = ?" for column in values)
+        params = [_db_value(v) for v in values.values()]
+        changed = await self.s.execute(
+            f"UPDATE cases SET {assignments}, version = version + 1, updated_at = ?"
+            " WHERE id = ? AND version = ?",
+            (*params, to_db(now), case_id, version),
+        )
+        return changed == 1
+
+    async def participants(self, case_id: int) -> list[int]:
+        """The reporter first, then the co-reporters who follow the case."""
+        case = await self.get(case_id)
+        if case is None:
+            return []
+        return [
+            case.reporter_id,
+            *[u for u in await self.followers(case_id) if u != case.reporter_id],
+        ]
+
+    async def department_queue(self, department: str) -> list[Case]:
+        """Cases waiting on the department: triage, assignment, verification, extensions."""
+        rows = await self.s.fetch_all(
+            "SELECT * FROM cases WHERE department = ? AND (status IN"
+            " ('submitted', 'accepted', 'fix_submitted')"
+            " OR (status = 'assigned'"
+            "     AND (extension_until IS NOT NULL OR handled_by_department = 1)))"
+            " ORDER BY reopened DESC, created_at",
+            (department,),
+        )
+        return [Case.model_validate(dict(r)) for r in rows]
+
+    async def open_for_enterprise(self, enterprise_id: int) -> list[Case]:
+        rows = await self.s.fetch_all(
+            "SELECT * FROM cases WHERE enterprise_id = ?"
+            " AND status IN ('assigned', 'fix_submitted')"
+            " ORDER BY deadline, id",
+            (enterprise_id,),
+        )
+        return [Case.model_validate(dict(r)) for r in rows]
+
+    async def enterprise_counts(self, enterprise_id: int, now: dt.datetime) -> tuple[int, int, int]:
+        """(open, overdue, closed) cases of an enterprise, for the officer choosing it."""
+        row = await self.s.fetch_one(
+            "SELECT"
+            " SUM(status IN ('assigned', 'fix_submitted')),"
+            " SUM(status IN ('assigned', 'fix_submitted') AND deadline < ?),"
+            " SUM(status = 'closed')"
+            " FROM cases WHERE enterprise_id = ?",
+            (to_db(now), enterprise_id),
+        )
+        assert row is not None
+        return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
+
+    async def photo_hashes_except(self, case_id: int) -> list[tuple[str, int, str]]:
+        """(case number, phash, kind) of every case photo except those of ``case_id``."""
+        rows = await self.s.fetch_all(
+            "SELECT c.number, p.phash, cp.kind FROM case_photos cp"
+            " JOIN cases c ON c.id = cp.case_id JOIN photos p ON p.sha256 = cp.sha256"
+            " WHERE cp.case_id != ?",
+            (case_id,),
+        )
+        return [(r[0], to_unsigned(r[1]), r[2]) for r in rows]
+
+    async def photo_count(self, case_id: int, kind: str) -> int:
+        value = await self.s.fetch_value(
+            "SELECT COUNT(*) FROM case_photos WHERE case_id = ? AND kind = ?", (case_id, kind)
+        )
+        return int(value)
+
+
+def _db_value(value: object) -> object:
+    if isinstance(value, dt.datetime):
+        return to_db(value)
+    if isinstance(value, bool):
+        return int(value)
+    if hasattr(value, "value") and not isinstance(value, int | float | str):
+        return value.value  # enums
+    return value

@@ -19,8 +19,11 @@ if TYPE_CHECKING:
     from storage.cases import CaseRepo
     from storage.drafts import DraftRepo
     from storage.enterprises import EnterpriseRepo
+    from storage.inputs import PendingInputRepo
     from storage.invites import InviteRepo
+    from storage.outbox import OutboxRepo
     from storage.photos import PhotoRepo
+    from storage.questions import QuestionRepo
     from storage.users import UserRepo
 
 log = logging.getLogger(__name__)
@@ -99,6 +102,24 @@ class Session:
         from storage.enterprises import EnterpriseRepo
 
         return EnterpriseRepo(self)
+
+    @cached_property
+    def outbox(self) -> OutboxRepo:
+        from storage.outbox import OutboxRepo
+
+        return OutboxRepo(self)
+
+    @cached_property
+    def inputs(self) -> PendingInputRepo:
+        from storage.inputs import PendingInputRepo
+
+        return PendingInputRepo(self)
+
+    @cached_property
+    def questions(self) -> QuestionRepo:
+        from storage.questions import QuestionRepo
+
+        return QuestionRepo(self)
 
     @cached_property
     def invites(self) -> InviteRepo:

@@ -33,3 +33,47 @@ class EnterpriseRepo:
             " VALUES (?, ?, ?, ?, ?)",
             (name, credit_code, district, address, to_db(now)),
         )
+
+    async def by_credit_code(self, code: str) -> Enterprise | None:
+        row = await self.s.fetch_one("SELECT * FROM enterprises WHERE credit_code = ?", (code,))
+        return None if row is None else Enterprise.model_validate(dict(row))
+
+    async def search(self, text: str, limit: int = 8) -> list[Enterprise]:
+        """By credit code (exact or prefix) or by a part of the name."""
+        needle = text.strip()
+        escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = await self.s.fetch_all(
+            "SELECT * FROM enterprises WHERE credit_code LIKE ? ESCAPE '\\'"
+            " OR name LIKE ? ESCAPE '\\' ORDER BY (credit_code = ?) DESC, length(name), name"
+            " LIMIT ?",
+            (escaped.upper() + "%", "%" + escaped + "%", needle.upper(), limit),
+        )
+        return [Enterprise.model_validate(dict(r)) for r in rows]
+
+    async def upsert(
+        self,
+        name: str,
+        credit_code: str,
+        district: str | None,
+        address: str | None,
+        now: dt.datetime,
+    ) -> bool:
+        """Insert, or update the one with this credit code; True when it was new."""
+        existing = await self.by_credit_code(credit_code)
+        if existing is None:
+            await self.add(name, credit_code, district, address, now)
+            return True
+        await self.s.execute(
+            "UPDATE enterprises SET name = ?, district = ?, address = ? WHERE id = ?",
+            (name, district, address, existing.id),
+        )
+        return False
+
+    async def count(self) -> int:
+        return int(await self.s.fetch_value("SELECT COUNT(*) FROM enterprises"))
+
+    async def first_by_name(self, limit: int) -> list[Enterprise]:
+        rows = await self.s.fetch_all(
+            "SELECT * FROM enterprises ORDER BY name, id LIMIT ?", (limit,)
+        )
+        return [Enterprise.model_validate(dict(r)) for r in rows]

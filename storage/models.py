@@ -7,7 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.lifecycle import Status
+from bot.city import Colour
+from bot.lifecycle import Level, Status
 from bot.roles import Role
 
 
@@ -92,6 +93,34 @@ class Case(_Row):
     status: Status
     created_at: dt.datetime
     updated_at: dt.datetime
+    version: int = 0
+    colour: Colour | None = None
+    level: Level | None = None
+    enterprise_id: int | None = None
+    handled_by_department: bool = False
+    deadline: dt.datetime | None = None
+    accepted_at: dt.datetime | None = None
+    assigned_at: dt.datetime | None = None
+    fix_submitted_at: dt.datetime | None = None
+    closed_at: dt.datetime | None = None
+    merged_into: int | None = None
+    self_reported: bool = False
+    proposed_deadline: dt.datetime | None = None
+    plan: str | None = None
+    reopened: bool = False
+    fix_flag: str | None = None
+    fix_note: str | None = None
+    extension_until: dt.datetime | None = None
+    extension_reason: str | None = None
+    verify_asked: bool = False
+
+    def overdue(self, now: dt.datetime) -> bool:
+        """Past its deadline and not closed: derived, never stored."""
+        return (
+            self.deadline is not None
+            and self.deadline < now
+            and self.status in (Status.ASSIGNED, Status.FIX_SUBMITTED, Status.ACCEPTED)
+        )
 
 
 class CaseEvent(_Row):
@@ -123,3 +152,48 @@ class NearbyCase(_Row):
     latitude: float | None
     longitude: float | None
     created_at: dt.datetime
+
+
+class OutboxRow(_Row):
+    id: int
+    chat_id: int
+    payload: dict[str, Any]
+    dedupe_key: str
+    not_before: dt.datetime
+    created_at: dt.datetime
+    status: str
+    attempts: int
+    last_error: str | None
+    sent_at: dt.datetime | None
+
+
+class PendingInput(_Row):
+    user_id: int
+    kind: str
+    case_id: int | None
+    version: int | None
+    data: dict[str, Any]
+    created_at: dt.datetime
+
+
+class Question(_Row):
+    id: int
+    case_id: int
+    asked_by: int
+    asked_to: int
+    question: str
+    asked_at: dt.datetime
+    answered_at: dt.datetime | None
+    answer_text: str | None
+    answer_photo: str | None
+    answer_lat: float | None
+    answer_lon: float | None
+
+
+class EnterpriseRecord(_Row):
+    """An enterprise with the counts an officer needs when choosing it."""
+
+    enterprise: Enterprise
+    open_cases: int
+    overdue_cases: int
+    closed_cases: int

@@ -67,3 +67,47 @@ class UserRepo:
             (user_id, role, department, enterprise_id, invite_id, to_db(now)),
         )
         return changed > 0
+
+    async def members(
+        self, role: str, *, department: str | None = None, enterprise_id: int | None = None
+    ) -> list[int]:
+        """User ids holding a role (in a department, or for an enterprise), not blocked."""
+        sql = (
+            "SELECT DISTINCT m.user_id FROM memberships m JOIN users u ON u.id = m.user_id"
+            " WHERE m.role = ? AND u.blocked_at IS NULL"
+        )
+        params: list[object] = [role]
+        if department is not None:
+            sql += " AND m.department = ?"
+            params.append(department)
+        if enterprise_id is not None:
+            sql += " AND m.enterprise_id = ?"
+            params.append(enterprise_id)
+        rows = await self.s.fetch_all(sql + " ORDER BY m.user_id", params)
+        return [r[0] for r in rows]
+
+    async def supervisors_for(self, department: str) -> list[int]:
+        """City-wide supervisors and those of this department."""
+        rows = await self.s.fetch_all(
+            "SELECT DISTINCT m.user_id FROM memberships m JOIN users u ON u.id = m.user_id"
+            " WHERE m.role = 'supervisor' AND (m.department IS NULL OR m.department = ?)"
+            " AND u.blocked_at IS NULL ORDER BY m.user_id",
+            (department,),
+        )
+        return [r[0] for r in rows]
+
+    async def all_memberships(self) -> list[Membership]:
+        rows = await self.s.fetch_all("SELECT * FROM memberships ORDER BY role, department, id")
+        return [Membership.model_validate(dict(r)) for r in rows]
+
+    async def membership(self, membership_id: int) -> Membership | None:
+        row = await self.s.fetch_one("SELECT * FROM memberships WHERE id = ?", (membership_id,))
+        return None if row is None else Membership.model_validate(dict(row))
+
+    async def remove_membership(self, membership_id: int) -> bool:
+        return await self.s.execute("DELETE FROM memberships WHERE id = ?", (membership_id,)) > 0
+
+    async def mark_blocked(self, user_id: int, now: dt.datetime) -> None:
+        await self.s.execute(
+            "UPDATE users SET blocked_at = ?, subscribed = 0 WHERE id = ?", (to_db(now), user_id)
+        )

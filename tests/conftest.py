@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,9 +15,11 @@ import handlers
 from bot.app import ShaoziApp, build_application, shutdown, startup
 from bot.city import CityConfig, load_city
 from bot.clock import ManualClock
+from bot.delivery import DeliveryReport, deliver_due
 from bot.settings import SAMPLE_CITY, Settings
 from storage.db import Database
 from tests.fakebot import FakeBotAPI, FakeRequest, FakeUser
+from tests.images import has_metadata
 
 TOKEN = "123456:TEST-TOKEN"
 # PTB 22 warns on RetryAfter.retry_after as an int; opt in to the timedelta it will use.
@@ -96,6 +99,20 @@ class Bot:
         await self.stop()
         return await self.start()
 
+    async def drain(self) -> DeliveryReport:
+        """Send every notification that is due now, as the outbox job would."""
+        assert self.app is not None
+        services = self.app.bot_data.services
+        total = DeliveryReport()
+        while True:
+            report = await deliver_due(
+                self.app.bot, services.db, services.clock, services.settings.photos_dir
+            )
+            for field in ("sent", "postponed", "failed", "dropped"):
+                setattr(total, field, getattr(total, field) + getattr(report, field))
+            if report.sent + report.failed + report.dropped == 0:
+                return total
+
     async def deliver(self, update: dict[str, Any]) -> None:
         assert self.app is not None, "the bot is not running"
         await self.app.process_update(Update.de_json(update, self.app.bot))
@@ -114,6 +131,48 @@ class Bot:
         return self.app.bot_data.services.db
 
 
+async def check_confidentiality(bot: Bot) -> tuple[int, int]:
+    """Fail if anything sent to an enterprise contact names a reporter or carries metadata.
+
+    Returns how many (messages, photos) sent to enterprise contacts were examined. Runs after
+    every chat-level test, so the whole scenario suite is checked.
+    """
+    assert bot.app is not None
+    read = bot.db.read
+    contacts = {
+        r[0]
+        for r in await read.fetch_all("SELECT user_id FROM memberships WHERE role = 'enterprise'")
+    }
+    secrets: set[str] = set()
+    for row in await read.fetch_all(
+        "SELECT reporter_id, reporter_name, reporter_phone FROM cases WHERE self_reported = 0"
+        " UNION SELECT f.user_id, NULL, NULL FROM case_followers f"
+    ):
+        reporter_id, name, phone = row
+        if reporter_id in contacts:
+            continue  # a contact who also reported as a citizen sees their own words
+        secrets.update(x for x in (name, phone) if x)
+        chat = bot.api.chat(reporter_id) or {}
+        secrets.update(str(chat[k]) for k in ("username", "first_name", "last_name") if chat.get(k))
+        secrets.discard("Test")  # the fake users' default first name
+        secrets.add(f"id:{reporter_id}")
+    messages = photos = 0
+    for sent in bot.api.sent:
+        if sent.chat_id not in contacts:
+            continue
+        messages += 1
+        words = set(re.findall(r"\w+", sent.plain)) | {sent.plain}
+        for secret in secrets:
+            if secret.startswith("id:"):
+                assert secret[3:] not in words, f"reporter id reached an enterprise: {sent.plain}"
+            else:
+                assert secret not in sent.plain, f"{secret!r} reached an enterprise: {sent.plain}"
+        if sent.photo is not None:
+            photos += 1
+            assert not has_metadata(sent.photo), "a photo with metadata reached an enterprise"
+    return messages, photos
+
+
 @pytest.fixture
 async def bot(
     api: FakeBotAPI, settings: Settings, clock: ManualClock, city: CityConfig
@@ -121,4 +180,6 @@ async def bot(
     running = Bot(api, settings, clock, city)
     await running.start()
     yield running
+    if running.app is not None:
+        await check_confidentiality(running)
     await running.stop()

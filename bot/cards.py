@@ -1,0 +1,237 @@
+"""How a case reads to each audience, in the reader's language.
+
+Who sees what is decided here and only here (DESIGN.md, "Confidentiality"): the reporter's
+identity appears only on the department's card, and only when the reporter chose real name;
+never to an enterprise, never to a supervisor's case view (reward payouts have their own
+ledger). Telegram accounts are never shown to anyone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.city import CityConfig, Colour
+from bot.i18n import N_, Translator
+from bot.lifecycle import EVENT_LABELS, LEVEL_LABELS, STATUS_LABELS, Action, Status
+from storage.models import Case, CaseEvent
+
+COLOUR_LABELS: dict[Colour, str] = {
+    Colour.RED: N_("🔴 red (major risk)"),
+    Colour.ORANGE: N_("🟠 orange (high risk)"),
+    Colour.YELLOW: N_("🟡 yellow (moderate risk)"),
+    Colour.BLUE: N_("🔵 blue (low risk)"),
+}
+
+# Reasons an officer can give for not accepting a report, by code (stored as "@code").
+REJECT_REASONS: dict[str, str] = {
+    "not_hazard": N_("This is not a safety hazard."),
+    "not_ours": N_("This is outside the city's responsibility."),
+    "unclear": N_("The report does not say enough to find or check the hazard."),
+    "already_fixed": N_("The hazard had already been removed when checked."),
+}
+
+
+class Audience(StrEnum):
+    REPORTER = "reporter"
+    OFFICER = "officer"
+    ENTERPRISE = "enterprise"
+    SUPERVISOR = "supervisor"
+
+
+_ALL_NOTES = frozenset(a.value for a in Action) | {"question", "answer"}
+# Whose words each audience may read in a case's history: the reporter's own words (answers,
+# "not fixed") never reach the enterprise; internal reasons stay with the staff.
+NOTES_SHOWN: dict[Audience, frozenset[str]] = {
+    Audience.REPORTER: frozenset({Action.REJECT.value}),
+    Audience.ENTERPRISE: frozenset(
+        {
+            Action.RETURN.value,
+            Action.REQUEST_EXTENSION.value,
+            Action.GRANT_EXTENSION.value,
+            Action.REFUSE_EXTENSION.value,
+        }
+    ),
+    Audience.OFFICER: _ALL_NOTES,
+    Audience.SUPERVISOR: _ALL_NOTES,
+}
+
+
+@dataclass
+class Outgoing:
+    """One notification: text with buttons, after optional photos and a map point."""
+
+    text: str
+    buttons: list[list[tuple[str, str]]] = field(default_factory=list)
+    photos: list[str] = field(default_factory=list)
+    location: tuple[float, float] | None = None
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "buttons": [[list(b) for b in row] for row in self.buttons],
+            "photos": self.photos,
+            "location": list(self.location) if self.location else None,
+        }
+
+
+def fix_flag_lines(tr: Translator, flag: str | None) -> list[str]:
+    """Warnings about fix photos, from the flag the workflow stored ("same-as-report;reused:…")."""
+    lines = []
+    for part in (flag or "").split(";"):
+        if part == "same-as-report":
+            lines.append(tr.gettext("⚠️ A fix photo looks the same as the hazard photo."))
+        elif part.startswith("reused:"):
+            lines.append(
+                tr.gettext("⚠️ A fix photo looks like a photo of case {numbers}.").format(
+                    numbers=part.removeprefix("reused:").replace(",", ", ")
+                )
+            )
+    return lines
+
+
+def note_text(tr: Translator, note: str | None) -> str:
+    """An event note: a reason code shown in the reader's language, or the officer's words."""
+    if not note:
+        return ""
+    if note.startswith("@") and note[1:] in REJECT_REASONS:
+        return tr.gettext(REJECT_REASONS[note[1:]])
+    return note
+
+
+@dataclass(frozen=True)
+class Cards:
+    city: CityConfig
+    zone: ZoneInfo
+
+    def time(self, moment: dt.datetime | None) -> str:
+        return f"{moment.astimezone(self.zone):%Y-%m-%d %H:%M}" if moment else "—"
+
+    def date(self, moment: dt.datetime | None) -> str:
+        return f"{moment.astimezone(self.zone):%Y-%m-%d}" if moment else "—"
+
+    def category(self, tr: Translator, code: str) -> str:
+        category = self.city.category(code)
+        return category.name.get(tr.language) if category else code
+
+    def department(self, tr: Translator, code: str) -> str:
+        department = self.city.department(code)
+        return department.name.get(tr.language) if department else code
+
+    def district(self, tr: Translator, code: str | None) -> str:
+        district = self.city.district(code) if code else None
+        return district.name.get(tr.language) if district else "—"
+
+    def place(self, tr: Translator, case: Case) -> str:
+        parts = []
+        if case.address:
+            parts.append(case.address)
+        if case.latitude is not None and case.longitude is not None:
+            parts.append(f"{case.latitude:.5f}, {case.longitude:.5f}")
+        if case.district:
+            parts.append(self.district(tr, case.district))
+        return " · ".join(parts) or "—"
+
+    def status(self, tr: Translator, case: Case, now: dt.datetime) -> str:
+        label = tr.gettext(STATUS_LABELS[case.status])
+        if case.overdue(now):
+            label += " · " + tr.gettext("overdue")
+        return label
+
+    def card(
+        self,
+        tr: Translator,
+        case: Case,
+        audience: Audience,
+        now: dt.datetime,
+        *,
+        enterprise_name: str | None = None,
+        photo_count: int = 0,
+    ) -> str:
+        """The case as the audience may see it."""
+        _ = tr.gettext
+        lines = [
+            _("Case <b>{number}</b>").format(number=case.number),
+            _("Status: {status}").format(status=self.status(tr, case, now)),
+            _("Category: {value}").format(value=html.escape(self.category(tr, case.category))),
+            _("Place: {value}").format(value=html.escape(self.place(tr, case))),
+        ]
+        if case.colour or case.level:
+            grade = []
+            if case.colour:
+                grade.append(_(COLOUR_LABELS[case.colour]))
+            if case.level:
+                grade.append(_(LEVEL_LABELS[case.level]))
+            lines.append(_("Grade: {value}").format(value=" · ".join(grade)))
+        lines.append(_("Description: {value}").format(value=html.escape(case.description)))
+        if audience is not Audience.ENTERPRISE:
+            lines.append(
+                _("Department: {value}").format(
+                    value=html.escape(self.department(tr, case.department))
+                )
+            )
+        if enterprise_name and audience is not Audience.REPORTER:
+            lines.append(_("Enterprise: {value}").format(value=html.escape(enterprise_name)))
+        if case.handled_by_department and audience is not Audience.REPORTER:
+            lines.append(_("Handled by the department itself"))
+        if case.deadline:
+            lines.append(_("Deadline: {value}").format(value=self.date(case.deadline)))
+        if case.extension_until and audience is not Audience.REPORTER:
+            lines.append(
+                _("Extension requested until {date}: {reason}").format(
+                    date=self.date(case.extension_until),
+                    reason=html.escape(case.extension_reason or ""),
+                )
+            )
+        if case.self_reported:
+            lines.append(_("Self-reported by the enterprise (隐患自查自报)"))
+            if case.proposed_deadline and case.status is Status.SUBMITTED:
+                lines.append(
+                    _("Proposed deadline: {value}").format(value=self.date(case.proposed_deadline))
+                )
+            if case.plan:
+                lines.append(_("Rectification plan: {value}").format(value=html.escape(case.plan)))
+        if photo_count:
+            lines.append(_("Photos: {value}").format(value=photo_count))
+        if audience is Audience.OFFICER:
+            lines.append(self.reporter_line(tr, case))
+            if case.reopened:
+                lines.append(_("⚠️ The reporter says the hazard is not fixed."))
+            lines.extend(fix_flag_lines(tr, case.fix_flag))
+            if case.fix_note and case.status is Status.FIX_SUBMITTED:
+                lines.append(_("Fix note: {value}").format(value=html.escape(case.fix_note)))
+        lines.append(_("Reported: {value}").format(value=self.time(case.created_at)))
+        return "\n".join(lines)
+
+    def reporter_line(self, tr: Translator, case: Case) -> str:
+        _ = tr.gettext
+        if case.self_reported:
+            return _("Reporter: the enterprise itself")
+        if case.anonymous or not case.reporter_name:
+            return _("Reporter: anonymous")
+        return _("Reporter: {name}, {phone}").format(
+            name=html.escape(case.reporter_name), phone=html.escape(case.reporter_phone or "")
+        )
+
+    def timeline(self, tr: Translator, events: list[CaseEvent], audience: Audience) -> str:
+        """One line per event; who did it is said by role, never by account."""
+        _ = tr.gettext
+        lines = [_("History:")]
+        for event in events:
+            label = EVENT_LABELS.get(event.kind)
+            if label is not None:
+                what = _(label)
+            elif event.to_status is not None:
+                what = _(STATUS_LABELS[event.to_status])
+            else:
+                what = event.kind
+            line = f"{self.time(event.at)} · {what}"
+            note = note_text(tr, event.note)
+            if note and event.kind in NOTES_SHOWN[audience]:
+                line += " — " + html.escape(note)
+            lines.append(line)
+        return "\n".join(lines)

@@ -1,0 +1,45 @@
+"""Typed input a user owes the bot: a reason, a question, a date, fix photos …"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import TYPE_CHECKING, Any
+
+from storage.db import to_db
+from storage.models import PendingInput
+
+if TYPE_CHECKING:
+    from storage.db import Session
+
+
+class PendingInputRepo:
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    async def get(self, user_id: int) -> PendingInput | None:
+        row = await self.s.fetch_one("SELECT * FROM pending_inputs WHERE user_id = ?", (user_id,))
+        if row is None:
+            return None
+        values = dict(row)
+        values["data"] = json.loads(values["data"])
+        return PendingInput.model_validate(values)
+
+    async def put(
+        self,
+        user_id: int,
+        kind: str,
+        case_id: int | None,
+        version: int | None,
+        data: dict[str, Any],
+        now: dt.datetime,
+    ) -> None:
+        """Ask the user for an input, replacing whatever was asked before."""
+        await self.s.execute(
+            "INSERT OR REPLACE INTO pending_inputs (user_id, kind, case_id, version, data,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (user_id, kind, case_id, version, json.dumps(data, ensure_ascii=False), to_db(now)),
+        )
+
+    async def clear(self, user_id: int) -> bool:
+        return await self.s.execute("DELETE FROM pending_inputs WHERE user_id = ?", (user_id,)) > 0

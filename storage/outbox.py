@@ -1,0 +1,82 @@
+"""The outbox: notifications queued with the change that causes them, sent by a loop."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import TYPE_CHECKING, Any
+
+from storage.db import to_db
+from storage.models import OutboxRow
+
+if TYPE_CHECKING:
+    from storage.db import Session
+
+
+def _row(values: dict[str, Any]) -> OutboxRow:
+    values["payload"] = json.loads(values["payload"])
+    return OutboxRow.model_validate(values)
+
+
+class OutboxRepo:
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    async def add(
+        self,
+        chat_id: int,
+        payload: dict[str, Any],
+        dedupe_key: str,
+        now: dt.datetime,
+        not_before: dt.datetime | None = None,
+    ) -> bool:
+        """Queue a message; False when one with this key was queued before (a replay)."""
+        changed = await self.s.execute(
+            "INSERT OR IGNORE INTO outbox (chat_id, payload, dedupe_key, not_before, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (
+                chat_id,
+                json.dumps(payload, ensure_ascii=False),
+                dedupe_key,
+                to_db(not_before or now),
+                to_db(now),
+            ),
+        )
+        return changed > 0
+
+    async def due(self, now: dt.datetime, limit: int) -> list[OutboxRow]:
+        rows = await self.s.fetch_all(
+            "SELECT * FROM outbox WHERE status = 'pending' AND not_before <= ?"
+            " ORDER BY not_before, id LIMIT ?",
+            (to_db(now), limit),
+        )
+        return [_row(dict(r)) for r in rows]
+
+    async def mark_sent(self, row_id: int, now: dt.datetime) -> None:
+        await self.s.execute(
+            "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ?",
+            (to_db(now), row_id),
+        )
+
+    async def postpone(self, row_id: int, until: dt.datetime, error: str) -> None:
+        await self.s.execute(
+            "UPDATE outbox SET not_before = ?, attempts = attempts + 1, last_error = ?"
+            " WHERE id = ?",
+            (to_db(until), error, row_id),
+        )
+
+    async def give_up(self, row_id: int, status: str, error: str) -> None:
+        await self.s.execute(
+            "UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
+            (status, error, row_id),
+        )
+
+    async def drop_pending_for_chat(self, chat_id: int, error: str) -> int:
+        return await self.s.execute(
+            "UPDATE outbox SET status = 'dropped', last_error = ?"
+            " WHERE chat_id = ? AND status = 'pending'",
+            (error, chat_id),
+        )
+
+    async def pending_count(self) -> int:
+        return int(await self.s.fetch_value("SELECT COUNT(*) FROM outbox WHERE status = 'pending'"))

@@ -1,0 +1,340 @@
+"""Admin tools in chat: invites, members, enterprises — and nobody else may use them."""
+
+from __future__ import annotations
+
+import re
+
+from bot.enterprises import check_character
+from bot.invites import InviteSpec, create_invite
+from bot.roles import Role
+from tests.conftest import Bot
+from tests.fakebot import FakeUser
+
+NOT_ALLOWED = "You are not allowed to do that."
+CODE = re.compile(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}\b")
+
+
+def credit_code(n: int) -> str:
+    first17 = f"91330100MA2{n:06d}"
+    return first17 + check_character(first17)
+
+
+async def make_admin(bot: Bot) -> FakeUser:
+    code = await create_invite(bot.db, InviteSpec(Role.ADMIN), bot.clock.now())
+    admin = bot.user(language="en")
+    await admin.send(f"/join {code}")
+    assert admin.last.plain.startswith("You are now administrator.")
+    return admin
+
+
+async def make_member(bot: Bot, spec: InviteSpec) -> FakeUser:
+    code = await create_invite(bot.db, spec, bot.clock.now())
+    user = bot.user(language="en")
+    await user.send(f"/join {code}")
+    assert user.last.plain.startswith("You are now ")
+    return user
+
+
+async def add_enterprise(bot: Bot, name: str, n: int, district: str | None = None) -> int:
+    async with bot.db.transaction() as tx:
+        return await tx.enterprises.add(name, credit_code(n), district, None, bot.clock.now())
+
+
+async def count(bot: Bot, table: str) -> int:
+    return int(await bot.db.read.fetch_value(f"SELECT COUNT(*) FROM {table}"))
+
+
+def line_number(text: str, user_id: int, role: str) -> int:
+    """The number of the /members line for this user and role."""
+    for line in text.splitlines():
+        if line.endswith(f" · {user_id}") and f". {role}" in line:
+            return int(line.split(".", 1)[0])
+    raise AssertionError(f"no line for {user_id} as {role} in:\n{text}")
+
+
+# /invite ------------------------------------------------------------------------------------
+
+
+async def test_admin_invites_an_officer_who_then_joins(bot: Bot) -> None:
+    admin = await make_admin(bot)
+    await admin.send("/invite officer fire")
+    text = admin.last.plain
+    assert text.startswith("One-time invite for: department officer of Fire and Rescue Detachment")
+    match = CODE.search(text)
+    assert match is not None
+    assert f"/join {match.group(0)}" in text
+    officer = bot.user(language="en")
+    await officer.send(f"/join {match.group(0)}")
+    assert officer.last.plain.startswith(
+        "You are now department officer of Fire and Rescue Detachment."
+    )
+    invite = await bot.db.read.fetch_one(
+        "SELECT created_by, used_by FROM invites WHERE role = 'officer'"
+    )
+    assert invite is not None
+    assert tuple(invite) == (admin.user_id, officer.user_id)
+
+
+async def test_supervisor_enterprise_and_admin_invites(bot: Bot) -> None:
+    admin = await make_admin(bot)
+    await admin.send("/invite supervisor")
+    assert admin.last.plain.startswith("One-time invite for: supervisor of the whole city")
+    await admin.send("/invite supervisor housing")
+    assert "supervisor of Housing and Urban-Rural Development Bureau" in admin.last.plain
+    await admin.send("/invite admin")
+    assert admin.last.plain.startswith("One-time invite for: administrator\n")
+    enterprise_id = await add_enterprise(bot, "Laocheng <Machine> & Co", 1)
+    await admin.send(f"/invite enterprise {enterprise_id}")
+    text = admin.last.plain
+    assert "enterprise safety officer of Laocheng <Machine> & Co" in text
+    match = CODE.search(text)
+    assert match is not None
+    contact = bot.user(language="en")
+    await contact.send(f"/join {match.group(0)}")
+    assert "enterprise safety officer of Laocheng <Machine> & Co" in contact.last.plain
+    assert await count(bot, "invites") == 5  # the admin's own and four more
+
+
+async def test_bad_invite_arguments_are_answered_clearly(bot: Bot) -> None:
+    admin = await make_admin(bot)
+    await admin.send("/invite")
+    assert "/invite officer DEPARTMENT" in admin.last.plain
+    assert "fire — Fire and Rescue Detachment" in admin.last.plain
+    await admin.send("/invite pilot")
+    assert admin.last.plain.startswith("There is no role pilot.")
+    await admin.send("/invite officer")
+    assert admin.last.plain.startswith("An officer invite needs a department code")
+    assert "water — Water Affairs Bureau" in admin.last.plain
+    await admin.send("/invite officer police")
+    assert admin.last.plain.startswith("There is no department police.")
+    assert "housing — Housing and Urban-Rural Development Bureau" in admin.last.plain
+    await admin.send("/invite supervisor <police>")
+    assert admin.last.plain.startswith("There is no department <police>.")
+    await admin.send("/invite enterprise")
+    assert admin.last.plain.startswith("An enterprise invite needs the enterprise's id")
+    await admin.send("/invite enterprise 999")
+    assert admin.last.plain.startswith("There is no enterprise with id 999.")
+    await admin.send("/invite enterprise acme")
+    assert admin.last.plain.startswith("There is no enterprise with id acme.")
+    await admin.send("/invite admin fire")
+    assert admin.last.plain.startswith("An administrator invite takes no department")
+    await admin.send("/invite officer fire extra")
+    assert "/invite officer DEPARTMENT" in admin.last.plain
+    assert await count(bot, "invites") == 1  # only the admin's own
+
+
+# /members -----------------------------------------------------------------------------------
+
+
+async def test_members_are_listed_and_removed_after_confirming(bot: Bot) -> None:
+    admin = await make_admin(bot)
+    officer = await make_member(bot, InviteSpec(Role.OFFICER, "fire"))
+    supervisor = await make_member(bot, InviteSpec(Role.SUPERVISOR))
+    citizen = bot.user(language="en")
+    await citizen.send("/start")
+
+    await admin.send("/members")
+    listing = admin.last
+    text = listing.plain
+    assert text.startswith("Staff members (1–3 of 3)")
+    assert f"administrator · {admin.user_id}" in text
+    assert f"department officer · Fire and Rescue Detachment · {officer.user_id}" in text
+    assert f"supervisor · the whole city · {supervisor.user_id}" in text
+    assert str(citizen.user_id) not in text
+
+    (removed,) = await bot.db.read.users.memberships(officer.user_id)
+    number = line_number(text, officer.user_id, "department officer")
+    await admin.press(f"Remove {number}", message=listing)
+    confirm = admin.last
+    assert confirm.plain.startswith(
+        f"Remove department officer · Fire and Rescue Detachment · {officer.user_id}?"
+    )
+    assert await bot.db.read.users.memberships(officer.user_id)  # not yet
+    await admin.press("Yes, remove", message=confirm)
+    assert admin.last.plain.startswith("Removed: department officer")
+    assert await bot.db.read.users.memberships(officer.user_id) == []
+    await officer.send("/help")
+    assert "/queue" not in officer.last.plain
+
+    # The old list's button, and the confirmation replayed: nothing left to remove.
+    await admin.press(f"Remove {number}", message=listing)
+    assert admin.callback_answers[-1]["text"] == "This member was already removed."
+    await admin.press_data(f"adm:1:rmok:{removed.id}", confirm)
+    assert admin.callback_answers[-1]["text"] == "This member was already removed."
+    assert admin.last.plain.startswith("Removed: department officer")
+
+    # "Keep" removes nothing.
+    number = line_number(text, supervisor.user_id, "supervisor")
+    await admin.press(f"Remove {number}", message=listing)
+    await admin.press("Keep")
+    assert admin.last.plain == "Nothing was removed."
+    assert len(await bot.db.read.users.memberships(supervisor.user_id)) == 1
+
+
+async def test_an_admin_cannot_remove_their_own_admin_role(bot: Bot) -> None:
+    admin = await make_admin(bot)
+    other = await make_member(bot, InviteSpec(Role.ADMIN))
+    (own,) = await bot.db.read.users.memberships(admin.user_id)
+    await admin.send("/members")
+    listing = admin.last
+    number = line_number(listing.plain, admin.user_id, "administrator")
+    await admin.press(f"Remove {number}", message=listing)
+    assert admin.callback_answers[-1]["text"].startswith(
+        "You cannot remove your own administrator role"
+    )
+    await admin.press_data(f"adm:1:rmok:{own.id}", listing)
+    assert admin.callback_answers[-1]["text"].startswith(
+        "You cannot remove your own administrator role"
+    )
+    assert await bot.db.read.users.membership(own.id) is not None
+    # Another admin may.
+    await other.press_data(f"adm:1:rmok:{own.id}", listing)
+    assert await bot.db.read.users.membership(own.id) is None
+
+
+async def test_members_are_paged(bot: Bot) -> None:
+    admin = await make_admin(bot)
+    for _ in range(21):
+        await make_member(bot, InviteSpec(Role.OFFICER, "water"))
+    await admin.send("/members")
+    assert admin.last.plain.startswith("Staff members (1–20 of 22)")
+    await admin.press("Next »")
+    assert admin.last.plain.startswith("Staff members (21–22 of 22)")
+    assert admin.last.has_button("Remove 22")
+    await admin.press("« Previous")
+    assert admin.last.plain.startswith("Staff members (1–20 of 22)")
+
+
+# Nobody but an admin ------------------------------------------------------------------------
+
+
+async def test_citizens_and_officers_can_use_no_admin_tool(bot: Bot) -> None:
+    admin = await make_admin(bot)
+    officer = await make_member(bot, InviteSpec(Role.OFFICER, "fire"))
+    citizen = bot.user(language="en")
+    enterprise_id = await add_enterprise(bot, "Target Works", 1)
+    (admin_membership,) = await bot.db.read.users.memberships(admin.user_id)
+    (officer_membership,) = await bot.db.read.users.memberships(officer.user_id)
+    invites = await count(bot, "invites")
+    for user in (citizen, officer):
+        for command in (
+            "/invite admin",
+            "/invite officer fire",
+            f"/invite enterprise {enterprise_id}",
+            "/members",
+            "/enterprises",
+            "/enterprises Target",
+            f"/addenterprise Fake Works | {credit_code(2)}",
+        ):
+            await user.send(command)
+            assert user.last.plain == NOT_ALLOWED, command
+            assert not CODE.search(user.last.plain)
+        for membership_id in (admin_membership.id, officer_membership.id):
+            for action in ("rm", "rmok", "rmno"):
+                await user.press_data(f"adm:1:{action}:{membership_id}", user.last)
+                assert user.callback_answers[-1]["text"] == NOT_ALLOWED
+        await user.press_data("adm:1:mem:0", user.last)
+        assert user.callback_answers[-1]["text"] == NOT_ALLOWED
+        await user.press_data("adm:1:rm:abc", user.last)
+        assert user.callback_answers[-1]["text"] == NOT_ALLOWED
+        await user.send("/help")
+        assert "/invite" not in user.last.plain
+        assert "/members" not in user.last.plain
+    assert await bot.db.read.users.membership(admin_membership.id) is not None
+    assert await bot.db.read.users.membership(officer_membership.id) is not None
+    assert await count(bot, "invites") == invites
+    assert await count(bot, "enterprises") == 1
+    # Only the confirmation an admin asked for ever reaches anyone.
+    assert all("Remove " not in text for text in officer.texts() + citizen.texts())
+
+
+async def test_admins_see_their_commands(bot: Bot) -> None:
+    admin = await make_admin(bot)
+    await admin.send("/help")
+    for command in ("/invite", "/members", "/enterprises", "/addenterprise"):
+        assert command in admin.last.plain
+    menus = [
+        str(value) for key, value in bot.api.commands.items() if str(admin.user_id) in str(key)
+    ]
+    assert any("addenterprise" in menu for menu in menus)
+
+
+# Enterprises --------------------------------------------------------------------------------
+
+
+async def test_add_an_enterprise(bot: Bot) -> None:
+    admin = await make_admin(bot)
+    code = credit_code(7)
+    await admin.send(f"/addenterprise 老城 <机械> & 厂 | {code.lower()} | 老城区 | 人民路1号")
+    text = admin.last.plain
+    assert text.startswith("Enterprise registered:")
+    row = await bot.db.read.enterprises.by_credit_code(code)
+    assert row is not None
+    assert (row.name, row.district, row.address) == ("老城 <机械> & 厂", "laocheng", "人民路1号")
+    assert f"#{row.id} 老城 <机械> & 厂 · {code} · Laocheng District" in text
+    assert f"/invite enterprise {row.id}" in text
+
+    await admin.send(f"/addenterprise Other Name | {code}")
+    assert admin.last.plain == (
+        f"The credit code {code} is already registered as #{row.id} 老城 <机械> & 厂."
+    )
+    # A full-width separator, as typed with a Chinese input method; district by code.
+    await admin.send(f"/addenterprise 东坡化工 ｜ {credit_code(8)} ｜ dongpo")
+    assert admin.last.plain.startswith("Enterprise registered:")
+    assert await count(bot, "enterprises") == 2
+
+
+async def test_a_bad_enterprise_is_refused_with_the_reason(bot: Bot) -> None:
+    admin = await make_admin(bot)
+    good = credit_code(7)
+    bad = good[:17] + ("0" if good[17] != "0" else "1")
+    await admin.send(f"/addenterprise Typo Works | {bad}")
+    assert admin.last.plain == (
+        f"The credit code {bad} is not valid: its last (check) character is {bad[17]}, "
+        f"but for the first 17 characters it should be {good[17]}. Check the code for a typo."
+    )
+    await admin.send("/addenterprise Short Works | 9133010")
+    assert admin.last.plain == "A unified social credit code has 18 characters; 9133010 has 7."
+    await admin.send("/addenterprise Odd Works | 91330100MA2<0000IZ")
+    assert "91330100MA2<0000IZ contains < I Z." in admin.last.plain
+    await admin.send(f"/addenterprise Lost Works | {good} | atlantis")
+    assert admin.last.plain.startswith("There is no district atlantis.")
+    assert "laocheng (Laocheng District)" in admin.last.plain
+    for usage in ("/addenterprise", "/addenterprise Only A Name", f"/addenterprise | {good}"):
+        await admin.send(usage)
+        assert admin.last.plain.startswith("Send the enterprise on one line"), usage
+    await admin.send(f"/addenterprise A | {good} | laocheng | addr | extra")
+    assert admin.last.plain.startswith("Send the enterprise on one line")
+    await admin.send(f"/addenterprise {'长' * 201} | {good}")
+    assert admin.last.plain == "The name may have at most 200 characters."
+    assert await count(bot, "enterprises") == 0
+
+
+async def test_find_enterprises(bot: Bot) -> None:
+    admin = await make_admin(bot)
+    await admin.send("/enterprises")
+    assert admin.last.plain.startswith("No enterprises are registered yet.")
+    await add_enterprise(bot, "老城机械厂", 1, "laocheng")
+    await admin.send("/enterprises")
+    assert admin.last.plain.startswith("1 enterprise is registered.")
+    for n in range(2, 13):
+        await add_enterprise(bot, f"Works {n:02d}", n)
+    await admin.send("/enterprises")
+    text = admin.last.plain
+    assert text.startswith("12 enterprises are registered. The first 10 by name")
+    assert "Works 02" in text
+    assert "Works 11" in text
+    assert "Works 12" not in text  # the 11th by name
+    assert "老城机械厂" not in text
+    await admin.send("/enterprises 机械")
+    text = admin.last.plain
+    assert text.startswith("Enterprises matching 机械:")
+    assert f"#1 老城机械厂 · {credit_code(1)} · Laocheng District" in text
+    await admin.send(f"/enterprises {credit_code(5).lower()}")
+    assert "Works 05" in admin.last.plain
+    assert "Works 06" not in admin.last.plain
+    await admin.send("/enterprises works 1")
+    assert "Works 10" in admin.last.plain
+    assert "Works 02" not in admin.last.plain
+    await admin.send("/enterprises <nothing & such>")
+    assert admin.last.plain.startswith("No enterprise matches <nothing & such>.")
