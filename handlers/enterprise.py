@@ -169,8 +169,11 @@ async def typed_extension_date(update: Update, context: Context, pending: Pendin
     if not message.text:
         await message.reply_text(_("Please type the date, or send /cancel."))
         return
+    case = await context.db.read.cases.get(pending.case_id or 0)
     try:
         until = workflow.parse_deadline(context.services, message.text)
+        if case is not None and case.deadline is not None and until <= case.deadline:
+            raise workflow.ExtensionTooShort(date=cards(context).date(case.deadline))
     except InputMistake as exc:
         await message.reply_text(exc.render(_))
         return

@@ -347,3 +347,47 @@ async def test_transfer_and_duplicate_and_rejection(bot: Bot) -> None:
         third.last.plain
     )
     assert "This is not a safety hazard." in second.last.plain
+
+
+async def test_refused_extension_reused_fix_photo_and_not_fixed_with_a_photo(bot: Bot) -> None:
+    enterprise_id = await enterprise_named(bot, "Golden Dragon Restaurant", "91330100MA27XL0T4C")
+    officer = await staff(bot, InviteSpec(Role.OFFICER, "fire"))
+    contact = await staff(bot, InviteSpec(Role.ENTERPRISE, enterprise_id=enterprise_id))
+    citizen, other = bot.user(language="en"), bot.user(language="en")
+    number = await report(citizen, photo_seed=61)
+    await report(other, photo_seed=62)  # another case, whose photo the fix will reuse
+    await bot.drain()
+    card = next(m for m in officer.transcript if f"New report {number}" in m.plain)
+    await officer.press("Accept", message=card)
+    await officer.press("blue", message=card)
+    await officer.press("general hazard", message=card)
+    await officer.press("Order an enterprise", message=card)
+    await officer.send("91330100MA27XL0T4C")  # found by credit code
+    await officer.press("Golden Dragon", message=officer.last)
+    await officer.press("3 days", message=officer.last)
+    await bot.drain()
+    await contact.press("Ask for more time", message=contact.last)
+    await contact.send("2026-11-24")  # before the deadline: refused as a mistake, asked again
+    assert "after the current deadline (2026-11-25)" in contact.last.plain
+    await contact.send("12-15")
+    await contact.send("Waiting for the landlord.")
+    await bot.drain()
+    await officer.press("Refuse it", message=officer.last)
+    await bot.drain()
+    assert "was refused: the deadline stays 2026-11-25" in contact.last.plain
+    await contact.send("/tasks")
+    await contact.press("Submit the fix", message=contact.last)
+    await contact.send_photo(jpeg(seed=62))  # the other case's hazard photo
+    await contact.send("Done.")
+    await bot.drain()
+    fix_card = officer.last
+    assert "A fix photo looks like a photo of case" in fix_card.plain
+    await officer.press("Verified: close the case", message=fix_card)
+    await bot.drain()
+    await citizen.press("No, it is not fixed", message=citizen.last)
+    await citizen.send_photo(jpeg(seed=63), caption="Still locked")
+    await bot.drain()
+    photos = [m for m in officer.transcript[-3:] if m.photo]
+    assert len(photos) == 1
+    assert not has_metadata(photos[0].photo or b"")
+    assert "Still locked" in officer.last.plain
