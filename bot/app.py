@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -16,11 +17,13 @@ from bot.accounts import Account
 from bot.city import CityConfig, load_city
 from bot.clock import Clock, SystemClock
 from bot.context import BotData, Context, Services
-from bot.delivery import deliver_due
+from bot.delivery import Limits, OutboxWorker, stop_task
 from bot.i18n import Catalogs, Language, Translator
 from bot.menu import commands_for
+from bot.quiet import allowed_from
 from bot.reports import drop_stale_drafts
 from bot.roles import Role
+from bot.schedule import run_sweeps
 from bot.settings import Settings
 from storage.db import Database
 
@@ -67,7 +70,6 @@ async def startup(app: ShaoziApp) -> None:
         log.info("database %s migrated: %s", services.db.path, ", ".join(applied))
     if app.job_queue is not None:
         app.job_queue.run_repeating(sweep_drafts, interval=3600, first=60, name="sweep-drafts")
-        app.job_queue.run_repeating(deliver_outbox, interval=1.0, first=1.0, name="outbox")
     try:
         await set_default_commands(app)
     except TelegramError as exc:  # the bot still works without a command menu
@@ -84,10 +86,44 @@ async def sweep_drafts(context: Context) -> None:
         log.info("dropped %d stale report draft(s)", dropped)
 
 
-async def deliver_outbox(context: Context) -> None:
-    """Send the notifications that are due."""
-    services = context.bot_data.services
-    await deliver_due(context.bot, services.db, services.clock, services.settings.photos_dir)
+def outbox_worker(app: ShaoziApp) -> OutboxWorker:
+    """The outbox sender of this application, with the limits its settings ask for."""
+    services: Services = app.bot_data.services
+    settings = services.settings
+    limits = (
+        Limits(overall_per_second=settings.send_rate)
+        if settings.rate_limit
+        else (Limits.unlimited())
+    )
+    city, zone = services.city, settings.zone
+    return OutboxWorker(
+        app.bot,
+        services.db,
+        services.clock,
+        settings.photos_dir,
+        limits,
+        window=lambda moment: allowed_from(moment, city.quiet_hours, zone),
+    )
+
+
+async def sweep(context: Context) -> None:
+    """Queue the reminders, escalations and other scheduled messages that have come due."""
+    queued = await run_sweeps(context.bot_data.services)
+    if any(queued.values()):
+        log.info("sweep queued %s", queued)
+
+
+async def _post_init(app: ShaoziApp) -> None:
+    """Start the bot's own work: the database, the sweep and the outbox sender."""
+    await startup(app)
+    if app.job_queue is not None:
+        app.job_queue.run_repeating(sweep, interval=60, first=5, name="sweep")
+    app.bot_data.worker_task = asyncio.create_task(outbox_worker(app).run_forever())
+
+
+async def _post_shutdown(app: ShaoziApp) -> None:
+    await stop_task(app.bot_data.worker_task)
+    await shutdown(app)
 
 
 async def shutdown(app: ShaoziApp) -> None:
@@ -114,13 +150,16 @@ def build_application(
         .base_file_url(settings.file_url)
         .context_types(ContextTypes(context=Context, bot_data=BotData))
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.zone))
-        .post_init(startup)
-        .post_shutdown(shutdown)
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(get_updates_request or request)
     if settings.rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
+        # Notifications, the bot's volume, are paced by the outbox worker (bot/delivery.py);
+        # PTB's limiter only retries direct replies that Telegram asks to wait (RetryAfter).
+        limiter = AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=3)
+        builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
     app: ShaoziApp = builder.build()
     app.bot_data.services = Services(
         settings=settings,

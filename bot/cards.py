@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from bot.city import CityConfig, Colour
 from bot.i18n import N_, Translator
-from bot.lifecycle import EVENT_LABELS, LEVEL_LABELS, STATUS_LABELS, Action, Status
+from bot.lifecycle import EVENT_LABELS, FINAL, LEVEL_LABELS, STATUS_LABELS, Action, Status
 from storage.models import Case, CaseEvent
 
 COLOUR_LABELS: dict[Colour, str] = {
@@ -140,6 +140,8 @@ class Cards:
         label = tr.gettext(STATUS_LABELS[case.status])
         if case.overdue(now):
             label += " · " + tr.gettext("overdue")
+        if case.escalated_at is not None and case.status not in FINAL:
+            label += " · " + tr.gettext("under supervision (挂牌督办)")
         return label
 
     def card(

@@ -140,6 +140,34 @@ class Limits(_Strict):
     duplicate_days: int = Field(default=30, ge=1, le=365)
 
 
+class Reminders(_Strict):
+    """The deadline ladder: reminders before the deadline, then escalation (挂牌督办)."""
+
+    days_before: list[int] = Field(default_factory=lambda: [3, 1])
+    remind_at: str = "09:00"  # city time of the reminders before and on the day
+    escalate_after_days: int = Field(default=1, ge=0, le=30)
+    escalate_red_at_assignment: bool = True
+
+    @field_validator("days_before")
+    @classmethod
+    def _positive(cls, days: list[int]) -> list[int]:
+        if any(d < 1 or d > 60 for d in days):
+            raise ValueError("days_before are whole days from 1 to 60")
+        return sorted(set(days), reverse=True)
+
+    @field_validator("remind_at")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        if not _HHMM.match(value):
+            raise ValueError(f"{value!r} is not a time like 09:00")
+        return value
+
+    @property
+    def remind_time(self) -> dt.time:
+        hours, minutes = self.remind_at.split(":")
+        return dt.time(int(hours), int(minutes))
+
+
 class QuietHours(_Strict):
     """Non-urgent messages go out only between ``start`` and ``end`` (city time)."""
 
@@ -256,6 +284,7 @@ class CityConfig(_Strict):
     limits: Limits = Limits()
     deadlines: Deadlines = Deadlines()
     quiet_hours: QuietHours = QuietHours()
+    reminders: Reminders = Reminders()
     reward: RewardPolicy = RewardPolicy()
     departments: list[Department] = Field(min_length=1)
     districts: list[District] = Field(min_length=1)

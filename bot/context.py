@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,7 @@ class BotData:
     """The Application's bot_data: holds the services, set when the application is built."""
 
     services: Services
+    worker_task: asyncio.Task[None] | None = None
 
 
 class Context(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):

@@ -1,14 +1,23 @@
-"""The outbox's delivery: sends queued notifications, at least once, in the order queued.
+"""The outbox's delivery: sends queued notifications within Telegram's limits, at least once.
 
-A row is marked sent only after Telegram accepted all of it, so a crash mid-row sends that one
-row again after the restart; nothing else is sent twice and nothing is lost.
+A row is marked sent as soon as Telegram accepted all of it, so a crash resends only the rows
+that were in flight; nothing else is sent twice and nothing is lost. Rows of one chat go out in
+the order they were queued.
+
+Limits (Telegram's, https://core.telegram.org/bots/faq): about 30 messages a second overall,
+one a second to a private chat, 20 a minute to a group. They are kept on the injected clock,
+so tests move time instead of waiting.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
@@ -16,15 +25,28 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from bot.clock import Clock
 from bot.photos import read_photo
-from storage.db import Database
+from storage.db import Database, to_db
 from storage.models import OutboxRow
+from storage.outbox import OutboxRepo
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 10
+MAX_ATTEMPTS = 12
 MAX_BACKOFF = dt.timedelta(minutes=10)
 # Telegram's answers that mean this chat can no longer be written to.
 GONE = ("chat not found", "bot was blocked", "user is deactivated", "bot was kicked")
+
+
+@dataclass(frozen=True)
+class Limits:
+    overall_per_second: float = 30.0  # 0: no overall limit
+    private_interval: float = 1.0  # seconds between two messages to one private chat
+    group_per_minute: int = 20
+    concurrency: int = 16  # requests in flight at once
+
+    @classmethod
+    def unlimited(cls) -> Limits:
+        return cls(overall_per_second=0.0, private_interval=0.0, group_per_minute=0)
 
 
 @dataclass
@@ -33,6 +55,72 @@ class DeliveryReport:
     postponed: int = 0
     failed: int = 0
     dropped: int = 0
+    waiting: int = 0  # due, but held back by a limit this round
+
+    def add(self, other: DeliveryReport) -> None:
+        for name in ("sent", "postponed", "failed", "dropped", "waiting"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+class Pacer:
+    """Telegram's rate limits, measured on the injected clock."""
+
+    def __init__(self, limits: Limits, clock: Clock) -> None:
+        self.limits, self.clock = limits, clock
+        # A bucket of one second's worth: the rate, with at most a second's burst.
+        self._capacity = max(1.0, limits.overall_per_second)
+        self._tokens = self._capacity
+        self._refilled = clock.now()
+        self._private_free: dict[int, dt.datetime] = {}
+        self._group_sends: dict[int, deque[dt.datetime]] = {}
+
+    def _refill(self, now: dt.datetime) -> None:
+        rate = self.limits.overall_per_second
+        if rate <= 0:
+            return
+        elapsed = max(0.0, (now - self._refilled).total_seconds())
+        self._tokens = min(self._capacity, self._tokens + elapsed * rate)
+        self._refilled = now
+
+    def may_send(self, chat_id: int, count: int) -> bool:
+        """Whether ``count`` messages may go to the chat now."""
+        now = self.clock.now()
+        self._refill(now)
+        if self.limits.overall_per_second > 0 and self._tokens < 1:
+            return False
+        if chat_id > 0:
+            free = self._private_free.get(chat_id)
+            return free is None or free <= now
+        if self.limits.group_per_minute <= 0:
+            return True
+        sends = self._group_sends.setdefault(chat_id, deque())
+        while sends and sends[0] <= now - dt.timedelta(minutes=1):
+            sends.popleft()
+        return len(sends) + count <= max(self.limits.group_per_minute, count)
+
+    def spend(self, chat_id: int, count: int) -> None:
+        now = self.clock.now()
+        if len(self._private_free) > 10_000:  # forget chats whose pause is over
+            self._private_free = {c: t for c, t in self._private_free.items() if t > now}
+        if self.limits.overall_per_second > 0:
+            self._tokens -= count
+        if chat_id > 0 and self.limits.private_interval > 0:
+            start = max(now, self._private_free.get(chat_id, now))
+            self._private_free[chat_id] = start + dt.timedelta(
+                seconds=self.limits.private_interval * count
+            )
+        elif chat_id < 0 and self.limits.group_per_minute > 0:
+            self._group_sends.setdefault(chat_id, deque()).extend([now] * count)
+
+    def overall_exhausted(self) -> bool:
+        self._refill(self.clock.now())
+        return self.limits.overall_per_second > 0 and self._tokens < 1
+
+    def pause(self, seconds: float) -> None:
+        """Telegram said to wait (RetryAfter): no message goes out before then."""
+        if self.limits.overall_per_second > 0:
+            self._tokens = min(self._tokens, -seconds * self.limits.overall_per_second)
+            self._refilled = self.clock.now()
 
 
 def markup(row: OutboxRow) -> InlineKeyboardMarkup | None:
@@ -44,6 +132,17 @@ def markup(row: OutboxRow) -> InlineKeyboardMarkup | None:
     )
 
 
+def message_count(row: OutboxRow) -> int:
+    """How many Telegram messages a row becomes (an album counts as one request)."""
+    payload = row.payload
+    photos = len(payload.get("photos") or [])
+    return (
+        (1 if photos else 0)
+        + (1 if payload.get("location") else 0)
+        + (1 if payload.get("text") else 0)
+    ) or 1
+
+
 async def send_row(bot: Bot, row: OutboxRow, photos_dir: Path) -> None:
     """Send one queued notification: its photos, its map point, then its text and buttons."""
     payload = row.payload
@@ -52,11 +151,11 @@ async def send_row(bot: Bot, row: OutboxRow, photos_dir: Path) -> None:
         await bot.send_photo(row.chat_id, photos[0])
     elif photos:
         for start in range(0, len(photos), 10):
-            group = [InputMediaPhoto(data) for data in photos[start : start + 10]]
-            if len(group) == 1:
-                await bot.send_photo(row.chat_id, photos[start])
+            chunk = photos[start : start + 10]
+            if len(chunk) == 1:
+                await bot.send_photo(row.chat_id, chunk[0])
             else:
-                await bot.send_media_group(row.chat_id, group)
+                await bot.send_media_group(row.chat_id, [InputMediaPhoto(p) for p in chunk])
     location = payload.get("location")
     if location:
         await bot.send_location(row.chat_id, latitude=location[0], longitude=location[1])
@@ -68,58 +167,148 @@ def _seconds(value: float | dt.timedelta) -> float:
     return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
 
 
-async def deliver_due(
-    bot: Bot, db: Database, clock: Clock, photos_dir: Path, *, limit: int = 50
-) -> DeliveryReport:
-    """Send what is due now; return what happened."""
-    report = DeliveryReport()
-    now = clock.now()
-    for row in await db.read.outbox.due(now, limit):
+@dataclass
+class OutboxWorker:
+    """Sends due outbox rows: ``run_once`` for one pass, ``run_forever`` as a background task."""
+
+    bot: Bot
+    db: Database
+    clock: Clock
+    photos_dir: Path
+    limits: Limits = field(default_factory=Limits)
+    batch: int = 500
+    # When a quiet (not urgent) message may go, from a moment: the city's sending window.
+    window: Callable[[dt.datetime], dt.datetime] | None = None
+
+    def __post_init__(self) -> None:
+        self.pacer = Pacer(self.limits, self.clock)
+
+    async def run_once(self) -> DeliveryReport:
+        """Send what is due and allowed now; rows held back by a limit wait for the next pass."""
+        report = DeliveryReport()
+        rows = await self.db.read.outbox.due(self.clock.now(), self.batch)
+        held: set[int] = set()  # chats with an earlier row not sent this pass: keep their order
+        semaphore = asyncio.Semaphore(max(1, self.limits.concurrency))
+        tasks: list[asyncio.Task[str]] = []
+        stop = False
+        for row in rows:
+            if stop or row.chat_id in held:
+                report.waiting += 1
+                continue
+            if row.quiet and self.window is not None:
+                opens = self.window(self.clock.now())
+                if opens > self.clock.now():  # a long sending ran into quiet hours
+                    async with self.db.transaction() as tx:
+                        await tx.outbox.hold_quiet(opens)
+                    held.add(row.chat_id)
+                    report.waiting += 1
+                    continue
+            count = message_count(row)
+            if not self.pacer.may_send(row.chat_id, count):
+                held.add(row.chat_id)
+                report.waiting += 1
+                stop = self.pacer.overall_exhausted()
+                continue
+            self.pacer.spend(row.chat_id, count)
+            held.add(row.chat_id)  # one row per chat in flight, in queue order
+            tasks.append(asyncio.create_task(self._guarded(semaphore, row)))
         try:
-            await send_row(bot, row, photos_dir)
+            outcomes = await asyncio.gather(*tasks)
+        except BaseException:
+            # Stopped (shutdown) or failed: the rows not yet sent wait for the next pass
+            # instead of going out from an orphaned task.
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        for outcome in outcomes:
+            setattr(report, outcome, getattr(report, outcome) + 1)
+        return report
+
+    async def _guarded(self, semaphore: asyncio.Semaphore, row: OutboxRow) -> str:
+        async with semaphore:
+            return await self.deliver(row)
+
+    async def deliver(self, row: OutboxRow) -> str:
+        """Send one row and record the outcome: sent, postponed, failed or dropped."""
+        try:
+            await send_row(self.bot, row, self.photos_dir)
         except RetryAfter as exc:
-            wait = dt.timedelta(seconds=_seconds(exc.retry_after))
-            async with db.transaction() as tx:
-                await tx.outbox.postpone(row.id, clock.now() + wait, str(exc))
-            report.postponed += 1
-            break  # Telegram asks the whole bot to wait
+            wait = _seconds(exc.retry_after)
+            self.pacer.pause(wait)
+            await self._postpone(row, dt.timedelta(seconds=wait), str(exc), count_attempt=False)
+            return "postponed"
         except Forbidden as exc:
-            await _chat_gone(db, clock, row, str(exc))
-            report.dropped += 1
+            await self._chat_gone(row, exc.message)
+            return "dropped"
         except BadRequest as exc:
             if any(reason in exc.message.lower() for reason in GONE):
-                await _chat_gone(db, clock, row, exc.message)
-                report.dropped += 1
-            else:
-                log.error("outbox row %s refused by Telegram: %s", row.id, exc.message)
-                async with db.transaction() as tx:
-                    await tx.outbox.give_up(row.id, "failed", exc.message)
-                report.failed += 1
-        except (NetworkError, OSError) as exc:  # includes TimedOut; a missing photo file too
-            backoff = min(MAX_BACKOFF, dt.timedelta(seconds=2 ** (row.attempts + 1)))
-            async with db.transaction() as tx:
-                if row.attempts + 1 >= MAX_ATTEMPTS:
+                await self._chat_gone(row, exc.message)
+                return "dropped"
+            log.error("outbox row %s refused by Telegram: %s", row.id, exc.message)
+            async with self.db.transaction() as tx:
+                await tx.outbox.give_up(row.id, "failed", exc.message)
+            return "failed"
+        except (NetworkError, OSError) as exc:  # timeouts, 5xx answers, a missing photo file
+            if row.attempts + 1 >= MAX_ATTEMPTS:
+                async with self.db.transaction() as tx:
                     await tx.outbox.give_up(row.id, "failed", str(exc))
-                    report.failed += 1
-                else:
-                    await tx.outbox.postpone(row.id, clock.now() + backoff, str(exc))
-                    report.postponed += 1
+                return "failed"
+            backoff = min(MAX_BACKOFF, dt.timedelta(seconds=2 ** (row.attempts + 1)))
+            await self._postpone(row, backoff, str(exc))
+            return "postponed"
         except TelegramError as exc:
             log.error("outbox row %s failed: %s", row.id, exc)
-            async with db.transaction() as tx:
+            async with self.db.transaction() as tx:
                 await tx.outbox.give_up(row.id, "failed", str(exc))
-            report.failed += 1
-        else:
-            async with db.transaction() as tx:
-                await tx.outbox.mark_sent(row.id, clock.now())
-            report.sent += 1
-    return report
+            return "failed"
+        # The hot path: one statement, its own transaction, committed before the next row.
+        await self.db.write(OutboxRepo.MARK_SENT, (to_db(self.clock.now()), row.id))
+        return "sent"
+
+    async def _postpone(
+        self, row: OutboxRow, wait: dt.timedelta, error: str, *, count_attempt: bool = True
+    ) -> None:
+        async with self.db.transaction() as tx:
+            await tx.outbox.postpone(row.id, self.clock.now() + wait, error, count_attempt)
+
+    async def _chat_gone(self, row: OutboxRow, reason: str) -> None:
+        """Stop writing to a chat that blocked the bot or no longer exists."""
+        async with self.db.transaction() as tx:
+            await tx.outbox.give_up(row.id, "dropped", reason)
+            await tx.outbox.drop_pending_for_chat(row.chat_id, reason)
+            if row.chat_id > 0:
+                await tx.users.mark_blocked(row.chat_id, self.clock.now())
+
+    async def drain(self) -> DeliveryReport:
+        """Pass after pass until nothing due can go now (what waits for a limit stays)."""
+        total = DeliveryReport()
+        while True:
+            report = await self.run_once()
+            total.add(report)
+            if report.sent + report.failed + report.dropped + report.postponed == 0:
+                total.waiting = report.waiting
+                return total
+
+    async def run_forever(
+        self, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, idle: float = 0.5
+    ) -> None:
+        """The background task: pass after pass, resting when nothing went out."""
+        while True:
+            try:
+                report = await self.run_once()
+            except Exception:  # a database hiccup must not end delivery for good
+                log.exception("outbox pass failed")
+                report = DeliveryReport()
+            if report.sent + report.failed + report.dropped == 0:
+                await sleep(idle if report.waiting == 0 else 0.05)
+            else:
+                await sleep(0)
 
 
-async def _chat_gone(db: Database, clock: Clock, row: OutboxRow, reason: str) -> None:
-    """Stop writing to a chat that blocked the bot or no longer exists."""
-    async with db.transaction() as tx:
-        await tx.outbox.give_up(row.id, "dropped", reason)
-        await tx.outbox.drop_pending_for_chat(row.chat_id, reason)
-        if row.chat_id > 0:
-            await tx.users.mark_blocked(row.chat_id, clock.now())
+async def stop_task(task: asyncio.Task[None] | None) -> None:
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

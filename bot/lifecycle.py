@@ -108,6 +108,7 @@ EVENT_LABELS: dict[str, str] = {
     Action.GRANT_EXTENSION: N_("Extension granted"),
     Action.REFUSE_EXTENSION: N_("Extension refused"),
     Action.REOPEN: N_("Reporter says it is not fixed"),
+    "escalate": N_("Put under supervision (挂牌督办)"),
     "question": N_("The department asked the reporter a question"),
     "answer": N_("The reporter answered"),
 }

@@ -22,6 +22,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("report", N_("Report a safety hazard")),
     Command("my", N_("Your reports and the cases you follow")),
     Command("status", N_("Show one case: /status NUMBER")),
+    Command("subscribe", N_("Get safety-day reminders and warnings")),
+    Command("unsubscribe", N_("Stop safety-day reminders and warnings")),
     Command(
         "tasks", N_("Open rectification orders of your enterprise"), frozenset({Role.ENTERPRISE})
     ),
@@ -40,6 +42,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("members", N_("Staff members and their roles"), ADMINS),
     Command("enterprises", N_("Find enterprises by name or credit code"), ADMINS),
     Command("addenterprise", N_("Register an enterprise"), ADMINS),
+    Command("broadcast", N_("Send a warning to subscribers"), ADMINS),
 )
 
 

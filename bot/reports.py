@@ -393,6 +393,7 @@ async def submit(
                 "status": Status.SUBMITTED.value,
                 "created_at": to_db(now),
                 "updated_at": to_db(now),
+                "routed_at": to_db(now),
             }
         )
         for position, sha256 in enumerate(data.photos):

@@ -48,7 +48,12 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8443, ge=1, le=65535, description="Webhook listen port")
     webhook_secret: SecretStr | None = Field(default=None, description="Webhook secret token")
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
-    rate_limit: bool = Field(default=True, description="Pace direct replies (AIORateLimiter)")
+    rate_limit: bool = Field(
+        default=True, description="Keep within Telegram's limits (replies and notifications)"
+    )
+    send_rate: float = Field(
+        default=30.0, gt=0, le=10_000, description="Notifications per second, overall"
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -21,6 +21,7 @@ from bot.errors import InputMistake, NotAllowed, ShaoziError
 from bot.i18n import N_, Translator, resolve_language
 from bot.lifecycle import LEVEL_LABELS, STATUS_LABELS, Action, Level, Status, next_status
 from bot.photos import hamming
+from bot.quiet import allowed_from
 from bot.roles import Role
 from storage.db import Session
 from storage.models import Case
@@ -108,38 +109,83 @@ class Notifier:
         self.tx, self.services, self.now = tx, services, now
         self._default = services.city.city.default_language
 
+    def send_time(self, quiet: bool, not_before: dt.datetime | None = None) -> dt.datetime:
+        """When a message may go: at once, or (``quiet``) inside the city's sending window."""
+        moment = max(self.now, not_before or self.now)
+        if not quiet:
+            return moment
+        city, zone = self.services.city, self.services.settings.zone
+        return allowed_from(moment, city.quiet_hours, zone)
+
     async def user(
-        self, user_id: int, key: str, render: Render, *, not_before: dt.datetime | None = None
-    ) -> None:
+        self,
+        user_id: int,
+        key: str,
+        render: Render,
+        *,
+        not_before: dt.datetime | None = None,
+        quiet: bool = False,
+        broadcast_id: int | None = None,
+    ) -> bool:
+        """Queue a message to one user in their language; False if blocked or already queued."""
         row = await self.tx.users.get(user_id)
         if row is None or row.blocked_at is not None:
-            return
+            return False
         language = resolve_language(row.language, row.telegram_language, self._default)
         message = render(self.services.catalogs.translator(language))
-        await self.tx.outbox.add(
-            user_id, message.payload(), f"{key}:{user_id}", self.now, not_before
+        return await self.tx.outbox.add(
+            user_id,
+            message.payload(),
+            f"{key}:{user_id}",
+            self.now,
+            self.send_time(quiet, not_before),
+            broadcast_id=broadcast_id,
+            quiet=quiet,
         )
 
-    async def officers(self, case: Case, key: str, render: Render) -> int:
-        """Every officer of the case's department, and its group chat if it has one."""
-        officers = await self.tx.users.members(Role.OFFICER.value, department=case.department)
+    async def group(self, chat_id: int, key: str, render: Render, *, quiet: bool = False) -> None:
+        """A group chat, in the city's default language."""
+        message = render(self.services.catalogs.translator(self._default))
+        await self.tx.outbox.add(
+            chat_id,
+            message.payload(),
+            f"{key}:{chat_id}",
+            self.now,
+            self.send_time(quiet),
+            quiet=quiet,
+        )
+
+    async def department(self, code: str, key: str, render: Render, *, quiet: bool = False) -> int:
+        """Every officer of a department, and its group chat if it has one."""
+        officers = await self.tx.users.members(Role.OFFICER.value, department=code)
         for user_id in officers:
-            await self.user(user_id, key, render)
-        department = self.services.city.department(case.department)
+            await self.user(user_id, key, render, quiet=quiet)
+        department = self.services.city.department(code)
         if department is not None and department.group_chat_id is not None:
-            message = render(self.services.catalogs.translator(self._default))
-            chat = department.group_chat_id
-            await self.tx.outbox.add(chat, message.payload(), f"{key}:{chat}", self.now)
+            await self.group(department.group_chat_id, key, render, quiet=quiet)
         return len(officers)
 
-    async def enterprise(self, case: Case, key: str, render: Render) -> int:
+    async def officers(self, case: Case, key: str, render: Render, *, quiet: bool = False) -> int:
+        return await self.department(case.department, key, render, quiet=quiet)
+
+    async def supervisors(
+        self, department: str, key: str, render: Render, *, quiet: bool = False
+    ) -> int:
+        """City-wide supervisors and those of the department."""
+        supervisors = await self.tx.users.supervisors_for(department)
+        for user_id in supervisors:
+            await self.user(user_id, key, render, quiet=quiet)
+        return len(supervisors)
+
+    async def enterprise(self, case: Case, key: str, render: Render, *, quiet: bool = False) -> int:
+        """The contacts of the case's enterprise."""
         if case.enterprise_id is None:
             return 0
         contacts = await self.tx.users.members(
             Role.ENTERPRISE.value, enterprise_id=case.enterprise_id
         )
         for user_id in contacts:
-            await self.user(user_id, key, render)
+            await self.user(user_id, key, render, quiet=quiet)
         return len(contacts)
 
     async def participants(self, case: Case, key: str, render: Render) -> None:
@@ -470,7 +516,8 @@ async def transfer(
                 ),
             )
 
-        return Change({"department": department}, note=note, announce=announce)
+        values = {"department": department, "routed_at": services.clock.now()}
+        return Change(values, note=note, announce=announce)
 
     return await transition(
         services, actor, case_id, version, Action.TRANSFER, is_case_officer, change
@@ -542,6 +589,11 @@ async def assign(
 
         async def announce(n: Notifier, updated: Case, event: int) -> None:
             date = cards(services).date(deadline)
+            if updated.colour is Colour.RED and services.city.reminders.escalate_red_at_assignment:
+                await escalate(services, n, updated, "red")
+                refreshed = await n.tx.cases.get(updated.id)
+                assert refreshed is not None
+                updated = refreshed
             if enterprise_id is not None:
                 photos = await n.tx.cases.photo_hashes(updated.id)
                 order = rectification_order(services, updated, photos)
@@ -560,6 +612,7 @@ async def assign(
             "enterprise_id": enterprise_id,
             "handled_by_department": enterprise_id is None,
             "deadline": deadline,
+            "deadline_set_at": now,
             "assigned_at": now,
         }
         return Change(values, note=name, announce=announce)
@@ -614,7 +667,7 @@ async def acknowledge(
                 updated, f"ev:{event}", rectification_order(services, updated, photos)
             )
 
-        values = {"deadline": final, "assigned_at": now, "accepted_at": now}
+        values = {"deadline": final, "deadline_set_at": now, "assigned_at": now, "accepted_at": now}
         note = None if deadline is None else cards(services).date(deadline)
         return Change(values, note=note, announce=announce)
 
@@ -779,7 +832,8 @@ async def return_fix(
                 ),
             )
 
-        values = {"deadline": deadline, "fix_flag": None, "reopened": False}
+        now = services.clock.now()
+        values = {"deadline": deadline, "deadline_set_at": now, "fix_flag": None, "reopened": False}
         return Change(values, note=note, announce=announce)
 
     return await transition(
@@ -828,6 +882,7 @@ async def decide_extension(
         values: dict[str, Any] = {"extension_until": None, "extension_reason": None}
         if grant:
             values["deadline"] = case.extension_until
+            values["deadline_set_at"] = services.clock.now()
         date = cards(services).date(case.extension_until if grant else case.deadline)
 
         async def announce(n: Notifier, updated: Case, event: int) -> None:
@@ -966,3 +1021,42 @@ def grade_text(tr: Translator, colour: Colour | None, level: Level | None) -> st
     if level is not None:
         parts.append(tr.gettext(LEVEL_LABELS[level]))
     return ", ".join(parts)
+
+
+async def escalate(services: Services, notifier: Notifier, case: Case, kind: str) -> int:
+    """Put the case under supervision (挂牌督办): an event, and notices sent at once."""
+    now, tx = notifier.now, notifier.tx
+    if not await tx.cases.mark_escalated(case.id, now):
+        return 0
+    reason = {
+        "escalate": N_("overdue"),
+        "triage-escalate": N_("not accepted in time"),
+        "red": N_("red (major) risk"),
+    }[kind]
+    await tx.cases.add_event(case.id, now, None, "escalate", note=reason)
+    updated = await tx.cases.get(case.id)
+    assert updated is not None
+    key = f"esc:{case.id}"
+
+    def supervisor_card(tr: Translator) -> Outgoing:
+        headline = tr.gettext("Case {number} is now under supervision (挂牌督办): {reason}.")
+        text = "<b>" + headline.format(number=case.number, reason=tr.gettext(reason)) + "</b>"
+        body = cards(services).card(tr, updated, Audience.SUPERVISOR, now)
+        return Outgoing(text + "\n\n" + body)
+
+    sent = await notifier.supervisors(updated.department, key, supervisor_card)
+    officers = officer_card(
+        services, updated, headline=N_("Case {number} is now under supervision (挂牌督办)")
+    )
+    sent += await notifier.officers(updated, key, officers)
+    if updated.enterprise_id is not None and updated.status is Status.ASSIGNED:
+
+        def to_enterprise(tr: Translator) -> Outgoing:
+            text = tr.gettext(
+                "Case {number} is now under supervision (挂牌督办) by the city. Please fix it "
+                "without delay and submit the fix."
+            ).format(number=case.number)
+            return Outgoing(text, enterprise_buttons(tr, updated))
+
+        sent += await notifier.enterprise(updated, key, to_enterprise)
+    return sent

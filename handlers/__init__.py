@@ -11,6 +11,7 @@ from bot.app import ShaoziApp
 from bot.context import Context
 from handlers import (
     admin,
+    broadcast,
     common,
     department,
     enterprise,
@@ -18,6 +19,7 @@ from handlers import (
     join,
     language,
     report,
+    subscriptions,
     track,
 )
 
@@ -47,6 +49,8 @@ def install(app: ShaoziApp) -> None:
         *language.handlers(),
         *join.handlers(),
         *admin.handlers(),
+        *subscriptions.handlers(),
+        *broadcast.handlers(),
         # Before the fallbacks: /cancel of a report in progress.
         *report.handlers(),
         *track.handlers(),

@@ -94,7 +94,29 @@ async def start(update: Update, context: Context) -> None:
         roles = ", ".join(role_name(context, r) for r in staff)
         text += "\n\n" + _("You are signed in as: {roles}.").format(roles=html.escape(roles))
     text += "\n\n" + _("What you can do:") + "\n" + command_list(context, account)
-    await update.effective_message.reply_text(text, reply_markup=menu_keyboard(context))  # type: ignore[union-attr]
+    markup = menu_keyboard(context)
+    # A citizen is asked once whether they want reminders; staff get theirs by role anyway.
+    # The question ends the welcome (not a message of its own), so the menu stays the last
+    # message; handlers/subscriptions.py takes the yes/no row off once it is answered.
+    ask = not staff and not account.user.subscription_asked
+    if ask:
+        text += "\n\n" + _("Do you want reminders on safety days and warnings for your area?")
+        markup = InlineKeyboardMarkup([*markup.inline_keyboard, subscription_question(context)])
+    await update.effective_message.reply_text(text, reply_markup=markup)  # type: ignore[union-attr]
+    if ask:
+        async with context.db.transaction() as tx:
+            await tx.users.mark_subscription_asked(account.id)
+
+
+SUBSCRIBE_PREFIX = "sub:1"
+
+
+def subscription_question(context: Context) -> list[InlineKeyboardButton]:
+    _ = context.gettext
+    return [
+        InlineKeyboardButton(_("🔔 Yes, remind me"), callback_data=f"{SUBSCRIBE_PREFIX}:yes"),
+        InlineKeyboardButton(_("No, thanks"), callback_data=f"{SUBSCRIBE_PREFIX}:no"),
+    ]
 
 
 async def help_command(update: Update, context: Context) -> None:

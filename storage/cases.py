@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel, ConfigDict
+
 from bot.lifecycle import FINAL
 from storage.db import to_db
 from storage.models import Case, CaseEvent, CaseSummary, NearbyCase
@@ -253,11 +255,50 @@ class CaseRepo:
         )
         return [(r[0], to_unsigned(r[1]), r[2]) for r in rows]
 
+    async def mark_escalated(self, case_id: int, now: dt.datetime) -> bool:
+        """Put a case under supervision once; False when it already was."""
+        changed = await self.s.execute(
+            "UPDATE cases SET escalated_at = ? WHERE id = ? AND escalated_at IS NULL",
+            (to_db(now), case_id),
+        )
+        return changed == 1
+
     async def photo_count(self, case_id: int, kind: str) -> int:
         value = await self.s.fetch_value(
             "SELECT COUNT(*) FROM case_photos WHERE case_id = ? AND kind = ?", (case_id, kind)
         )
         return int(value)
+
+    # The weekly digest ------------------------------------------------------------------------
+
+    async def week_counts(
+        self, start: dt.datetime, end: dt.datetime, now: dt.datetime
+    ) -> list[WeekCounts]:
+        """Per department: cases new, accepted, closed and escalated in [start, end), and
+        overdue at ``now``. Departments with nothing at all are left out."""
+        rows = await self.s.fetch_all(
+            "SELECT department,"
+            " SUM(created_at >= :start AND created_at < :end) AS new,"
+            " SUM(accepted_at >= :start AND accepted_at < :end) AS accepted,"
+            " SUM(status = 'closed' AND closed_at >= :start AND closed_at < :end) AS closed,"
+            " SUM(status IN ('accepted', 'assigned', 'fix_submitted') AND deadline < :now)"
+            "  AS overdue,"
+            " SUM(escalated_at >= :start AND escalated_at < :end) AS escalated"
+            " FROM cases GROUP BY department ORDER BY department",
+            {"start": to_db(start), "end": to_db(end), "now": to_db(now)},
+        )
+        counts = [
+            WeekCounts(
+                department=r["department"],
+                new=int(r["new"] or 0),
+                accepted=int(r["accepted"] or 0),
+                closed=int(r["closed"] or 0),
+                overdue=int(r["overdue"] or 0),
+                escalated=int(r["escalated"] or 0),
+            )
+            for r in rows
+        ]
+        return [c for c in counts if not c.quiet]
 
 
 def _db_value(value: object) -> object:
@@ -268,3 +309,40 @@ def _db_value(value: object) -> object:
     if hasattr(value, "value") and not isinstance(value, int | float | str):
         return value.value  # enums
     return value
+
+
+async def _cases(session: Session, sql: str, params: tuple[object, ...] = ()) -> list[Case]:
+    return [Case.model_validate(dict(r)) for r in await session.fetch_all(sql, params)]
+
+
+class CaseQueries:
+    """Queries of the reminder sweep."""
+
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    async def on_the_ladder(self) -> list[Case]:
+        """Assigned cases with a deadline: the ones whose enterprise (or department) must act."""
+        return await _cases(
+            self.s, "SELECT * FROM cases WHERE status = 'assigned' AND deadline IS NOT NULL"
+        )
+
+    async def awaiting_acceptance(self) -> list[Case]:
+        return await _cases(self.s, "SELECT * FROM cases WHERE status = 'submitted'")
+
+
+class WeekCounts(BaseModel):
+    """One department's figures for the weekly digest."""
+
+    model_config = ConfigDict(frozen=True)
+
+    department: str
+    new: int = 0
+    accepted: int = 0
+    closed: int = 0
+    overdue: int = 0
+    escalated: int = 0
+
+    @property
+    def quiet(self) -> bool:
+        return not (self.new or self.accepted or self.closed or self.overdue or self.escalated)

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 import aiosqlite
 
 if TYPE_CHECKING:
-    from storage.cases import CaseRepo
+    from storage.broadcasts import BroadcastRepo
+    from storage.cases import CaseQueries, CaseRepo
     from storage.drafts import DraftRepo
     from storage.enterprises import EnterpriseRepo
     from storage.inputs import PendingInputRepo
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from storage.outbox import OutboxRepo
     from storage.photos import PhotoRepo
     from storage.questions import QuestionRepo
+    from storage.reminders import ReminderRepo
     from storage.users import UserRepo
 
 log = logging.getLogger(__name__)
@@ -104,6 +106,18 @@ class Session:
         return EnterpriseRepo(self)
 
     @cached_property
+    def reminders(self) -> ReminderRepo:
+        from storage.reminders import ReminderRepo
+
+        return ReminderRepo(self)
+
+    @cached_property
+    def sweep(self) -> CaseQueries:
+        from storage.cases import CaseQueries
+
+        return CaseQueries(self)
+
+    @cached_property
     def outbox(self) -> OutboxRepo:
         from storage.outbox import OutboxRepo
 
@@ -126,6 +140,12 @@ class Session:
         from storage.invites import InviteRepo
 
         return InviteRepo(self)
+
+    @cached_property
+    def broadcasts(self) -> BroadcastRepo:
+        from storage.broadcasts import BroadcastRepo
+
+        return BroadcastRepo(self)
 
 
 def _migrations() -> list[tuple[str, str]]:
@@ -205,6 +225,13 @@ class Database:
                 await self._writer.execute("ROLLBACK")
                 raise
             await self._writer.execute("COMMIT")
+
+    async def write(self, sql: str, params: Params = ()) -> int:
+        """Run one statement as its own transaction (one round trip instead of three)."""
+        if self._writer is None:
+            raise RuntimeError("database is not connected")
+        async with self._lock, self._writer.execute(sql, params) as cursor:
+            return int(cursor.rowcount)
 
     async def migrate(self) -> list[str]:
         """Apply the migrations not yet recorded; return their names."""

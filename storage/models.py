@@ -25,6 +25,7 @@ class User(_Row):
     blocked_at: dt.datetime | None
     created_at: dt.datetime
     last_seen_at: dt.datetime
+    district: str | None = None
 
 
 class Membership(_Row):
@@ -113,6 +114,9 @@ class Case(_Row):
     extension_until: dt.datetime | None = None
     extension_reason: str | None = None
     verify_asked: bool = False
+    escalated_at: dt.datetime | None = None
+    routed_at: dt.datetime | None = None
+    deadline_set_at: dt.datetime | None = None
 
     def overdue(self, now: dt.datetime) -> bool:
         """Past its deadline and not closed: derived, never stored."""
@@ -165,6 +169,8 @@ class OutboxRow(_Row):
     attempts: int
     last_error: str | None
     sent_at: dt.datetime | None
+    broadcast_id: int | None = None
+    quiet: bool = False
 
 
 class PendingInput(_Row):

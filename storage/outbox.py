@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from storage.db import to_db
@@ -29,20 +30,54 @@ class OutboxRepo:
         dedupe_key: str,
         now: dt.datetime,
         not_before: dt.datetime | None = None,
+        *,
+        broadcast_id: int | None = None,
+        quiet: bool = False,
     ) -> bool:
         """Queue a message; False when one with this key was queued before (a replay)."""
         changed = await self.s.execute(
-            "INSERT OR IGNORE INTO outbox (chat_id, payload, dedupe_key, not_before, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO outbox (chat_id, payload, dedupe_key, not_before, created_at,"
+            " broadcast_id, quiet) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 chat_id,
                 json.dumps(payload, ensure_ascii=False),
                 dedupe_key,
                 to_db(not_before or now),
                 to_db(now),
+                broadcast_id,
+                int(quiet),
             ),
         )
         return changed > 0
+
+    async def add_many(
+        self,
+        messages: Sequence[tuple[int, dict[str, Any], str]],
+        now: dt.datetime,
+        not_before: dt.datetime,
+        broadcast_id: int | None = None,
+        *,
+        quiet: bool = False,
+    ) -> int:
+        """Queue (chat id, payload, dedupe key) rows in the outbox in one statement, as
+        OutboxRepo.add does one by one; a key queued before is skipped. Returns how many were
+        queued. Payloads shared by many rows (one per language) are serialised once."""
+        dumped: dict[int, str] = {}
+        rows = []
+        for chat_id, payload, key in messages:
+            text = dumped.get(id(payload))
+            if text is None:
+                text = dumped[id(payload)] = json.dumps(payload, ensure_ascii=False)
+            rows.append(
+                (chat_id, text, key, to_db(not_before), to_db(now), broadcast_id, int(quiet))
+            )
+        before = int(await self.s.fetch_value("SELECT total_changes()"))
+        await self.s.execute_many(
+            "INSERT OR IGNORE INTO outbox (chat_id, payload, dedupe_key, not_before, created_at,"
+            " broadcast_id, quiet) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        return int(await self.s.fetch_value("SELECT total_changes()")) - before
 
     async def due(self, now: dt.datetime, limit: int) -> list[OutboxRow]:
         rows = await self.s.fetch_all(
@@ -52,17 +87,20 @@ class OutboxRepo:
         )
         return [_row(dict(r)) for r in rows]
 
-    async def mark_sent(self, row_id: int, now: dt.datetime) -> None:
-        await self.s.execute(
-            "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ?",
-            (to_db(now), row_id),
-        )
+    MARK_SENT = (
+        "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ?"
+    )
 
-    async def postpone(self, row_id: int, until: dt.datetime, error: str) -> None:
+    async def mark_sent(self, row_id: int, now: dt.datetime) -> None:
+        await self.s.execute(self.MARK_SENT, (to_db(now), row_id))
+
+    async def postpone(
+        self, row_id: int, until: dt.datetime, error: str, count_attempt: bool = True
+    ) -> None:
         await self.s.execute(
-            "UPDATE outbox SET not_before = ?, attempts = attempts + 1, last_error = ?"
+            "UPDATE outbox SET not_before = ?, attempts = attempts + ?, last_error = ?"
             " WHERE id = ?",
-            (to_db(until), error, row_id),
+            (to_db(until), int(count_attempt), error, row_id),
         )
 
     async def give_up(self, row_id: int, status: str, error: str) -> None:
@@ -76,6 +114,14 @@ class OutboxRepo:
             "UPDATE outbox SET status = 'dropped', last_error = ?"
             " WHERE chat_id = ? AND status = 'pending'",
             (error, chat_id),
+        )
+
+    async def hold_quiet(self, until: dt.datetime) -> int:
+        """Keep every pending quiet row back until the sending window opens."""
+        return await self.s.execute(
+            "UPDATE outbox SET not_before = ? WHERE status = 'pending' AND quiet = 1"
+            " AND not_before < ?",
+            (to_db(until), to_db(until)),
         )
 
     async def pending_count(self) -> int:

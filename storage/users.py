@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from pydantic import BaseModel, ConfigDict
+
 from storage.db import to_db
 from storage.models import Membership, User
 
@@ -111,3 +113,74 @@ class UserRepo:
         await self.s.execute(
             "UPDATE users SET blocked_at = ?, subscribed = 0 WHERE id = ?", (to_db(now), user_id)
         )
+
+    # Subscriptions (awareness days, broadcasts) -----------------------------------------------
+
+    async def mark_subscription_asked(self, user_id: int) -> None:
+        """The user was shown the subscription question; it is not put to them again."""
+        await self.s.execute("UPDATE users SET subscription_asked = 1 WHERE id = ?", (user_id,))
+
+    async def set_district(self, user_id: int, district: str | None) -> None:
+        await self.s.execute("UPDATE users SET district = ? WHERE id = ?", (district, user_id))
+
+    async def subscribers_page(
+        self,
+        after: int,
+        limit: int,
+        *,
+        district: str | None = None,
+        missing_key: str | None = None,
+    ) -> list[Subscriber]:
+        """Subscribed users not blocked, by id after ``after``: those of one district, or all.
+
+        With ``missing_key`` only those without an outbox row ``f"{missing_key}:{id}"`` yet, so
+        a mass sending interrupted by a crash resumes where it stopped.
+        """
+        # "+subscribed": rows come in id order from the primary key, not from users_subscribed
+        # (which would sort every subscriber for each page); one district uses that index.
+        sql = "SELECT id, language, telegram_language FROM users WHERE id > ?"
+        params: list[object] = [after]
+        if district is None:
+            sql += " AND +subscribed = 1"
+        else:
+            sql += " AND subscribed = 1 AND district = ?"
+            params.append(district)
+        sql += " AND blocked_at IS NULL"
+        if missing_key is not None:
+            sql += " AND NOT EXISTS (SELECT 1 FROM outbox WHERE dedupe_key = ? || ':' || users.id)"
+            params.append(missing_key)
+        rows = await self.s.fetch_all(sql + " ORDER BY id LIMIT ?", [*params, limit])
+        return [Subscriber.model_validate(dict(r)) for r in rows]
+
+    async def subscriber_counts(self) -> dict[str | None, int]:
+        """Subscribers not blocked, by district (None: no district chosen)."""
+        rows = await self.s.fetch_all(
+            "SELECT district, COUNT(*) FROM users WHERE subscribed = 1 AND blocked_at IS NULL"
+            " GROUP BY district"
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
+    async def first_seen(self) -> dt.datetime | None:
+        """When the first user came: the deployment's first day, near enough."""
+        value = await self.s.fetch_value("SELECT MIN(created_at) FROM users")
+        return None if value is None else dt.datetime.fromisoformat(value)
+
+    async def supervisor_scopes(self) -> list[tuple[int, str | None]]:
+        """(user id, department or None for the whole city) of every supervisor not blocked."""
+        rows = await self.s.fetch_all(
+            "SELECT DISTINCT m.user_id, m.department FROM memberships m"
+            " JOIN users u ON u.id = m.user_id"
+            " WHERE m.role = 'supervisor' AND u.blocked_at IS NULL"
+            " ORDER BY m.user_id, m.department"
+        )
+        return [(int(r[0]), r[1]) for r in rows]
+
+
+class Subscriber(BaseModel):
+    """What a mass sending needs of a user: who, and which language."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    language: str | None
+    telegram_language: str | None

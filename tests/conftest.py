@@ -12,10 +12,11 @@ import pytest
 from telegram import Update
 
 import handlers
-from bot.app import ShaoziApp, build_application, shutdown, startup
+from bot.app import ShaoziApp, build_application, outbox_worker, shutdown, startup
 from bot.city import CityConfig, load_city
 from bot.clock import ManualClock
-from bot.delivery import DeliveryReport, deliver_due
+from bot.delivery import DeliveryReport
+from bot.schedule import run_sweeps
 from bot.settings import SAMPLE_CITY, Settings
 from storage.db import Database
 from tests.fakebot import FakeBotAPI, FakeRequest, FakeUser
@@ -100,18 +101,14 @@ class Bot:
         return await self.start()
 
     async def drain(self) -> DeliveryReport:
-        """Send every notification that is due now, as the outbox job would."""
+        """Send every notification that is due now, as the outbox worker would."""
         assert self.app is not None
-        services = self.app.bot_data.services
-        total = DeliveryReport()
-        while True:
-            report = await deliver_due(
-                self.app.bot, services.db, services.clock, services.settings.photos_dir
-            )
-            for field in ("sent", "postponed", "failed", "dropped"):
-                setattr(total, field, getattr(total, field) + getattr(report, field))
-            if report.sent + report.failed + report.dropped == 0:
-                return total
+        return await outbox_worker(self.app).drain()
+
+    async def sweep(self) -> dict[str, int]:
+        """Run the periodic sweep once at the clock's time."""
+        assert self.app is not None
+        return await run_sweeps(self.app.bot_data.services)
 
     async def deliver(self, update: dict[str, Any]) -> None:
         assert self.app is not None, "the bot is not running"

@@ -316,6 +316,10 @@ class _CallbackQuery:
 Handler = Callable[[JSONDict, dict[str, FileTuple]], Any]
 
 
+def _anonymous_chat(chat_id: int) -> JSONDict:
+    return {"id": chat_id, "type": "private", "first_name": "User"}
+
+
 class FakeBotAPI:
     """In-memory Telegram Bot API used by the in-process and HTTP transports."""
 
@@ -340,6 +344,11 @@ class FakeBotAPI:
 
         self.sent: list[SentMessage] = []
         self.calls: list[tuple[str, JSONDict]] = []
+        # Benchmarks send 100,000 messages: keep only the newest this many (None: all).
+        self.history_limit: int | None = None
+        self.sent_total = 0
+        # Benchmarks: treat any positive chat id as a user's private chat, without storing it.
+        self.any_private_chat = False
         self.callback_answers: list[JSONDict] = []
         self.commands: dict[tuple[str, str], list[JSONDict]] = {}
         self.chat_actions: list[tuple[int, str]] = []
@@ -402,6 +411,12 @@ class FakeBotAPI:
             name.lower(): (name, handler) for name, handler in methods.items()
         }
 
+    # Random faults for resilience tests: (method, params) -> None, or a failure such as
+    # {"retry_after": 3}, {"network": True}, {"error_code": 500, "description": "..."}.
+    chaos: Callable[[str, JSONDict], JSONDict | None] | None = None
+    # Called after a call succeeded, before its answer goes back (simulates a crash in flight).
+    after_call: Callable[[str, JSONDict], None] | None = None
+
     # --- dispatch ---------------------------------------------------------------------------
 
     def handle(
@@ -420,7 +435,18 @@ class FakeBotAPI:
                 self.calls.append((name, dict(params)))
                 return exc.code, exc.body()
             self.calls.append((name, decoded))
+            self._trim()
             failure = self._take_failure(key)
+            if failure is None and self.chaos is not None:
+                spec = self.chaos(name, decoded)
+                if spec:
+                    failure = _Failure(
+                        spec.get("retry_after"),
+                        bool(spec.get("network")),
+                        spec.get("error_code"),
+                        spec.get("description"),
+                        1,
+                    )
             if failure is not None:
                 if failure.network:
                     raise FakeNetworkError(f"fake network error in {name}")
@@ -429,7 +455,19 @@ class FakeBotAPI:
                 result = handler(decoded, dict(files or {}))
             except _ApiError as exc:
                 return exc.code, exc.body()
-            return 200, {"ok": True, "result": result}
+        if self.after_call is not None:
+            # A test may stop the bot here: Telegram has the message, the bot never hears back.
+            self.after_call(name, decoded)
+        return 200, {"ok": True, "result": result}
+
+    def _trim(self) -> None:
+        limit = self.history_limit
+        if limit is None or len(self.calls) <= 2 * limit:
+            return
+        del self.calls[:-limit]
+        del self.sent[:-limit]
+        newest = list(self._bot_messages.items())[-limit:]
+        self._bot_messages = dict(newest)
 
     def calls_of(self, method: str) -> list[JSONDict]:
         """Parameters of every call to `method` (case-insensitive), oldest first."""
@@ -518,6 +556,8 @@ class FakeBotAPI:
     def next_message_id(self, chat_id: int) -> int:
         """Allocate the next message id in a chat (shared by user and bot messages)."""
         with self._lock:
+            if self.history_limit is not None:
+                chat_id = 0  # a benchmark: one counter for all chats keeps memory flat
             self._message_ids[chat_id] = self._message_ids.get(chat_id, 0) + 1
             return self._message_ids[chat_id]
 
@@ -554,6 +594,8 @@ class FakeBotAPI:
                 (c for c in self._chats.values() if (c.get("username") or "").lower() == username),
                 None,
             )
+        if chat is None and self.any_private_chat and isinstance(chat_id, int) and chat_id > 0:
+            chat = _anonymous_chat(chat_id)
         if chat is None:
             raise _ApiError("Bad Request: chat not found")
         if sending and chat["type"] == "private" and chat["id"] in self.blocked:
@@ -691,6 +733,8 @@ class FakeBotAPI:
             return self._chat_last.get(chat_id) if changed else None
 
     def _touch(self, sent: SentMessage) -> None:
+        if self.history_limit is not None:
+            return  # a benchmark: nobody waits on a chat, and per-chat state would only grow
         self._chat_versions[sent.chat_id] = self._chat_versions.get(sent.chat_id, 0) + 1
         self._chat_last[sent.chat_id] = sent
         self._notify()
@@ -930,7 +974,7 @@ class FakeBotAPI:
         sent.raw = {
             "message_id": sent.message_id,
             "from": self.bot_user,
-            "chat": dict(self._chats[sent.chat_id]),
+            "chat": dict(self._chats.get(sent.chat_id) or _anonymous_chat(sent.chat_id)),
             "date": int(sent.date.timestamp()),
         }
         if reply:
@@ -940,6 +984,7 @@ class FakeBotAPI:
         sent.raw.update(content)
         self._render(sent)
         self.sent.append(sent)
+        self.sent_total += 1
         self._bot_messages[(sent.chat_id, sent.message_id)] = sent
         self._touch(sent)
         return copy.deepcopy(sent.raw)

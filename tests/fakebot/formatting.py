@@ -15,6 +15,8 @@ class EntityParseError(ValueError):
 
 def utf16_len(text: str) -> int:
     """Return the length of `text` in UTF-16 code units, the unit Telegram counts in."""
+    if text.isascii():
+        return len(text)
     return len(text.encode("utf-16-le")) // 2
 
 
@@ -32,7 +34,10 @@ class _Builder:
 
     def add(self, text: str) -> None:
         self.chars.append(text)
-        self.pos += utf16_len(text)
+        if len(text) == 1:  # the common case, one character at a time: no encoding needed
+            self.pos += 2 if ord(text) > 0xFFFF else 1
+        else:
+            self.pos += utf16_len(text)
 
     def entity(self, kind: str, start: int, *, end: int | None = None, **extra: Any) -> None:
         end = self.pos if end is None else end

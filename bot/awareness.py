@@ -1,0 +1,87 @@
+"""Awareness days (全国防灾减灾日 and others): a reminder to subscribers the day before.
+
+The calendar is the city's (``awareness_days``); its texts are written for the day before
+("tomorrow is …"). The sweep queues a day's reminder from 00:00 of the day before, to go out
+from 10:00 that day (and inside quiet hours). If the bot was down the day before, subscribers
+who did not get it are reminded on the day itself with a "today" message instead, whose
+wording does not contradict the date; after the day nothing more is sent. The key
+``aw:{code}:{year}`` makes it once per subscriber and year.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from dataclasses import dataclass
+
+from bot.broadcasts import REPORT_BUTTON, REPORT_DATA, mass_send_time, queue_to_subscribers
+from bot.cards import Outgoing
+from bot.city import AwarenessDay
+from bot.context import Services
+from bot.i18n import Translator
+from bot.workflow import Render
+
+DAY = dt.timedelta(days=1)
+# The day before, reminders go out from this time (city time), not at the crack of dawn.
+SEND_FROM = dt.time(10, 0)
+
+
+@dataclass(frozen=True)
+class Due:
+    day: AwarenessDay
+    date: dt.date
+    send_at: dt.datetime
+    today: bool  # arrives on the day itself: the "today" wording
+
+    @property
+    def key(self) -> str:
+        return f"aw:{self.day.code}:{self.date.year}"
+
+
+def awareness_message(day: AwarenessDay, *, today: bool) -> Render:
+    """The day's name in bold, its message (the day before), its tips, a report button."""
+
+    def render(tr: Translator) -> Outgoing:
+        language = tr.language
+        name = html.escape(day.name.get(language))
+        if today:
+            lines = ["<b>" + tr.gettext("Today: {name}").format(name=name) + "</b>"]
+        else:
+            lines = [f"<b>{name}</b>", "", html.escape(day.message.get(language))]
+        lines.append("")
+        lines.extend(f"• {html.escape(tip)}" for tip in day.tips.get(language))
+        if today:
+            lines += ["", tr.gettext("If you see a hazard, report it with the button below.")]
+        return Outgoing("\n".join(lines), [[(tr.gettext(REPORT_BUTTON), REPORT_DATA)]])
+
+    return render
+
+
+def due_days(services: Services, now: dt.datetime) -> list[Due]:
+    """The awareness days whose reminder may be queued now, with when it goes out."""
+    zone = services.settings.zone
+    today = now.astimezone(zone).date()
+    due = []
+    for date in (today + DAY, today):
+        opens = dt.datetime.combine(date - DAY, SEND_FROM, tzinfo=zone)
+        send_at = mass_send_time(services, now, opens.astimezone(dt.UTC))
+        arrives = send_at.astimezone(zone).date()
+        if arrives > date:
+            continue  # after the day itself (late at night, past quiet hours): too late
+        for day in services.city.awareness_days_on(date):
+            due.append(Due(day, date, send_at, today=arrives == date))
+    return due
+
+
+async def sweep_awareness(services: Services, now: dt.datetime) -> int:
+    """Queue the reminders of tomorrow's awareness days (and today's, to catch up)."""
+    queued = 0
+    for due in due_days(services, now):
+        queued += await queue_to_subscribers(
+            services,
+            now,
+            due.key,
+            awareness_message(due.day, today=due.today),
+            send_at=due.send_at,
+        )
+    return queued

@@ -1,0 +1,210 @@
+"""The weekly digest: each department's week in figures, to its officers and its supervisors.
+
+On Monday from 09:00 (city time) the week that just ended (Monday 00:00 to Sunday 24:00) is
+counted per department: new cases, accepted, closed, escalated (挂牌督办) in the week, and those
+overdue now. Each department gets its figures in its group chat, or (without one) its officers
+get them; a department with nothing at all gets a one-line "quiet week", so officers see the bot
+is alive. City-wide supervisors get one line per department that had anything; a department's
+supervisors get that department's figures. If the bot was down on Monday, the digest goes out
+when it is back, until the week is over; a week that ended before anyone used the bot has
+none. Everything is queued in one transaction under keys ``dg:{week}:…``, so a week's digest
+goes out once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from dataclasses import dataclass
+
+from bot.cards import Outgoing
+from bot.context import Services
+from bot.i18n import Translator
+from bot.roles import Role
+from bot.workflow import Notifier, Render
+from storage.cases import WeekCounts
+
+SEND_FROM = dt.time(9, 0)  # Monday, city time
+WEEK = dt.timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Week:
+    """A Monday-to-Sunday week of the city: [start, end) in UTC, and its local first day."""
+
+    monday: dt.date
+    start: dt.datetime
+    end: dt.datetime
+
+    @property
+    def label(self) -> str:
+        year, week, _weekday = self.monday.isocalendar()
+        return f"{year}-W{week:02d}"
+
+    @property
+    def sunday(self) -> dt.date:
+        return self.monday + dt.timedelta(days=6)
+
+    @property
+    def key(self) -> str:
+        return f"dg:{self.label}"
+
+
+def due_week(services: Services, now: dt.datetime) -> Week | None:
+    """The week whose digest is due now: last week, from this Monday 09:00; else None."""
+    zone = services.settings.zone
+    today = now.astimezone(zone).date()
+    this_monday = today - dt.timedelta(days=today.weekday())
+    if now < dt.datetime.combine(this_monday, SEND_FROM, tzinfo=zone):
+        return None
+    monday = this_monday - WEEK
+    start = dt.datetime.combine(monday, dt.time(0, 0), tzinfo=zone).astimezone(dt.UTC)
+    end = dt.datetime.combine(this_monday, dt.time(0, 0), tzinfo=zone).astimezone(dt.UTC)
+    return Week(monday, start, end)
+
+
+def department_name(services: Services, tr: Translator, code: str) -> str:
+    department = services.city.department(code)
+    return html.escape(department.name.get(tr.language) if department is not None else code)
+
+
+def _period(week: Week) -> str:
+    return f"{week.monday:%Y-%m-%d} – {week.sunday:%Y-%m-%d}"
+
+
+def figures(tr: Translator, counts: WeekCounts) -> list[str]:
+    _ = tr.gettext
+    if counts.quiet:
+        return [_("A quiet week: no new, accepted, closed, overdue or escalated cases.")]
+    return [
+        _("New reports: {count}").format(count=counts.new),
+        _("Accepted: {count}").format(count=counts.accepted),
+        _("Closed (销号): {count}").format(count=counts.closed),
+        _("Overdue now: {count}").format(count=counts.overdue),
+        _("Escalated (挂牌督办): {count}").format(count=counts.escalated),
+    ]
+
+
+def department_digest(services: Services, week: Week, counts: WeekCounts) -> Render:
+    def render(tr: Translator) -> Outgoing:
+        title = tr.gettext("📊 Weekly digest: {department}").format(
+            department=department_name(services, tr, counts.department)
+        )
+        lines = [f"<b>{title}</b>", _period(week), "", *figures(tr, counts)]
+        return Outgoing("\n".join(lines))
+
+    return render
+
+
+def city_digest(services: Services, week: Week, rows: list[WeekCounts]) -> Render:
+    def render(tr: Translator) -> Outgoing:
+        _ = tr.gettext
+        city = html.escape(services.city.city.name.get(tr.language))
+        title = _("📊 Weekly digest: {city}").format(city=city)
+        lines = [f"<b>{title}</b>", _period(week), ""]
+        active = [r for r in rows if not r.quiet]
+        if not active:
+            lines.append(
+                _(
+                    "A quiet week across the city: no new, accepted, closed, overdue or "
+                    "escalated cases."
+                )
+            )
+            return Outgoing("\n".join(lines))
+        for r in active:
+            lines.append(
+                "• "
+                + _(
+                    "{department}: {new} new, {accepted} accepted, {closed} closed, "
+                    "{overdue} overdue, {escalated} escalated"
+                ).format(
+                    department=department_name(services, tr, r.department),
+                    new=r.new,
+                    accepted=r.accepted,
+                    closed=r.closed,
+                    overdue=r.overdue,
+                    escalated=r.escalated,
+                )
+            )
+        total = WeekCounts(
+            department="",
+            new=sum(r.new for r in active),
+            accepted=sum(r.accepted for r in active),
+            closed=sum(r.closed for r in active),
+            overdue=sum(r.overdue for r in active),
+            escalated=sum(r.escalated for r in active),
+        )
+        lines.append(
+            _(
+                "Whole city: {new} new, {accepted} accepted, {closed} closed, "
+                "{overdue} overdue, {escalated} escalated"
+            ).format(
+                new=total.new,
+                accepted=total.accepted,
+                closed=total.closed,
+                overdue=total.overdue,
+                escalated=total.escalated,
+            )
+        )
+        quiet = len(rows) - len(active)
+        if quiet:
+            lines.append(
+                tr.ngettext(
+                    "{count} other department had a quiet week.",
+                    "{count} other departments had a quiet week.",
+                    quiet,
+                ).format(count=quiet)
+            )
+        return Outgoing("\n".join(lines))
+
+    return render
+
+
+async def sweep_digest(services: Services, now: dt.datetime) -> int:
+    """Queue last week's digest once, from Monday 09:00 until the week is over."""
+    week = due_week(services, now)
+    if week is None:
+        return 0
+    read = services.db.read
+    if await read.broadcasts.any_queued(week.key + ":"):
+        return 0  # this week's digest went out already
+    first = await read.users.first_seen()
+    if first is None or first >= week.end:
+        return 0  # a new installation: no digest of a week the bot never saw
+    counted = {c.department: c for c in await read.cases.week_counts(week.start, week.end, now)}
+    codes = [d.code for d in services.city.departments]
+    codes += sorted(set(counted) - set(codes))  # a department since removed from the city file
+    rows = [counted.get(code, WeekCounts(department=code)) for code in codes]
+    queued = 0
+    async with services.db.transaction() as tx:
+        if await tx.broadcasts.any_queued(week.key + ":"):
+            return 0
+        notifier = Notifier(tx, services, now)
+        told: set[tuple[int, str]] = set()  # (officer, department): a supervisor too needs one
+        for counts in rows:
+            department = services.city.department(counts.department)
+            render = department_digest(services, week, counts)
+            key = f"{week.key}:dep:{counts.department}"
+            if department is not None and department.group_chat_id is not None:
+                await notifier.group(department.group_chat_id, key, render, quiet=True)
+                queued += 1
+            else:
+                for user_id in await tx.users.members(
+                    Role.OFFICER.value, department=counts.department
+                ):
+                    queued += await notifier.user(user_id, key, render, quiet=True)
+                    told.add((user_id, counts.department))
+        scopes = await tx.users.supervisor_scopes()
+        city_wide = {user_id for user_id, scope in scopes if scope is None}
+        by_code = {r.department: r for r in rows}
+        for user_id, scope in scopes:
+            if scope is None:
+                render = city_digest(services, week, rows)
+                queued += await notifier.user(user_id, f"{week.key}:sup", render, quiet=True)
+            elif user_id not in city_wide and (user_id, scope) not in told:
+                # (The city-wide summary has their department; as its officer they have it.)
+                counts = by_code.get(scope, WeekCounts(department=scope))
+                render = department_digest(services, week, counts)
+                key = f"{week.key}:sup:{scope}"
+                queued += await notifier.user(user_id, key, render, quiet=True)
+    return queued

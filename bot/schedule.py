@@ -1,0 +1,45 @@
+"""The periodic sweep: the database says what is due, so downtime is caught up by itself.
+
+No job is kept in memory per case or per user. Every minute each sweep looks at the database,
+queues what has come due in the outbox under a key that makes it once-only, and returns how many
+messages it queued.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+
+from bot import awareness, broadcasts, digest, reminders
+from bot.context import Services
+
+log = logging.getLogger(__name__)
+
+Sweep = Callable[[Services, dt.datetime], Awaitable[int]]
+
+
+def sweeps() -> tuple[Sweep, ...]:
+    """Every sweep, in the order they run."""
+    return (
+        reminders.sweep_deadlines,
+        reminders.sweep_triage,
+        # Subscriptions, awareness days, broadcasts and digests (bot/awareness.py, …) go here.
+        awareness.sweep_awareness,
+        # Queue the rest of a large broadcast before looking at whether it is all delivered.
+        broadcasts.sweep_broadcast_queue,
+        broadcasts.sweep_broadcast_reports,
+        digest.sweep_digest,
+    )
+
+
+async def run_sweeps(services: Services) -> dict[str, int]:
+    """Run every sweep once at the clock's time; a failing sweep does not stop the others."""
+    now = services.clock.now()
+    queued: dict[str, int] = {}
+    for sweep in sweeps():
+        try:
+            queued[sweep.__name__] = await sweep(services, now)
+        except Exception:
+            log.exception("sweep %s failed", sweep.__name__)
+    return queued

@@ -1,0 +1,169 @@
+"""The outbox under faults and limits: what is reachable arrives once, within the limits."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import itertools
+import random
+from collections import Counter, defaultdict
+
+from bot.cards import Outgoing
+from bot.delivery import Limits, OutboxWorker
+from bot.workflow import Notifier
+from tests.conftest import Bot
+
+
+async def queue(bot: Bot, users: list[int], per_user: int) -> list[str]:
+    """Queue ``per_user`` numbered messages to each user; return their texts."""
+    services = bot.app.bot_data.services  # type: ignore[union-attr]
+    texts = []
+    async with bot.db.transaction() as tx:
+        for user_id in users:
+            await tx.users.touch(user_id, "en", bot.clock.now())
+        notifier = Notifier(tx, services, bot.clock.now())
+        for n in range(per_user):
+            for user_id in users:
+                text = f"note {n} for {user_id}"
+                texts.append(text)
+                await notifier.user(user_id, f"t:{n}", lambda _tr, t=text: Outgoing(t))
+    return texts
+
+
+def worker(bot: Bot, limits: Limits) -> OutboxWorker:
+    services = bot.app.bot_data.services  # type: ignore[union-attr]
+    return OutboxWorker(
+        bot.app.bot,
+        services.db,
+        services.clock,
+        services.settings.photos_dir,
+        limits,  # type: ignore[union-attr]
+    )
+
+
+async def test_faults_delay_but_never_lose_or_repeat(bot: Bot) -> None:
+    users = list(range(5000, 5040))
+    blocked = set(users[:4])
+    for user_id in users:
+        bot.user(user_id, language="en")  # the fake API knows their chats
+    texts = await queue(bot, users, per_user=5)
+    for user_id in blocked:
+        bot.api.block(user_id)
+    rng = random.Random(7)
+
+    def chaos(method: str, params: dict[str, object]) -> dict[str, object] | None:
+        roll = rng.random()
+        if roll < 0.08:
+            return {"retry_after": rng.randint(1, 3)}
+        if roll < 0.16:
+            return {"network": True}
+        if roll < 0.22:
+            return {"error_code": 500, "description": "Internal Server Error"}
+        if roll < 0.25:
+            return {"error_code": 502, "description": "Bad Gateway"}
+        return None
+
+    bot.api.chaos = chaos
+    sender = worker(bot, Limits())  # Telegram's real limits, on the test's clock
+    for _ in range(2000):
+        await sender.run_once()
+        if await bot.db.read.outbox.pending_count() == 0:
+            break
+        bot.clock.advance(seconds=1)
+    assert await bot.db.read.outbox.pending_count() == 0
+
+    attempts = len(bot.api.calls_of("sendMessage"))
+    delivered = Counter(m.plain for m in bot.api.sent if m.chat_id in users)
+    reachable = [t for t in texts if int(t.rsplit(" ", 1)[1]) not in blocked]
+    assert set(delivered) == set(reachable)
+    assert all(count == 1 for count in delivered.values())
+    assert attempts > len(reachable) * 1.2  # the faults really happened, and were retried
+    statuses = dict(
+        await bot.db.read.fetch_all("SELECT status, COUNT(*) FROM outbox GROUP BY status")
+    )
+    assert statuses == {"sent": len(reachable), "dropped": len(blocked) * 5}
+    for user_id in blocked:
+        row = await bot.db.read.users.get(user_id)
+        assert row is not None
+        assert row.blocked_at is not None
+        assert not row.subscribed
+
+    # Within the limits all along: one message a second to a chat, 30 a second overall.
+    by_chat: dict[int, list[dt.datetime]] = defaultdict(list)
+    for message in bot.api.sent:
+        if message.chat_id in users:
+            by_chat[message.chat_id].append(message.date)
+    for moments in by_chat.values():
+        gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(moments)]
+        assert min(gaps, default=1) >= 1
+    per_second = Counter(m.date for m in bot.api.sent if m.chat_id in users)
+    assert max(per_second.values()) <= 30
+
+
+async def test_group_chats_get_at_most_20_a_minute(bot: Bot) -> None:
+    group = -100123
+    bot.api.add_chat({"id": group, "type": "supergroup", "title": "Fire department"})
+    services = bot.app.bot_data.services  # type: ignore[union-attr]
+    async with bot.db.transaction() as tx:
+        notifier = Notifier(tx, services, bot.clock.now())
+        for n in range(45):
+            await notifier.group(group, f"g:{n}", lambda _tr, n=n: Outgoing(f"group note {n}"))
+    sender = worker(bot, Limits())
+    sent_by_minute = []
+    for _minute in range(3):
+        before = len([m for m in bot.api.sent if m.chat_id == group])
+        for _ in range(60):
+            await sender.run_once()
+            bot.clock.advance(seconds=1)
+        after = len([m for m in bot.api.sent if m.chat_id == group])
+        sent_by_minute.append(after - before)
+    assert sent_by_minute == [20, 20, 5]
+    order = [int(m.plain.rsplit(" ", 1)[1]) for m in bot.api.sent if m.chat_id == group]
+    assert order == list(range(45))  # in the order queued
+
+
+async def test_the_overall_limit_holds_back_the_rest(bot: Bot) -> None:
+    users = list(range(7000, 7100))
+    for user_id in users:
+        bot.user(user_id, language="en")
+    await queue(bot, users, per_user=1)
+    sender = worker(bot, Limits(overall_per_second=30))
+    first = await sender.run_once()
+    assert first.sent == 30
+    assert first.waiting == 70
+    again = await sender.run_once()  # same instant: nothing more
+    assert again.sent == 0
+    bot.clock.advance(seconds=1)
+    assert (await sender.run_once()).sent == 30
+
+
+async def test_a_long_sending_stops_at_the_start_of_quiet_hours(bot: Bot) -> None:
+    from zoneinfo import ZoneInfo
+
+    from bot.app import outbox_worker
+
+    shanghai = ZoneInfo("Asia/Shanghai")
+    bot.clock.set(dt.datetime(2026, 11, 23, 20, 59, 50, tzinfo=shanghai))
+    users = list(range(8000, 9000))
+    bot.api.any_private_chat = True
+    services = bot.app.bot_data.services  # type: ignore[union-attr]
+    async with bot.db.transaction() as tx:
+        for user_id in users:
+            await tx.users.touch(user_id, "en", bot.clock.now())
+        notifier = Notifier(tx, services, bot.clock.now())
+        for user_id in users:
+            await notifier.user(user_id, "warn", lambda _tr: Outgoing("Typhoon"), quiet=True)
+    # The bot's own worker (with the city's sending window) at Telegram's 30 a second.
+    sender = dataclasses.replace(outbox_worker(bot.app), limits=Limits())  # type: ignore[arg-type]
+    for _ in range(20):
+        await sender.run_once()
+        bot.clock.advance(seconds=1)
+    evening = [m for m in bot.api.sent if m.chat_id in users]
+    assert 0 < len(evening) < len(users)  # 30 a second for 10 seconds, then quiet hours
+    assert all(m.date.astimezone(shanghai).hour < 21 for m in evening)
+    assert await bot.db.read.outbox.pending_count() == len(users) - len(evening)
+    bot.clock.set(dt.datetime(2026, 11, 24, 8, 0, tzinfo=shanghai))
+    while await bot.db.read.outbox.pending_count():
+        await sender.run_once()
+        bot.clock.advance(seconds=1)
+    assert len([m for m in bot.api.sent if m.chat_id in users]) == len(users)

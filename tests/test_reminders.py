@@ -1,0 +1,173 @@
+"""The deadline and triage ladders on a moving clock: reminders, quiet hours, escalation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from bot import workflow
+from bot.accounts import Account
+from bot.city import Colour
+from bot.invites import InviteSpec
+from bot.lifecycle import Level
+from bot.roles import Role
+from tests.conftest import Bot
+from tests.fakebot import FakeUser, SentMessage
+from tests.images import jpeg
+from tests.test_loop import enterprise_named, report, staff
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def local(message: SentMessage) -> dt.datetime:
+    return message.date.astimezone(SHANGHAI)
+
+
+async def run_until(bot: Bot, until: dt.datetime, step: dt.timedelta) -> None:
+    """Move the clock in steps, sweeping and sending at each, as the running bot would."""
+    while bot.clock.now() < until:
+        bot.clock.advance(step)
+        await bot.sweep()
+        await bot.drain()
+
+
+async def assigned_case(
+    bot: Bot, colour: Colour = Colour.ORANGE, days: int = 15
+) -> tuple[FakeUser, FakeUser, FakeUser, int]:
+    """A case ordered to an enterprise at 10:00 on 2026-11-22 (city time): deadline in ``days``."""
+    enterprise_id = await enterprise_named(bot, "Golden Dragon Restaurant", "91330100MA27XL0T4C")
+    officer = await staff(bot, InviteSpec(Role.OFFICER, "fire"))
+    contact = await staff(bot, InviteSpec(Role.ENTERPRISE, enterprise_id=enterprise_id))
+    supervisor = await staff(bot, InviteSpec(Role.SUPERVISOR))
+    number = await report(bot.user(language="en"))
+    case = await bot.db.read.cases.by_number(number)
+    assert case is not None
+    services = bot.app.bot_data.services  # type: ignore[union-attr]
+    actor = await account(bot, officer)
+    case = await workflow.accept(services, actor, case.id, case.version, colour, Level.GENERAL)
+    deadline = workflow.end_of_day(services, days)
+    await workflow.assign(services, actor, case.id, case.version, enterprise_id, deadline)
+    await bot.drain()
+    return officer, contact, supervisor, case.id
+
+
+async def account(bot: Bot, user: FakeUser) -> Account:
+    row = await bot.db.read.users.get(user.user_id)
+    assert row is not None
+    return Account(row, await bot.db.read.users.memberships(user.user_id))
+
+
+async def test_the_deadline_ladder_to_escalation(bot: Bot) -> None:
+    officer, contact, supervisor, case_id = await assigned_case(bot)
+    start = len(contact.transcript)
+    await run_until(bot, dt.datetime(2026, 12, 10, tzinfo=SHANGHAI), dt.timedelta(minutes=30))
+    received = contact.transcript[start:]
+    moments = [(local(m).strftime("%m-%d %H:%M"), m.plain.split(":")[0]) for m in received]
+    assert moments == [
+        ("12-04 09:00", "Reminder"),
+        ("12-06 09:00", "Reminder"),
+        ("12-07 09:00", "Today is the deadline of case YH-20261122-0001"),
+        # Overdue from midnight; quiet hours hold the notice until 08:00.
+        ("12-08 08:00", "Case YH-20261122-0001 is overdue"),
+        # One day overdue: escalated at once, quiet hours or not.
+        (
+            "12-09 00:00",
+            "Case YH-20261122-0001 is now under supervision (挂牌督办) by the city. "
+            "Please fix it without delay and submit the fix.",
+        ),
+    ]
+    assert "(3 days left)" in received[0].plain
+    assert "(1 day left)" in received[1].plain
+    assert received[0].has_button("Submit the fix")
+    escalation = [m for m in officer.transcript if "now under supervision" in m.plain]
+    assert len(escalation) == 1
+    assert local(escalation[0]).strftime("%m-%d %H:%M") == "12-09 00:00"
+    to_supervisor = [m for m in supervisor.transcript if "now under supervision" in m.plain]
+    assert len(to_supervisor) == 1
+    assert "overdue" in to_supervisor[0].plain
+    case = await bot.db.read.cases.get(case_id)
+    assert case is not None
+    assert case.escalated_at is not None
+    await supervisor.send(f"/case {case.number}")
+    assert "under supervision (挂牌督办)" in supervisor.last.plain
+    assert "Put under supervision (挂牌督办)" in supervisor.last.plain
+
+
+async def test_an_extension_restarts_the_ladder_and_closing_stops_it(bot: Bot) -> None:
+    officer, contact, _supervisor, case_id = await assigned_case(bot, Colour.BLUE, days=3)
+    services = bot.app.bot_data.services  # type: ignore[union-attr]
+    actor_contact = await account(bot, contact)
+    actor_officer = await account(bot, officer)
+    await workflow.request_extension(
+        services, actor_contact, case_id, workflow.end_of_day(services, 10), "Parts on order."
+    )
+    case = await bot.db.read.cases.get(case_id)
+    assert case is not None
+    await workflow.decide_extension(services, actor_officer, case_id, case.version, grant=True)
+    await bot.drain()
+    start = len(contact.transcript)
+    await run_until(bot, dt.datetime(2026, 11, 30, 12, tzinfo=SHANGHAI), dt.timedelta(hours=1))
+    reminders = [m for m in contact.transcript[start:] if "Reminder" in m.plain]
+    # The old deadline (11-25) sends nothing; the new one (12-02) is 3 days away on 11-29.
+    assert [local(m).strftime("%m-%d") for m in reminders] == ["11-29"]
+    await close_now(bot, officer, contact, case_id)
+    start = len(contact.transcript)
+    await run_until(bot, dt.datetime(2026, 12, 6, tzinfo=SHANGHAI), dt.timedelta(hours=1))
+    assert [m.plain for m in contact.transcript[start:]] == []
+
+
+async def close_now(bot: Bot, officer: FakeUser, contact: FakeUser, case_id: int) -> None:
+    await contact.send("/tasks")
+    await contact.press("Submit the fix", message=contact.last)
+    await contact.send_photo(jpeg(seed=123))
+    await contact.send("Fixed it.")
+    await bot.drain()
+    await officer.press("Verified: close the case", message=officer.last)
+    await bot.drain()
+
+
+async def test_red_cases_are_escalated_at_assignment(bot: Bot) -> None:
+    _officer, _contact, supervisor, case_id = await assigned_case(bot, Colour.RED, days=30)
+    case = await bot.db.read.cases.get(case_id)
+    assert case is not None
+    assert case.escalated_at == bot.clock.now()
+    assert any("now under supervision" in m.plain for m in supervisor.transcript)
+    assert "red (major) risk" in supervisor.transcript[-1].plain
+
+
+async def test_an_unaccepted_case_reminds_then_escalates(bot: Bot) -> None:
+    officer = await staff(bot, InviteSpec(Role.OFFICER, "fire"))
+    supervisor = await staff(bot, InviteSpec(Role.SUPERVISOR, "fire"))
+    elsewhere = await staff(bot, InviteSpec(Role.SUPERVISOR, "housing"))
+    bot.clock.set(dt.datetime(2026, 11, 22, 22, 30, tzinfo=SHANGHAI))  # reported late at night
+    await report(bot.user(language="en"))
+    await bot.drain()
+    start_o, start_s = len(officer.transcript), len(supervisor.transcript)
+    await run_until(bot, dt.datetime(2026, 11, 25, tzinfo=SHANGHAI), dt.timedelta(minutes=30))
+    reminders = [m for m in officer.transcript[start_o:] if "waiting to be accepted" in m.plain]
+    # Due 11-23 22:30, inside quiet hours: held until 08:00.
+    assert [local(m).strftime("%m-%d %H:%M") for m in reminders] == ["11-24 08:00"]
+    assert reminders[0].has_button("Accept")
+    escalated = [m for m in supervisor.transcript[start_s:] if "now under supervision" in m.plain]
+    assert [local(m).strftime("%m-%d %H:%M") for m in escalated] == ["11-24 22:30"]
+    assert "not accepted in time" in escalated[0].plain
+    assert not any("now under supervision" in m.plain for m in elsewhere.transcript)
+
+
+async def test_after_downtime_only_the_latest_reminder_goes(bot: Bot) -> None:
+    _officer, contact, _supervisor, case_id = await assigned_case(bot)
+    start = len(contact.transcript)
+    # The bot was down from 11-22 to the morning of the deadline day.
+    bot.clock.set(dt.datetime(2026, 12, 7, 10, tzinfo=SHANGHAI))
+    await bot.sweep()
+    await bot.drain()
+    await bot.sweep()
+    await bot.drain()
+    received = contact.transcript[start:]
+    assert [m.plain.split(":")[0] for m in received] == [
+        "Today is the deadline of case YH-20261122-0001"
+    ]
+    rows = await bot.db.read.fetch_all(
+        "SELECT rung, superseded FROM case_reminders WHERE case_id = ? ORDER BY due_at", (case_id,)
+    )
+    assert [(r[0].rsplit(":", 1)[-1], r[1]) for r in rows] == [("-3", 1), ("-1", 1), ("0", 0)]
