@@ -42,6 +42,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("members", N_("Staff members and their roles"), ADMINS),
     Command("enterprises", N_("Find enterprises by name or credit code"), ADMINS),
     Command("addenterprise", N_("Register an enterprise"), ADMINS),
+    Command("editenterprise", N_("Correct an enterprise's details"), ADMINS),
+    Command("departments", N_("The departments, their officers and group chats"), ADMINS),
     Command("broadcast", N_("Send a warning to subscribers"), ADMINS),
 )
 

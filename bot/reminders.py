@@ -97,13 +97,19 @@ def triage_rungs(services: Services, case: Case) -> list[Rung]:
 
 async def sweep_deadlines(services: Services, now: dt.datetime) -> int:
     """Queue the deadline reminders and escalations that have come due."""
-    cases = await services.db.read.sweep.on_the_ladder()
+    settings = services.city.reminders
+    # The earliest rung is days_before (plus a day for the window) ahead of the deadline; the
+    # last, escalation, escalate_after_days after it.
+    ahead = dt.timedelta(days=max(settings.days_before, default=0) + 1)
+    behind = dt.timedelta(days=settings.escalate_after_days + 1)
+    cases = await services.db.read.sweep.on_the_ladder(now + ahead, now - behind)
     return await _climb(services, now, cases, deadline_rungs)
 
 
 async def sweep_triage(services: Services, now: dt.datetime) -> int:
     """Queue the acceptance reminders and escalations that have come due."""
-    cases = await services.db.read.sweep.awaiting_acceptance()
+    limit = dt.timedelta(hours=services.city.limits.acceptance_hours)
+    cases = await services.db.read.sweep.awaiting_acceptance(now - 2 * limit - DAY)
     return await _climb(services, now, cases, triage_rungs)
 
 

@@ -450,6 +450,33 @@ def add_usage(context: Context) -> str:
     )
 
 
+async def enterprise_fields(
+    context: Context, fields: list[str]
+) -> tuple[str, str, str | None, str | None] | str:
+    """Name, credit code, district and address from a `|`-separated line, or what is wrong."""
+    _ = context.gettext
+    fields += [""] * (4 - len(fields))
+    name, code, district_text, address = fields
+    code = normalise_credit_code(code)
+    problem = credit_code_error(code)
+    if problem is not None:
+        return html.escape(problem.render(_))
+    if len(name) > NAME_MAX:
+        return _("The name may have at most {limit} characters.").format(limit=NAME_MAX)
+    if len(address) > ADDRESS_MAX:
+        return _("The address may have at most {limit} characters.").format(limit=ADDRESS_MAX)
+    district = district_code(context.city, district_text) if district_text else None
+    if district_text and district is None:
+        return (
+            _("There is no district {district}.").format(district=html.escape(district_text))
+            + "\n\n"
+            + _("Districts:")
+            + " "
+            + district_list(context)
+        )
+    return name, code, district, address or None
+
+
 async def add_enterprise(update: Update, context: Context) -> None:
     """Register one enterprise after checking its credit code and district."""
     if await refused(update, context):
@@ -461,39 +488,15 @@ async def add_enterprise(update: Update, context: Context) -> None:
     if len(fields) < 2 or len(fields) > 4 or not fields[0] or not fields[1]:
         await message.reply_text(add_usage(context))
         return
-    fields += [""] * (4 - len(fields))
-    name, code, district_text, address = fields
-    code = normalise_credit_code(code)
-    problem = credit_code_error(code)
-    if problem is not None:
-        await message.reply_text(html.escape(problem.render(_)))
+    parsed = await enterprise_fields(context, fields)
+    if isinstance(parsed, str):
+        await message.reply_text(parsed)
         return
-    if len(name) > NAME_MAX:
-        await message.reply_text(
-            _("The name may have at most {limit} characters.").format(limit=NAME_MAX)
-        )
-        return
-    if len(address) > ADDRESS_MAX:
-        await message.reply_text(
-            _("The address may have at most {limit} characters.").format(limit=ADDRESS_MAX)
-        )
-        return
-    district = district_code(context.city, district_text) if district_text else None
-    if district_text and district is None:
-        await message.reply_text(
-            _("There is no district {district}.").format(district=html.escape(district_text))
-            + "\n\n"
-            + _("Districts:")
-            + " "
-            + district_list(context)
-        )
-        return
+    name, code, district, address = parsed
     async with context.db.transaction() as tx:
         existing = await tx.enterprises.by_credit_code(code)
         if existing is None:
-            new_id = await tx.enterprises.add(
-                name, code, district, address or None, context.clock.now()
-            )
+            new_id = await tx.enterprises.add(name, code, district, address, context.clock.now())
             enterprise = await tx.enterprises.get(new_id)
     if existing is not None:
         await message.reply_text(
@@ -511,6 +514,92 @@ async def add_enterprise(update: Update, context: Context) -> None:
     )
 
 
+async def edit_enterprise(update: Update, context: Context) -> None:
+    """Correct an enterprise's name, credit code, district or address."""
+    if await refused(update, context):
+        return
+    _ = context.gettext
+    message = update.effective_message
+    assert message is not None
+    fields = [" ".join(f.split()) for f in FIELD_SEPARATOR.split(command_text(update))]
+    usage = _(
+        "Send /editenterprise ID | NAME | CREDIT_CODE | DISTRICT | ADDRESS with the enterprise's "
+        "id from /enterprises and all its fields as they should be."
+    )
+    if len(fields) < 3 or not fields[0].lstrip("#").isdigit() or not fields[1] or not fields[2]:
+        await message.reply_text(usage)
+        return
+    enterprise_id = int(fields[0].lstrip("#"))
+    parsed = await enterprise_fields(context, fields[1:])
+    if isinstance(parsed, str):
+        await message.reply_text(parsed)
+        return
+    name, code, district, address = parsed
+    async with context.db.transaction() as tx:
+        current = await tx.enterprises.get(enterprise_id)
+        other = await tx.enterprises.by_credit_code(code)
+        if current is not None and (other is None or other.id == enterprise_id):
+            await tx.enterprises.update(enterprise_id, name, code, district, address)
+        updated = await tx.enterprises.get(enterprise_id)
+    if current is None:
+        await message.reply_text(
+            _("There is no enterprise with id {id}. Find it with /enterprises NAME.").format(
+                id=enterprise_id
+            )
+        )
+        return
+    if other is not None and other.id != enterprise_id:
+        await message.reply_text(
+            _("The credit code {code} is already registered as #{id} {name}.").format(
+                code=code, id=other.id, name=html.escape(other.name)
+            )
+        )
+        return
+    assert updated is not None
+    await message.reply_text(
+        _("Enterprise updated:\n{enterprise}").format(enterprise=enterprise_line(context, updated))
+    )
+
+
+async def departments(update: Update, context: Context) -> None:
+    """List the city's departments with their officers, supervisors and group chat."""
+    if await refused(update, context):
+        return
+    _ = context.gettext
+    message = update.effective_message
+    assert message is not None
+    lines = [
+        _("Departments of {city}:").format(
+            city=html.escape(context.city.city.name.get(context.tr.language))
+        )
+    ]
+    for department in context.city.departments:
+        officers = await context.db.read.users.members("officer", department=department.code)
+        supervisors = await context.db.read.users.members("supervisor", department=department.code)
+        group = (
+            _("group chat {id}").format(id=department.group_chat_id)
+            if department.group_chat_id is not None
+            else _("no group chat")
+        )
+        lines.append(
+            f"• <code>{department.code}</code> "
+            + html.escape(department.name.get(context.tr.language))
+            + " · "
+            + _("officers {officers}, supervisors {supervisors}, {group}").format(
+                officers=len(officers), supervisors=len(supervisors), group=group
+            )
+        )
+    lines.append("")
+    lines.append(
+        _(
+            "Departments, their group chats and routing are set in the city file; "
+            "check a changed file with run_bot.py check-config before restarting the bot. "
+            "Invite officers with /invite officer CODE."
+        )
+    )
+    await message.reply_text("\n".join(lines))
+
+
 def handlers() -> list[BaseHandler[Update, Context, object]]:
     private = filters.ChatType.PRIVATE
     return [
@@ -518,6 +607,8 @@ def handlers() -> list[BaseHandler[Update, Context, object]]:
         CommandHandler("members", members, private),
         CommandHandler("enterprises", enterprises, private),
         CommandHandler("addenterprise", add_enterprise, private),
+        CommandHandler("editenterprise", edit_enterprise, private),
+        CommandHandler("departments", departments, private),
         # Every admin button, well-formed or not: a non-admin is refused, never routed further.
         CallbackQueryHandler(on_button, pattern=f"^{PREFIX}:"),
     ]

@@ -321,14 +321,27 @@ class CaseQueries:
     def __init__(self, session: Session) -> None:
         self.s = session
 
-    async def on_the_ladder(self) -> list[Case]:
-        """Assigned cases with a deadline: the ones whose enterprise (or department) must act."""
+    async def on_the_ladder(
+        self, due_before: dt.datetime, settled_before: dt.datetime
+    ) -> list[Case]:
+        """Assigned cases whose deadline ladder may have a rung due: the deadline is near
+        (before ``due_before``), and the case is not long settled (escalated with its deadline
+        before ``settled_before``: everything of its ladder is behind it)."""
         return await _cases(
-            self.s, "SELECT * FROM cases WHERE status = 'assigned' AND deadline IS NOT NULL"
+            self.s,
+            "SELECT * FROM cases WHERE status = 'assigned' AND deadline <= ?"
+            " AND (escalated_at IS NULL OR deadline > ?)",
+            (to_db(due_before), to_db(settled_before)),
         )
 
-    async def awaiting_acceptance(self) -> list[Case]:
-        return await _cases(self.s, "SELECT * FROM cases WHERE status = 'submitted'")
+    async def awaiting_acceptance(self, settled_before: dt.datetime) -> list[Case]:
+        """Submitted cases not yet escalated, or routed recently enough to still matter."""
+        return await _cases(
+            self.s,
+            "SELECT * FROM cases WHERE status = 'submitted'"
+            " AND (escalated_at IS NULL OR routed_at > ?)",
+            (to_db(settled_before),),
+        )
 
 
 class WeekCounts(BaseModel):

@@ -69,6 +69,21 @@ class EnterpriseRepo:
         )
         return False
 
+    async def update(
+        self,
+        enterprise_id: int,
+        name: str,
+        credit_code: str,
+        district: str | None,
+        address: str | None,
+    ) -> bool:
+        changed = await self.s.execute(
+            "UPDATE enterprises SET name = ?, credit_code = ?, district = ?, address = ?"
+            " WHERE id = ?",
+            (name, credit_code, district, address, enterprise_id),
+        )
+        return changed == 1
+
     async def count(self) -> int:
         return int(await self.s.fetch_value("SELECT COUNT(*) FROM enterprises"))
 

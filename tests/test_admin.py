@@ -338,3 +338,39 @@ async def test_find_enterprises(bot: Bot) -> None:
     assert "Works 02" not in admin.last.plain
     await admin.send("/enterprises <nothing & such>")
     assert admin.last.plain.startswith("No enterprise matches <nothing & such>.")
+
+
+async def test_admin_edits_an_enterprise_and_lists_departments(bot: Bot) -> None:
+    from tests.test_loop import staff as join_as
+
+    admin = await join_as(bot, InviteSpec(Role.ADMIN))
+    await join_as(bot, InviteSpec(Role.OFFICER, "fire"))
+    await admin.send("/addenterprise Golden Dragon | 91350100M000100Y43 | laocheng | 1 Market Lane")
+    enterprise_id = int(admin.last.plain.split("/invite enterprise ")[1].split()[0])
+    await admin.send(
+        f"/editenterprise {enterprise_id} | Golden Dragon Restaurant | 91350100M000100Y43"
+        " | dongpo | 8 River Road"
+    )
+    assert admin.last.plain.startswith("Enterprise updated:")
+    row = await bot.db.read.enterprises.get(enterprise_id)
+    assert row is not None
+    assert (row.name, row.district, row.address) == (
+        "Golden Dragon Restaurant",
+        "dongpo",
+        "8 River Road",
+    )
+    await admin.send(f"/editenterprise {enterprise_id} | X | 91350100M000100Y44")
+    assert "(check) character is 4, but for the first 17 characters it should be 3" in (
+        admin.last.plain
+    )
+    await admin.send("/editenterprise 999 | X | 91350100M000100Y43")
+    assert "There is no enterprise with id 999" in admin.last.plain
+    await admin.send("/departments")
+    assert "fire" in admin.last.plain
+    assert "officers 1, supervisors 0, no group chat" in admin.last.plain
+    citizen = bot.user(language="en")
+    await citizen.send(f"/editenterprise {enterprise_id} | Hacked | 91350100M000100Y43")
+    assert citizen.last.plain == "You are not allowed to do that."
+    row = await bot.db.read.enterprises.get(enterprise_id)
+    assert row is not None
+    assert row.name == "Golden Dragon Restaurant"
