@@ -229,8 +229,10 @@ class Cards:
                 what = _(label)
             elif event.to_status is not None:
                 what = _(STATUS_LABELS[event.to_status])
-            else:
+            elif audience in (Audience.OFFICER, Audience.SUPERVISOR):
                 what = event.kind
+            else:
+                continue  # an internal event without a label is not for reporters or enterprises
             line = f"{self.time(event.at)} · {what}"
             note = note_text(tr, event.note)
             if note and event.kind in NOTES_SHOWN[audience]:

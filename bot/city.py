@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import math
 import re
 import tomllib
@@ -30,6 +31,13 @@ from bot.i18n import DEFAULT_LANGUAGE, Language
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+@functools.lru_cache(maxsize=64)
+def _hhmm(value: str) -> dt.time:
+    """ "08:00" as a time; cached, as the reminder sweep asks for the same few many times."""
+    hours, minutes = value.split(":")
+    return dt.time(int(hours), int(minutes))
 
 
 class Colour(StrEnum):
@@ -164,8 +172,7 @@ class Reminders(_Strict):
 
     @property
     def remind_time(self) -> dt.time:
-        hours, minutes = self.remind_at.split(":")
-        return dt.time(int(hours), int(minutes))
+        return _hhmm(self.remind_at)
 
 
 class QuietHours(_Strict):
@@ -183,8 +190,7 @@ class QuietHours(_Strict):
 
     @staticmethod
     def _parse(value: str) -> dt.time:
-        hours, minutes = value.split(":")
-        return dt.time(int(hours), int(minutes))
+        return _hhmm(value)
 
     @property
     def start_time(self) -> dt.time:

@@ -9,6 +9,7 @@ from bot.roles import Role
 
 EVERYONE = frozenset(Role)
 ADMINS = frozenset({Role.ADMIN})
+SUPERVISORS = frozenset({Role.SUPERVISOR})
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,18 @@ COMMANDS: tuple[Command, ...] = (
         N_("Show a case with its history: /case NUMBER"),
         frozenset({Role.OFFICER, Role.SUPERVISOR, Role.ENTERPRISE}),
     ),
+    Command(
+        "stats",
+        N_("Hazards found and rectified: /stats [today|week|month|year]"),
+        frozenset({Role.OFFICER, Role.SUPERVISOR}),
+    ),
+    Command("overdue", N_("Cases past their deadline"), frozenset({Role.OFFICER, Role.SUPERVISOR})),
+    Command(
+        "export", N_("The hazard ledger (隐患台账) as XLSX and CSV: /export [period]"), SUPERVISORS
+    ),
+    Command("rewards", N_("Whistleblower rewards in your scope"), SUPERVISORS),
+    Command("rewardledger", N_("The reward ledger as a file, for payouts"), SUPERVISORS),
+    Command("paid", N_("Mark a reward paid: /paid CODE"), SUPERVISORS),
     Command("start", N_("Start and show the menu")),
     Command("help", N_("What this bot can do for you")),
     Command("language", N_("Change the language")),

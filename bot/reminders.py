@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from bot.cards import Outgoing
 from bot.context import Services
 from bot.i18n import N_, Translator
+from bot.lifecycle import Status
 from bot.quiet import allowed_from
 from bot.workflow import (
     Notifier,
@@ -95,21 +96,19 @@ def triage_rungs(services: Services, case: Case) -> list[Rung]:
     return rungs
 
 
+# A case with no rung ahead is looked at again only when it changes (which resets the mark).
+NEVER = "9999-12-31T00:00:00.000000Z"
+
+
 async def sweep_deadlines(services: Services, now: dt.datetime) -> int:
     """Queue the deadline reminders and escalations that have come due."""
-    settings = services.city.reminders
-    # The earliest rung is days_before (plus a day for the window) ahead of the deadline; the
-    # last, escalation, escalate_after_days after it.
-    ahead = dt.timedelta(days=max(settings.days_before, default=0) + 1)
-    behind = dt.timedelta(days=settings.escalate_after_days + 1)
-    cases = await services.db.read.sweep.on_the_ladder(now + ahead, now - behind)
+    cases = await services.db.read.sweep.due_for_check(Status.ASSIGNED.value, now)
     return await _climb(services, now, cases, deadline_rungs)
 
 
 async def sweep_triage(services: Services, now: dt.datetime) -> int:
     """Queue the acceptance reminders and escalations that have come due."""
-    limit = dt.timedelta(hours=services.city.limits.acceptance_hours)
-    cases = await services.db.read.sweep.awaiting_acceptance(now - 2 * limit - DAY)
+    cases = await services.db.read.sweep.due_for_check(Status.SUBMITTED.value, now)
     return await _climb(services, now, cases, triage_rungs)
 
 
@@ -117,31 +116,50 @@ Ladder = Callable[[Services, Case], list[Rung]]
 
 
 async def _climb(services: Services, now: dt.datetime, cases: list[Case], ladder: Ladder) -> int:
+    """Queue the due rungs of these cases, then note when each must be looked at next."""
+    if not cases:
+        return 0
     done = await services.db.read.reminders.rungs([c.id for c in cases])
     queued = 0
+    checks: list[tuple[int, int, str]] = []
     for case in cases:
-        due = [
-            r for r in ladder(services, case) if r.due_at <= now and (case.id, r.key) not in done
-        ]
-        if not due:
-            continue
-        escalations = [r for r in due if r.urgent]
-        notices = [r for r in due if not r.urgent]
-        async with services.db.transaction() as tx:
-            fresh = await tx.cases.get(case.id)
-            if fresh is None or fresh.status != case.status or fresh.version != case.version:
-                continue  # it changed since the list was read; the next sweep sees it anew
-            notifier = Notifier(tx, services, now)
-            latest = max(notices, key=lambda r: r.due_at) if notices else None
-            for rung in notices:
-                superseded = rung is not latest
-                if not await tx.reminders.record(case.id, rung.key, rung.due_at, now, superseded):
-                    continue
-                if not superseded:
-                    queued += await remind(services, notifier, fresh, rung)
-            for rung in escalations:
-                if await tx.reminders.record(case.id, rung.key, rung.due_at, now, False):
-                    queued += await escalate(services, notifier, fresh, rung.kind)
+        rungs = ladder(services, case) if case.deadline or ladder is triage_rungs else []
+        due = [r for r in rungs if r.due_at <= now and (case.id, r.key) not in done]
+        if due:
+            sent = await _queue_due(services, now, case, due)
+            if sent is None:
+                continue  # the case changed meanwhile: its mark was reset, the next sweep sees it
+            queued += sent
+            done.update((case.id, r.key) for r in due)
+        ahead = [r.due_at for r in rungs if r.due_at > now and (case.id, r.key) not in done]
+        checks.append((case.id, case.version, to_db(min(ahead)) if ahead else NEVER))
+    async with services.db.transaction() as tx:
+        await tx.sweep.set_next_checks(checks)
+    return queued
+
+
+async def _queue_due(
+    services: Services, now: dt.datetime, case: Case, due: list[Rung]
+) -> int | None:
+    """Record and queue the due rungs in one transaction; None if the case changed first."""
+    escalations = [r for r in due if r.urgent]
+    notices = [r for r in due if not r.urgent]
+    queued = 0
+    async with services.db.transaction() as tx:
+        fresh = await tx.cases.get(case.id)
+        if fresh is None or fresh.status != case.status or fresh.version != case.version:
+            return None
+        notifier = Notifier(tx, services, now)
+        latest = max(notices, key=lambda r: r.due_at) if notices else None
+        for rung in notices:
+            superseded = rung is not latest
+            if not await tx.reminders.record(case.id, rung.key, rung.due_at, now, superseded):
+                continue
+            if not superseded:
+                queued += await remind(services, notifier, fresh, rung)
+        for rung in escalations:
+            if await tx.reminders.record(case.id, rung.key, rung.due_at, now, False):
+                queued += await escalate(services, notifier, fresh, rung.kind)
     return queued
 
 

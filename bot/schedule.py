@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 
-from bot import awareness, broadcasts, digest, reminders
+from bot import awareness, broadcasts, digest, reminders, rewards
 from bot.context import Services
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ def sweeps() -> tuple[Sweep, ...]:
         broadcasts.sweep_broadcast_queue,
         broadcasts.sweep_broadcast_reports,
         digest.sweep_digest,
+        rewards.sweep_rewards,
     )
 
 

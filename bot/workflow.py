@@ -640,11 +640,9 @@ def rectification_order(services: Services, case: Case, photos: list[str]) -> Re
                 "If you need more time, ask before the deadline."
             ).format(date=cards(services).date(case.deadline))
         )
-        location = (
-            (case.latitude, case.longitude)
-            if case.latitude is not None and case.longitude
-            else None
-        )
+        location = None
+        if case.latitude is not None and case.longitude is not None:
+            location = (case.latitude, case.longitude)
         return Outgoing(text, enterprise_buttons(tr, case), photos, location)
 
     return render
@@ -737,7 +735,20 @@ async def fix_photo_flag(tx: Session, case: Case, photos: list[str]) -> str | No
     return ";".join(problems) or None
 
 
-async def close(services: Services, actor: Account, case_id: int, version: int) -> Case:
+# Runs inside a closing's transaction, after the case is closed: (notifier, closed case, event).
+CloseHook = Callable[[Notifier, Case, int], Awaitable[None]]
+
+
+async def close(
+    services: Services,
+    actor: Account,
+    case_id: int,
+    version: int,
+    *,
+    also: CloseHook | None = None,
+) -> Case:
+    """Verify the fix and close the case (销号); ``also`` adds to the same transaction (the
+    reward outcome, bot/rewards.py), so a closing and what it records are all or nothing."""
     now = services.clock.now()
 
     async def change(tx: Session, case: Case) -> Change:
@@ -758,6 +769,8 @@ async def close(services: Services, actor: Account, case_id: int, version: int) 
             if not updated.self_reported:
                 for follower in await n.tx.cases.followers(updated.id):
                     await n.user(follower, f"ev:{event}", closed)
+            if also is not None:
+                await also(n, updated, event)
 
         return Change({"closed_at": now, "verify_asked": True}, announce=announce)
 

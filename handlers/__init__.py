@@ -19,7 +19,9 @@ from handlers import (
     join,
     language,
     report,
+    rewards,
     subscriptions,
+    supervisor,
     track,
 )
 
@@ -58,6 +60,8 @@ def install(app: ShaoziApp) -> None:
         # The enterprise's case buttons (fix, ext) before the officers' catch-all "cs:1:".
         *enterprise.handlers(),
         *department.handlers(),
+        *rewards.handlers(),
+        *supervisor.handlers(),
         MessageHandler(
             filters.ChatType.PRIVATE & ~filters.COMMAND & ~filters.StatusUpdate.ALL,
             route_message,

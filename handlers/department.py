@@ -16,7 +16,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot import workflow
+from bot import rewards, workflow
 from bot.cards import COLOUR_LABELS, REJECT_REASONS, Audience, Cards, Outgoing
 from bot.city import Colour
 from bot.context import Context
@@ -79,6 +79,10 @@ async def staff_card(context: Context, case: Case, audience: Audience) -> Outgoi
         enterprise_name=await enterprise_name(context, case),
         photo_count=len(await context.db.read.cases.photo_hashes(case.id)),
     )
+    if audience in (Audience.OFFICER, Audience.SUPERVISOR):
+        reward = await context.db.read.rewards.for_case(case.id)
+        if reward is not None:
+            text += "\n" + rewards.status_line(context.tr, reward)
     buttons: list[list[tuple[str, str]]] = []
     if audience is Audience.OFFICER:
         buttons = workflow.officer_buttons(context.tr, case)
@@ -142,6 +146,7 @@ async def on_button(update: Update, context: Context) -> None:
 
 async def open_case(update: Update, context: Context, case: Case, args: tuple[str, ...]) -> None:
     await answer(update)
+    await forget_fine(context, case)  # "« Back" from the closing questions
     await show_card(update, context, case, edit=True)
 
 
@@ -371,8 +376,61 @@ async def acknowledge_other(
 
 
 async def close(update: Update, context: Context, case: Case, args: tuple[str, ...]) -> None:
-    updated = await workflow.close(context.services, context.account, case.id, case.version)
-    await answer(update, context.gettext("Closed (销号). The reporter is told."))
+    """Close the case; first, when it could earn its reporter a reward, ask whether the report
+    was genuine and what fine was imposed (button data: g1 / g0, then nf for "no fine")."""
+    _ = context.gettext
+    if not await rewards.should_ask(context.services, case):
+        await close_with(update, context, case, None)
+        return
+    if not args:
+        rows = [
+            [(_("✅ Genuine: the hazard was real"), case_data("cls", case, "g1"))],
+            [(_("✖ Not genuine"), case_data("cls", case, "g0"))],
+        ]
+        await choose(
+            update,
+            _("Was the report genuine (the hazard was real)?"),
+            [*rows, [back(context, case)]],
+        )
+        return
+    if args == ("g0",):
+        await close_with(update, context, case, rewards.Outcome(genuine=False))
+    elif args == ("g1",):
+        await inputs.expect(
+            context, context.account.id, "reward_fine", case_id=case.id, version=case.version
+        )
+        prompt = _("Fine imposed on the enterprise, in yuan? Type the amount, or press “No fine”.")
+        rows = [[(_("No fine"), case_data("cls", case, "g1", "nf"))], [back(context, case)]]
+        await choose(update, prompt, rows)
+        await context.bot.send_message(
+            context.account.id,
+            _("Case {number}: {prompt}").format(number=case.number, prompt=prompt)
+            + "\n"
+            + _("(Send /cancel to give up.)"),
+        )
+    elif args == ("g1", "nf"):
+        await close_with(update, context, case, rewards.Outcome(genuine=True))
+    else:
+        raise NotAllowed()
+
+
+async def forget_fine(context: Context, case: Case) -> None:
+    """Stop waiting for the fine of this case (closed, or the officer went back)."""
+    pending = await context.db.read.inputs.get(context.account.id)
+    if pending is not None and pending.kind == "reward_fine" and pending.case_id == case.id:
+        await inputs.done(context, context.account.id)
+
+
+async def close_with(
+    update: Update, context: Context, case: Case, outcome: rewards.Outcome | None
+) -> None:
+    updated, reward = await rewards.close_case(
+        context.services, context.account, case.id, case.version, outcome
+    )
+    await forget_fine(context, case)
+    told = context.gettext("Closed (销号). The reporter is told.")
+    about_reward = rewards.outcome_text(context.services, context.tr, reward)
+    await answer(update, f"{told} {about_reward}".strip())
     await show_card(update, context, updated, edit=True)
 
 
@@ -643,6 +701,29 @@ async def typed_deadline(update: Update, context: Context, pending: PendingInput
         return await apply_deadline(
             context, fresh, kind, int(pending.data.get("enterprise_id") or 0), deadline
         )
+
+    await run_typed(update, context, pending, apply)
+
+
+@inputs.handles("reward_fine")
+async def typed_fine(update: Update, context: Context, pending: PendingInput) -> None:
+    """Close a genuine report's case with the fine the officer typed."""
+    message = update.effective_message
+    assert message is not None
+
+    async def apply(case: Case, text: str) -> Case:
+        fine = rewards.parse_yuan(text)
+        updated, reward = await rewards.close_case(
+            context.services,
+            context.account,
+            case.id,
+            pending.version or 0,
+            rewards.Outcome(genuine=True, fine=fine or None),
+        )
+        told = context.gettext("Closed (销号). The reporter is told.")
+        about_reward = rewards.outcome_text(context.services, context.tr, reward)
+        await message.reply_text(f"{told} {about_reward}".strip())
+        return updated
 
     await run_typed(update, context, pending, apply)
 

@@ -195,8 +195,8 @@ class CaseRepo:
         assignments = ", ".join(f"{column} = ?" for column in values)
         params = [_db_value(v) for v in values.values()]
         changed = await self.s.execute(
-            f"UPDATE cases SET {assignments}, version = version + 1, updated_at = ?"
-            " WHERE id = ? AND version = ?",
+            f"UPDATE cases SET {assignments}, version = version + 1, updated_at = ?,"
+            " next_check_at = '' WHERE id = ? AND version = ?",
             (*params, to_db(now), case_id, version),
         )
         return changed == 1
@@ -321,26 +321,19 @@ class CaseQueries:
     def __init__(self, session: Session) -> None:
         self.s = session
 
-    async def on_the_ladder(
-        self, due_before: dt.datetime, settled_before: dt.datetime
-    ) -> list[Case]:
-        """Assigned cases whose deadline ladder may have a rung due: the deadline is near
-        (before ``due_before``), and the case is not long settled (escalated with its deadline
-        before ``settled_before``: everything of its ladder is behind it)."""
+    async def due_for_check(self, status: str, now: dt.datetime) -> list[Case]:
+        """Cases in ``status`` whose next reminder rung (or first look) is due."""
         return await _cases(
             self.s,
-            "SELECT * FROM cases WHERE status = 'assigned' AND deadline <= ?"
-            " AND (escalated_at IS NULL OR deadline > ?)",
-            (to_db(due_before), to_db(settled_before)),
+            "SELECT * FROM cases WHERE status = ? AND next_check_at <= ?",
+            (status, to_db(now)),
         )
 
-    async def awaiting_acceptance(self, settled_before: dt.datetime) -> list[Case]:
-        """Submitted cases not yet escalated, or routed recently enough to still matter."""
-        return await _cases(
-            self.s,
-            "SELECT * FROM cases WHERE status = 'submitted'"
-            " AND (escalated_at IS NULL OR routed_at > ?)",
-            (to_db(settled_before),),
+    async def set_next_checks(self, checks: list[tuple[int, int, str]]) -> None:
+        """(case id, version seen, next check as stored text): only if the case is unchanged."""
+        await self.s.execute_many(
+            "UPDATE cases SET next_check_at = ? WHERE id = ? AND version = ?",
+            [(when, case_id, version) for case_id, version, when in checks],
         )
 
 

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from storage.photos import PhotoRepo
     from storage.questions import QuestionRepo
     from storage.reminders import ReminderRepo
+    from storage.rewards import RewardRepo
+    from storage.stats import StatsRepo
     from storage.users import UserRepo
 
 log = logging.getLogger(__name__)
@@ -140,6 +142,18 @@ class Session:
         from storage.invites import InviteRepo
 
         return InviteRepo(self)
+
+    @cached_property
+    def stats(self) -> StatsRepo:
+        from storage.stats import StatsRepo
+
+        return StatsRepo(self)
+
+    @cached_property
+    def rewards(self) -> RewardRepo:
+        from storage.rewards import RewardRepo
+
+        return RewardRepo(self)
 
     @cached_property
     def broadcasts(self) -> BroadcastRepo:

@@ -189,6 +189,9 @@ async def test_a_case_from_report_to_closing(bot: Bot) -> None:
     assert fix_card.has_button("Verified: close the case")
     assert "A fix photo looks" not in fix_card.plain
     await officer.press("Verified: close the case", message=fix_card)
+    # A citizen's genuine report can earn a reward: the officer records the outcome first.
+    await officer.press("Genuine", message=fix_card)
+    await officer.press("No fine", message=fix_card)
     assert "Status: closed" in fix_card.plain
     mark_c, mark_e = len(citizen.transcript), len(contact.transcript)
     await bot.drain()
@@ -383,6 +386,8 @@ async def test_refused_extension_reused_fix_photo_and_not_fixed_with_a_photo(bot
     fix_card = officer.last
     assert "A fix photo looks like a photo of case" in fix_card.plain
     await officer.press("Verified: close the case", message=fix_card)
+    await officer.press("Genuine", message=fix_card)
+    await officer.press("No fine", message=fix_card)
     await bot.drain()
     await citizen.press("No, it is not fixed", message=citizen.last)
     await citizen.send_photo(jpeg(seed=63), caption="Still locked")

@@ -122,7 +122,14 @@ async def close_now(bot: Bot, officer: FakeUser, contact: FakeUser, case_id: int
     await contact.send_photo(jpeg(seed=123))
     await contact.send("Fixed it.")
     await bot.drain()
-    await officer.press("Verified: close the case", message=officer.last)
+    card = officer.last
+    await officer.press("Verified: close the case", message=card)
+    # A citizen's report can earn a reward: the officer records the outcome when closing.
+    await officer.press("Genuine", message=card)
+    await officer.press("No fine", message=card)
+    case = await bot.db.read.cases.get(case_id)
+    assert case is not None
+    assert case.status == "closed"
     await bot.drain()
 
 

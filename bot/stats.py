@@ -1,0 +1,390 @@
+"""The supervisor's figures: who may see which, over which period, and how they read.
+
+Figures are of the cases *reported* in a period (city time), in the reader's scope: the whole
+city, or some departments. "Found" counts the reports accepted as hazards (rejected reports are
+no hazards; merged ones count in the case they joined); the rectification rate (整改率) is
+rectified ÷ found, 100% when nothing was found (DOMAIN.md); the on-time rate is the share of
+rectified cases closed by their deadline. Enterprises' self-reported hazards (隐患自查自报) are
+counted apart, in a line of their own, and are left out of the breakdowns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from babel.numbers import format_decimal, format_percent
+
+from bot.accounts import Account
+from bot.cards import COLOUR_LABELS, Cards
+from bot.charts import Bars, Chart
+from bot.city import Colour
+from bot.context import Services
+from bot.errors import InputMistake
+from bot.i18n import N_, Translator
+from bot.roles import Role
+from storage.stats import Figures
+
+TOP = 5  # lines of each breakdown in the text; the chart shows them all
+MAX_TEXT = 4000  # Telegram allows 4096 characters in a message
+_RANGE = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2})(?:\s*(?:\.\.|~|～|—|–)\s*(\d{4}-\d{1,2}-\d{1,2}))?$")
+
+
+class PeriodInvalid(InputMistake):
+    message = N_(
+        "Please give the period as today, week, month or year, or as two dates like {example}."
+    )
+
+
+class PeriodReversed(InputMistake):
+    message = N_("The period ends before it starts: {text}.")
+
+
+# Periods -------------------------------------------------------------------------------------
+
+PERIODS = ("today", "week", "month", "year")
+
+
+@dataclass(frozen=True)
+class Period:
+    """Whole days of the city, ``first`` to ``last`` inclusive; [start, end) in UTC."""
+
+    first: dt.date
+    last: dt.date
+    start: dt.datetime
+    end: dt.datetime
+
+    @property
+    def label(self) -> str:
+        if self.first == self.last:
+            return f"{self.first:%Y-%m-%d}"
+        return f"{self.first:%Y-%m-%d} – {self.last:%Y-%m-%d}"
+
+    @property
+    def slug(self) -> str:
+        """For file names."""
+        return f"{self.first:%Y%m%d}-{self.last:%Y%m%d}"
+
+
+def days(first: dt.date, last: dt.date, zone: ZoneInfo) -> Period:
+    start = dt.datetime.combine(first, dt.time(), tzinfo=zone).astimezone(dt.UTC)
+    after = last + dt.timedelta(days=1)
+    end = dt.datetime.combine(after, dt.time(), tzinfo=zone).astimezone(dt.UTC)
+    return Period(first, last, start, end)
+
+
+def _date(text: str) -> dt.date:
+    year, month, day = (int(part) for part in text.split("-"))
+    return dt.date(year, month, day)
+
+
+def parse_period(text: str | None, now: dt.datetime, zone: ZoneInfo) -> Period:
+    """today, week (from Monday), month, year (this calendar one, to date), a date, or
+    ``YYYY-MM-DD..YYYY-MM-DD``; nothing means this month."""
+    today = now.astimezone(zone).date()
+    word = (text or "month").strip().lower()
+    if word == "today":
+        return days(today, today, zone)
+    if word == "week":
+        return days(today - dt.timedelta(days=today.weekday()), today, zone)
+    if word == "month":
+        return days(today.replace(day=1), today, zone)
+    if word == "year":
+        return days(today.replace(month=1, day=1), today, zone)
+    match = _RANGE.match(word.replace("/", "-"))
+    example = f"{today.replace(day=1):%Y-%m-%d}..{today:%Y-%m-%d}"
+    if match is None:
+        raise PeriodInvalid(example=example)
+    try:
+        first = _date(match.group(1))
+        last = _date(match.group(2)) if match.group(2) else first
+    except ValueError:
+        raise PeriodInvalid(example=example) from None
+    if last < first:
+        raise PeriodReversed(text=f"{first:%Y-%m-%d}..{last:%Y-%m-%d}")
+    return days(first, last, zone)
+
+
+# Scope ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose cases a reader may count: ``departments`` None is the whole city."""
+
+    departments: frozenset[str] | None
+
+    @property
+    def city_wide(self) -> bool:
+        return self.departments is None
+
+
+def scope_of(account: Account, *, officers: bool = True) -> Scope | None:
+    """A city-wide supervisor sees the city; a department's supervisor (and, when
+    ``officers``, its officers) that department; anyone else nothing (None)."""
+    departments: set[str] = set()
+    allowed = False
+    for membership in account.memberships:
+        if membership.role is Role.SUPERVISOR:
+            if membership.department is None:
+                return Scope(None)
+            allowed = True
+            departments.add(membership.department)
+        elif officers and membership.role is Role.OFFICER and membership.department:
+            allowed = True
+            departments.add(membership.department)
+    return Scope(frozenset(departments)) if allowed else None
+
+
+# Figures -------------------------------------------------------------------------------------
+
+
+def rate(done: int, of: int) -> float:
+    """A share; 100% of nothing is 100% (a city that found no hazard has fixed them all)."""
+    return 1.0 if of == 0 else done / of
+
+
+def rectification_rate(figures: Figures) -> float:
+    return rate(figures.rectified, figures.found)
+
+
+def on_time_rate(figures: Figures) -> float | None:
+    """None when no rectified case had a deadline: there is nothing to be on time for."""
+    if figures.closed_with_deadline == 0:
+        return None
+    return figures.on_time / figures.closed_with_deadline
+
+
+def average_accept(figures: Figures) -> dt.timedelta | None:
+    if figures.accepted == 0:
+        return None
+    return dt.timedelta(days=figures.accept_days / figures.accepted)
+
+
+def average_fix(figures: Figures) -> dt.timedelta | None:
+    if figures.fixed == 0:
+        return None
+    return dt.timedelta(days=figures.fix_days / figures.fixed)
+
+
+@dataclass(frozen=True)
+class Line:
+    key: str | None  # a department, category, district or colour code; None: not set
+    figures: Figures
+
+
+@dataclass(frozen=True)
+class Stats:
+    period: Period
+    scope: Scope
+    total: Figures  # reported by citizens (everything but self-reports)
+    self_reported: Figures
+    by_department: list[Line]
+    by_category: list[Line]
+    by_district: list[Line]
+    by_colour: list[Line]
+
+
+def _ranked(lines: list[Line]) -> list[Line]:
+    return sorted(lines, key=lambda x: (-x.figures.found, -x.figures.reported, x.key or "~"))
+
+
+async def compute(services: Services, scope: Scope, period: Period) -> Stats:
+    """Count the period's cases in the scope (one SQL statement)."""
+    lines = await services.db.read.stats.figures(
+        period.start, period.end, services.clock.now(), scope.departments
+    )
+    total, self_reported = Figures(), Figures()
+    breakdowns: dict[str, list[Line]] = {d: [] for d in ("department", "category", "district")}
+    breakdowns["colour"] = []
+    for line in lines:
+        if line.dimension == "total":
+            if line.self_reported:
+                self_reported = line.figures
+            else:
+                total = line.figures
+        elif not line.self_reported:
+            breakdowns[line.dimension].append(Line(line.key, line.figures))
+    order = {c.value: i for i, c in enumerate(Colour)}
+    return Stats(
+        period=period,
+        scope=scope,
+        total=total,
+        self_reported=self_reported,
+        by_department=_ranked(breakdowns["department"]),
+        by_category=_ranked(breakdowns["category"]),
+        by_district=_ranked(breakdowns["district"]),
+        by_colour=sorted(breakdowns["colour"], key=lambda x: order.get(x.key or "", 99)),
+    )
+
+
+# How they read -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """Numbers in the reader's language (Babel)."""
+
+    tr: Translator
+
+    def count(self, value: int) -> str:
+        return format_decimal(value, locale=self.tr.language.value)
+
+    def percent(self, value: float | None) -> str:
+        if value is None:
+            return "—"
+        return format_percent(value, format="#,##0.0%", locale=self.tr.language.value)
+
+    def duration(self, value: dt.timedelta | None) -> str:
+        if value is None:
+            return "—"
+        hours = value.total_seconds() / 3600
+        locale = self.tr.language.value
+        if hours < 48:
+            return self.tr.gettext("{value} h").format(
+                value=format_decimal(hours, format="#,##0.0", locale=locale)
+            )
+        return self.tr.gettext("{value} d").format(
+            value=format_decimal(hours / 24, format="#,##0.0", locale=locale)
+        )
+
+
+def plain_colour(tr: Translator, colour: Colour) -> str:
+    """A colour's name without its emoji (charts and spreadsheets have no emoji font)."""
+    return re.sub(r"^\W+", "", tr.gettext(COLOUR_LABELS[colour]))
+
+
+def scope_name(tr: Translator, cards: Cards, scope: Scope) -> str:
+    if scope.departments is None:
+        return cards.city.city.name.get(tr.language)
+    return "、".join(cards.department(tr, code) for code in sorted(scope.departments))
+
+
+def line_name(tr: Translator, cards: Cards, dimension: str, key: str | None) -> str:
+    if dimension == "department":
+        return cards.department(tr, key or "")
+    if dimension == "category":
+        return cards.category(tr, key or "")
+    if dimension == "district":
+        return cards.district(tr, key) if key else tr.gettext("no district")
+    if key in {c.value for c in Colour}:
+        return tr.gettext(COLOUR_LABELS[Colour(key)])
+    return tr.gettext("not graded")
+
+
+BREAKDOWNS: tuple[tuple[str, str], ...] = (
+    ("department", N_("By department")),
+    ("category", N_("By category")),
+    ("district", N_("By district")),
+    ("colour", N_("By risk colour")),
+)
+
+
+def _lines(stats: Stats, dimension: str) -> list[Line]:
+    lines: list[Line] = getattr(stats, f"by_{dimension}")
+    return [line for line in lines if line.figures.found]
+
+
+def render_text(tr: Translator, cards: Cards, stats: Stats) -> str:
+    """The figures as one HTML message: the totals, then the top lines of each breakdown."""
+    _ = tr.gettext
+    n = Numbers(tr)
+    total, own = stats.total, stats.self_reported
+    out = [
+        "📊 <b>" + _("Hazards reported {period}").format(period=stats.period.label) + "</b>",
+        _("Scope: {scope}").format(scope=html.escape(scope_name(tr, cards, stats.scope))),
+    ]
+    if total.reported == 0 and own.reported == 0:
+        out.append(_("No hazard was reported in this period."))
+        return "\n".join(out)
+    out += [
+        "",
+        _("Found: {found} · rectified: {rectified} · rectification rate (整改率): {rate}").format(
+            found=n.count(total.found),
+            rectified=n.count(total.rectified),
+            rate=n.percent(rectification_rate(total)),
+        ),
+        _("Rectified on time: {rate} ({on_time} of {closed} with a deadline)").format(
+            rate=n.percent(on_time_rate(total)),
+            on_time=n.count(total.on_time),
+            closed=n.count(total.closed_with_deadline),
+        ),
+        _("Overdue now: {overdue} · under supervision (挂牌督办): {escalated}").format(
+            overdue=n.count(total.overdue), escalated=n.count(total.escalated)
+        ),
+        _("Average time to accept: {accept} · to fix: {fix}").format(
+            accept=n.duration(average_accept(total)), fix=n.duration(average_fix(total))
+        ),
+        _(
+            "Reports: {reported} (awaiting acceptance {waiting}, not accepted {rejected}, "
+            "merged {merged})"
+        ).format(
+            reported=n.count(total.reported),
+            waiting=n.count(total.waiting),
+            rejected=n.count(total.rejected),
+            merged=n.count(total.merged),
+        ),
+        _(
+            "Self-reported by enterprises (counted apart): found {found} · rectified "
+            "{rectified} · {rate} · overdue {overdue}"
+        ).format(
+            found=n.count(own.found),
+            rectified=n.count(own.rectified),
+            rate=n.percent(rectification_rate(own)),
+            overdue=n.count(own.overdue),
+        ),
+    ]
+    for dimension, title in BREAKDOWNS:
+        lines = _lines(stats, dimension)
+        if dimension == "department" and len(lines) < 2:
+            continue  # one department's figures are the totals above
+        if not lines:
+            continue
+        out += ["", "<b>" + _(title) + "</b> · " + _("found / rectified · rate · overdue")]
+        for line in lines[:TOP]:
+            f = line.figures
+            name = html.escape(line_name(tr, cards, dimension, line.key))
+            out.append(
+                f"• {name}: {n.count(f.found)} / {n.count(f.rectified)}"
+                f" · {n.percent(rectification_rate(f))} · {n.count(f.overdue)}"
+            )
+        if len(lines) > TOP:
+            more = len(lines) - TOP
+            out.append(
+                tr.ngettext("…and {count} more", "…and {count} more", more).format(count=more)
+            )
+    text = "\n".join(out)
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+
+
+def chart(tr: Translator, cards: Cards, stats: Stats) -> Chart | None:
+    """Found vs rectified as horizontal bars: by department (by category when the scope is
+    one department) and by district. None when there is nothing to draw."""
+    _ = tr.gettext
+    panels = []
+    departments = _lines(stats, "department")
+    first = ("department", _("By department")) if len(departments) > 1 else None
+    for dimension, title in (
+        first or ("category", _("By category")),
+        ("district", _("By district")),
+    ):
+        lines = _lines(stats, dimension)
+        if not lines:
+            continue
+        panels.append(
+            Bars(
+                title=title,
+                labels=[line_name(tr, cards, dimension, line.key) for line in lines],
+                series=[
+                    (_("found"), [line.figures.found for line in lines]),
+                    (_("rectified"), [line.figures.rectified for line in lines]),
+                ],
+            )
+        )
+    if not panels:
+        return None
+    title = _("Hazards found and rectified, {period}").format(period=stats.period.label)
+    return Chart(title=title, subtitle=scope_name(tr, cards, stats.scope), panels=panels)

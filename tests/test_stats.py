@@ -1,0 +1,636 @@
+"""/stats and /overdue on 10,000 generated cases, checked against answers counted here.
+
+The cases are written straight into the database with chosen statuses, times, deadlines,
+departments, categories, districts, colours and self-reported flags. The expected figures are
+counted below in plain Python from the same list, by the definitions (DESIGN.md, DOMAIN.md),
+without bot/stats.py; then the bot's figures, the text a reader gets and the chart are compared.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import random
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from babel.numbers import format_percent
+from fontTools.ttLib import TTFont
+from PIL import Image
+
+from bot import charts, stats
+from bot.cards import Cards
+from bot.i18n import Catalogs, Language
+from bot.invites import InviteSpec
+from bot.roles import Role
+from storage.db import to_db
+from storage.stats import figures_query
+from tests.conftest import Bot
+from tests.fakebot import FakeUser
+from tests.test_loop import enterprise_named, staff
+
+ZONE = ZoneInfo("Asia/Shanghai")
+DAY = dt.timedelta(days=1)
+REPORTER = 777_000_001
+REPORTER_NAME = "Wang Mingzhu"
+REPORTER_PHONE = "13800138000"
+OPEN = ("accepted", "assigned", "fix_submitted")
+FOUND = ("accepted", "assigned", "fix_submitted", "closed")
+STATUSES = (
+    ("closed", 55),
+    ("assigned", 12),
+    ("fix_submitted", 6),
+    ("accepted", 5),
+    ("submitted", 8),
+    ("rejected", 9),
+    ("merged", 5),
+)
+COLOURS = ("red", "orange", "yellow", "blue")
+FIRST_DAY = dt.date(2025, 6, 1)
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@dataclass(frozen=True)
+class Made:
+    """A generated case, as the test knows it."""
+
+    id: int
+    number: str
+    department: str
+    category: str
+    district: str | None
+    colour: str | None
+    status: str
+    self_reported: bool
+    created_at: dt.datetime
+    accepted_at: dt.datetime | None
+    assigned_at: dt.datetime | None
+    deadline: dt.datetime | None
+    closed_at: dt.datetime | None
+    escalated_at: dt.datetime | None
+    enterprise_id: int | None
+
+    @property
+    def local_day(self) -> dt.date:
+        return self.created_at.astimezone(ZONE).date()
+
+
+def local(day: dt.date, hour: float) -> dt.datetime:
+    """A moment of a city day, in UTC."""
+    start = dt.datetime.combine(day, dt.time(), tzinfo=ZONE)
+    return (start + dt.timedelta(hours=hour)).astimezone(dt.UTC)
+
+
+def make_cases(bot: Bot, count: int, enterprises: list[int], seed: int = 7) -> list[Made]:
+    """Cases spread from FIRST_DAY to now: the times follow the status, a few sit just either
+    side of a city midnight (UTC 16:00), some have no deadline or no district."""
+    rng = random.Random(seed)
+    now = bot.clock.now()
+    today = now.astimezone(ZONE).date()
+    span = (today - FIRST_DAY).days
+    city = bot.city
+    categories = [c.code for c in city.categories]
+    districts = [d.code for d in city.districts]
+    names, weights = zip(*STATUSES, strict=True)
+    made = []
+    for n in range(1, count + 1):
+        day = FIRST_DAY + dt.timedelta(days=rng.randrange(span + 1))
+        # Every 25th case is reported in the first or last minute of a city day.
+        hour = rng.choice((0.01, 23.99)) if n % 25 == 0 else rng.uniform(0, 24)
+        created = min(local(day, hour), now - dt.timedelta(minutes=5))
+        category = rng.choice(categories)
+        district = None if n % 40 == 0 else rng.choice(districts)
+        department = city.route(category, district)
+        self_reported = rng.random() < 0.12
+        status = rng.choices(names, weights)[0]
+        if self_reported and status in ("rejected", "merged"):
+            status = "assigned"
+        colour = rng.choice(COLOURS) if status in FOUND else None
+        accepted = assigned = deadline = closed = escalated = None
+        if status in FOUND and not self_reported:
+            accepted = created + dt.timedelta(hours=rng.uniform(0.5, 60))
+        if status in ("assigned", "fix_submitted", "closed"):
+            assigned = (accepted or created) + dt.timedelta(hours=rng.uniform(1, 30))
+            if n % 17:  # a few were never given a deadline
+                deadline = assigned + DAY * rng.choice((3, 7, 15, 30))
+        if status == "accepted" and n % 3 == 0:
+            deadline = created + DAY * rng.choice((3, 7))  # rare, but it can be overdue
+        if status == "closed":
+            start = assigned or created
+            closed = start + DAY * rng.uniform(0.2, 40)
+            closed = min(closed, now - dt.timedelta(minutes=1))
+        if deadline is not None and rng.random() < 0.3:
+            escalated = deadline + DAY
+        elif status == "submitted" and rng.random() < 0.1:
+            escalated = created + DAY * 2
+        if escalated is not None and escalated > now:
+            escalated = None
+        enterprise = rng.choice(enterprises) if assigned is not None and n % 5 else None
+        made.append(
+            Made(
+                n,
+                f"YH-{day:%Y%m%d}-{n:05d}",
+                department,
+                category,
+                district,
+                colour,
+                status,
+                self_reported,
+                created,
+                accepted,
+                assigned,
+                deadline,
+                closed,
+                escalated,
+                enterprise,
+            )
+        )
+    return made
+
+
+async def insert_cases(bot: Bot, made: list[Made]) -> None:
+    """One executemany, as fast as a migration."""
+
+    def db(moment: dt.datetime | None) -> str | None:
+        return None if moment is None else to_db(moment)
+
+    stamp = to_db(bot.clock.now())
+    async with bot.db.transaction() as tx:
+        await tx.execute(
+            "INSERT OR IGNORE INTO users (id, created_at, last_seen_at) VALUES (?, ?, ?)",
+            (REPORTER, stamp, stamp),
+        )
+        await tx.execute_many(
+            "INSERT INTO cases (id, number, reporter_id, category, district, address,"
+            " description, anonymous, reporter_name, reporter_phone, department, status,"
+            " created_at, updated_at, colour, level, enterprise_id, deadline, accepted_at,"
+            " assigned_at, closed_at, escalated_at, self_reported, routed_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    c.id,
+                    c.number,
+                    REPORTER,
+                    c.category,
+                    c.district,
+                    f"{c.id} Jiefang Road",
+                    "A hazard.",
+                    0,
+                    REPORTER_NAME,
+                    REPORTER_PHONE,
+                    c.department,
+                    c.status,
+                    to_db(c.created_at),
+                    stamp,
+                    c.colour,
+                    "major" if c.colour == "red" else ("general" if c.colour else None),
+                    c.enterprise_id,
+                    db(c.deadline),
+                    db(c.accepted_at),
+                    db(c.assigned_at),
+                    db(c.closed_at),
+                    db(c.escalated_at),
+                    int(c.self_reported),
+                    to_db(c.created_at),
+                )
+                for c in made
+            ],
+        )
+
+
+# The expected figures, by the definitions ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Expected:
+    reported: int
+    found: int
+    rectified: int
+    rate: float
+    on_time: int
+    closed_with_deadline: int
+    overdue: int
+    escalated: int
+    waiting: int
+    rejected: int
+    merged: int
+    accept_hours: float | None
+    fix_hours: float | None
+
+
+def expect(cases: list[Made], now: dt.datetime) -> Expected:
+    found = [c for c in cases if c.status in FOUND]
+    closed = [c for c in cases if c.status == "closed"]
+    with_deadline = [c for c in closed if c.deadline is not None]
+    on_time = [c for c in with_deadline if c.closed_at and c.deadline and c.closed_at <= c.deadline]
+    accepted = [c.accepted_at - c.created_at for c in cases if c.accepted_at]
+    fixed = [c.closed_at - c.assigned_at for c in closed if c.closed_at and c.assigned_at]
+
+    def hours(spans: list[dt.timedelta]) -> float | None:
+        return sum(s.total_seconds() for s in spans) / len(spans) / 3600 if spans else None
+
+    return Expected(
+        reported=len(cases),
+        found=len(found),
+        rectified=len(closed),
+        rate=len(closed) / len(found) if found else 1.0,
+        on_time=len(on_time),
+        closed_with_deadline=len(with_deadline),
+        overdue=sum(
+            1 for c in cases if c.status in OPEN and c.deadline is not None and c.deadline < now
+        ),
+        escalated=sum(1 for c in cases if c.escalated_at is not None),
+        waiting=sum(1 for c in cases if c.status == "submitted"),
+        rejected=sum(1 for c in cases if c.status == "rejected"),
+        merged=sum(1 for c in cases if c.status == "merged"),
+        accept_hours=hours(accepted),
+        fix_hours=hours(fixed),
+    )
+
+
+def chosen(
+    made: list[Made], first: dt.date, last: dt.date, departments: set[str] | None
+) -> list[Made]:
+    return [
+        c
+        for c in made
+        if first <= c.local_day <= last and (departments is None or c.department in departments)
+    ]
+
+
+def assert_figures(got: stats.Figures, want: Expected) -> None:
+    assert got.reported == want.reported
+    assert got.found == want.found
+    assert got.rectified == want.rectified
+    assert stats.rectification_rate(got) == pytest.approx(want.rate)
+    assert got.on_time == want.on_time
+    assert got.closed_with_deadline == want.closed_with_deadline
+    assert got.overdue == want.overdue
+    assert got.escalated == want.escalated
+    assert (got.waiting, got.rejected, got.merged) == (want.waiting, want.rejected, want.merged)
+    accept, fix = stats.average_accept(got), stats.average_fix(got)
+    if want.accept_hours is None:
+        assert accept is None
+    else:
+        assert accept is not None
+        assert accept.total_seconds() / 3600 == pytest.approx(want.accept_hours, rel=1e-6)
+    if want.fix_hours is None:
+        assert fix is None
+    else:
+        assert fix is not None
+        assert fix.total_seconds() / 3600 == pytest.approx(want.fix_hours, rel=1e-6)
+
+
+def assert_stats(got: stats.Stats, made: list[Made], now: dt.datetime) -> None:
+    """Totals, the self-reported line and every breakdown line."""
+    citizens = [c for c in made if not c.self_reported]
+    assert_figures(got.total, expect(citizens, now))
+    assert_figures(got.self_reported, expect([c for c in made if c.self_reported], now))
+    for dimension in ("department", "category", "district", "colour"):
+        lines: list[stats.Line] = getattr(got, f"by_{dimension}")
+        keys = Counter(getattr(c, dimension) for c in citizens)
+        assert {line.key for line in lines} == set(keys), dimension
+        for line in lines:
+            group = [c for c in citizens if getattr(c, dimension) == line.key]
+            assert_figures(line.figures, expect(group, now))
+
+
+# Fixtures ------------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    made: list[Made]
+    enterprises: list[int]
+
+
+@pytest.fixture
+async def world(bot: Bot) -> World:
+    enterprises = [
+        await enterprise_named(bot, "Golden Dragon Restaurant", "91330100MA27XL0T4C"),
+        await enterprise_named(bot, "Other Ltd", "91350100M000100Y43"),
+    ]
+    made = make_cases(bot, 10_000, enterprises)
+    await insert_cases(bot, made)
+    return World(made, enterprises)
+
+
+async def member(bot: Bot, role: Role, department: str | None, *, language: str) -> FakeUser:
+    """A staff member who speaks ``language`` (``staff`` expects English answers)."""
+    user = bot.user(language=language)
+    await user.send("/start")
+    async with bot.db.transaction() as tx:
+        await tx.users.add_membership(
+            user.user_id, role.value, department, None, None, bot.clock.now()
+        )
+    return user
+
+
+def period(bot: Bot, text: str | None) -> stats.Period:
+    return stats.parse_period(text, bot.clock.now(), ZONE)
+
+
+# Figures ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "first", "last"),
+    [
+        (None, dt.date(2026, 11, 1), dt.date(2026, 11, 22)),  # this month, the default
+        ("month", dt.date(2026, 11, 1), dt.date(2026, 11, 22)),
+        ("2026-03-01..2026-05-31", dt.date(2026, 3, 1), dt.date(2026, 5, 31)),
+        ("year", dt.date(2026, 1, 1), dt.date(2026, 11, 22)),
+        ("2025-12-31", dt.date(2025, 12, 31), dt.date(2025, 12, 31)),
+        ("today", dt.date(2026, 11, 22), dt.date(2026, 11, 22)),
+        ("week", dt.date(2026, 11, 16), dt.date(2026, 11, 22)),
+    ],
+)
+def test_periods_are_whole_city_days(text: str | None, first: dt.date, last: dt.date) -> None:
+    now = dt.datetime(2026, 11, 22, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
+    got = stats.parse_period(text, now, ZONE)
+    assert (got.first, got.last) == (first, last)
+    assert got.start == dt.datetime.combine(first, dt.time(), tzinfo=ZONE)
+    assert got.end == dt.datetime.combine(last + DAY, dt.time(), tzinfo=ZONE)
+    assert got.start.utcoffset() == dt.timedelta(0)  # compared with UTC text in SQL
+
+
+@pytest.mark.parametrize("text", ["lastmonth", "2026-13-01", "2026-05-01..", "1..2"])
+def test_a_period_that_is_not_one_is_refused(text: str) -> None:
+    now = dt.datetime(2026, 11, 22, 2, 0, tzinfo=dt.UTC)
+    with pytest.raises(stats.PeriodInvalid):
+        stats.parse_period(text, now, ZONE)
+    with pytest.raises(stats.PeriodReversed):
+        stats.parse_period("2026-05-01..2026-04-01", now, ZONE)
+
+
+@pytest.mark.parametrize("text", ["month", "2026-03-01..2026-05-31", "year"])
+@pytest.mark.parametrize("departments", [None, {"fire"}, {"housing", "laocheng_office"}])
+async def test_figures_match_the_cases(
+    bot: Bot, world: World, text: str, departments: set[str] | None
+) -> None:
+    assert bot.app is not None
+    services = bot.app.bot_data.services
+    wanted = period(bot, text)
+    scope = stats.Scope(None if departments is None else frozenset(departments))
+    got = await stats.compute(services, scope, wanted)
+    cases = chosen(world.made, wanted.first, wanted.last, departments)
+    assert len(cases) > 30  # the period holds enough cases to mean something
+    assert any(c.self_reported for c in cases)
+    assert_stats(got, cases, bot.clock.now())
+
+
+async def test_midnight_belongs_to_the_city_day(bot: Bot, world: World) -> None:
+    """A case reported at 00:00:36 city time (16:00:36 UTC the day before) is the new day's."""
+    assert bot.app is not None
+    services = bot.app.bot_data.services
+    edges = [c for c in world.made if c.created_at.astimezone(ZONE).hour in (0, 23)]
+    day = next(c.local_day for c in edges if c.created_at.astimezone(ZONE).hour == 0)
+    got = await stats.compute(services, stats.Scope(None), period(bot, f"{day:%Y-%m-%d}"))
+    on_day = [c for c in world.made if c.local_day == day]
+    assert got.total.reported + got.self_reported.reported == len(on_day)
+    utc_day = [c for c in world.made if c.created_at.date() == day]
+    assert {c.id for c in on_day} != {c.id for c in utc_day}  # the zone mattered
+
+
+def test_nothing_found_is_all_rectified() -> None:
+    """整改率 is 100% when no hazard was found (DOMAIN.md)."""
+    assert stats.rectification_rate(stats.Figures()) == 1.0
+    assert stats.on_time_rate(stats.Figures()) is None
+    assert stats.rectification_rate(stats.Figures(found=8, rectified=6)) == 0.75
+
+
+# What the reader gets ------------------------------------------------------------------------
+
+
+def percent(value: float) -> str:
+    return format_percent(value, format="#,##0.0%", locale="en")
+
+
+async def ask_stats(user: FakeUser, text: str) -> tuple[str, bytes]:
+    mark = len(user.transcript)
+    await user.send(text)
+    sent = user.transcript[mark:]
+    assert [m.method for m in sent] == ["sendMessage", "sendPhoto"], [m.plain for m in sent]
+    assert sent[1].photo is not None
+    return sent[0].plain, sent[1].photo
+
+
+def assert_png(data: bytes) -> Image.Image:
+    assert data.startswith(PNG)
+    image = Image.open(io.BytesIO(data))
+    image.verify()
+    image = Image.open(io.BytesIO(data))
+    assert image.format == "PNG"
+    assert image.width >= 600
+    assert image.height >= 300
+    return image
+
+
+def assert_text(text: str, cases: list[Made], now: dt.datetime) -> None:
+    want = expect([c for c in cases if not c.self_reported], now)
+    own = expect([c for c in cases if c.self_reported], now)
+    assert (
+        f"Found: {want.found:,} · rectified: {want.rectified:,} · "
+        f"rectification rate (整改率): {percent(want.rate)}"
+    ) in text
+    on_time = percent(want.on_time / want.closed_with_deadline)
+    assert (
+        f"Rectified on time: {on_time} ({want.on_time:,} of {want.closed_with_deadline:,}"
+        " with a deadline)"
+    ) in text
+    assert (
+        f"Overdue now: {want.overdue:,} · under supervision (挂牌督办): {want.escalated:,}" in text
+    )
+    assert (
+        f"Reports: {want.reported:,} (awaiting acceptance {want.waiting:,}, "
+        f"not accepted {want.rejected:,}, merged {want.merged:,})"
+    ) in text
+    assert (
+        f"Self-reported by enterprises (counted apart): found {own.found:,} · "
+        f"rectified {own.rectified:,}"
+    ) in text
+    assert len(text) < 4096
+
+
+async def test_city_supervisor_gets_text_and_chart(bot: Bot, world: World) -> None:
+    supervisor = await staff(bot, InviteSpec(Role.SUPERVISOR))
+    text, png = await ask_stats(supervisor, "/stats year")
+    wanted = period(bot, "year")
+    cases = chosen(world.made, wanted.first, wanted.last, None)
+    assert "Hazards reported 2026-01-01 – 2026-11-22" in text
+    assert "Scope: Sample City" in text
+    assert_text(text, cases, bot.clock.now())
+    # The breakdowns' top lines, in the reader's language, the most found first.
+    citizens = [c for c in cases if not c.self_reported]
+    by_department = Counter(c.department for c in citizens if c.status in FOUND)
+    top, found = by_department.most_common(1)[0]
+    name = bot.city.department(top)
+    assert name is not None
+    rectified = sum(1 for c in citizens if c.department == top and c.status == "closed")
+    assert f"• {name.name.en}: {found:,} / {rectified:,}" in text
+    for title in ("By department", "By category", "By district", "By risk colour"):
+        assert title in text
+    assert text.count("• ") <= 4 * stats.TOP
+    assert_png(png)
+
+
+async def test_custom_range_for_department_supervisor(bot: Bot, world: World) -> None:
+    supervisor = await staff(bot, InviteSpec(Role.SUPERVISOR, "fire"))
+    text, png = await ask_stats(supervisor, "/stats 2026-03-01..2026-05-31")
+    cases = chosen(world.made, dt.date(2026, 3, 1), dt.date(2026, 5, 31), {"fire"})
+    assert "Scope: Fire and Rescue Detachment" in text
+    assert_text(text, cases, bot.clock.now())
+    assert "By department" not in text  # one department: its figures are the totals
+    assert_png(png)
+
+
+async def test_officer_sees_the_month_of_their_department(bot: Bot, world: World) -> None:
+    officer = await staff(bot, InviteSpec(Role.OFFICER, "housing"))
+    text, png = await ask_stats(officer, "/stats")
+    cases = chosen(world.made, dt.date(2026, 11, 1), dt.date(2026, 11, 22), {"housing"})
+    assert "Hazards reported 2026-11-01 – 2026-11-22" in text
+    assert "Scope: Housing and Urban-Rural Development Bureau" in text
+    assert_text(text, cases, bot.clock.now())
+    assert_png(png)
+
+
+async def test_chart_labels_are_chinese_and_every_glyph_is_in_the_font(
+    bot: Bot, world: World
+) -> None:
+    """The chart a zh_Hans reader gets has the city's Chinese names, drawn with the CJK font,
+    and that font has a glyph for every character on it."""
+    assert bot.app is not None
+    supervisor = await member(bot, Role.SUPERVISOR, None, language="zh-hans")
+    _text, sent = await ask_stats(supervisor, "/stats year")
+    services = bot.app.bot_data.services
+    got = await stats.compute(services, stats.Scope(None), period(bot, "year"))
+    cards = Cards(bot.city, ZONE)
+    with TTFont(charts.font_path(), lazy=True) as font:
+        cmap = font.getBestCmap()
+    for language in Language:
+        tr = Catalogs().translator(language)
+        chart = stats.chart(tr, cards, got)
+        assert chart is not None
+        png, texts = charts.draw(chart)
+        assert_png(png)
+        if language is Language.ZH_HANS:
+            assert png == sent  # what was checked is what the supervisor got
+        drawn = "".join(t for t, _path in texts)
+        for department in bot.city.departments:
+            if any(c.department == department.code for c in world.made):
+                assert charts.short(department.name.get(language)) in drawn
+        for value, path in texts:
+            assert Path(path) == charts.font_path(), value
+            missing = {ch for ch in value if not ch.isspace() and ord(ch) not in cmap}
+            assert not missing, f"no glyph for {sorted(missing)} in {value!r}"
+        if language is not Language.EN:
+            assert re.search(r"[\u4e00-\u9fff]", drawn)
+
+
+async def test_nothing_reported_gives_text_and_no_chart(bot: Bot) -> None:
+    supervisor = await staff(bot, InviteSpec(Role.SUPERVISOR))
+    await supervisor.send("/stats today")
+    assert supervisor.last.method == "sendMessage"
+    assert "No hazard was reported in this period." in supervisor.last.plain
+
+
+async def test_a_bad_period_is_explained(bot: Bot) -> None:
+    supervisor = await staff(bot, InviteSpec(Role.SUPERVISOR))
+    await supervisor.send("/stats fortnight")
+    assert "Please give the period as today, week, month or year" in supervisor.last.plain
+    await supervisor.send("/stats 2026-05-01..2026-04-01")
+    assert "The period ends before it starts" in supervisor.last.plain
+
+
+async def test_citizens_and_enterprise_contacts_are_refused(bot: Bot, world: World) -> None:
+    contact = await staff(bot, InviteSpec(Role.ENTERPRISE, enterprise_id=world.enterprises[0]))
+    admin = await staff(bot, InviteSpec(Role.ADMIN))
+    for user in (bot.user(language="en"), contact, admin):
+        mark = len(user.transcript)
+        for command in ("/stats", "/stats year", "/overdue", "/export"):
+            await user.send(command)
+        sent = user.transcript[mark:]
+        assert [m.plain for m in sent] == ["You are not allowed to do that."] * 4
+    # A forged page of the overdue list shows nothing either.
+    citizen = bot.user(language="en")
+    await citizen.send("/start")
+    answers = len(citizen.callback_answers)
+    await citizen.press_data("ov:1:1", citizen.last)
+    assert citizen.callback_answers[answers]["text"] == "You are not allowed to do that."
+
+
+# /overdue ------------------------------------------------------------------------------------
+
+
+async def test_overdue_list_pages_longest_first_and_opens_a_case(bot: Bot, world: World) -> None:
+    supervisor = await staff(bot, InviteSpec(Role.SUPERVISOR, "fire"))
+    now = bot.clock.now()
+    late = sorted(
+        (
+            c
+            for c in world.made
+            if c.department == "fire"
+            and c.status in OPEN
+            and c.deadline is not None
+            and c.deadline < now
+        ),
+        key=lambda c: (c.deadline, c.id),
+    )
+    assert len(late) > 16
+    await supervisor.send("/overdue")
+    page = supervisor.last
+    assert f"{len(late):,} cases are overdue" in page.plain
+    numbers = re.findall(r"YH-\d{8}-\d{5}", page.plain)
+    assert numbers == [c.number for c in late[:8]]
+    first = late[0]
+    assert first.deadline is not None
+    days = -(-(now - first.deadline) // DAY)
+    assert f"{first.number} · Fire and Rescue Detachment" in page.plain
+    assert f"{days} days overdue" in page.plain
+    # Every case of the list is the department's, and a button opens it.
+    assert all(c.department == "fire" for c in late)
+    await supervisor.press("Next ›", message=page)
+    assert re.findall(r"YH-\d{8}-\d{5}", page.plain) == [c.number for c in late[8:16]]
+    assert "page 2 of" in page.plain
+    await supervisor.press("‹ Previous", message=page)
+    assert re.findall(r"YH-\d{8}-\d{5}", page.plain) == [c.number for c in late[:8]]
+    await supervisor.press(first.number, message=page)
+    assert f"Case {first.number}" in page.plain
+    assert "overdue" in page.plain
+    assert REPORTER_NAME not in page.plain  # a supervisor's card names no reporter
+
+
+async def test_officer_overdue_is_their_department_only(bot: Bot, world: World) -> None:
+    officer = await staff(bot, InviteSpec(Role.OFFICER, "market"))
+    now = bot.clock.now()
+    late = [
+        c
+        for c in world.made
+        if c.department == "market"
+        and c.status in OPEN
+        and c.deadline is not None
+        and c.deadline < now
+    ]
+    await officer.send("/overdue")
+    assert f"{len(late):,} cases are overdue" in officer.last.plain
+    shown = set(re.findall(r"YH-\d{8}-\d{5}", officer.last.plain))
+    assert shown <= {c.number for c in late}
+
+
+async def test_figures_are_read_from_the_index_without_a_sort(bot: Bot) -> None:
+    """The cube is read from the covering index cases_stats in GROUP BY order: no table row
+    is visited and nothing is sorted, which is what keeps a year of a million cases fast."""
+    now = bot.clock.now()
+    for departments in (None, {"fire"}):
+        sql, params = figures_query(now - 365 * DAY, now, now, departments)
+        plan = [row[3] for row in await bot.db.read.fetch_all("EXPLAIN QUERY PLAN " + sql, params)]
+        cube = [p for p in plan if "cases" in p and "cube" not in p]
+        assert len(cube) == 1, plan
+        assert "COVERING INDEX cases_stats" in cube[0], plan
+        # The only sorts are the roll-ups of the small cube.
+        sorts = [i for i, p in enumerate(plan) if "TEMP B-TREE" in p]
+        assert all("SCAN cube" in plan[i - 1] for i in sorts), plan
