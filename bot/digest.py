@@ -182,11 +182,11 @@ async def sweep_digest(services: Services, now: dt.datetime) -> int:
         notifier = Notifier(tx, services, now)
         told: set[tuple[int, str]] = set()  # (officer, department): a supervisor too needs one
         for counts in rows:
-            department = services.city.department(counts.department)
             render = department_digest(services, week, counts)
             key = f"{week.key}:dep:{counts.department}"
-            if department is not None and department.group_chat_id is not None:
-                await notifier.group(department.group_chat_id, key, render, quiet=True)
+            group = await notifier.department_group(counts.department)
+            if group is not None:
+                await notifier.group(group, key, render, quiet=True)
                 queued += 1
             else:
                 for user_id in await tx.users.members(

@@ -160,10 +160,18 @@ class Notifier:
         officers = await self.tx.users.members(Role.OFFICER.value, department=code)
         for user_id in officers:
             await self.user(user_id, key, render, quiet=quiet)
-        department = self.services.city.department(code)
-        if department is not None and department.group_chat_id is not None:
-            await self.group(department.group_chat_id, key, render, quiet=quiet)
+        group = await self.department_group(code)
+        if group is not None:
+            await self.group(group, key, render, quiet=quiet)
         return len(officers)
+
+    async def department_group(self, code: str) -> int | None:
+        """The department's group chat: bound in chat (/setgroup), else from the city file."""
+        bound = await self.tx.departments.group_chat(code)
+        if bound is not None:
+            return bound
+        department = self.services.city.department(code)
+        return department.group_chat_id if department is not None else None
 
     async def officers(self, case: Case, key: str, render: Render, *, quiet: bool = False) -> int:
         return await self.department(case.department, key, render, quiet=quiet)

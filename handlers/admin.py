@@ -576,10 +576,10 @@ async def departments(update: Update, context: Context) -> None:
     for department in context.city.departments:
         officers = await context.db.read.users.members("officer", department=department.code)
         supervisors = await context.db.read.users.members("supervisor", department=department.code)
+        chat_id = await context.db.read.departments.group_chat(department.code)
+        chat_id = chat_id if chat_id is not None else department.group_chat_id
         group = (
-            _("group chat {id}").format(id=department.group_chat_id)
-            if department.group_chat_id is not None
-            else _("no group chat")
+            _("group chat {id}").format(id=chat_id) if chat_id is not None else _("no group chat")
         )
         lines.append(
             f"• <code>{department.code}</code> "
@@ -592,12 +592,54 @@ async def departments(update: Update, context: Context) -> None:
     lines.append("")
     lines.append(
         _(
-            "Departments, their group chats and routing are set in the city file; "
-            "check a changed file with run_bot.py check-config before restarting the bot. "
-            "Invite officers with /invite officer CODE."
+            "Departments and routing are set in the city file; check a changed file with "
+            "run_bot.py check-config before restarting the bot. Invite officers with "
+            "/invite officer CODE. To give a department a group chat, add the bot to the group "
+            "and send /setgroup CODE there."
         )
     )
     await message.reply_text("\n".join(lines))
+
+
+async def set_group(update: Update, context: Context) -> None:
+    """Bind the group this is sent in as a department's group chat (or unbind it)."""
+    _ = context.gettext
+    message = update.effective_message
+    chat = update.effective_chat
+    assert message is not None
+    assert chat is not None
+    if not context.has_account or not context.account.has(Role.ADMIN):
+        await message.reply_text(NotAllowed().render(_))
+        return
+    unbind = bool(message.text and message.text.startswith("/unsetgroup"))
+    code = (context.args or [""])[0].strip().lower()
+    department = context.city.department(code)
+    if department is None:
+        await message.reply_text(
+            _("Send /setgroup CODE in the group, with one of: {codes}").format(
+                codes=department_list(context)
+            )
+        )
+        return
+    name = html.escape(department.name.get(context.tr.language))
+    async with context.db.transaction() as tx:
+        if unbind:
+            await tx.departments.unbind_group(department.code)
+        else:
+            await tx.departments.bind_group(
+                department.code, chat.id, context.account.id, context.clock.now()
+            )
+    if unbind:
+        await message.reply_text(
+            _("{department} no longer sends its cases to a group chat.").format(department=name)
+        )
+    else:
+        await message.reply_text(
+            _(
+                "This group now gets the new cases, reminders and weekly digest of {department}. "
+                "Officers act on the buttons here as in their own chats."
+            ).format(department=name)
+        )
 
 
 def handlers() -> list[BaseHandler[Update, Context, object]]:
@@ -609,6 +651,7 @@ def handlers() -> list[BaseHandler[Update, Context, object]]:
         CommandHandler("addenterprise", add_enterprise, private),
         CommandHandler("editenterprise", edit_enterprise, private),
         CommandHandler("departments", departments, private),
+        CommandHandler(["setgroup", "unsetgroup"], set_group, filters.ChatType.GROUPS),
         # Every admin button, well-formed or not: a non-admin is refused, never routed further.
         CallbackQueryHandler(on_button, pattern=f"^{PREFIX}:"),
     ]

@@ -18,6 +18,7 @@ import aiosqlite
 if TYPE_CHECKING:
     from storage.broadcasts import BroadcastRepo
     from storage.cases import CaseQueries, CaseRepo
+    from storage.departments import DepartmentRepo
     from storage.drafts import DraftRepo
     from storage.enterprises import EnterpriseRepo
     from storage.inputs import PendingInputRepo
@@ -106,6 +107,12 @@ class Session:
         from storage.enterprises import EnterpriseRepo
 
         return EnterpriseRepo(self)
+
+    @cached_property
+    def departments(self) -> DepartmentRepo:
+        from storage.departments import DepartmentRepo
+
+        return DepartmentRepo(self)
 
     @cached_property
     def reminders(self) -> ReminderRepo:

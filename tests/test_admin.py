@@ -374,3 +374,27 @@ async def test_admin_edits_an_enterprise_and_lists_departments(bot: Bot) -> None
     row = await bot.db.read.enterprises.get(enterprise_id)
     assert row is not None
     assert row.name == "Golden Dragon Restaurant"
+
+
+async def test_admin_binds_a_department_group_chat_in_the_group(bot: Bot) -> None:
+    from tests.test_loop import report
+    from tests.test_loop import staff as join_as
+
+    admin = await join_as(bot, InviteSpec(Role.ADMIN))
+    group = -100500
+    admin.join_group(group, title="Fire department")
+    citizen = bot.user(language="en")
+    citizen.join_group(group, title="Fire department")
+    await citizen.send("/setgroup fire", chat_id=group)
+    assert bot.api.messages_to(group)[-1].plain == "You are not allowed to do that."
+    await admin.send("/setgroup fire", chat_id=group)
+    assert "This group now gets the new cases" in bot.api.messages_to(group)[-1].plain
+    number = await report(bot.user(language="en"))
+    await bot.drain()
+    card = bot.api.messages_to(group)[-1]
+    assert f"新举报 {number}" in card.plain  # a group chat gets the city's default language
+    assert card.has_button("受理")
+    await admin.send("/departments")
+    assert f"group chat {group}" in admin.last.plain
+    await admin.send("/unsetgroup fire", chat_id=group)
+    assert "no longer sends its cases" in bot.api.messages_to(group)[-1].plain
