@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 
-from bot import awareness, broadcasts, digest, reminders, rewards
+from bot import awareness, broadcasts, delivery, digest, reminders, rewards
 from bot.context import Services
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ def sweeps() -> tuple[Sweep, ...]:
         broadcasts.sweep_broadcast_reports,
         digest.sweep_digest,
         rewards.sweep_rewards,
+        delivery.forget_old_texts,
     )
 
 

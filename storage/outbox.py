@@ -124,5 +124,13 @@ class OutboxRepo:
             (to_db(until), to_db(until)),
         )
 
+    async def forget_payloads(self, before: dt.datetime, limit: int = 2000) -> int:
+        """Blank the text of finished rows queued before ``before``; keep their keys."""
+        return await self.s.execute(
+            "UPDATE outbox SET payload = '{}' WHERE id IN (SELECT id FROM outbox"
+            " WHERE payload != '{}' AND created_at < ? AND status != 'pending' LIMIT ?)",
+            (to_db(before), limit),
+        )
+
     async def pending_count(self) -> int:
         return int(await self.s.fetch_value("SELECT COUNT(*) FROM outbox WHERE status = 'pending'"))

@@ -167,3 +167,25 @@ async def test_a_long_sending_stops_at_the_start_of_quiet_hours(bot: Bot) -> Non
         await sender.run_once()
         bot.clock.advance(seconds=1)
     assert len([m for m in bot.api.sent if m.chat_id in users]) == len(users)
+
+
+async def test_sent_texts_are_forgotten_after_a_month_but_keys_stay(bot: Bot) -> None:
+    bot.user(9100, language="en")
+    await queue(bot, [9100], per_user=1)
+    await bot.drain()
+    bot.clock.advance(days=31)
+    services = bot.app.bot_data.services  # type: ignore[union-attr]
+    async with bot.db.transaction() as tx:  # a newer row, still pending: kept
+        await Notifier(tx, services, bot.clock.now()).user(9100, "later", lambda _tr: Outgoing("x"))
+    await bot.sweep()
+    rows = await bot.db.read.fetch_all("SELECT dedupe_key, payload, status FROM outbox ORDER BY id")
+    assert [(r[0], r[1] == "{}", r[2]) for r in rows] == [
+        ("t:0:9100", True, "sent"),
+        ("later:9100", False, "pending"),
+    ]
+    # The key still stops the same notification from going out twice.
+    async with bot.db.transaction() as tx:
+        again = await Notifier(tx, services, bot.clock.now()).user(
+            9100, "t:0", lambda _tr: Outgoing("note 0 for 9100")
+        )
+    assert again is False
