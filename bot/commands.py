@@ -9,8 +9,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from telegram import Update
+from telegram.error import InvalidToken, NetworkError
 
-from bot.app import InstallHandlers, build_application
+from bot.app import InstallHandlers, ShaoziApp, build_application
 from bot.city import CityConfig
 from bot.clock import SystemClock
 from bot.enterprises import EnterpriseRow, parse_enterprise_csv
@@ -39,6 +40,18 @@ def configure_logging(settings: Settings) -> None:
 def run(settings: Settings, city: CityConfig, install_handlers: InstallHandlers) -> None:
     """Run the bot until interrupted: long polling, or a webhook when configured."""
     app = build_application(settings, install_handlers, city=city)
+    try:
+        _serve(app, settings)
+    except InvalidToken:
+        raise CommandError(
+            "Telegram refused the bot token (SHAOZI_TOKEN). Check it, or get a new one from "
+            "@BotFather with /token."
+        ) from None
+    except NetworkError as exc:
+        raise CommandError(f"cannot reach the Bot API at {settings.api_url}: {exc}") from None
+
+
+def _serve(app: ShaoziApp, settings: Settings) -> None:
     if settings.mode is Mode.WEBHOOK:
         assert settings.webhook_url is not None
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None

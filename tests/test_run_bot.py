@@ -225,3 +225,26 @@ async def test_kill_9_after_each_step_loses_nothing(
         database.close()
     stored = bot_process.tmp_path / "data" / "photos" / sha[:2] / f"{sha}.jpg"
     assert not has_metadata(stored.read_bytes())
+
+
+def test_a_refused_token_or_an_unreachable_api_is_said_plainly(
+    tmp_path: Path, server: FakeBotServer
+) -> None:
+    refused = run(
+        tmp_path,
+        SHAOZI_TOKEN="999:WRONG",
+        SHAOZI_API_URL=server.base_url,
+        SHAOZI_FILE_URL=server.base_file_url,
+    )
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines()[-1].startswith(
+        "error: Telegram refused the bot token (SHAOZI_TOKEN)."
+    )
+    unreachable = run(
+        tmp_path,
+        SHAOZI_TOKEN=TOKEN,
+        SHAOZI_API_URL="http://127.0.0.1:9/bot",
+        SHAOZI_FILE_URL="http://127.0.0.1:9/file/bot",
+    )
+    assert unreachable.returncode == 2
+    assert "error: cannot reach the Bot API at http://127.0.0.1:9/bot" in unreachable.stderr
