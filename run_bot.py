@@ -46,6 +46,23 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument(
         "--list", action="store_true", help="print id, credit code and name of each one imported"
     )
+    box = sub.add_parser(
+        "sandbox",
+        help="try the bot without a token: a local fake Telegram and a chat page in the browser",
+        description="Runs the real bot against a local fake Bot API (nothing reaches Telegram) "
+        "and serves a page on 127.0.0.1 where you chat as a citizen, an officer, an enterprise "
+        "contact, a supervisor and an admin of the sample city.",
+    )
+    box.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765)")
+    box.add_argument(
+        "--data", type=Path, metavar="DIR", help="keep the database and photos here (default: temp)"
+    )
+    box.add_argument(
+        "--language",
+        choices=["zh-hans", "zh-hant", "en"],
+        default="zh-hans",
+        help="the sandbox users' Telegram language (default zh-hans)",
+    )
     chk = sub.add_parser("check-config", help="validate a city configuration file")
     chk.add_argument("file", type=Path, nargs="?", help="default: SHAOZI_CITY")
     return top
@@ -76,6 +93,17 @@ def main(argv: list[str] | None = None) -> int:
                 print(NO_TOKEN, file=sys.stderr)
                 return 2
             commands.run(settings, city, install_handlers())
+        elif command == "sandbox":
+            from bot.sandbox.server import run_sandbox
+
+            run_sandbox(
+                city,
+                install_handlers(),
+                port=args.port,
+                data_dir=args.data,
+                timezone=settings.timezone,
+                language=args.language,
+            )
         elif command == "migrate":
             applied = commands.migrate(settings)
             print(f"database {settings.database}: applied {len(applied)} migration(s)")

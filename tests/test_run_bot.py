@@ -237,8 +237,10 @@ def test_a_refused_token_or_an_unreachable_api_is_said_plainly(
         SHAOZI_FILE_URL=server.base_file_url,
     )
     assert refused.returncode == 2
-    assert refused.stderr.strip().splitlines()[-1].startswith(
-        "error: Telegram refused the bot token (SHAOZI_TOKEN)."
+    assert (
+        refused.stderr.strip()
+        .splitlines()[-1]
+        .startswith("error: Telegram refused the bot token (SHAOZI_TOKEN).")
     )
     unreachable = run(
         tmp_path,

@@ -1,9 +1,14 @@
-"""A fake Telegram Bot API for tests, usable in-process (FakeRequest) or over HTTP."""
+"""The fake Telegram Bot API, now shipped in bot.sandbox.fakeapi; re-exported for the tests."""
 
-from tests.fakebot.api import FakeBotAPI, FakeNetworkError, SentMessage, StoredFile
-from tests.fakebot.request import FakeRequest
-from tests.fakebot.server import FakeBotServer
-from tests.fakebot.user import FakeUser
+from bot.sandbox.fakeapi import (
+    FakeBotAPI,
+    FakeBotServer,
+    FakeNetworkError,
+    FakeRequest,
+    FakeUser,
+    SentMessage,
+    StoredFile,
+)
 
 __all__ = [
     "FakeBotAPI",

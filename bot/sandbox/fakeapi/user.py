@@ -7,8 +7,8 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from tests.fakebot.api import FakeBotAPI, SentMessage
-from tests.fakebot.formatting import utf16_len
+from bot.sandbox.fakeapi.api import FakeBotAPI, SentMessage
+from bot.sandbox.fakeapi.formatting import utf16_len
 
 __all__ = ["FakeUser"]
 

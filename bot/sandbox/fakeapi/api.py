@@ -16,7 +16,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from tests.fakebot.formatting import EntityParseError, parse_formatted, utf16_len, visible_text
+from bot.sandbox.fakeapi.formatting import (
+    EntityParseError,
+    parse_formatted,
+    utf16_len,
+    visible_text,
+)
 
 __all__ = [
     "FakeBotAPI",

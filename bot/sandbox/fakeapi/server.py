@@ -14,8 +14,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.fakebot.api import FakeBotAPI, FakeNetworkError, FileTuple, poll_arguments
-from tests.fakebot.request import route
+from bot.sandbox.fakeapi.api import FakeBotAPI, FakeNetworkError, FileTuple, poll_arguments
+from bot.sandbox.fakeapi.request import route
 
 __all__ = ["FakeBotServer", "parse_body"]
 

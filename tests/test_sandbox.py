@@ -1,0 +1,150 @@
+"""The sandbox through its HTTP JSON API: a citizen reports, the officer receives the case."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import re
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import handlers
+from bot.city import CityConfig
+from bot.sandbox.core import Sandbox
+from bot.sandbox.server import SandboxServer
+from tests.images import jpeg
+
+NUMBER = re.compile(r"YH-\d{8}-\d{4}")
+START = dt.datetime(2026, 11, 22, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai: not quiet hours
+
+
+class Client:
+    def __init__(self, base: str) -> None:
+        self.base = base.rstrip("/")
+
+    def get(self, path: str) -> Any:
+        with urllib.request.urlopen(self.base + path, timeout=30) as response:
+            body = response.read()
+            if response.headers.get_content_type() == "application/json":
+                return json.loads(body)
+            return body
+
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        request = urllib.request.Request(
+            self.base + path,
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                result: dict[str, Any] = json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            with exc:
+                raise AssertionError(f"{path}: {exc.code} {exc.read().decode()}") from exc
+        assert result.get("ok"), result
+        return result
+
+    def transcript(self, user: str) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = self.get(f"/api/transcript?user={user}")["messages"]
+        return messages
+
+    def last_bot(self, user: str) -> dict[str, Any]:
+        return next(m for m in reversed(self.transcript(user)) if m["from"] == "bot")
+
+    def press(self, user: str, label: str) -> dict[str, Any]:
+        """Press the newest button whose label contains `label`."""
+        for message in reversed(self.transcript(user)):
+            for row in message.get("buttons", []):
+                for button in row:
+                    if label in button["text"] and button["data"]:
+                        return self.post(
+                            "/api/press",
+                            {"user": user, "message_id": message["id"], "data": button["data"]},
+                        )
+        raise AssertionError(f"no button {label!r} for {user}")
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path, city: CityConfig) -> Iterator[Client]:
+    box = Sandbox(city, handlers.install, data_dir=tmp_path / "box", language="en", start=START)
+    with SandboxServer(box, port=0) as server:
+        assert server.host == "127.0.0.1"
+        yield Client(server.url)
+
+
+def test_the_page_and_the_users(sandbox: Client) -> None:
+    page = sandbox.get("/")
+    assert b"Shaozi sandbox" in page
+    data = sandbox.get("/api/users")
+    roles = {u["key"]: u["role"] for u in data["users"]}
+    assert roles == {
+        "citizen": "citizen",
+        "officer": "officer",
+        "enterprise": "enterprise",
+        "supervisor": "supervisor",
+        "admin": "admin",
+    }
+    assert len(data["places"]) >= 3
+    assert data["local"].startswith("2026-11-22 10:00")
+    for key in ("officer", "enterprise", "supervisor", "admin"):
+        assert "You are now" in sandbox.last_bot(key)["html"]
+
+
+def test_a_citizen_reports_and_the_officer_gets_the_case(sandbox: Client) -> None:
+    place = sandbox.get("/api/users")["places"][0]
+    sandbox.post("/api/send", {"user": "citizen", "text": "/report"})
+    sandbox.press("citizen", "Fire safety")
+    sandbox.post("/api/location", {"user": "citizen", "lat": place["lat"], "lon": place["lon"]})
+    sandbox.post("/api/send", {"user": "citizen", "text": "The emergency exit is locked."})
+    photo = base64.b64encode(jpeg(seed=3)).decode()
+    sent = sandbox.post(
+        "/api/photo", {"user": "citizen", "data": f"data:image/jpeg;base64,{photo}"}
+    )
+    assert sandbox.get(f"/api/photo?user=1001&message={sent['message_id']}")[:2] == b"\xff\xd8"
+    sandbox.press("citizen", "Done")
+    sandbox.press("citizen", "Real name")
+    sandbox.post("/api/send", {"user": "citizen", "text": "Chen Jing"})
+    sandbox.post("/api/contact", {"user": "citizen"})
+    rows = sandbox.last_bot("citizen").get("buttons", [])
+    if any("Mine is different" in b["text"] for row in rows for b in row):
+        sandbox.press("citizen", "Mine is different")
+    sandbox.press("citizen", "Submit")
+    match = NUMBER.search(sandbox.last_bot("citizen")["html"])
+    assert match, sandbox.last_bot("citizen")
+    number = match.group(0)
+
+    officer = sandbox.transcript("officer")
+    card = officer[-1]
+    assert f"New report {number}" in card["html"]
+    assert any("Accept" in b["text"] for row in card["buttons"] for b in row)
+    assert officer[-3]["photo"]
+    assert officer[-2]["location"]
+    assert sandbox.get(officer[-3]["photo"])[:2] == b"\xff\xd8"
+    count = next(u for u in sandbox.get("/api/users")["users"] if u["key"] == "officer")["count"]
+    assert count == len([m for m in officer if m["from"] == "bot"])
+
+    before = len(sandbox.transcript("officer"))
+    moved = sandbox.post("/api/clock", {"advance": "day"})
+    assert moved["local"].startswith("2026-11-23 10:00")
+    later = sandbox.transcript("officer")[before:]
+    assert any(number in m["html"] for m in later), later  # not accepted in time: a reminder
+
+
+def test_bad_requests_are_answered_not_fatal(sandbox: Client) -> None:
+    request = urllib.request.Request(
+        sandbox.base + "/api/send",
+        data=json.dumps({"user": "nobody", "text": "hi"}).encode(),
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=30)
+    with caught.value:
+        assert caught.value.code == 400
+    assert sandbox.get("/api/users")["users"]
