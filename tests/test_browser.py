@@ -1,0 +1,214 @@
+"""The sandbox page in headless Chromium: a whole case played by clicking and typing only.
+
+Needs Debian's chromium (`apt-get install chromium`); Playwright drives it, never downloads one.
+Screenshots of three moments go to tests/artifacts/ for review.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Locator, Page, expect, sync_playwright
+
+import handlers
+from bot.city import CityConfig
+from bot.sandbox.core import Sandbox
+from bot.sandbox.server import SandboxServer
+from tests.images import jpeg
+from tests.test_sandbox import NUMBER, START
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).parent / "artifacts"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: apt-get install chromium"
+    ),
+]
+
+
+@pytest.fixture
+def page(tmp_path: Path, city: CityConfig) -> Iterator[Page]:
+    box = Sandbox(city, handlers.install, data_dir=tmp_path / "box", language="en", start=START)
+    with SandboxServer(box, port=0) as server, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=ARGS
+        )
+        try:
+            chrome = browser.new_page(viewport={"width": 1280, "height": 900})
+            chrome.set_default_timeout(15_000)
+            expect.set_options(timeout=15_000)
+            chrome.goto(server.url)
+            yield chrome
+        finally:
+            browser.close()
+
+
+class Chat:
+    """One persona's pane of the page, reached through its tab."""
+
+    def __init__(self, page: Page, key: str) -> None:
+        self.page, self.key = page, key
+        self.pane = page.locator(f'.pane[data-user="{key}"]')
+
+    def open(self) -> Chat:
+        self.page.locator(f'nav button[data-user="{self.key}"]').click()
+        expect(self.pane).to_be_visible()
+        return self
+
+    @property
+    def last(self) -> Locator:
+        return self.pane.locator(".msg.bot").last
+
+    def bot_says(self, text: str) -> Locator:
+        """Wait for the bot's newest message in this chat to contain `text`."""
+        expect(self.last).to_contain_text(text)
+        return self.last
+
+    def message(self, text: str) -> Locator:
+        return self.pane.locator(".msg.bot", has_text=text).last
+
+    def say(self, text: str) -> None:
+        box = self.pane.locator("input[name=text]")
+        box.fill(text)
+        box.press("Enter")
+
+    def press(self, label: str) -> None:
+        """Press the newest inline button whose label contains `label` (any case)."""
+        self.pane.locator(".keyboard button", has_text=label).last.click()
+
+    def upload(self, path: Path) -> None:
+        self.pane.locator("input[type=file]").set_input_files(path)
+
+    def share_place(self, name: str) -> None:
+        self.pane.locator("select[name=place]").select_option(label=name)
+
+
+def report(citizen: Chat, place: str, description: str, photo: Path | None) -> str:
+    """File a Fire safety report anonymously; returns its number."""
+    citizen.say("/report")
+    citizen.bot_says("Step 1 of 6")
+    citizen.press("Fire safety")
+    citizen.bot_says("Step 2 of 6")
+    citizen.share_place(place)
+    citizen.bot_says("Step 3 of 6")
+    citizen.say(description)
+    citizen.bot_says("Step 4 of 6")
+    if photo is None:
+        citizen.press("No photo")
+        citizen.press("Go on without a photo")
+    else:
+        citizen.upload(photo)
+        citizen.bot_says("Photo 1 of 5 received")
+        citizen.press("Done")
+    citizen.bot_says("Step 5 of 6")
+    citizen.press("Anonymous")
+    citizen.bot_says("Step 6 of 6")
+    expect(citizen.last).to_contain_text(description)
+    citizen.press("Submit")
+    filed = citizen.bot_says("Your report is filed as")
+    match = NUMBER.search(filed.inner_text())
+    assert match, filed.inner_text()
+    return match.group(0)
+
+
+def accept_and_order(officer: Chat, number: str) -> None:
+    """Accept as orange, general hazard; order Golden Dragon with the default deadline."""
+    expect(officer.message(f"New report {number}")).to_be_visible()
+    officer.press("Accept")
+    officer.press("orange")
+    officer.press("general hazard")
+    officer.bot_says("Status: accepted")
+    officer.press("Order an enterprise to fix it")
+    officer.bot_says("Which enterprise must fix it?")
+    officer.say("golden dragon")
+    officer.bot_says("Choose the enterprise")
+    officer.press("Golden Dragon Restaurant")
+    officer.press("⭐")  # the default deadline of the grade
+    expect(officer.message(number)).to_contain_text("Status: being rectified")
+
+
+def test_a_whole_case_in_the_browser(page: Page, tmp_path: Path) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    hazard, fixed = tmp_path / "hazard.jpg", tmp_path / "fixed.jpg"
+    hazard.write_bytes(jpeg(seed=3))
+    fixed.write_bytes(jpeg(seed=99))
+    citizen, officer = Chat(page, "citizen"), Chat(page, "officer")
+    enterprise, supervisor = Chat(page, "enterprise"), Chat(page, "supervisor")
+
+    # The citizen reports a locked exit with a photo.
+    citizen.open()
+    number = report(citizen, "Laocheng District", "The emergency exit is locked.", hazard)
+    expect(citizen.pane.locator(".msg.user img")).to_have_count(1)
+    page.screenshot(path=ARTIFACTS / "1-report-filed.png")
+
+    # The officer sees the card with the photo, accepts and orders the enterprise.
+    officer.open()
+    expect(officer.pane.locator(".msg.bot img")).to_have_count(1)
+    accept_and_order(officer, number)
+
+    # The order reaches the enterprise, with the photo; the contact submits the fix.
+    enterprise.open()
+    order = enterprise.bot_says(f"Rectification order (整改通知) for case {number}")
+    expect(order).to_contain_text("Deadline: 2026-12-07")
+    expect(enterprise.pane.locator(".msg.bot img")).to_have_count(1)
+    page.screenshot(path=ARTIFACTS / "2-order-at-enterprise.png")
+    enterprise.press("Submit the fix")
+    enterprise.bot_says("send photos of the place now it is fixed")
+    enterprise.upload(fixed)
+    enterprise.bot_says("Photo 1 received")
+    enterprise.say("Replaced the lock with a panic bar.")
+    enterprise.bot_says(f"The fix of case {number} was sent to the department for checking")
+
+    # The officer verifies and closes it, answering the reward questions if asked.
+    officer.open()
+    expect(officer.message(f"Fix submitted for case {number}")).to_contain_text(
+        "Replaced the lock with a panic bar."
+    )
+    officer.press("Verified: close the case")
+    genuine = officer.pane.locator(".keyboard button", has_text="Genuine: the hazard was real")
+    closed = officer.pane.locator(".msg.bot", has_text="Status: closed")
+    expect(genuine.or_(closed).first).to_be_visible()
+    if genuine.count():
+        genuine.last.click()
+        officer.press("No fine")
+    expect(closed.last).to_contain_text(number)
+
+    # The supervisor's /stats counts it as rectified.
+    supervisor.open()
+    supervisor.say("/stats")
+    expect(supervisor.message("rectification rate")).to_contain_text("Found: 1 · rectified: 1")
+
+    # A second case is ordered; the clock moves past its deadline; the contact is reminded.
+    citizen.open()
+    second = report(citizen, "Dongpo District", "Boxes block the stairs to the roof.", None)
+    officer.open()
+    accept_and_order(officer, second)
+    enterprise.open()
+    enterprise.bot_says(f"Rectification order (整改通知) for case {second}")
+    reminder = enterprise.pane.locator(".msg.bot", has_text=f"Case {second} is overdue")
+    page.locator("[data-advance=deadline]").click()
+    expect(page.locator("#toast")).to_contain_text("Clock: 2026-12-08 00:00")
+    hour = 0
+    while not reminder.count():  # held back by the night's quiet hours, then sent
+        hour += 1
+        assert hour <= 12, "no reminder by noon after the deadline"
+        page.locator("[data-advance=hour]").click()
+        expect(page.locator("#toast")).to_contain_text(f"Clock: 2026-12-08 {hour:02d}:00")
+    expect(reminder).to_contain_text("its deadline was 2026-12-07")
+    expect(enterprise.pane).to_contain_text(f"Today is the deadline of case {second}")
+    page.screenshot(path=ARTIFACTS / "3-reminder-at-enterprise.png")
+    assert re.search(r"2026-12-08 \d\d:00", page.locator("#now").inner_text())
