@@ -295,14 +295,17 @@ async def ask(
     draft: ReportDraft,
     note: str | None = None,
     found: list[Duplicate] | None = None,
+    *,
+    after_keyboard: bool = False,
 ) -> None:
     """Send the prompt of the draft's current step, after an optional note."""
     if found and draft.step is Step.DUPLICATES:
         text, markup = duplicates_prompt(context, draft, found)
     else:
         text, markup = await prompt(context, draft)
-    if note and not isinstance(markup, ReplyKeyboardMarkup):
-        # A separate note clears the reply keyboard of the step before (location, phone).
+    if note and after_keyboard and not isinstance(markup, ReplyKeyboardMarkup):
+        # The step before showed a reply keyboard (location, phone): a separate note takes it
+        # away, since a message can carry only one keyboard.
         await context.bot.send_message(draft.user_id, note, reply_markup=ReplyKeyboardRemove())
     elif note:
         text = note + "\n\n" + text
@@ -481,6 +484,7 @@ async def on_message(update: Update, context: Context) -> bool:
         await ask(context, draft)
         return True
     kind = kind_of(message)
+    asked = draft.step
     accepted, handler = STEP_HANDLERS.get(draft.step, (frozenset(), None))
     _ = context.gettext
     try:
@@ -494,7 +498,7 @@ async def on_message(update: Update, context: Context) -> bool:
     except ShaoziError as exc:
         await ask(context, draft, exc.render(_))
         return True
-    await ask(context, draft, note, found)
+    await ask(context, draft, note, found, after_keyboard=asked in (Step.LOCATION, Step.PHONE))
     return True
 
 

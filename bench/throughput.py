@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Updates per second: a bare PTB echo bot against Shaozi's report flow, in one run.
+
+Both run the real python-telegram-bot Application on the same in-process fake Bot API and handle
+the same number of updates, one after another as long polling delivers them. Shaozi's side files
+complete reports (/report, category, location, description, "no photo", anonymous, submit: every
+step written to SQLite before the reply); the echo bot answers each text with the same text.
+Target: Shaozi at least half the echo's rate. Run: python bench/throughput.py [--reports N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from telegram import Update
+from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import handlers
+from bot.app import build_application, shutdown, startup
+from bot.city import load_city
+from bot.clock import ManualClock
+from bot.sandbox.fakeapi import FakeBotAPI, FakeRequest, FakeUser
+from bot.settings import SAMPLE_CITY, Settings
+
+TOKEN = "123456:THROUGHPUT"
+
+
+async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(update.effective_message.text or "")
+
+
+async def bare_echo(updates: int) -> float:
+    """Seconds for the echo bot to handle ``updates`` text messages."""
+    api = FakeBotAPI(token=TOKEN)
+    api.history_limit = 1000
+    app = ApplicationBuilder().token(TOKEN).request(FakeRequest(api)).build()
+    app.add_handler(MessageHandler(filters.TEXT, echo))
+    await app.initialize()
+    users = [_user(api, app, 10_000 + n) for n in range(50)]
+    start = time.perf_counter()
+    for n in range(updates):
+        await users[n % len(users)].send(f"hello {n}")
+    elapsed = time.perf_counter() - start
+    await app.shutdown()
+    return elapsed
+
+
+def _user(api: FakeBotAPI, app: Any, user_id: int) -> FakeUser:
+    async def deliver(update: dict[str, Any]) -> None:
+        await app.process_update(Update.de_json(update, app.bot))
+
+    return FakeUser(api, user_id, language_code="en", deliver=deliver)
+
+
+async def one_report(user: FakeUser, lat: float, lon: float) -> int:
+    """File one anonymous report without a photo; return how many updates it took."""
+    await user.send("/report")
+    await user.press("Other")
+    await user.send_location(lat, lon)
+    await user.send("A cracked gas pipe behind the market, smells strongly.")
+    await user.press("No photo")
+    await user.press("Go on without a photo")
+    await user.press("Anonymous")
+    await user.press("Submit")
+    return 8
+
+
+async def shaozi_reports(reports: int, folder: Path) -> tuple[float, int]:
+    """Seconds for Shaozi to take ``reports`` complete reports, and how many updates that was."""
+    api = FakeBotAPI(token=TOKEN)
+    api.history_limit = 1000
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        token=TOKEN,
+        database=folder / "bench.db",
+        data_dir=folder / "data",
+        rate_limit=False,
+    )
+    city = load_city(SAMPLE_CITY)
+    # One simulated day: lift the per-person daily limit (each report has its own user anyway).
+    limits = city.limits.model_copy(update={"reports_per_day": 10_000})
+    city = city.model_copy(update={"limits": limits})
+    app = build_application(
+        settings,
+        handlers.install,
+        city=city,
+        clock=ManualClock(),
+        request=FakeRequest(api),
+        get_updates_request=FakeRequest(api),
+    )
+    await app.initialize()
+    await startup(app)
+    districts = city.districts
+    counted = 0
+    start = time.perf_counter()
+    for n in range(reports):
+        user = _user(api, app, 20_000 + n)
+        lat, lon = districts[n % len(districts)].centre()
+        # A grid of places about 300 m apart, so no report is offered as another's duplicate.
+        cell = n // len(districts)
+        lat += (cell % 20) * 0.0025 - 0.025
+        lon += (cell // 20 % 20) * 0.0035 - 0.035
+        counted += await one_report(user, lat, lon)
+        if "Your report is filed as" not in user.last.plain:
+            raise SystemExit(f"report {n} was not filed: {user.last.plain!r}")
+    elapsed = time.perf_counter() - start
+    await shutdown(app)
+    await app.shutdown()
+    return elapsed, counted
+
+
+async def run(reports: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        shaozi_s, updates = await shaozi_reports(reports, Path(folder))
+    echo_s = await bare_echo(updates)
+    shaozi_rate, echo_rate = updates / shaozi_s, updates / echo_s
+    print(f"{updates} updates each ({reports} complete reports of 8 steps for Shaozi)")
+    print(f"bare PTB echo: {echo_rate:.0f} updates/s ({echo_s:.2f} s)")
+    print(f"Shaozi report flow with SQLite writes: {shaozi_rate:.0f} updates/s ({shaozi_s:.2f} s)")
+    print(f"ratio {shaozi_rate / echo_rate:.2f} (target at least 0.5)")
+    print(
+        f"updates={updates} echo_per_s={echo_rate:.0f} shaozi_per_s={shaozi_rate:.0f}"
+        f" ratio={shaozi_rate / echo_rate:.2f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--reports", type=int, default=300)
+    args = parser.parse_args()
+    asyncio.run(run(args.reports))
+
+
+if __name__ == "__main__":
+    main()
