@@ -1,0 +1,600 @@
+#!/usr/bin/env python3
+"""A city month: the whole loop at a real city's volume, through the real Application.
+
+Builds a city from the sample configuration (all departments, 8 districts, 500 enterprises imported
+with the real import command, staff bound through invites and /join), then runs N simulated days on
+a ManualClock moved in steps, with the sweep and the outbox drain at each step. Citizens report
+with photos and locations (some duplicates, some anonymous, some stickers first), officers triage
+after a random delay (some past the acceptance limit), enterprises fix on time (70%), late (20%)
+or ask for more time (10%), officers sometimes return fixes, reporters sometimes say "not fixed".
+At the end the loop's invariants are checked; the exit status is 1 when one fails.
+Run from the repository root: python bench/city_month.py [--days 30] [--reports 100] [--seed 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import datetime as dt
+import heapq
+import itertools
+import os
+import random
+import re
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
+from telegram import Update
+
+import handlers
+from bot.app import ShaoziApp, build_application, outbox_worker, shutdown, startup
+from bot.city import CityConfig, load_city
+from bot.clock import ManualClock
+from bot.commands import import_enterprises
+from bot.enterprises import check_character
+from bot.invites import InviteSpec, create_invite
+from bot.roles import Role
+from bot.schedule import run_sweeps
+from bot.settings import SAMPLE_CITY, Settings
+from storage.db import from_db
+from tests.fakebot import FakeBotAPI, FakeRequest, FakeUser, SentMessage
+from tests.images import jpeg
+
+TOKEN = "123456:CITY-MONTH"
+NUMBER = re.compile(r"YH-\d{8}-\d{4}")
+HOUR = dt.timedelta(hours=1)
+DAY = dt.timedelta(days=1)
+ENTERPRISES = 500
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def default_deadline(message: SentMessage) -> str:
+    """The label of the starred (default) deadline button, or the first dated one."""
+    labels = [text for row in message.buttons for text, _ in row if " by 20" in text]
+    assert labels, f"no deadline buttons: {message.buttons}"
+    return next((t for t in labels if "⭐" in t), labels[0])
+
+
+@dataclass
+class Case:
+    number: str
+    reporter: FakeUser
+    department: str
+    category: str
+    where: tuple[float, float]
+    duplicate_of: str | None = None
+    fate: str = ""  # ontime, late, extend
+    enterprise: int = -1
+    state: str = "submitted"  # the simulation's own view
+    returned: int = 0
+    complained: bool = False
+    accepted: bool = False
+
+
+@dataclass(order=True)
+class Event:
+    at: dt.datetime
+    seq: int
+    act: Callable[[], Awaitable[None]] = field(compare=False)
+
+
+class City:
+    def __init__(self, folder: Path, seed: int, step: dt.timedelta) -> None:
+        self.rng = random.Random(seed)
+        self.folder, self.step = folder, step
+        self.clock = ManualClock()
+        self.api = FakeBotAPI(token=TOKEN, now=self.clock.now)
+        self.api.history_limit = 20_000
+        self.settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            token=TOKEN,
+            database=folder / "city.db",
+            data_dir=folder / "data",
+            rate_limit=False,
+        )
+        self.city: CityConfig = load_city(SAMPLE_CITY)
+        self.app: ShaoziApp | None = None
+        self.events: list[Event] = []
+        self.seq = itertools.count()
+        self.next_user = itertools.count(100_000)
+        self.cases: dict[str, Case] = {}
+        self.officers: dict[str, FakeUser] = {}
+        self.contacts: dict[int, FakeUser] = {}
+        self.enterprises: list[tuple[int, str]] = []
+        self.errors: list[str] = []
+        self.photos = [jpeg(160, 120, seed=s, gps=s % 2 == 0) for s in range(1, 9)]
+        self.fix_photos = [jpeg(160, 120, seed=s) for s in range(500, 506)]
+        self.figures: dict[str, int] = dict.fromkeys(
+            ("reports", "anonymous", "duplicates", "rejected", "stickers", "late_triage",
+             "ordered", "extensions", "returns", "not_fixed", "rewards", "fixes"), 0)  # fmt: skip
+
+    # --- plumbing -----------------------------------------------------------------------------
+
+    async def deliver(self, update: dict[str, Any]) -> None:
+        assert self.app is not None
+        await self.app.process_update(Update.de_json(update, self.app.bot))
+
+    def user(self, language: str = "en", **kwargs: Any) -> FakeUser:
+        user_id = next(self.next_user)
+        return FakeUser(self.api, user_id, language_code=language, deliver=self.deliver, **kwargs)
+
+    def at(self, moment: dt.datetime, act: Callable[[], Awaitable[None]]) -> None:
+        heapq.heappush(self.events, Event(moment, next(self.seq), act))
+
+    async def tick(self) -> None:
+        assert self.app is not None
+        await run_sweeps(self.app.bot_data.services)
+        await outbox_worker(self.app).drain()
+
+    @property
+    def db(self) -> Any:
+        assert self.app is not None
+        return self.app.bot_data.services.db
+
+    async def start(self) -> None:
+        csv_path = self.folder / "enterprises.csv"
+        districts = [d.code for d in self.city.districts]
+        with csv_path.open("w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out)
+            writer.writerow(["name", "credit_code", "district", "address"])
+            for n in range(ENTERPRISES):
+                code = f"91330100MA{n:07d}"
+                writer.writerow(
+                    [
+                        f"Works E{n:04d} Ltd",
+                        code + check_character(code),
+                        districts[n % len(districts)],
+                        f"{n} Factory Road",
+                    ]
+                )
+        result = await asyncio.to_thread(import_enterprises, self.settings, self.city, csv_path)
+        self.enterprises = [(e.id, e.name) for e in result.enterprises]
+        self.app = build_application(
+            self.settings,
+            handlers.install,
+            city=self.city,
+            clock=self.clock,
+            request=FakeRequest(self.api),
+            get_updates_request=FakeRequest(self.api),
+        )
+        await self.app.initialize()
+        await startup(self.app)
+        for department in self.city.departments:
+            self.officers[department.code] = await self.staff(
+                InviteSpec(Role.OFFICER, department.code)
+            )
+        self.supervisor = await self.staff(InviteSpec(Role.SUPERVISOR))
+        self.admin = await self.staff(InviteSpec(Role.ADMIN))
+
+    async def staff(self, spec: InviteSpec) -> FakeUser:
+        user = self.user()
+        code = await create_invite(self.db, spec, self.clock.now())
+        await user.send(f"/join {code}")
+        if not user.last.plain.startswith("You are now"):
+            raise RuntimeError(f"/join failed: {user.last.plain}")
+        return user
+
+    async def contact(self, enterprise_id: int) -> FakeUser:
+        """The enterprise's contact, bound through an invite when it first gets an order."""
+        if enterprise_id not in self.contacts:
+            spec = InviteSpec(Role.ENTERPRISE, enterprise_id=enterprise_id)
+            self.contacts[enterprise_id] = await self.staff(spec)
+        return self.contacts[enterprise_id]
+
+    async def stop(self) -> None:
+        if self.app is not None:
+            await shutdown(self.app)
+            await self.app.shutdown()
+            self.app = None
+
+    @staticmethod
+    def find(user: FakeUser, text: str, button: str) -> SentMessage | None:
+        for sent in reversed(user.transcript):
+            if not sent.deleted and text in sent.plain and sent.has_button(button):
+                return sent
+        return None
+
+    async def guarded(self, what: str, act: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await act()
+        except AssertionError as exc:
+            self.errors.append(f"{what}: {str(exc)[:200]}")
+
+    # --- citizens -----------------------------------------------------------------------------
+
+    def place(self) -> tuple[float, float]:
+        district = self.rng.choice(self.city.districts)
+        xs = [p[0] for p in district.boundary]
+        ys = [p[1] for p in district.boundary]
+        return (
+            round(self.rng.uniform(min(ys) + 0.002, max(ys) - 0.002), 5),
+            round(self.rng.uniform(min(xs) + 0.002, max(xs) - 0.002), 5),
+        )
+
+    async def report(self) -> None:
+        rng = self.rng
+        open_cases = [c for c in self.cases.values() if c.state in ("submitted", "accepted")]
+        duplicate = rng.random() < 0.05 and open_cases
+        if duplicate:
+            original = rng.choice(open_cases)
+            category = next(c for c in self.city.categories if c.code == original.category)
+            lat, lon = original.where
+            where = (lat + 0.0001, lon + 0.0001)
+        else:
+            category = rng.choice(self.city.categories)
+            where = self.place()
+        citizen = self.user(first_name="Citizen")
+        if rng.random() < 0.05:
+            await citizen.send_sticker()  # off-flow: a sticker before anything
+            self.figures["stickers"] += 1
+        await citizen.send("/report")
+        await citizen.press(category.name.en)
+        await citizen.send_location(*where)
+        if rng.random() < 0.05:
+            await citizen.send_sticker()  # off-flow: a sticker instead of the description
+            self.figures["stickers"] += 1
+        await citizen.send("Blocked emergency exit and stacked gas cylinders by the stairs.")
+        await citizen.send_photo(rng.choice(self.photos))
+        await citizen.press("Done")
+        if rng.random() < 0.3:
+            await citizen.press("Anonymous")
+            self.figures["anonymous"] += 1
+        else:
+            await citizen.press("Real name")
+            await citizen.send("Wang Fang")
+            await citizen.send_contact(f"1391234{rng.randrange(10_000):04d}")
+        if citizen.last.has_button("Mine is different"):
+            await citizen.press("Mine is different")
+        await citizen.press("Submit")
+        match = NUMBER.search(citizen.last.plain)
+        assert match, f"no case number in {citizen.last.plain!r}"
+        number = match.group(0)
+        department = category.district_departments.get("", category.department)
+        row = await self.db.read.cases.by_number(number)
+        assert row is not None
+        case = Case(number, citizen, row.department, category.code, where)
+        if duplicate:
+            case.duplicate_of = original.number
+        self.cases[number] = case
+        self.figures["reports"] += 1
+        del department
+        # The officer triages after a random delay; some are late, past the acceptance limit.
+        limit = self.city.limits.acceptance_hours if hasattr(self.city, "limits") else 24
+        if rng.random() < 0.1:
+            delay = dt.timedelta(hours=rng.uniform(limit + 1, 2.5 * limit))
+            self.figures["late_triage"] += 1
+        else:
+            delay = dt.timedelta(hours=rng.uniform(0.2, 0.8 * limit))
+        self.at(self.clock.now() + delay, lambda: self.guarded(number, lambda: self.triage(case)))
+
+    # --- officers -----------------------------------------------------------------------------
+
+    async def triage(self, case: Case) -> None:
+        rng = self.rng
+        officer = self.officers[case.department]
+        card = self.find(officer, f"New report {case.number}", "Accept")
+        assert card is not None, f"no card for {case.number}"
+        original = self.cases.get(case.duplicate_of or "")
+        if original is not None and original.state in ("submitted", "accepted", "assigned"):
+            await officer.press("Duplicate", message=card)
+            await officer.send(original.number)
+            case.state = "merged"
+            self.figures["duplicates"] += 1
+            return
+        if rng.random() < 0.05:
+            await officer.press("Reject", message=card)
+            await officer.press("not a safety hazard", message=card)
+            case.state = "rejected"
+            self.figures["rejected"] += 1
+            return
+        await officer.press("Accept", message=card)
+        await officer.press(rng.choice(["orange", "yellow", "blue"]), message=card)
+        await officer.press("general hazard", message=card)
+        case.state, case.accepted = "accepted", True
+        await officer.press("Order an enterprise to fix it", message=card)
+        enterprise_id, name = rng.choice(self.enterprises)
+        await self.contact(enterprise_id)  # bound before the order goes out
+        await officer.send(name)
+        choice = officer.last
+        await officer.press(name, message=choice)
+        await officer.press(default_deadline(choice), message=choice)
+        assert "Status: being rectified" in choice.plain, choice.plain
+        case.state, case.enterprise = "assigned", enterprise_id
+        self.figures["ordered"] += 1
+        roll = rng.random()
+        case.fate = "ontime" if roll < 0.7 else "late" if roll < 0.9 else "extend"
+        await self.plan_fix(case)
+
+    async def deadline(self, case: Case) -> dt.datetime:
+        row = await self.db.read.cases.by_number(case.number)
+        assert row is not None
+        assert row.deadline is not None
+        deadline = row.deadline
+        return deadline if isinstance(deadline, dt.datetime) else from_db(deadline)
+
+    async def plan_fix(self, case: Case) -> None:
+        now = self.clock.now()
+        deadline = await self.deadline(case)
+        if case.fate == "extend":
+            when = now + (deadline - now) * self.rng.uniform(0.2, 0.6)
+            self.at(when, lambda: self.guarded(case.number, lambda: self.extend(case)))
+            return
+        if case.fate == "late":
+            when = deadline + dt.timedelta(hours=self.rng.uniform(2, 80))
+        else:
+            when = now + (deadline - now) * self.rng.uniform(0.1, 0.9)
+        self.at(when, lambda: self.guarded(case.number, lambda: self.fix(case)))
+
+    async def extend(self, case: Case) -> None:
+        contact = self.contacts[case.enterprise]
+        order = self.find(contact, case.number, "Ask for more time")
+        assert order is not None, f"no order for {case.number}"
+        deadline = await self.deadline(case)
+        await contact.press("Ask for more time", message=order)
+        local = (deadline + 7 * DAY).astimezone(self.settings.zone).date()
+        await contact.send(local.isoformat())
+        await contact.send("The replacement part must be ordered from the factory.")
+        self.figures["extensions"] += 1
+        case.fate = "ontime"
+        self.at(
+            self.clock.now() + dt.timedelta(hours=self.rng.uniform(1, 20)),
+            lambda: self.guarded(case.number, lambda: self.grant(case)),
+        )
+
+    async def grant(self, case: Case) -> None:
+        officer = self.officers[case.department]
+        request = self.find(officer, f"Extension requested for case {case.number}", "Grant")
+        assert request is not None, f"no extension request for {case.number}"
+        await officer.press("Grant the extension", message=request)
+        await self.plan_fix(case)
+
+    # --- enterprises --------------------------------------------------------------------------
+
+    async def fix(self, case: Case) -> None:
+        contact = self.contacts[case.enterprise]
+        await contact.send("/tasks")
+        task = self.find(contact, case.number, "Submit the fix")
+        assert task is not None, f"no task for {case.number}"
+        rows = (task.reply_markup or {}).get("inline_keyboard", [])
+        data = [
+            b["callback_data"]
+            for row in rows
+            for b in row
+            if "Submit the fix" in b.get("text", "") and "callback_data" in b
+        ]
+        target = next((d for d in data if case.number in d), None)
+        if target is None and len(data) == 1:
+            target = data[0]
+        assert target is not None, f"no fix button for {case.number}: {rows}"
+        await contact.press_data(target, task)
+        await contact.send_photo(self.rng.choice(self.fix_photos))
+        await contact.send("Cleared the exit and moved the cylinders to the store.")
+        case.state = "fix_submitted"
+        self.figures["fixes"] += 1
+        self.at(
+            self.clock.now() + dt.timedelta(hours=self.rng.uniform(0.5, 20)),
+            lambda: self.guarded(case.number, lambda: self.verify(case)),
+        )
+
+    async def verify(self, case: Case) -> None:
+        officer = self.officers[case.department]
+        card = self.find(officer, f"Fix submitted for case {case.number}", "Verified")
+        assert card is not None, f"no fix card for {case.number}"
+        if case.returned == 0 and self.rng.random() < 0.1:
+            await officer.press("Not fixed: return it", message=card)
+            await officer.send("The exit is still blocked in the photo.")
+            last = officer.last
+            await officer.press(default_deadline(last), message=last)
+            case.returned += 1
+            case.state = "assigned"
+            case.fate = "ontime"
+            self.figures["returns"] += 1
+            await self.plan_fix(case)
+            return
+        await officer.press("Verified: close the case", message=card)
+        if card.has_button("Genuine"):
+            await officer.press("Genuine", message=card)
+            self.figures["rewards"] += 1
+        if card.has_button("No fine"):
+            await officer.press("No fine", message=card)
+        case.state = "closed"
+        if not case.complained and self.rng.random() < 0.05:
+            self.at(
+                self.clock.now() + dt.timedelta(hours=self.rng.uniform(2, 30)),
+                lambda: self.guarded(case.number, lambda: self.complain(case)),
+            )
+
+    # --- reporters ----------------------------------------------------------------------------
+
+    async def complain(self, case: Case) -> None:
+        message = self.find(case.reporter, case.number, "No, it is not fixed")
+        if message is None:
+            return  # an anonymous reporter may not be asked
+        await case.reporter.press("No, it is not fixed", message=message)
+        await case.reporter.send_photo(self.rng.choice(self.photos), caption="Still blocked")
+        case.complained = True
+        self.figures["not_fixed"] += 1
+        row = await self.db.read.cases.by_number(case.number)
+        assert row is not None
+        case.state = str(row.status)
+        if case.state == "fix_submitted":
+            self.at(
+                self.clock.now() + dt.timedelta(hours=self.rng.uniform(1, 20)),
+                lambda: self.guarded(case.number, lambda: self.verify(case)),
+            )
+        elif case.state in ("assigned", "accepted"):
+            case.fate = "ontime"
+            await self.plan_fix(case)
+
+    # --- the run ------------------------------------------------------------------------------
+
+    def schedule_day(self, day_start: dt.datetime, reports: int) -> None:
+        for _ in range(max(0, round(self.rng.gauss(reports, reports**0.5)))):
+            # 07:00 to 22:00 city time (UTC+8): 23:00 to 14:00 UTC.
+            offset = dt.timedelta(hours=self.rng.uniform(-1, 14))
+            self.at(day_start + offset, lambda: self.guarded("report", self.report))
+
+    async def run(self, days: int, reports: int) -> None:
+        start = self.clock.now()
+        end = start + days * DAY
+        for day in range(days):
+            base = dt.datetime.combine((start + day * DAY).date(), dt.time(0), tzinfo=dt.UTC)
+            self.schedule_day(base + DAY if base + DAY > start else base, reports)
+        while self.clock.now() < end:
+            self.clock.advance(self.step)
+            now = self.clock.now()
+            while self.events and self.events[0].at <= now:
+                event = heapq.heappop(self.events)
+                if event.at <= end:
+                    await event.act()
+                    await self.tick()
+            await self.tick()
+
+
+async def invariants(city: City, started: dt.datetime) -> dict[str, Any]:
+    db = city.db.read
+    now = city.clock.now()
+    step = city.step
+    rows = await db.fetch_all("SELECT number, status, deadline, escalated_at, closed_at FROM cases")
+    bad_state = unescalated = late_escalation = 0
+    for _number, status, deadline, escalated, _closed in rows:
+        if status not in ("closed", "rejected", "merged", "submitted", "accepted", "assigned",
+                          "fix_submitted"):  # fmt: skip
+            bad_state += 1
+        if status in ("accepted", "assigned", "fix_submitted") and deadline:
+            due = from_db(deadline)
+            if now - due > DAY + step:
+                if escalated is None:
+                    unescalated += 1
+                elif from_db(escalated) > due + DAY + step:
+                    late_escalation += 1
+    duplicates = await db.fetch_value(
+        "SELECT COUNT(*) FROM (SELECT dedupe_key FROM outbox GROUP BY dedupe_key"
+        " HAVING COUNT(*) > 1)"
+    )
+    pending_due = await db.fetch_value(
+        "SELECT COUNT(*) FROM outbox WHERE status = 'pending' AND not_before <= ?",
+        (now.isoformat(),),
+    )
+    reminders_unsent = await db.fetch_value(
+        "SELECT COUNT(*) FROM case_reminders WHERE superseded = 0 AND due_at <= ?"
+        " AND queued_at IS NULL",
+        (now.isoformat(),),
+    )
+    integrity = await db.fetch_value("PRAGMA integrity_check")
+    zone = city.settings.zone
+    first = started.astimezone(zone).date()
+    last = now.astimezone(zone).date()
+    await city.supervisor.send(f"/stats {first.isoformat()}..{last.isoformat()}")
+    text = next(m.plain for m in reversed(city.supervisor.transcript) if "Found:" in m.plain)
+    match = re.search(r"Found: ([\d,]+) · rectified: ([\d,]+)", text)
+    assert match, text
+    stats_found, stats_rectified = (int(g.replace(",", "")) for g in match.groups())
+    truth_found = sum(1 for c in city.cases.values() if c.accepted)
+    truth_rectified = sum(1 for c in city.cases.values() if c.state == "closed")
+    on_time = await db.fetch_value(
+        "SELECT COUNT(*) FROM cases WHERE status = 'closed' AND closed_at <= deadline"
+    )
+    closed = await db.fetch_value("SELECT COUNT(*) FROM cases WHERE status = 'closed'")
+    return {
+        "cases": len(rows),
+        "bad_state": bad_state,
+        "unescalated": unescalated,
+        "late_escalation": late_escalation,
+        "dup_reminders": duplicates,
+        "pending_due": pending_due,
+        "reminders_unsent": reminders_unsent,
+        "integrity": integrity,
+        "stats_found": stats_found,
+        "truth_found": truth_found,
+        "stats_rectified": stats_rectified,
+        "truth_rectified": truth_rectified,
+        "rect_rate": truth_rectified / truth_found if truth_found else 1.0,
+        "on_time_rate": on_time / closed if closed else 1.0,
+    }
+
+
+def failures(figures: dict[str, Any]) -> list[str]:
+    out = []
+    for key in ("bad_state", "unescalated", "late_escalation", "dup_reminders", "pending_due",
+                "reminders_unsent"):  # fmt: skip
+        if figures[key]:
+            out.append(f"{key}={figures[key]}")
+    if figures["integrity"] != "ok":
+        out.append(f"integrity={figures['integrity']}")
+    if figures["stats_found"] != figures["truth_found"]:
+        out.append("stats_found != truth_found")
+    if figures["stats_rectified"] != figures["truth_rectified"]:
+        out.append("stats_rectified != truth_rectified")
+    return out
+
+
+async def simulate(
+    days: int = 30, reports: int = 100, seed: int = 1, step_minutes: int = 15
+) -> dict[str, Any]:
+    """Run the city; return its figures, with "failures" listing every broken invariant."""
+    with tempfile.TemporaryDirectory() as folder:
+        city = City(Path(folder), seed, dt.timedelta(minutes=step_minutes))
+        wall = time.perf_counter()
+        await city.start()
+        started = city.clock.now()
+        try:
+            await city.run(days, reports)
+            await city.tick()
+            figures = await invariants(city, started)
+        finally:
+            await city.stop()
+        elapsed = time.perf_counter() - wall
+    figures.update(city.figures)
+    figures["action_errors"] = len(city.errors)
+    figures["wall_s"] = elapsed
+    figures["cases_per_s"] = figures["cases"] / elapsed if elapsed else 0.0
+    figures["peak_mb"] = peak_mb()
+    figures["failures"] = failures(figures)
+    figures["errors"] = city.errors[:10]
+    return figures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--reports", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--step", type=int, default=15, help="clock step in minutes")
+    args = parser.parse_args()
+    figures = asyncio.run(simulate(args.days, args.reports, args.seed, args.step))
+    for error in figures["errors"]:
+        print(f"action error: {error}")
+    for failure in figures["failures"]:
+        print(f"INVARIANT FAILED: {failure}")
+    keys = ("cases", "reports", "anonymous", "duplicates", "rejected", "stickers", "late_triage",
+            "ordered", "extensions", "returns", "not_fixed", "rewards", "action_errors",
+            "unescalated", "dup_reminders", "pending_due", "integrity", "stats_found",
+            "truth_found", "stats_rectified", "truth_rectified")  # fmt: skip
+    line = " ".join(f"{k}={figures[k]}" for k in keys)
+    line += (
+        f" rect_rate={figures['rect_rate']:.3f} on_time_rate={figures['on_time_rate']:.3f}"
+        f" wall_s={figures['wall_s']:.1f} cases_per_s={figures['cases_per_s']:.2f}"
+        f" peak_mb={figures['peak_mb']:.0f} ok={int(not figures['failures'])}"
+    )
+    print(line)
+    return 1 if figures["failures"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
