@@ -151,8 +151,12 @@ async def _queue_due(
             return None
         notifier = Notifier(tx, services, now)
         latest = max(notices, key=lambda r: r.due_at) if notices else None
+        past_deadline = fresh.deadline is not None and fresh.deadline < now
         for rung in notices:
-            superseded = rung is not latest
+            # After downtime, only the newest rung is worth sending, and "n days left" or
+            # "today is the deadline" not at all once the deadline has passed.
+            stale = past_deadline and rung.kind in ("before", "today")
+            superseded = rung is not latest or stale
             if not await tx.reminders.record(case.id, rung.key, rung.due_at, now, superseded):
                 continue
             if not superseded:

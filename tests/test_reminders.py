@@ -178,3 +178,23 @@ async def test_after_downtime_only_the_latest_reminder_goes(bot: Bot) -> None:
         "SELECT rung, superseded FROM case_reminders WHERE case_id = ? ORDER BY due_at", (case_id,)
     )
     assert [(r[0].rsplit(":", 1)[-1], r[1]) for r in rows] == [("-3", 1), ("-1", 1), ("0", 0)]
+
+
+async def test_after_downtime_past_the_deadline_only_the_overdue_notice_goes(bot: Bot) -> None:
+    _officer, contact, _supervisor, case_id = await assigned_case(bot)
+    start = len(contact.transcript)
+    # Down from 11-22 until the night after the deadline (12-07): nothing goes at night …
+    bot.clock.set(dt.datetime(2026, 12, 8, 0, 30, tzinfo=SHANGHAI))
+    await bot.sweep()
+    await bot.drain()
+    assert contact.transcript[start:] == []
+    # … and in the morning only the overdue notice, not a stale "today is the deadline".
+    bot.clock.set(dt.datetime(2026, 12, 8, 8, 0, tzinfo=SHANGHAI))
+    await bot.sweep()
+    await bot.drain()
+    received = [m.plain.split(":")[0] for m in contact.transcript[start:]]
+    assert received == ["Case YH-20261122-0001 is overdue"]
+    rows = await bot.db.read.fetch_all(
+        "SELECT rung, superseded FROM case_reminders WHERE case_id = ? ORDER BY due_at", (case_id,)
+    )
+    assert [r[1] for r in rows] == [1, 1, 1, 0]
