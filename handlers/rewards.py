@@ -92,35 +92,38 @@ async def decide(update: Update, context: Context, action: str, reward_id: int) 
         await answer(update, text)
         await settled(update, context, text)
     elif action == "chg":
-        await inputs.expect(
+        await ask_typed(
+            update,
             context,
-            context.account.id,
             "reward_amount",
-            case_id=case.id,
-            data={"reward": reward.id},
-        )
-        await answer(update)
-        await prompt(
-            context,
+            case.id,
+            reward.id,
             _("Case {number}: type the reward in yuan (proposed: {amount}).").format(
                 number=case.number, amount=rewards.yuan(reward.amount_proposed)
             ),
         )
     elif action == "no":
-        await inputs.expect(
+        await ask_typed(
+            update,
             context,
-            context.account.id,
             "reward_refusal",
-            case_id=case.id,
-            data={"reward": reward.id},
-        )
-        await answer(update)
-        await prompt(
-            context,
+            case.id,
+            reward.id,
             _("Case {number}: why is the reward refused? Type the reason for the ledger.").format(
                 number=case.number
             ),
         )
+
+
+async def ask_typed(
+    update: Update, context: Context, kind: str, case_id: int, reward_id: int, text: str
+) -> None:
+    """Wait for the supervisor's typed amount or reason for this reward, and ask for it."""
+    await inputs.expect(
+        context, context.account.id, kind, case_id=case_id, data={"reward": reward_id}
+    )
+    await answer(update)
+    await prompt(context, text)
 
 
 async def settled(update: Update, context: Context, outcome: str) -> None:
