@@ -78,6 +78,7 @@ class Case:
     duplicate_of: str | None = None
     fate: str = ""  # ontime, late, extend
     enterprise: int = -1
+    card_waits: int = 0
     state: str = "submitted"  # the simulation's own view
     returned: int = 0
     complained: bool = False
@@ -201,9 +202,14 @@ class City:
             self.app = None
 
     @staticmethod
-    def find(user: FakeUser, text: str, button: str) -> SentMessage | None:
-        for sent in reversed(user.transcript):
-            if not sent.deleted and text in sent.plain and sent.has_button(button):
+    def find(
+        user: FakeUser, text: str, button: str, *, headline: bool = False
+    ) -> SentMessage | None:
+        """The newest message with ``text`` (in its first line only, with ``headline``: a card
+        may name other cases further down) and a button labelled ``button``."""
+        for sent in user.newest_first():
+            where = sent.plain.partition("\n")[0] if headline else sent.plain
+            if not sent.deleted and text in where and sent.has_button(button):
                 return sent
         return None
 
@@ -341,6 +347,9 @@ class City:
     async def extend(self, case: Case) -> None:
         contact = self.contacts[case.enterprise]
         order = self.find(contact, case.number, "Ask for more time")
+        if order is None:  # the order has scrolled out of the chat: the contact asks /tasks
+            await contact.send("/tasks")
+            order = self.find(contact, case.number, "Ask for more time")
         assert order is not None, f"no order for {case.number}"
         deadline = await self.deadline(case)
         await contact.press("Ask for more time", message=order)
@@ -391,7 +400,21 @@ class City:
 
     async def verify(self, case: Case) -> None:
         officer = self.officers[case.department]
-        card = self.find(officer, f"Fix submitted for case {case.number}", "Verified")
+        row = await self.db.read.cases.by_number(case.number)
+        assert row is not None
+        if str(row.status) != "fix_submitted":
+            return  # verified already (two visits scheduled): nothing awaits review
+        # The card of a submitted fix, or of a reporter's "not fixed" after a close.
+        card = self.find(officer, case.number, "Verified", headline=True)
+        if card is None and case.card_waits < 24:
+            # Not in the officer's chat yet (sent at night, it waits for the morning): the
+            # officer verifies once it has come.
+            case.card_waits += 1
+            self.at(
+                self.clock.now() + HOUR,
+                lambda: self.guarded(case.number, lambda: self.verify(case)),
+            )
+            return
         assert card is not None, f"no fix card for {case.number}"
         if case.returned == 0 and self.rng.random() < 0.1:
             await officer.press("Not fixed: return it", message=card)
@@ -453,9 +476,18 @@ class City:
         for day in range(days):
             base = dt.datetime.combine((start + day * DAY).date(), dt.time(0), tzinfo=dt.UTC)
             self.schedule_day(base + DAY if base + DAY > start else base, reports)
+        began, day_done = time.perf_counter(), 0
         while self.clock.now() < end:
             self.clock.advance(self.step)
             now = self.clock.now()
+            if (now - start) // DAY > day_done:
+                day_done = (now - start) // DAY
+                print(  # progress, for a long run: one line a simulated day
+                    f"day {day_done}/{days}: cases={len(self.cases)}"
+                    f" wall_s={time.perf_counter() - began:.1f}",
+                    file=sys.stderr,
+                    flush=True,
+                )
             while self.events and self.events[0].at <= now:
                 event = heapq.heappop(self.events)
                 if event.at <= end:
@@ -499,7 +531,7 @@ async def invariants(city: City, started: dt.datetime) -> dict[str, Any]:
     first = started.astimezone(zone).date()
     last = now.astimezone(zone).date()
     await city.supervisor.send(f"/stats {first.isoformat()}..{last.isoformat()}")
-    text = next(m.plain for m in reversed(city.supervisor.transcript) if "Found:" in m.plain)
+    text = next(m.plain for m in city.supervisor.newest_first() if "Found:" in m.plain)
     match = re.search(r"Found: ([\d,]+) · rectified: ([\d,]+)", text)
     assert match, text
     stats_found, stats_rectified = (int(g.replace(",", "")) for g in match.groups())

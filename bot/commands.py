@@ -132,7 +132,7 @@ async def _import_enterprises(settings: Settings, rows: list[EnterpriseRow]) -> 
         new = 0
         stored: list[Enterprise] = []
         # One transaction: a failure on any row leaves the database as it was.
-        async with db.transaction() as tx:
+        async with db.transaction(bulk=True) as tx:
             for row in rows:
                 existing = await tx.enterprises.by_credit_code(row.credit_code)
                 # An empty cell (or a missing column) keeps what an earlier import stored.

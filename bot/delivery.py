@@ -312,7 +312,7 @@ RETENTION = dt.timedelta(days=30)
 
 async def forget_old_texts(services: Services, now: dt.datetime) -> int:
     """A sweep: sent notifications older than a month keep their keys, not their words."""
-    async with services.db.transaction() as tx:
+    async with services.db.transaction(bulk=True) as tx:
         await tx.outbox.forget_payloads(now - RETENTION)
     return 0  # queues nothing
 

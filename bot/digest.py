@@ -176,7 +176,7 @@ async def sweep_digest(services: Services, now: dt.datetime) -> int:
     codes += sorted(set(counted) - set(codes))  # a department since removed from the city file
     rows = [counted.get(code, WeekCounts(department=code)) for code in codes]
     queued = 0
-    async with services.db.transaction() as tx:
+    async with services.db.transaction(bulk=True) as tx:
         if await tx.broadcasts.any_queued(week.key + ":"):
             return 0
         notifier = Notifier(tx, services, now)

@@ -279,12 +279,12 @@ async def load_draft(
     db: Database, user_id: int, now: dt.datetime, ttl_days: int
 ) -> ReportDraft | None:
     """The user's draft, or None; a draft untouched for ``ttl_days`` is dropped."""
-    row = await db.read.drafts.get(user_id)
+    row = await db.lookup.drafts.get(user_id)
     if row is None:
         return None
     if row.updated_at < now - dt.timedelta(days=ttl_days):
-        async with db.transaction() as tx:
-            await tx.drafts.delete(user_id, row.key)
+        async with db.autocommit() as session:
+            await session.drafts.delete(user_id, row.key)
         return None
     data = DraftData.model_validate(row.data)
     return ReportDraft(
@@ -296,8 +296,8 @@ async def start_draft(
     db: Database, user_id: int, now: dt.datetime, first: Step = Step.CATEGORY
 ) -> ReportDraft:
     key = new_key()
-    async with db.transaction() as tx:
-        await tx.drafts.start(user_id, key, first.value, {}, now)
+    async with db.autocommit() as session:
+        await session.drafts.start(user_id, key, first.value, {}, now)
     return ReportDraft(user_id, key, first, DraftData(), 0, now)
 
 
@@ -305,8 +305,8 @@ async def save_draft(
     db: Database, draft: ReportDraft, now: dt.datetime, message_id: int = 0
 ) -> None:
     """Write the draft before the bot answers; raise DraftGone if it was sent meanwhile."""
-    async with db.transaction() as tx:
-        saved = await tx.drafts.save(
+    async with db.autocommit() as session:
+        saved = await session.drafts.save(
             draft.user_id,
             draft.key,
             draft.step.value,
@@ -321,8 +321,8 @@ async def save_draft(
 
 
 async def cancel_draft(db: Database, user_id: int) -> bool:
-    async with db.transaction() as tx:
-        return await tx.drafts.delete(user_id)
+    async with db.autocommit() as session:
+        return await session.drafts.delete(user_id)
 
 
 async def reports_today(db: Database, user_id: int, now: dt.datetime, zone: ZoneInfo) -> int:
@@ -479,7 +479,7 @@ async def follow_instead(
 
 
 async def drop_stale_drafts(db: Database, now: dt.datetime, ttl_days: int) -> int:
-    async with db.transaction() as tx:
+    async with db.transaction(bulk=True) as tx:
         return await tx.drafts.delete_untouched_since(now - dt.timedelta(days=ttl_days))
 
 

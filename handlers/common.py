@@ -14,6 +14,7 @@ from bot.context import Context
 from bot.i18n import resolve_language
 from bot.menu import commands_for
 from bot.roles import Role
+from storage.users import touch_due
 
 log = logging.getLogger(__name__)
 
@@ -21,14 +22,20 @@ __all__ = ["Context", "commands", "fallbacks", "load_account", "on_error"]
 
 
 async def load_account(update: Update, context: Context) -> None:
-    """Record that the user was here and load their roles and language."""
+    """Load the user's roles and language, and record that they were here.
+
+    The lookups run inline (``db.lookup``); the write happens only for a new user, a changed
+    Telegram language, a user marked blocked, or once ``users.TOUCH_EVERY`` has passed.
+    """
     user = update.effective_user
     if user is None or user.is_bot:
         return
     db, now = context.db, context.clock.now()
-    async with db.transaction() as tx:
-        row = await tx.users.touch(user.id, user.language_code, now)
-        memberships = await tx.users.memberships(user.id)
+    row = await db.lookup.users.get(user.id)
+    if row is None or touch_due(row, user.language_code, now):
+        async with db.autocommit() as session:
+            row = await session.users.touch(user.id, user.language_code, now)
+    memberships = await db.lookup.users.memberships(user.id)
     context.account = Account(row, memberships, context.city.city.default_language)
 
 

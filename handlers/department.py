@@ -304,7 +304,7 @@ async def deadline_chosen(
         raise NotAllowed()
     deadline = workflow.end_of_day(context.services, days)
     if kind == "r":
-        pending = await context.db.read.inputs.get(context.account.id)
+        pending = await context.db.lookup.inputs.get(context.account.id)
         if pending is None or pending.kind != "return_deadline" or pending.case_id != case.id:
             raise NotAllowed()
         await inputs.done(context, context.account.id)
@@ -345,7 +345,7 @@ async def other_deadline(
         raise NotAllowed()
     data: dict[str, object] = {"kind": args[0], "enterprise_id": int(args[1])}
     if args[0] == "r":
-        pending = await context.db.read.inputs.get(context.account.id)
+        pending = await context.db.lookup.inputs.get(context.account.id)
         if pending is None or pending.kind != "return_deadline" or pending.case_id != case.id:
             raise NotAllowed()
         data["reason"] = pending.data["reason"]
@@ -416,7 +416,7 @@ async def close(update: Update, context: Context, case: Case, args: tuple[str, .
 
 async def forget_fine(context: Context, case: Case) -> None:
     """Stop waiting for the fine of this case (closed, or the officer went back)."""
-    pending = await context.db.read.inputs.get(context.account.id)
+    pending = await context.db.lookup.inputs.get(context.account.id)
     if pending is not None and pending.kind == "reward_fine" and pending.case_id == case.id:
         await inputs.done(context, context.account.id)
 

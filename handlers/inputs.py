@@ -48,15 +48,15 @@ async def expect(
 
 
 async def done(context: Context, user_id: int) -> bool:
-    async with context.db.transaction() as tx:
-        return await tx.inputs.clear(user_id)
+    async with context.db.autocommit() as session:
+        return await session.inputs.clear(user_id)
 
 
 async def on_message(update: Update, context: Context) -> bool:
     """Give the message to the input the user owes; False when they owe none."""
     if not context.has_account:
         return False
-    pending = await context.db.read.inputs.get(context.account.id)
+    pending = await context.db.lookup.inputs.get(context.account.id)
     if pending is None:
         return False
     handler = _HANDLERS.get(pending.kind)

@@ -17,6 +17,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
+    MaybeInaccessibleMessage,
     Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
@@ -297,19 +298,48 @@ async def ask(
     found: list[Duplicate] | None = None,
     *,
     after_keyboard: bool = False,
+    replace: MaybeInaccessibleMessage | None = None,
 ) -> None:
-    """Send the prompt of the draft's current step, after an optional note."""
+    """Send the prompt of the draft's current step, after an optional note.
+
+    ``replace`` is the message whose button was pressed: a prompt with buttons takes its place
+    (one message that moves on, instead of a trail of spent questions); any other prompt comes
+    as a new message and the pressed one loses its buttons.
+    """
     if found and draft.step is Step.DUPLICATES:
         text, markup = duplicates_prompt(context, draft, found)
     else:
         text, markup = await prompt(context, draft)
-    if note and after_keyboard and not isinstance(markup, ReplyKeyboardMarkup):
-        # The step before showed a reply keyboard (location, phone): a separate note takes it
-        # away, since a message can carry only one keyboard.
+    if note and after_keyboard and isinstance(markup, InlineKeyboardMarkup):
+        # The step before showed a reply keyboard (location, phone) and this prompt has buttons:
+        # a separate note takes the keyboard away, since a message carries only one keyboard.
         await context.bot.send_message(draft.user_id, note, reply_markup=ReplyKeyboardRemove())
     elif note:
         text = note + "\n\n" + text
+    if replace is not None:
+        if isinstance(markup, InlineKeyboardMarkup) and await edit_in_place(
+            context, replace, text, markup
+        ):
+            return
+        await remove_buttons(replace)
     await context.bot.send_message(draft.user_id, text, reply_markup=markup)
+
+
+async def edit_in_place(
+    context: Context,
+    message: MaybeInaccessibleMessage,
+    text: str,
+    markup: InlineKeyboardMarkup | None,
+) -> bool:
+    """Turn ``message`` into ``text``; False when Telegram will not (too old, a photo …)."""
+    try:
+        await context.bot.edit_message_text(
+            text, chat_id=message.chat.id, message_id=message.message_id, reply_markup=markup
+        )
+    except BadRequest as exc:
+        log.info("could not edit message %s in place: %s", message.message_id, exc.message)
+        return False
+    return True
 
 
 async def advance(
@@ -655,11 +685,21 @@ BUTTON_STEPS: dict[str, frozenset[Step] | None] = {
 async def clear_buttons(update: Update) -> None:
     """Take the keyboard off the pressed message so it cannot be pressed again."""
     query = update.callback_query
-    if query is None or query.message is None:
-        return
+    if query is not None and query.message is not None:
+        await remove_buttons(query.message)
+
+
+async def remove_buttons(message: MaybeInaccessibleMessage) -> None:
     # Already without buttons, or too old to edit: nothing to undo.
     with contextlib.suppress(BadRequest):
-        await query.edit_message_reply_markup(None)
+        await message.get_bot().edit_message_reply_markup(
+            chat_id=message.chat.id, message_id=message.message_id, reply_markup=None
+        )
+
+
+def pressed(update: Update) -> MaybeInaccessibleMessage | None:
+    """The message whose button was pressed."""
+    return update.callback_query.message if update.callback_query is not None else None
 
 
 async def on_button(update: Update, context: Context) -> None:
@@ -785,42 +825,43 @@ async def photos_done(update: Update, context: Context, draft: ReportDraft, arg:
     if not draft.data.photos:
         await ask(context, draft, _("Send a photo first, or choose to go on without one."))
         return
-    await clear_buttons(update)
-    await ask(context, draft, None, await advance(context, draft, Step.PHOTOS))
+    await ask(
+        context, draft, None, await advance(context, draft, Step.PHOTOS), replace=pressed(update)
+    )
 
 
 async def no_photo(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
     _ = context.gettext
-    await clear_buttons(update)
     keyboard = InlineKeyboardMarkup(
         [
             [button(_("Go on without a photo"), "nophotook", draft.key)],
             [button(_("I will send a photo"), "done", draft.key)],
         ]
     )
-    await context.bot.send_message(
-        draft.user_id,
-        _(
-            "Reports with a photo are checked and handled much faster, because the department "
-            "sees the hazard at once. Go on without a photo?"
-        ),
-        reply_markup=keyboard,
+    text = _(
+        "Reports with a photo are checked and handled much faster, because the department "
+        "sees the hazard at once. Go on without a photo?"
     )
+    message = pressed(update)
+    if message is not None and await edit_in_place(context, message, text, keyboard):
+        return
+    await clear_buttons(update)
+    await context.bot.send_message(draft.user_id, text, reply_markup=keyboard)
 
 
 async def no_photo_ok(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
-    await clear_buttons(update)
     draft.data.no_photo = True
-    await ask(context, draft, None, await advance(context, draft, Step.PHOTOS))
+    await ask(
+        context, draft, None, await advance(context, draft, Step.PHOTOS), replace=pressed(update)
+    )
 
 
 async def anonymous(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
     _ = context.gettext
-    await clear_buttons(update)
     draft.data.anonymous = True
     draft.data.name = draft.data.phone = None
     found = await advance(context, draft, Step.IDENTITY)
-    await ask(context, draft, _("You will report anonymously."), found)
+    await ask(context, draft, _("You will report anonymously."), found, replace=pressed(update))
 
 
 async def real_name(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
@@ -854,15 +895,14 @@ async def follow_duplicate(update: Update, context: Context, draft: ReportDraft,
 
 
 async def different(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
-    await clear_buttons(update)
     draft.data.duplicates_dismissed = True
-    await ask(context, draft, None, await advance(context, draft, Step.DUPLICATES))
+    found = await advance(context, draft, Step.DUPLICATES)
+    await ask(context, draft, None, found, replace=pressed(update))
 
 
 async def confirm(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
     _ = context.gettext
     result = await submit(context.services, draft.user_id, draft.key)
-    await clear_buttons(update)
     case = result.case
     department = context.city.department(case.department)
     text = _(
@@ -874,6 +914,12 @@ async def confirm(update: Update, context: Context, draft: ReportDraft, arg: str
         department=html.escape(department.name.get(context.tr.language) if department else ""),
         hours=context.city.limits.acceptance_hours,
     )
+    # The summary becomes the receipt: what was sent, and its number.
+    message = pressed(update)
+    receipt = summary(context, draft)[0] + "\n\n" + text
+    if message is not None and await edit_in_place(context, message, receipt, None):
+        return
+    await clear_buttons(update)
     await context.bot.send_message(draft.user_id, text, reply_markup=ReplyKeyboardRemove())
 
 

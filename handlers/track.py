@@ -221,7 +221,7 @@ async def on_bare_reopen(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None
     raw = (query.data or "").rsplit(":", 1)[-1]
-    pending = await context.db.read.inputs.get(context.account.id)
+    pending = await context.db.lookup.inputs.get(context.account.id)
     if pending is None or pending.kind != "not_fixed" or str(pending.case_id) != raw:
         await answer(update, _("This button is no longer valid."), alert=True)
         return

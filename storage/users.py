@@ -14,6 +14,20 @@ if TYPE_CHECKING:
     from storage.db import Session
 
 
+# How stale ``last_seen_at`` may get before an update writes it again.
+TOUCH_EVERY = dt.timedelta(minutes=5)
+
+
+def touch_due(user: User, telegram_language: str | None, now: dt.datetime) -> bool:
+    """Whether this update must write the user's row: a new Telegram language, a user we had
+    marked blocked (they are back), or ``last_seen_at`` older than TOUCH_EVERY."""
+    return (
+        (telegram_language is not None and telegram_language != user.telegram_language)
+        or user.blocked_at is not None
+        or now - user.last_seen_at >= TOUCH_EVERY
+    )
+
+
 class UserRepo:
     def __init__(self, session: Session) -> None:
         self.s = session
@@ -23,20 +37,21 @@ class UserRepo:
         return None if row is None else User.model_validate(dict(row))
 
     async def touch(self, user_id: int, telegram_language: str | None, now: dt.datetime) -> User:
-        """Create the user on first contact, else record when they were last seen."""
+        """Create the user on first contact, else record when they were last seen (one
+        statement, so it can run outside a transaction)."""
         stamp = to_db(now)
-        await self.s.execute(
+        row = await self.s.fetch_one(
             "INSERT INTO users (id, telegram_language, created_at, last_seen_at)"
             " VALUES (?, ?, ?, ?)"
             " ON CONFLICT (id) DO UPDATE SET"
             "   telegram_language = IFNULL(excluded.telegram_language, users.telegram_language),"
             "   last_seen_at = excluded.last_seen_at,"
-            "   blocked_at = NULL",
+            "   blocked_at = NULL"
+            " RETURNING *",
             (user_id, telegram_language, stamp, stamp),
         )
-        user = await self.get(user_id)
-        assert user is not None
-        return user
+        assert row is not None
+        return User.model_validate(dict(row))
 
     async def set_language(self, user_id: int, language: str | None) -> None:
         await self.s.execute("UPDATE users SET language = ? WHERE id = ?", (language, user_id))

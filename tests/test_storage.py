@@ -14,6 +14,8 @@ from bot.errors import InviteExpired, InviteUnknown, InviteUsed
 from bot.invites import InviteSpec, code_hash, create_invite, normalise, redeem
 from bot.roles import Role
 from storage.db import Database, backup
+from storage.models import User
+from storage.users import TOUCH_EVERY, touch_due
 
 
 @pytest.fixture
@@ -125,3 +127,92 @@ async def test_online_backup_of_a_live_database(db: Database, tmp_path: Path) ->
         assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     finally:
         copy.close()
+
+
+async def test_a_transaction_waits_for_another_process_instead_of_failing(
+    db: Database, tmp_path: Path
+) -> None:
+    """Keyed work runs in the loop's thread without waiting; when another process (a CLI import,
+    say) holds the write lock, the block moves to the writer thread, which waits its turn."""
+    now = dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
+    other = sqlite3.connect(tmp_path / "shaozi.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    sessions = []
+
+    async def create() -> None:
+        async with db.transaction() as tx:
+            sessions.append(tx)
+            await tx.users.touch(5, "en", now)
+            await tx.users.set_language(5, "zh_Hant")
+
+    task = asyncio.create_task(create())
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not task.done()  # waiting for the lock, not failed
+    other.execute("COMMIT")
+    other.close()
+    await task
+    assert getattr(sessions[0], "moved", False) is True
+    user = await db.lookup.users.get(5)
+    assert user is not None
+    assert user.language == "zh_Hant"
+
+
+async def test_a_single_statement_waits_for_another_process_too(
+    db: Database, tmp_path: Path
+) -> None:
+    now = dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
+    other = sqlite3.connect(tmp_path / "shaozi.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+
+    async def touch() -> None:
+        async with db.autocommit() as session:
+            await session.users.touch(6, "en", now)
+
+    task = asyncio.create_task(touch())
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not task.done()
+    other.execute("ROLLBACK")
+    other.close()
+    await task
+    assert await db.lookup.users.get(6) is not None
+
+
+async def test_an_empty_transaction_and_a_failed_one_leave_the_writer_usable(db: Database) -> None:
+    now = dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
+    async with db.transaction():
+        pass
+
+    async def half_done() -> None:
+        async with db.transaction() as tx:
+            await tx.users.touch(8, "en", now)
+            await tx.users.add_membership(999, "admin", None, None, None, now)
+
+    with pytest.raises(sqlite3.IntegrityError):
+        await half_done()
+    async with db.transaction(bulk=True) as tx:
+        await tx.users.touch(9, "en", now)
+    assert await db.lookup.users.get(8) is None
+    assert await db.read.users.get(9) is not None
+
+
+def test_the_account_row_is_written_only_when_something_changed() -> None:
+    seen = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.UTC)
+    user = User(
+        id=1,
+        language=None,
+        telegram_language="en",
+        created_at=seen,
+        last_seen_at=seen,
+        blocked_at=None,
+        subscribed=False,
+        subscription_asked=False,
+        district=None,
+    )
+    soon = seen + dt.timedelta(minutes=1)
+    assert not touch_due(user, "en", soon)
+    assert not touch_due(user, None, soon)  # Telegram did not say: keep what we have
+    assert touch_due(user, "zh-hans", soon)
+    assert touch_due(user.model_copy(update={"blocked_at": seen}), "en", soon)  # back again
+    assert touch_due(user, "en", seen + TOUCH_EVERY)

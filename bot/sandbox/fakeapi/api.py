@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import dataclasses
 import json
 import mimetypes
@@ -11,10 +10,10 @@ import re
 import struct
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from bot.sandbox.fakeapi.formatting import (
     EntityParseError,
@@ -279,11 +278,18 @@ class SentMessage:
     raw: JSONDict = field(default_factory=dict, repr=False, compare=False)
     """The Message object as the Bot API returned it last (kept current across edits)."""
 
+    _plain: tuple[str, str | None, str] | None = field(default=None, repr=False, compare=False)
+
     @property
     def plain(self) -> str:
         """Visible text of the text or caption: tags stripped, entities unescaped."""
-        source = self.text if self.text is not None else self.caption
-        return visible_text(source or "", self.parse_mode)
+        source = (self.text if self.text is not None else self.caption) or ""
+        cached = self._plain
+        if cached is not None and cached[0] is source and cached[1] == self.parse_mode:
+            return cached[2]
+        visible = visible_text(source, self.parse_mode)
+        self._plain = (source, self.parse_mode, visible)
+        return visible
 
     @property
     def buttons(self) -> list[list[tuple[str, str | None]]]:
@@ -321,6 +327,15 @@ class _CallbackQuery:
 Handler = Callable[[JSONDict, dict[str, FileTuple]], Any]
 
 
+_J = TypeVar("_J")
+
+
+def _copy(value: _J) -> _J:
+    """A deep copy of JSON data (several times faster than copy.deepcopy)."""
+    copied: _J = json.loads(json.dumps(value))
+    return copied
+
+
 def _anonymous_chat(chat_id: int) -> JSONDict:
     return {"id": chat_id, "type": "private", "first_name": "User"}
 
@@ -348,6 +363,7 @@ class FakeBotAPI:
         self._async_waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
 
         self.sent: list[SentMessage] = []
+        self._sent_by_chat: dict[int, list[SentMessage]] = {}
         self.calls: list[tuple[str, JSONDict]] = []
         # Benchmarks send 100,000 messages: keep only the newest this many (None: all).
         self.history_limit: int | None = None
@@ -471,6 +487,9 @@ class FakeBotAPI:
             return
         del self.calls[:-limit]
         del self.sent[:-limit]
+        self._sent_by_chat = {}
+        for kept in self.sent:
+            self._sent_by_chat.setdefault(kept.chat_id, []).append(kept)
         newest = list(self._bot_messages.items())[-limit:]
         self._bot_messages = dict(newest)
 
@@ -577,14 +596,24 @@ class FakeBotAPI:
         with self._lock:
             sent = self._bot_messages.get((chat_id, message_id))
             if sent is not None and not sent.deleted:
-                return copy.deepcopy(sent.raw)
+                return _copy(sent.raw)
             message = self._user_messages.get((chat_id, message_id))
-            return copy.deepcopy(message) if message else None
+            return _copy(message) if message else None
 
     def messages_to(self, chat_id: int) -> list[SentMessage]:
         """All messages the bot sent to a chat, in order (edits applied in place)."""
         with self._lock:
-            return [m for m in self.sent if m.chat_id == chat_id]
+            return list(self._sent_by_chat.get(chat_id, ()))
+
+    def newest_to(self, chat_id: int) -> Iterator[SentMessage]:
+        """The messages the bot sent to a chat, newest first, without copying a long chat."""
+        with self._lock:
+            sent = self._sent_by_chat.get(chat_id, [])
+            count = len(sent)
+        # Messages are only appended (or the list replaced when trimmed), so the first
+        # ``count`` stay what they were.
+        for index in range(count - 1, -1, -1):
+            yield sent[index]
 
     def _resolve_chat(self, params: JSONDict, *, sending: bool = True) -> JSONDict:
         chat_id = params.get("chat_id")
@@ -989,10 +1018,11 @@ class FakeBotAPI:
         sent.raw.update(content)
         self._render(sent)
         self.sent.append(sent)
+        self._sent_by_chat.setdefault(sent.chat_id, []).append(sent)
         self.sent_total += 1
         self._bot_messages[(sent.chat_id, sent.message_id)] = sent
         self._touch(sent)
-        return copy.deepcopy(sent.raw)
+        return _copy(sent.raw)
 
     def _render(self, sent: SentMessage) -> None:
         """Refresh the text, caption and keyboard parts of sent.raw from the dataclass."""
@@ -1031,13 +1061,13 @@ class FakeBotAPI:
         current = {name: getattr(sent, name) for name in changes}
         if current == changes:
             raise _ApiError(_NOT_MODIFIED)
-        sent.edits.append(dataclasses.replace(sent, edits=[], raw=copy.deepcopy(sent.raw)))
+        sent.edits.append(dataclasses.replace(sent, edits=[], raw=_copy(sent.raw)))
         for name, value in changes.items():
             setattr(sent, name, value)
         sent.edit_date = self._now()
         self._render(sent)
         self._touch(sent)
-        return copy.deepcopy(sent.raw)
+        return _copy(sent.raw)
 
     # --- method handlers --------------------------------------------------------------------
 
@@ -1130,7 +1160,7 @@ class FakeBotAPI:
         return True
 
     def _get_my_commands(self, params: JSONDict, files: dict[str, FileTuple]) -> list[JSONDict]:
-        return copy.deepcopy(self.commands.get(self._commands_key(params), []))
+        return _copy(self.commands.get(self._commands_key(params), []))
 
     def _delete_my_commands(self, params: JSONDict, files: dict[str, FileTuple]) -> bool:
         self.commands.pop(self._commands_key(params), None)
@@ -1376,7 +1406,7 @@ class FakeBotAPI:
         button = self.menu_buttons.get(chat_id) or self.menu_buttons.get(None)
         if button is None or button.get("type") == "default":
             return {"type": "commands"}
-        return copy.deepcopy(button)
+        return _copy(button)
 
 
 def _language_code(params: JSONDict) -> str:

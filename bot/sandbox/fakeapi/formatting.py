@@ -108,6 +108,7 @@ _HTML_ENTITY_TYPES = {
 }
 _NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 _ENTITY_RE = re.compile(r"&(?:#(\d{1,7})|#[xX]([0-9a-fA-F]{1,6})|([a-zA-Z]+));")
+_SPECIAL_RE = re.compile(r"[<&]")
 _ATTR_VALUE_RE = re.compile(r"[A-Za-z0-9.\-_:/?=&%#+~@]*")
 
 
@@ -152,8 +153,11 @@ def _parse_html(text: str, *, strict_ampersand: bool) -> tuple[str, list[dict[st
                     "escape '&' as '&amp;'"
                 )
         if char != "<":
-            out.add(char)
-            i += 1
+            # A run of plain text up to the next tag or entity, in one piece.
+            special = _SPECIAL_RE.search(text, i + 1)
+            end = n if special is None else special.start()
+            out.add(text[i:end])
+            i = end
             continue
         begin = i
         if text.startswith("</", i):

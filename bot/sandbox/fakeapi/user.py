@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from bot.sandbox.fakeapi.api import FakeBotAPI, SentMessage
@@ -297,7 +297,7 @@ class FakeUser:
         return await self._emit({"callback_query": query})
 
     def _newest_with_keyboard(self) -> SentMessage | None:
-        for sent in reversed(self.transcript):
+        for sent in self.newest_first():
             if not sent.deleted and sent.buttons:
                 return sent
         return None
@@ -309,10 +309,14 @@ class FakeUser:
         """Every message the bot sent to this private chat, in order, edits applied."""
         return self.api.messages_to(self.user_id)
 
+    def newest_first(self) -> Iterator[SentMessage]:
+        """The bot's messages to this private chat, newest first (cheap on a long chat)."""
+        return self.api.newest_to(self.user_id)
+
     @property
     def last(self) -> SentMessage:
         """The newest bot message that has not been deleted."""
-        for sent in reversed(self.transcript):
+        for sent in self.newest_first():
             if not sent.deleted:
                 return sent
         raise AssertionError(f"the bot has sent nothing to chat {self.user_id}")
