@@ -500,15 +500,22 @@ async def invariants(city: City, started: dt.datetime) -> dict[str, Any]:
     db = city.db.read
     now = city.clock.now()
     step = city.step
-    rows = await db.fetch_all("SELECT number, status, deadline, escalated_at, closed_at FROM cases")
+    rows = await db.fetch_all(
+        "SELECT number, status, deadline, escalated_at,"
+        " (SELECT MAX(at) FROM case_events e WHERE e.case_id = c.id AND e.kind = 'submit_fix')"
+        " FROM cases c"
+    )
     bad_state = unescalated = late_escalation = 0
-    for _number, status, deadline, escalated, _closed in rows:
+    for _number, status, deadline, escalated, fixed_at in rows:
         if status not in ("closed", "rejected", "merged", "submitted", "accepted", "assigned",
                           "fix_submitted"):  # fmt: skip
             bad_state += 1
         if status in ("accepted", "assigned", "fix_submitted") and deadline:
             due = from_db(deadline)
-            if now - due > DAY + step:
+            # Overdue while the fix was awaited: until now, or until the fix came in (a fix
+            # within the day after the deadline comes before the escalation, which is right).
+            waited_until = from_db(fixed_at) if status == "fix_submitted" and fixed_at else now
+            if waited_until - due > DAY + step:
                 if escalated is None:
                     unescalated += 1
                 elif from_db(escalated) > due + DAY + step:
@@ -545,6 +552,7 @@ async def invariants(city: City, started: dt.datetime) -> dict[str, Any]:
         "cases": len(rows),
         "bad_state": bad_state,
         "unescalated": unescalated,
+        "escalated": sum(1 for row in rows if row[3] is not None),
         "late_escalation": late_escalation,
         "dup_reminders": duplicates,
         "pending_due": pending_due,
@@ -616,7 +624,8 @@ def main() -> int:
         print(f"INVARIANT FAILED: {failure}")
     keys = ("cases", "reports", "anonymous", "duplicates", "rejected", "stickers", "late_triage",
             "ordered", "extensions", "returns", "not_fixed", "rewards", "action_errors",
-            "unescalated", "dup_reminders", "pending_due", "integrity", "stats_found",
+            "bad_state", "escalated", "unescalated", "late_escalation", "dup_reminders",
+            "pending_due", "reminders_unsent", "integrity", "stats_found",
             "truth_found", "stats_rectified", "truth_rectified")  # fmt: skip
     line = " ".join(f"{k}={figures[k]}" for k in keys)
     line += (

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.ext import ApplicationBuilder, ContextTypes, TypeHandler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -83,12 +85,110 @@ async def bare_echo_texts(count: int) -> float:
     return elapsed
 
 
-def _user(
-    api: FakeBotAPI, app: Any, user_id: int, record: list[dict[str, Any]] | None = None
-) -> FakeUser:
+@dataclass
+class Call:
+    """One Bot API call the bot made, as it sent it, and the message id it got back."""
+
+    method: str
+    params: dict[str, Any]
+    message_id: int | None
+
+
+class Recorder:
+    """The updates Shaozi got, and the Bot API calls it made while handling each."""
+
+    def __init__(self, api: FakeBotAPI) -> None:
+        self.updates: list[dict[str, Any]] = []
+        self.calls: list[list[Call]] = []
+        handle = api.handle
+
+        def recording(method: str, params: Any, files: Any = None) -> tuple[int, Any]:
+            status, body = handle(method, params, files)
+            result = body.get("result") if isinstance(body, dict) else None
+            message_id = result.get("message_id") if isinstance(result, dict) else None
+            if self.calls:
+                self.calls[-1].append(Call(method, dict(params), message_id))
+            return status, body
+
+        api.handle = recording  # type: ignore[method-assign]
+
+    def start(self, update: dict[str, Any]) -> None:
+        self.updates.append(update)
+        self.calls.append([])
+
+
+def _markup(raw: Any, bot: Any) -> Any:
+    if raw is None:
+        return None
+    data = json.loads(raw) if isinstance(raw, str) else raw
+    if "inline_keyboard" in data:
+        return InlineKeyboardMarkup.de_json(data, bot)
+    if "keyboard" in data:
+        return ReplyKeyboardMarkup.de_json(data, bot)
+    return ReplyKeyboardRemove()
+
+
+async def replay(recorder: Recorder) -> tuple[float, int]:
+    """Seconds for a bare PTB application to make, for each update, exactly the Bot API calls
+    Shaozi made (same methods, texts and keyboards, built as PTB objects), with no logic and no
+    database: the floor under Shaozi's rate. Also returns how many calls were replayed."""
+    api = FakeBotAPI(token=TOKEN)
+    api.history_limit = 1000
+    app = ApplicationBuilder().token(TOKEN).request(FakeRequest(api)).build()
+    ids: dict[int, int] = {}
+    todo: list[Call] = []
+    made = 0
+
+    async def act(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        nonlocal made
+        bot = context.bot
+        for call in todo:
+            p = call.params
+            markup = _markup(p.get("reply_markup"), bot)
+            if call.method == "sendMessage":
+                sent = await bot.send_message(
+                    p["chat_id"], p["text"], parse_mode=p.get("parse_mode"), reply_markup=markup
+                )
+                if call.message_id is not None:
+                    ids[call.message_id] = sent.message_id
+            elif call.method == "editMessageText":
+                await bot.edit_message_text(
+                    p["text"],
+                    chat_id=p["chat_id"],
+                    message_id=ids[int(p["message_id"])],
+                    parse_mode=p.get("parse_mode"),
+                    reply_markup=markup,
+                )
+            elif call.method == "editMessageReplyMarkup":
+                await bot.edit_message_reply_markup(
+                    chat_id=p["chat_id"],
+                    message_id=ids[int(p["message_id"])],
+                    reply_markup=markup,
+                )
+            elif call.method == "answerCallbackQuery":
+                await bot.answer_callback_query(
+                    p["callback_query_id"], text=p.get("text"), show_alert=p.get("show_alert")
+                )
+            else:
+                raise SystemExit(f"replay: no replay for {call.method}")
+            made += 1
+
+    app.add_handler(TypeHandler(Update, act))
+    await app.initialize()
+    start = time.perf_counter()
+    for update, calls in zip(recorder.updates, recorder.calls, strict=True):
+        todo[:] = calls
+        api.push_update(update)
+        await app.process_update(Update.de_json(update, app.bot))
+    elapsed = time.perf_counter() - start
+    await app.shutdown()
+    return elapsed, made
+
+
+def _user(api: FakeBotAPI, app: Any, user_id: int, recorder: Recorder | None = None) -> FakeUser:
     async def deliver(update: dict[str, Any]) -> None:
-        if record is not None:
-            record.append(update)
+        if recorder is not None:
+            recorder.start(update)
         await app.process_update(Update.de_json(update, app.bot))
 
     return FakeUser(api, user_id, language_code="en", deliver=deliver)
@@ -132,10 +232,10 @@ async def shaozi_reports(reports: int, folder: Path) -> tuple[float, list[dict[s
     await app.initialize()
     await startup(app)
     districts = city.districts
-    recorded: list[dict[str, Any]] = []
+    recorder = Recorder(api)
     start = time.perf_counter()
     for n in range(reports):
-        user = _user(api, app, 20_000 + n, recorded)
+        user = _user(api, app, 20_000 + n, recorder)
         lat, lon = districts[n % len(districts)].centre()
         # A grid of places about 300 m apart, so no report is offered as another's duplicate.
         cell = n // len(districts)
@@ -147,25 +247,37 @@ async def shaozi_reports(reports: int, folder: Path) -> tuple[float, list[dict[s
     elapsed = time.perf_counter() - start
     await shutdown(app)
     await app.shutdown()
-    return elapsed, recorded
+    return elapsed, recorder
 
 
 async def run(reports: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        shaozi_s, recorded = await shaozi_reports(reports, Path(folder))
-    updates = len(recorded)
-    echo_s = await bare_echo(recorded)
+        shaozi_s, recorder = await shaozi_reports(reports, Path(folder))
+    updates = len(recorder.updates)
+    floor_s, calls = await replay(recorder)
+    echo_s = await bare_echo(recorder.updates)
     text_s = await bare_echo_texts(updates)
     shaozi_rate, echo_rate, text_rate = updates / shaozi_s, updates / echo_s, updates / text_s
+    floor_rate = updates / floor_s
     ratio, text_ratio = shaozi_rate / echo_rate, shaozi_rate / text_rate
+    own = 1 - floor_s / shaozi_s
     print(f"{updates} updates each ({reports} complete reports of 8 steps for Shaozi)")
     print(f"bare PTB echo, the same updates: {echo_rate:.0f} updates/s ({echo_s:.2f} s)")
     print(f"bare PTB echo, short texts only: {text_rate:.0f} updates/s ({text_s:.2f} s)")
     print(f"Shaozi report flow with SQLite writes: {shaozi_rate:.0f} updates/s ({shaozi_s:.2f} s)")
-    print(f"ratio {ratio:.2f} (target at least 0.5); against short texts {text_ratio:.2f}")
+    print(
+        f"bare PTB making Shaozi's {calls} Bot API calls, no logic: {floor_rate:.0f} updates/s"
+        f" ({floor_s:.2f} s); Shaozi's own code is {own:.0%} of its time"
+    )
+    print(
+        f"ratio {ratio:.2f} (target at least 0.5); against short texts {text_ratio:.2f};"
+        f" the floor's ratio {floor_rate / echo_rate:.2f}"
+    )
     print(
         f"updates={updates} echo_per_s={echo_rate:.0f} shaozi_per_s={shaozi_rate:.0f}"
         f" ratio={ratio:.2f} echo_text_per_s={text_rate:.0f} ratio_text={text_ratio:.2f}"
+        f" floor_per_s={floor_rate:.0f} floor_ratio={floor_rate / echo_rate:.2f}"
+        f" calls_per_update={calls / updates:.2f} own_share={own:.2f}"
     )
 
 

@@ -316,13 +316,24 @@ async def ask(
         await context.bot.send_message(draft.user_id, note, reply_markup=ReplyKeyboardRemove())
     elif note:
         text = note + "\n\n" + text
+    await show(context, draft.user_id, text, markup, replace)
+
+
+async def show(
+    context: Context,
+    user_id: int,
+    text: str,
+    markup: Markup,
+    replace: MaybeInaccessibleMessage | None = None,
+) -> None:
+    """Send ``text``; with buttons and ``replace`` (the pressed message), edit that instead."""
     if replace is not None:
         if isinstance(markup, InlineKeyboardMarkup) and await edit_in_place(
             context, replace, text, markup
         ):
             return
         await remove_buttons(replace)
-    await context.bot.send_message(draft.user_id, text, reply_markup=markup)
+    await context.bot.send_message(user_id, text, reply_markup=markup)
 
 
 async def edit_in_place(
@@ -842,11 +853,7 @@ async def no_photo(update: Update, context: Context, draft: ReportDraft, arg: st
         "Reports with a photo are checked and handled much faster, because the department "
         "sees the hazard at once. Go on without a photo?"
     )
-    message = pressed(update)
-    if message is not None and await edit_in_place(context, message, text, keyboard):
-        return
-    await clear_buttons(update)
-    await context.bot.send_message(draft.user_id, text, reply_markup=keyboard)
+    await show(context, draft.user_id, text, keyboard, pressed(update))
 
 
 async def no_photo_ok(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:

@@ -382,6 +382,10 @@ class Database:
                 await session.rollback()
                 raise
             await session.commit()
+        if not bulk:
+            # Inline SQL never yields to the event loop; a loop of many small transactions (a
+            # sweep catching up after downtime) must still let updates through between them.
+            await asyncio.sleep(0)
 
     async def write(self, sql: str, params: Params = ()) -> int:
         """Run one statement as its own transaction (one trip instead of three)."""

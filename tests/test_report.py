@@ -114,6 +114,36 @@ async def test_real_name_report_in_english(bot: Bot) -> None:
     assert case.reporter_phone == "13800138000"
 
 
+async def test_button_steps_move_on_in_one_message_that_ends_as_the_receipt(bot: Bot) -> None:
+    """Pressing a button turns its message into the next question, so the chat keeps no trail
+    of spent questions; a question that needs a phone keyboard comes as a new message."""
+    user = bot.user(language="en")
+    await user.send("/report")
+    categories = user.last
+    await user.press("Fire safety")
+    assert categories.buttons == []  # the place is asked in a new message (phone keyboard)
+    assert "Where is it?" in user.last.plain
+    await user.send_location(*LAOCHENG)
+    await user.send(DESCRIPTION)
+    photos = user.last
+    count = len(user.transcript)
+    await user.press("No photo")
+    assert user.last is photos
+    assert "Go on without a photo?" in photos.plain
+    await user.press("Go on without a photo")
+    assert "Step 5 of 6" in photos.plain
+    await user.press("Anonymous")
+    assert "Step 6 of 6" in photos.plain
+    assert DESCRIPTION in photos.plain
+    await user.press("Submit")
+    assert len(user.transcript) == count  # four answers, no new message
+    receipt = photos.plain
+    assert DESCRIPTION in receipt  # what was sent stays on screen …
+    assert "Thank you! Your report is filed as" in receipt  # … with its number
+    assert photos.buttons == []
+    assert await bot.db.read.cases.by_number(case_number(receipt)) is not None
+
+
 async def test_typed_address_asks_the_district(bot: Bot) -> None:
     user = bot.user(language="en")
     await user.send("/report")

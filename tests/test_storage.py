@@ -216,3 +216,25 @@ def test_the_account_row_is_written_only_when_something_changed() -> None:
     assert touch_due(user, "zh-hans", soon)
     assert touch_due(user.model_copy(update={"blocked_at": seen}), "en", soon)  # back again
     assert touch_due(user, "en", seen + TOUCH_EVERY)
+
+
+async def test_many_small_transactions_let_other_work_through(db: Database) -> None:
+    """Keyed SQL runs without leaving the event loop's thread, so a long run of transactions
+    (a sweep catching up after downtime) must still give other updates their turn."""
+    now = dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
+    turns = 0
+
+    async def other_work() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(other_work())
+    await asyncio.sleep(0)
+    start = turns
+    for user_id in range(1, 51):
+        async with db.transaction() as tx:
+            await tx.users.touch(user_id, "en", now)
+    other.cancel()
+    assert turns - start >= 49
