@@ -834,7 +834,8 @@ async def choose_district(update: Update, context: Context, draft: ReportDraft, 
 async def photos_done(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
     _ = context.gettext
     if not draft.data.photos:
-        await ask(context, draft, _("Send a photo first, or choose to go on without one."))
+        note = _("Send a photo first, or choose to go on without one.")
+        await ask(context, draft, note, replace=pressed(update))
         return
     await ask(
         context, draft, None, await advance(context, draft, Step.PHOTOS), replace=pressed(update)
@@ -843,6 +844,11 @@ async def photos_done(update: Update, context: Context, draft: ReportDraft, arg:
 
 async def no_photo(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
     _ = context.gettext
+    if draft.data.photos:
+        # "No photo" on the step's first question, pressed after a photo came: the question
+        # becomes "photo n received, send more or Done".
+        await ask(context, draft, replace=pressed(update))
+        return
     keyboard = InlineKeyboardMarkup(
         [
             [button(_("Go on without a photo"), "nophotook", draft.key)],
@@ -857,6 +863,9 @@ async def no_photo(update: Update, context: Context, draft: ReportDraft, arg: st
 
 
 async def no_photo_ok(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
+    if draft.data.photos:  # a photo came after the question: keep it
+        await ask(context, draft, replace=pressed(update))
+        return
     draft.data.no_photo = True
     await ask(
         context, draft, None, await advance(context, draft, Step.PHOTOS), replace=pressed(update)

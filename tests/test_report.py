@@ -144,6 +144,28 @@ async def test_button_steps_move_on_in_one_message_that_ends_as_the_receipt(bot:
     assert await bot.db.read.cases.by_number(case_number(receipt)) is not None
 
 
+async def test_no_photo_pressed_after_a_photo_keeps_the_photo(bot: Bot) -> None:
+    user = bot.user(language="en")
+    await user.send("/report")
+    await user.press("Fire safety")
+    await user.send_location(*LAOCHENG)
+    await user.send(DESCRIPTION)
+    first_question = user.last
+    await user.send_photo(jpeg(seed=4))
+    # The step's first question still shows "No photo"; pressed now, it must not drop the photo.
+    await user.press("No photo", message=first_question)
+    assert "Photo 1 of 5 received" in first_question.plain
+    assert not first_question.has_button("No photo")
+    draft = await bot.db.read.drafts.get(user.user_id)
+    assert draft is not None
+    assert draft.step == "photos"
+    assert len(draft.data["photos"]) == 1
+    assert not draft.data["no_photo"]
+    await user.press("Done", message=first_question)
+    await user.press("Anonymous", message=first_question)
+    assert "Photos: 1" in first_question.plain
+
+
 async def test_typed_address_asks_the_district(bot: Bot) -> None:
     user = bot.user(language="en")
     await user.send("/report")
