@@ -388,7 +388,7 @@ class Database:
             await asyncio.sleep(0)
 
     async def write(self, sql: str, params: Params = ()) -> int:
-        """Run one statement as its own transaction (one trip instead of three)."""
+        """Run one statement as its own transaction, in this thread (see InlineSession)."""
         async with self.autocommit() as session:
             return await session.execute(sql, params)
 
