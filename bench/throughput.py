@@ -7,7 +7,9 @@ complete reports (/report, category, location, description, "no photo", anonymou
 step written to SQLite before the reply). The echo bot gets the very same updates, recorded from
 Shaozi's run (texts, a location, button presses whose message carries its keyboard), and answers
 each with one text: the message's text, the place, or the button's data. A second echo figure
-feeds it short texts only ("hello 17"), the cheapest update there is.
+feeds it short texts only ("hello 17"), the cheapest update there is. A third application, the
+floor, makes for each update exactly the Bot API calls Shaozi made, with no logic and no
+database: what PTB itself costs for what Shaozi says.
 Target: Shaozi at least half the echo's rate. Run: python bench/throughput.py [--reports N]
 """
 
