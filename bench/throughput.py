@@ -21,12 +21,13 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
-from telegram.ext import ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -55,15 +56,33 @@ async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await message.reply_text(text)
 
 
-async def bare_echo(updates: list[dict[str, Any]]) -> float:
-    """Seconds for the echo bot to handle ``updates`` (as the fake API would deliver them)."""
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+
+
+async def bare_app(
+    handler: Handler,
+) -> tuple[FakeBotAPI, Application[Any, Any, Any, Any, Any, Any]]:
+    """A bare PTB application that gives every update to ``handler``, on its own fake API."""
     api = FakeBotAPI(token=TOKEN)
     api.history_limit = 1000
     app = ApplicationBuilder().token(TOKEN).request(FakeRequest(api)).build()
-    app.add_handler(TypeHandler(Update, echo))
+    app.add_handler(TypeHandler(Update, handler))
     await app.initialize()
+    return api, app
+
+
+async def play(
+    handler: Handler,
+    updates: list[dict[str, Any]],
+    before: Callable[[int], None] | None = None,
+) -> float:
+    """Seconds for a bare application to handle ``updates`` as the fake API would deliver
+    them; ``before(n)`` runs before the n-th."""
+    api, app = await bare_app(handler)
     start = time.perf_counter()
-    for update in updates:
+    for index, update in enumerate(updates):
+        if before is not None:
+            before(index)
         api.push_update(update)
         await app.process_update(Update.de_json(update, app.bot))
     elapsed = time.perf_counter() - start
@@ -73,11 +92,7 @@ async def bare_echo(updates: list[dict[str, Any]]) -> float:
 
 async def bare_echo_texts(count: int) -> float:
     """Seconds for the echo bot to handle ``count`` short text messages from 50 users."""
-    api = FakeBotAPI(token=TOKEN)
-    api.history_limit = 1000
-    app = ApplicationBuilder().token(TOKEN).request(FakeRequest(api)).build()
-    app.add_handler(TypeHandler(Update, echo))
-    await app.initialize()
+    api, app = await bare_app(echo)
     users = [_user(api, app, 10_000 + n) for n in range(50)]
     start = time.perf_counter()
     for n in range(count):
@@ -134,9 +149,6 @@ async def replay(recorder: Recorder) -> tuple[float, int]:
     """Seconds for a bare PTB application to make, for each update, exactly the Bot API calls
     Shaozi made (same methods, texts and keyboards, built as PTB objects), with no logic and no
     database: the floor under Shaozi's rate. Also returns how many calls were replayed."""
-    api = FakeBotAPI(token=TOKEN)
-    api.history_limit = 1000
-    app = ApplicationBuilder().token(TOKEN).request(FakeRequest(api)).build()
     ids: dict[int, int] = {}
     todo: list[Call] = []
     made = 0
@@ -175,15 +187,10 @@ async def replay(recorder: Recorder) -> tuple[float, int]:
                 raise SystemExit(f"replay: no replay for {call.method}")
             made += 1
 
-    app.add_handler(TypeHandler(Update, act))
-    await app.initialize()
-    start = time.perf_counter()
-    for update, calls in zip(recorder.updates, recorder.calls, strict=True):
-        todo[:] = calls
-        api.push_update(update)
-        await app.process_update(Update.de_json(update, app.bot))
-    elapsed = time.perf_counter() - start
-    await app.shutdown()
+    def next_update(index: int) -> None:
+        todo[:] = recorder.calls[index]
+
+    elapsed = await play(act, recorder.updates, next_update)
     return elapsed, made
 
 
@@ -208,8 +215,8 @@ async def one_report(user: FakeUser, lat: float, lon: float) -> None:
     await user.press("Submit")
 
 
-async def shaozi_reports(reports: int, folder: Path) -> tuple[float, list[dict[str, Any]]]:
-    """Seconds for Shaozi to take ``reports`` complete reports, and the updates that took."""
+async def shaozi_reports(reports: int, folder: Path) -> tuple[float, Recorder]:
+    """Seconds for Shaozi to take ``reports`` complete reports, and what it got and did."""
     api = FakeBotAPI(token=TOKEN)
     api.history_limit = 1000
     settings = Settings(
@@ -257,7 +264,7 @@ async def run(reports: int) -> None:
         shaozi_s, recorder = await shaozi_reports(reports, Path(folder))
     updates = len(recorder.updates)
     floor_s, calls = await replay(recorder)
-    echo_s = await bare_echo(recorder.updates)
+    echo_s = await play(echo, recorder.updates)
     text_s = await bare_echo_texts(updates)
     shaozi_rate, echo_rate, text_rate = updates / shaozi_s, updates / echo_s, updates / text_s
     floor_rate = updates / floor_s

@@ -695,9 +695,9 @@ BUTTON_STEPS: dict[str, frozenset[Step] | None] = {
 
 async def clear_buttons(update: Update) -> None:
     """Take the keyboard off the pressed message so it cannot be pressed again."""
-    query = update.callback_query
-    if query is not None and query.message is not None:
-        await remove_buttons(query.message)
+    message = pressed(update)
+    if message is not None:
+        await remove_buttons(message)
 
 
 async def remove_buttons(message: MaybeInaccessibleMessage) -> None:

@@ -60,11 +60,6 @@ class Session:
         self.conn = conn
         self._begin = begin
 
-    @property
-    def started(self) -> bool:
-        """Whether the transaction's BEGIN has run (it waits for the first statement)."""
-        return self._begin is None
-
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         conn = self.conn
 
@@ -235,10 +230,6 @@ class InlineSession(Session):
         self.fallback = fallback
         self._begin = begin
         self.moved = False
-
-    @property
-    def started(self) -> bool:
-        return self.fallback.started if self.moved else self._begin is None
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         if self.moved:
