@@ -326,7 +326,7 @@ async def cancel_draft(db: Database, user_id: int) -> bool:
 
 
 async def reports_today(db: Database, user_id: int, now: dt.datetime, zone: ZoneInfo) -> int:
-    return await db.read.cases.count_reported_since(user_id, local_day_start(now, zone))
+    return await db.lookup.cases.count_reported_since(user_id, local_day_start(now, zone))
 
 
 async def check_daily_limit(
@@ -440,17 +440,22 @@ async def find_duplicates(
         dlat = radius / 111_000
         dlon = radius / (111_000 * max(0.1, math.cos(math.radians(lat))))
         box = (lat - dlat, lat + dlat, lon - dlon, lon + dlon)
-        for near in await db.read.cases.open_nearby(data.category, since, box):
+        for near in await db.lookup.cases.open_nearby(data.category, since, box):
             if near.latitude is None or near.longitude is None:
                 continue
             meters = distance_m(lat, lon, near.latitude, near.longitude)
             if meters <= radius:
                 found[near.id] = Duplicate(near, meters, same_photo=False)
     if data.photos:
-        mine = [p.phash for p in await db.read.photos.many(data.photos)]
-        for near, phash in await db.read.cases.open_photo_hashes(since):
-            if any(hamming(phash, h) <= PHOTO_MATCH_BITS for h in mine):
-                found[near.id] = Duplicate(near, _distance(data, near), same_photo=True)
+        mine = [p.phash for p in await db.lookup.photos.many(data.photos)]
+        # Every open case's photo hash is compared; only the matches are read whole.
+        matched = [
+            case_id
+            for case_id, phash in await db.read.cases.open_photo_hashes(since)
+            if any(hamming(phash, h) <= PHOTO_MATCH_BITS for h in mine)
+        ]
+        for near in await db.lookup.cases.nearby_by_ids(matched):
+            found[near.id] = Duplicate(near, _distance(data, near), same_photo=True)
     ordered = sorted(
         found.values(),
         key=lambda d: (not d.same_photo, d.distance_m if d.distance_m is not None else 1e9),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
@@ -170,21 +171,29 @@ class CaseRepo:
         )
         return [NearbyCase.model_validate(dict(r)) for r in rows]
 
-    async def open_photo_hashes(self, since: dt.datetime) -> list[tuple[NearbyCase, int]]:
-        """Perceptual hashes of the report photos of open cases created since ``since``."""
+    async def open_photo_hashes(self, since: dt.datetime) -> list[tuple[int, int]]:
+        """(case id, perceptual hash) of the report photos of open cases created since ``since``."""
         rows = await self.s.fetch_all(
-            "SELECT c.id, c.number, c.status, c.latitude, c.longitude, c.created_at, p.phash"
+            "SELECT c.id, p.phash"
             " FROM cases c JOIN case_photos cp ON cp.case_id = c.id AND cp.kind = 'report'"
             " JOIN photos p ON p.sha256 = cp.sha256"
             f" WHERE c.created_at >= ? AND c.{_NOT_FINAL}",
             (to_db(since), *_FINAL),
         )
-        out = []
-        for row in rows:
-            values = dict(row)
-            phash = to_unsigned(values.pop("phash"))
-            out.append((NearbyCase.model_validate(values), phash))
-        return out
+        return [(row[0], to_unsigned(row[1])) for row in rows]
+
+    async def nearby_by_ids(self, ids: Iterable[int]) -> list[NearbyCase]:
+        """The cases with these ids, as duplicate candidates."""
+        wanted = sorted(set(ids))
+        if not wanted:
+            return []
+        marks = ",".join("?" * len(wanted))
+        rows = await self.s.fetch_all(
+            "SELECT id, number, status, latitude, longitude, created_at FROM cases"
+            f" WHERE id IN ({marks})",
+            wanted,
+        )
+        return [NearbyCase.model_validate(dict(r)) for r in rows]
 
     # The workflow -------------------------------------------------------------------------
 
