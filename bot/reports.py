@@ -99,6 +99,9 @@ class DraftData(BaseModel):
     level: str | None = None
     proposed_deadline: str | None = None  # ISO date in the city's time zone
     plan: str | None = None
+    # The bot's "photo n received … Done" message: when the next photo's comes, this one goes,
+    # so the chat keeps a single one, under the newest photo.
+    photo_status_id: int | None = None
 
     @property
     def has_location(self) -> bool:

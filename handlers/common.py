@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
@@ -212,3 +213,20 @@ def fallbacks() -> list[BaseHandler[Update, Context, object]]:
         MessageHandler(private & filters.COMMAND, unknown_command),
         CallbackQueryHandler(stale_button),
     ]
+
+
+async def unbutton(bot: Bot, chat_id: int, message_id: int) -> None:
+    """Take the buttons off a message of ours."""
+    # Already without buttons, or too old to edit: nothing to undo.
+    with contextlib.suppress(BadRequest):
+        await bot.edit_message_reply_markup(
+            chat_id=chat_id, message_id=message_id, reply_markup=None
+        )
+
+
+async def delete_or_unbutton(bot: Bot, chat_id: int, message_id: int) -> None:
+    """Delete a spent message of ours; one too old to delete (48 h) loses its buttons."""
+    try:
+        await bot.delete_message(chat_id, message_id)
+    except BadRequest:
+        await unbutton(bot, chat_id, message_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
@@ -16,7 +17,7 @@ from bot.photos import PhotoError
 from bot.reports import MAX_PHOTOS, store_photo
 from bot.roles import Role
 from handlers import inputs
-from handlers.common import answer
+from handlers.common import answer, delete_or_unbutton
 from handlers.department import cards, keyboard, parse, staff_card
 from handlers.report import download, kind_of
 from storage.models import Case, PendingInput
@@ -128,14 +129,19 @@ async def typed_fix(update: Update, context: Context, pending: PendingInput) -> 
             return
         if stored.sha256 not in photos:
             photos.append(stored.sha256)
-        await inputs.expect(
-            context, context.account.id, "fix", case_id=pending.case_id, data={"photos": photos}
-        )
-        await message.reply_text(
+        # The photos are kept before the answer; then the answer to the photo before goes,
+        # so one "photo n received" stays, under the newest photo.
+        data: dict[str, Any] = {"photos": photos, "status": pending.data.get("status")}
+        await inputs.expect(context, context.account.id, "fix", case_id=pending.case_id, data=data)
+        status = await message.reply_text(
             _("Photo {count} received. Send more, or type a short note of what was done.").format(
                 count=len(photos)
             )
         )
+        previous, data["status"] = data["status"], status.message_id
+        await inputs.expect(context, context.account.id, "fix", case_id=pending.case_id, data=data)
+        if isinstance(previous, int):
+            await delete_or_unbutton(context.bot, message.chat.id, previous)
         return
     if kind != "text" or not message.text:
         await message.reply_text(_("Please send photos of the fix, then type a short note."))

@@ -7,7 +7,6 @@ key, so a button from an earlier report or step is recognised and answered, neve
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import html
 import logging
@@ -61,7 +60,7 @@ from bot.reports import (
 from bot.roles import Role
 from bot.workflow import end_of_day, parse_deadline
 from handlers import common, inputs
-from handlers.common import answer
+from handlers.common import answer, delete_or_unbutton, unbutton
 
 log = logging.getLogger(__name__)
 
@@ -316,7 +315,8 @@ async def ask(
         await context.bot.send_message(draft.user_id, note, reply_markup=ReplyKeyboardRemove())
     elif note:
         text = note + "\n\n" + text
-    await show(context, draft.user_id, text, markup, replace)
+    shown = await show(context, draft.user_id, text, markup, replace)
+    await keep_one_photo_status(context, draft, shown)
 
 
 async def show(
@@ -325,15 +325,33 @@ async def show(
     text: str,
     markup: Markup,
     replace: MaybeInaccessibleMessage | None = None,
-) -> None:
-    """Send ``text``; with buttons and ``replace`` (the pressed message), edit that instead."""
+) -> int:
+    """Send ``text``; with buttons and ``replace`` (the pressed message), edit that instead.
+
+    Returns the id of the message that now shows ``text``.
+    """
     if replace is not None:
         if isinstance(markup, InlineKeyboardMarkup) and await edit_in_place(
             context, replace, text, markup
         ):
-            return
+            return replace.message_id
         await remove_buttons(replace)
-    await context.bot.send_message(user_id, text, reply_markup=markup)
+    sent = await context.bot.send_message(user_id, text, reply_markup=markup)
+    return sent.message_id
+
+
+async def keep_one_photo_status(context: Context, draft: ReportDraft, shown: int) -> None:
+    """Each photo is answered with "photo n received … Done": the answer to the photo before
+    is deleted, so one stays, under the newest photo; and it goes too when a new message moves
+    the report on (the 5th photo)."""
+    d = draft.data
+    previous = d.photo_status_id
+    d.photo_status_id = shown if draft.step is Step.PHOTOS and d.photos else None
+    if previous == d.photo_status_id:
+        return
+    await save(context, draft)
+    if previous is not None and previous != shown:
+        await delete_or_unbutton(context.bot, draft.user_id, previous)
 
 
 async def edit_in_place(
@@ -701,11 +719,7 @@ async def clear_buttons(update: Update) -> None:
 
 
 async def remove_buttons(message: MaybeInaccessibleMessage) -> None:
-    # Already without buttons, or too old to edit: nothing to undo.
-    with contextlib.suppress(BadRequest):
-        await message.get_bot().edit_message_reply_markup(
-            chat_id=message.chat.id, message_id=message.message_id, reply_markup=None
-        )
+    await unbutton(message.get_bot(), message.chat.id, message.message_id)
 
 
 def pressed(update: Update) -> MaybeInaccessibleMessage | None:

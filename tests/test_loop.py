@@ -182,7 +182,13 @@ async def test_a_case_from_report_to_closing(bot: Bot) -> None:
     # 7. A real fix; the officer closes; the reporter says it is not fixed; closed again.
     await contact.send("/tasks")
     await contact.press("Submit the fix", message=contact.last)
+    mark_e = len(contact.transcript)
     await contact.send_photo(jpeg(seed=99))
+    await contact.send_photo(jpeg(seed=98))
+    # One "photo n received" stays, under the newest photo.
+    assert [m.plain for m in since(contact, mark_e) if not m.deleted] == [
+        "Photo 2 received. Send more, or type a short note of what was done."
+    ]
     await contact.send("Replaced the lock with a panic bar.")
     await bot.drain()
     fix_card = officer.last

@@ -376,8 +376,45 @@ async def test_five_photos_is_the_most(bot: Bot) -> None:
         await user.send_photo(jpeg(seed=seed))
     assert any("That makes 5 photos" in t for t in user.texts()[-2:])
     assert "Step 5 of 6" in user.last.plain
+    # No "photo n received … Done" is left to press once the step is over.
+    assert not [t for t in user.texts() if "Send more, or press Done" in t]
     await user.send_photo(jpeg(seed=16))
     assert "Photos come at step 4" in "\n".join(user.texts()[-2:])
+
+
+async def test_photos_leave_one_received_message_under_the_newest(bot: Bot) -> None:
+    user = bot.user(language="en")
+    await user.send("/report")
+    await user.press("Fire safety")
+    await user.send_location(*LAOCHENG)
+    await user.send(DESCRIPTION)
+    for seed in (20, 21, 22):
+        await user.send_photo(jpeg(seed=seed))
+    received = [t for t in user.texts() if "received. Send more" in t]
+    assert received == ["Step 4 of 6 · Photo 3 of 5 received. Send more, or press Done."]
+    assert user.last.plain == received[0]
+    await user.press("Done")
+    assert "Step 5 of 6" in user.last.plain
+    draft = await bot.db.read.drafts.get(user.user_id)
+    assert draft is not None
+    assert len(draft.data["photos"]) == 3
+
+
+async def test_a_received_message_too_old_to_delete_loses_its_button(bot: Bot) -> None:
+    user = bot.user(language="en")
+    await user.send("/report")
+    await user.press("Fire safety")
+    await user.send_location(*LAOCHENG)
+    await user.send(DESCRIPTION)
+    await user.send_photo(jpeg(seed=23))
+    first = user.last
+    bot.clock.advance(hours=49)  # Telegram lets a bot delete its messages for 48 hours
+    await user.send_photo(jpeg(seed=24))
+    assert not first.deleted
+    assert "Photo 1 of 5 received" in first.plain
+    assert not first.buttons
+    assert "Photo 2 of 5 received" in user.last.plain
+    assert user.last.has_button("Done")
 
 
 async def test_daily_limit(bot: Bot) -> None:

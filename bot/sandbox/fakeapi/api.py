@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
 from bot.sandbox.fakeapi.formatting import (
@@ -38,6 +38,8 @@ FileTuple = tuple[str | None, bytes, str]
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
 MAX_CALLBACK_ANSWER_LENGTH = 200
+# A bot may delete its own messages for 48 hours after sending them.
+DELETE_WINDOW = timedelta(hours=48)
 MAX_DOWNLOAD_SIZE = 20 * 1024 * 1024
 MAX_UPLOAD_SIZE = 50 * 1024 * 1024
 MAX_POLL_TIMEOUT = 30.0
@@ -1337,6 +1339,8 @@ class FakeBotAPI:
         key = (chat["id"], message_id)
         sent = self._bot_messages.get(key)
         if sent is not None and not sent.deleted:
+            if self._now() - sent.date > DELETE_WINDOW:
+                raise _ApiError("Bad Request: message can't be deleted for everyone")
             sent.deleted = True
             self._touch(sent)
             return True
