@@ -125,9 +125,9 @@ class UserRepo:
         return await self.s.execute("DELETE FROM memberships WHERE id = ?", (membership_id,)) > 0
 
     async def mark_blocked(self, user_id: int, now: dt.datetime) -> None:
-        await self.s.execute(
-            "UPDATE users SET blocked_at = ?, subscribed = 0 WHERE id = ?", (to_db(now), user_id)
-        )
+        """Nothing is sent to them until they write again (``touch`` clears the mark); their
+        subscription stays as they chose it, for when they come back."""
+        await self.s.execute("UPDATE users SET blocked_at = ? WHERE id = ?", (to_db(now), user_id))
 
     # Subscriptions (awareness days, broadcasts) -----------------------------------------------
 

@@ -102,6 +102,15 @@ async def test_a_blocked_subscriber_is_found_out_once_then_skipped(bot: Bot) -> 
     ]
     assert not gone.transcript or not reminders(gone)
 
+    # They unblock the bot and write to it again: their subscription was never theirs to lose.
+    bot.api.unblock(gone.user_id)
+    await gone.send("/help")
+    disaster = day(bot, "disaster_reduction")
+    bot.clock.set(at(dt.date(2027, 5, 11), 11))
+    await sweep(bot)
+    await bot.drain()
+    assert reminders(gone)[-1].plain.split("\n")[0] == disaster.name.en
+
 
 async def test_sweeping_again_sends_nothing_twice(bot: Bot) -> None:
     reader = await subscriber(bot, "zh-hans")
