@@ -16,11 +16,11 @@ import contextlib
 import datetime as dt
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.clock import Clock
@@ -36,6 +36,7 @@ MAX_ATTEMPTS = 12
 MAX_BACKOFF = dt.timedelta(minutes=10)
 # Telegram's answers that mean this chat can no longer be written to.
 GONE = ("chat not found", "bot was blocked", "user is deactivated", "bot was kicked")
+ALBUM = 10  # the most photos one sendMediaGroup takes
 
 
 @dataclass(frozen=True)
@@ -144,24 +145,55 @@ def message_count(row: OutboxRow) -> int:
     ) or 1
 
 
-async def send_row(bot: Bot, row: OutboxRow, photos_dir: Path) -> None:
+async def send_row(bot: Bot, db: Database, row: OutboxRow, photos_dir: Path) -> None:
     """Send one queued notification: its photos, its map point, then its text and buttons."""
     payload = row.payload
-    photos = [read_photo(photos_dir, sha) for sha in payload.get("photos") or []]
-    if len(photos) == 1:
-        await bot.send_photo(row.chat_id, photos[0])
-    elif photos:
-        for start in range(0, len(photos), 10):
-            chunk = photos[start : start + 10]
-            if len(chunk) == 1:
-                await bot.send_photo(row.chat_id, chunk[0])
-            else:
-                await bot.send_media_group(row.chat_id, [InputMediaPhoto(p) for p in chunk])
+    await send_photos(bot, db, photos_dir, row.chat_id, list(payload.get("photos") or []))
     location = payload.get("location")
     if location:
         await bot.send_location(row.chat_id, latitude=location[0], longitude=location[1])
     if payload.get("text"):
         await bot.send_message(row.chat_id, payload["text"], reply_markup=markup(row))
+
+
+async def send_photos(bot: Bot, db: Database, root: Path, chat_id: int, hashes: list[str]) -> None:
+    """Send stored photos, in albums of up to ten. A photo Telegram already has goes by its file
+    id: its bytes go up once, not once per recipient (a broadcast's photo, a case's photos for
+    each officer and contact)."""
+    known = await db.lookup.photos.file_ids(hashes)
+    for start in range(0, len(hashes), ALBUM):
+        chunk = hashes[start : start + ALBUM]
+        try:
+            sent = await _send_album(bot, root, chat_id, chunk, known)
+        except BadRequest as exc:
+            stale: dict[str, str | None] = {sha: None for sha in chunk if sha in known}
+            if not stale or "file" not in exc.message.lower():
+                raise
+            # A file id Telegram no longer takes (another bot's token, say): send the bytes.
+            log.warning("file ids of %d photos refused (%s); uploading them", len(stale), exc)
+            async with db.autocommit() as session:
+                await session.photos.set_file_ids(stale)
+            for sha in stale:
+                del known[sha]
+            sent = await _send_album(bot, root, chat_id, chunk, known)
+        learned: dict[str, str | None] = {
+            sha: message.photo[-1].file_id
+            for sha, message in zip(chunk, sent, strict=False)
+            if sha not in known and message.photo
+        }
+        if learned:
+            async with db.autocommit() as session:
+                await session.photos.set_file_ids(learned)
+            known.update({sha: file_id for sha, file_id in learned.items() if file_id})
+
+
+async def _send_album(
+    bot: Bot, root: Path, chat_id: int, hashes: list[str], known: dict[str, str]
+) -> Sequence[Message]:
+    media: list[str | bytes] = [known.get(sha) or read_photo(root, sha) for sha in hashes]
+    if len(media) == 1:
+        return [await bot.send_photo(chat_id, media[0])]
+    return await bot.send_media_group(chat_id, [InputMediaPhoto(item) for item in media])
 
 
 def _seconds(value: float | dt.timedelta) -> float:
@@ -233,7 +265,7 @@ class OutboxWorker:
     async def deliver(self, row: OutboxRow) -> str:
         """Send one row and record the outcome: sent, postponed, failed or dropped."""
         try:
-            await send_row(self.bot, row, self.photos_dir)
+            await send_row(self.bot, self.db, row, self.photos_dir)
         except RetryAfter as exc:
             wait = _seconds(exc.retry_after)
             self.pacer.pause(wait)

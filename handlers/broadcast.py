@@ -12,10 +12,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot import broadcasts
+from bot import broadcasts, delivery
 from bot.context import Context
 from bot.errors import NotAllowed, ShaoziError
-from bot.photos import read_photo
 from bot.reports import store_photo
 from bot.roles import Role
 from handlers import inputs
@@ -125,8 +124,8 @@ async def preview(update: Update, context: Context, draft: Broadcast, district: 
     services, user_id = context.services, context.account.id
     await answer(update)
     message = broadcasts.broadcast_message(services, draft)(context.tr)
-    for sha in message.photos:
-        await context.bot.send_photo(user_id, read_photo(services.settings.photos_dir, sha))
+    root = services.settings.photos_dir
+    await delivery.send_photos(context.bot, context.db, root, user_id, list(message.photos))
     await context.bot.send_message(user_id, message.text, reply_markup=keyboard(message.buttons))
     count = await broadcasts.audience_size(services, district)
     audience = broadcasts.audience_name(services, context.tr, district)

@@ -16,13 +16,12 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot import rewards, workflow
+from bot import delivery, rewards, workflow
 from bot.cards import COLOUR_LABELS, REJECT_REASONS, Audience, Cards, Outgoing
 from bot.city import Colour
 from bot.context import Context
 from bot.errors import InputMistake, NotAllowed, ShaoziError
 from bot.lifecycle import LEVEL_LABELS, STATUS_LABELS, Level, Status
-from bot.photos import read_photo
 from bot.roles import Role
 from bot.workflow import case_data
 from handlers import inputs
@@ -471,13 +470,14 @@ async def photos(update: Update, context: Context, case: Case, args: tuple[str, 
 
 async def send_photos(update: Update, context: Context, case: Case) -> None:
     _ = context.gettext
+    hashes = [
+        sha
+        for kind in ("report", "fix", "reopen")
+        for sha in await context.db.read.cases.photo_hashes(case.id, kind)
+    ]
     root = context.services.settings.photos_dir
-    sent = 0
-    for kind in ("report", "fix", "reopen"):
-        for sha in await context.db.read.cases.photo_hashes(case.id, kind):
-            await context.bot.send_photo(context.account.id, read_photo(root, sha))
-            sent += 1
-    await answer(update, _("No photos.") if sent == 0 else None)
+    await delivery.send_photos(context.bot, context.db, root, context.account.id, hashes)
+    await answer(update, None if hashes else _("No photos."))
 
 
 async def ask_for(

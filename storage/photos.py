@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from storage.db import to_db
@@ -53,3 +54,19 @@ class PhotoRepo:
     async def many(self, hashes: list[str]) -> list[Photo]:
         found = [await self.get(h) for h in hashes]
         return [p for p in found if p is not None]
+
+    async def file_ids(self, hashes: Iterable[str]) -> dict[str, str]:
+        """Telegram's file ids of those of these photos already uploaded."""
+        found = {}
+        for sha in set(hashes):
+            value = await self.s.fetch_value("SELECT file_id FROM photos WHERE sha256 = ?", (sha,))
+            if value:
+                found[sha] = str(value)
+        return found
+
+    async def set_file_ids(self, file_ids: dict[str, str | None]) -> None:
+        """Remember (or, with None, forget) the file ids Telegram gave these photos."""
+        await self.s.execute_many(
+            "UPDATE photos SET file_id = ? WHERE sha256 = ?",
+            [(file_id, sha) for sha, file_id in file_ids.items()],
+        )

@@ -10,8 +10,10 @@ from collections import Counter, defaultdict
 
 from bot.cards import Outgoing
 from bot.delivery import Limits, OutboxWorker
+from bot.reports import store_photo
 from bot.workflow import Notifier
 from tests.conftest import Bot
+from tests.images import jpeg
 
 
 async def queue(bot: Bot, users: list[int], per_user: int) -> list[str]:
@@ -189,3 +191,35 @@ async def test_sent_texts_are_forgotten_after_a_month_but_keys_stay(bot: Bot) ->
             9100, "t:0", lambda _tr: Outgoing("note 0 for 9100")
         )
     assert again is False
+
+
+async def test_a_photo_goes_up_once_then_by_its_file_id(bot: Bot) -> None:
+    services = bot.app.bot_data.services  # type: ignore[union-attr]
+    root = services.settings.photos_dir
+    stored = await store_photo(bot.db, root, jpeg(seed=30), bot.clock.now())
+    sha = stored.sha256
+
+    async def send_to(users: list[int]) -> list[str]:
+        for user_id in users:
+            bot.user(user_id, language="en")  # the fake API knows their chats
+        async with bot.db.transaction() as tx:
+            for user_id in users:
+                await tx.users.touch(user_id, "en", bot.clock.now())
+            notifier = Notifier(tx, services, bot.clock.now())
+            for user_id in users:
+                await notifier.user(user_id, "wall", lambda _tr: Outgoing("A wall", photos=[sha]))
+        await bot.drain()
+        sent = [m for user_id in users for m in bot.api.messages_to(user_id) if m.photo]
+        assert len(sent) == len(users)
+        return [str(m.file_id) for m in sent]
+
+    first = await send_to([6001, 6002, 6003])
+    assert len(set(first)) == 1  # uploaded for the first, named by its file id after
+    assert await bot.db.lookup.photos.file_ids([sha]) == {sha: first[0]}
+
+    # A file id Telegram no longer takes (the bot's token changed, say): the bytes go up again.
+    async with bot.db.autocommit() as session:
+        await session.photos.set_file_ids({sha: "a-file-id-from-another-bot"})
+    [again] = await send_to([6004])
+    assert again != first[0]
+    assert await bot.db.lookup.photos.file_ids([sha]) == {sha: again}
