@@ -19,6 +19,16 @@ DESCRIPTION = "The fire exit on floor 2 is locked with a chain since Monday."
 NUMBER = re.compile(r"YH-\d{8}-\d{4}")
 
 
+async def at_the_photo_step(bot: Bot) -> FakeUser:
+    """A new English-speaking user whose fire-safety report has reached its photos (step 4)."""
+    user = bot.user(language="en")
+    await user.send("/report")
+    await user.press("Fire safety")
+    await user.send_location(*LAOCHENG)
+    await user.send(DESCRIPTION)
+    return user
+
+
 async def fill_until_summary(
     user: FakeUser,
     *,
@@ -145,11 +155,7 @@ async def test_button_steps_move_on_in_one_message_that_ends_as_the_receipt(bot:
 
 
 async def test_no_photo_pressed_after_a_photo_keeps_the_photo(bot: Bot) -> None:
-    user = bot.user(language="en")
-    await user.send("/report")
-    await user.press("Fire safety")
-    await user.send_location(*LAOCHENG)
-    await user.send(DESCRIPTION)
+    user = await at_the_photo_step(bot)
     first_question = user.last
     await user.send_photo(jpeg(seed=4))
     # The step's first question still shows "No photo"; pressed now, it must not drop the photo.
@@ -353,11 +359,7 @@ async def test_confirm_twice_and_replayed_update_make_one_case(bot: Bot) -> None
 
 
 async def test_replayed_message_is_not_applied_twice(bot: Bot) -> None:
-    user = bot.user(language="en")
-    await user.send("/report")
-    await user.press("Fire safety")
-    await user.send_location(*LAOCHENG)
-    await user.send(DESCRIPTION)
+    user = await at_the_photo_step(bot)
     photo_update = await user.send_photo(jpeg(seed=5))
     await bot.deliver(photo_update)
     draft = await bot.db.read.drafts.get(user.user_id)
@@ -367,11 +369,7 @@ async def test_replayed_message_is_not_applied_twice(bot: Bot) -> None:
 
 
 async def test_five_photos_is_the_most(bot: Bot) -> None:
-    user = bot.user(language="en")
-    await user.send("/report")
-    await user.press("Fire safety")
-    await user.send_location(*LAOCHENG)
-    await user.send(DESCRIPTION)
+    user = await at_the_photo_step(bot)
     for seed in range(10, 15):
         await user.send_photo(jpeg(seed=seed))
     assert any("That makes 5 photos" in t for t in user.texts()[-2:])
@@ -383,11 +381,7 @@ async def test_five_photos_is_the_most(bot: Bot) -> None:
 
 
 async def test_photos_leave_one_received_message_under_the_newest(bot: Bot) -> None:
-    user = bot.user(language="en")
-    await user.send("/report")
-    await user.press("Fire safety")
-    await user.send_location(*LAOCHENG)
-    await user.send(DESCRIPTION)
+    user = await at_the_photo_step(bot)
     for seed in (20, 21, 22):
         await user.send_photo(jpeg(seed=seed))
     received = [t for t in user.texts() if "received. Send more" in t]
@@ -401,11 +395,7 @@ async def test_photos_leave_one_received_message_under_the_newest(bot: Bot) -> N
 
 
 async def test_a_received_message_too_old_to_delete_loses_its_button(bot: Bot) -> None:
-    user = bot.user(language="en")
-    await user.send("/report")
-    await user.press("Fire safety")
-    await user.send_location(*LAOCHENG)
-    await user.send(DESCRIPTION)
+    user = await at_the_photo_step(bot)
     await user.send_photo(jpeg(seed=23))
     first = user.last
     bot.clock.advance(hours=49)  # Telegram lets a bot delete its messages for 48 hours
