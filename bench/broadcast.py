@@ -6,7 +6,9 @@ Modes:
             the limit (target >= 0.95) and the process's peak memory (target < 150 MB);
   telegram  3,000 subscribers at Telegram's real 30 messages/s: the same fraction;
   unlimited the limit lifted: messages/s of the delivery loop itself.
-Run from the repository root: python bench/broadcast.py [--mode M] [--subscribers N]
+--photo adds a 1600x1200 phone photo to the broadcast and counts the uploads it took: the
+photo goes up once, then by Telegram's file id (target: uploads=1).
+Run from the repository root: python bench/broadcast.py [--mode M] [--subscribers N] [--photo]
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -26,9 +29,11 @@ from bot.accounts import Account
 from bot.app import ShaoziApp, build_application, outbox_worker, shutdown, startup
 from bot.broadcasts import confirm, create_draft, queue_broadcast
 from bot.city import QuietHours, load_city
+from bot.reports import store_photo
 from bot.settings import SAMPLE_CITY, Settings
 from storage.db import to_db
 from tests.fakebot import FakeBotAPI, FakeRequest
+from tests.images import jpeg
 
 MODES = {"limited": (100_000, 1000.0), "telegram": (3_000, 30.0), "unlimited": (20_000, None)}
 TOKEN = "123456:BENCH"
@@ -84,14 +89,36 @@ async def add_subscribers(app: ShaoziApp, count: int) -> Account:
     return Account(row, memberships)
 
 
-async def run(mode: str, subscribers: int) -> None:
+def count_uploads(api: FakeBotAPI) -> list[int]:
+    """A counter (in a one-item list) of the calls that upload a file to the fake API."""
+    counter = [0]
+    handle = api.handle
+
+    def counting(method: str, params: Any, files: Any = None) -> tuple[int, Any]:
+        if files:
+            counter[0] += 1
+        return handle(method, params, files)
+
+    api.handle = counting  # type: ignore[method-assign]
+    return counter
+
+
+async def run(mode: str, subscribers: int, with_photo: bool) -> None:
     _count, rate = MODES[mode]
     with tempfile.TemporaryDirectory() as folder:
         app, api = await build(Path(folder), rate)
         services = app.bot_data.services
         admin = await add_subscribers(app, subscribers)
+        photo = None
+        if with_photo:
+            now = services.clock.now()
+            stored = await store_photo(
+                services.db, services.settings.photos_dir, jpeg(1600, 1200), now
+            )
+            photo = stored.sha256
+        uploads = count_uploads(api)
         start = time.perf_counter()
-        draft = await create_draft(services, admin, "Typhoon warning: secure loose objects.", None)
+        draft = await create_draft(services, admin, "Typhoon warning: secure loose objects.", photo)
         broadcast = await confirm(services, admin, draft.id, None)
         await queue_broadcast(services, broadcast, services.clock.now())
         queue_s = time.perf_counter() - start
@@ -124,6 +151,9 @@ async def run(mode: str, subscribers: int) -> None:
         print(f"limit {rate:.0f} messages/s: achieved {achieved / rate:.3f} of it")
         figures += f" limit={rate:.0f} fraction={achieved / rate:.3f}"
     figures += f" queue_s={queue_s:.1f} peak_mb={peak_mb():.0f}"
+    if with_photo:
+        print(f"the photo was uploaded {uploads[0]} time(s), then sent by its file id")
+        figures += f" photo=1 uploads={uploads[0]}"
     print(f"peak memory of the process: {peak_mb():.0f} MB")
     print(figures)
 
@@ -134,8 +164,9 @@ def main() -> None:
     )
     parser.add_argument("--mode", choices=list(MODES), default="limited")
     parser.add_argument("--subscribers", type=int, default=None)
+    parser.add_argument("--photo", action="store_true", help="a photo with the broadcast")
     args = parser.parse_args()
-    asyncio.run(run(args.mode, args.subscribers or MODES[args.mode][0]))
+    asyncio.run(run(args.mode, args.subscribers or MODES[args.mode][0], args.photo))
 
 
 if __name__ == "__main__":
