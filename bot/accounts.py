@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from bot.i18n import Language, resolve_language
 from bot.roles import Role
@@ -19,15 +20,15 @@ class Account:
     def id(self) -> int:
         return self.user.id
 
-    @property
+    @cached_property  # asked for every text of an update; an Account lives for one update
     def language(self) -> Language:
         return resolve_language(
             self.user.language, self.user.telegram_language, self.default_language
         )
 
-    @property
-    def roles(self) -> set[Role]:
-        return {Role.CITIZEN} | {m.role for m in self.memberships}
+    @cached_property
+    def roles(self) -> frozenset[Role]:
+        return frozenset({Role.CITIZEN, *(m.role for m in self.memberships)})
 
     def has(self, role: Role) -> bool:
         return role in self.roles

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from typing import Any
 
 from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefault
@@ -41,7 +41,7 @@ _COMMAND_LANGUAGES: tuple[tuple[str | None, Language], ...] = (
 )
 
 
-def bot_commands(translator: Translator, roles: set[Role]) -> list[BotCommand]:
+def bot_commands(translator: Translator, roles: Set[Role]) -> list[BotCommand]:
     return [BotCommand(c.name, translator.gettext(c.description)) for c in commands_for(roles)]
 
 

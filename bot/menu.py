@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass
 
 from bot.i18n import N_
@@ -61,6 +62,6 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 
-def commands_for(roles: set[Role]) -> list[Command]:
+def commands_for(roles: Set[Role]) -> list[Command]:
     """The commands a user with these roles may use, in menu order."""
     return [c for c in COMMANDS if c.roles & roles]
