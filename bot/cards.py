@@ -20,6 +20,9 @@ from bot.i18n import N_, Translator
 from bot.lifecycle import EVENT_LABELS, FINAL, LEVEL_LABELS, STATUS_LABELS, Action, Status
 from storage.models import Case, CaseEvent
 
+# Telegram allows 4096 characters in a message; texts we build stay under this.
+MAX_TEXT = 4000
+
 COLOUR_LABELS: dict[Colour, str] = {
     Colour.RED: N_("🔴 red (major risk)"),
     Colour.ORANGE: N_("🟠 orange (high risk)"),
@@ -219,10 +222,16 @@ class Cards:
             name=html.escape(case.reporter_name), phone=html.escape(case.reporter_phone or "")
         )
 
-    def timeline(self, tr: Translator, events: list[CaseEvent], audience: Audience) -> str:
-        """One line per event; who did it is said by role, never by account."""
+    def timeline(
+        self, tr: Translator, events: list[CaseEvent], audience: Audience, limit: int = 4096
+    ) -> str:
+        """One line per event; who did it is said by role, never by account.
+
+        At most ``limit`` characters: a long history keeps its first line and its newest ones,
+        and says how many between were left out.
+        """
         _ = tr.gettext
-        lines = [_("History:")]
+        lines = []
         for event in events:
             label = EVENT_LABELS.get(event.kind)
             if label is not None:
@@ -238,4 +247,18 @@ class Cards:
             if note and event.kind in NOTES_SHOWN[audience]:
                 line += " — " + html.escape(note)
             lines.append(line)
-        return "\n".join(lines)
+        head = _("History:")
+        if len(head) + sum(len(line) + 1 for line in lines) <= limit:
+            return "\n".join([head, *lines])
+        kept: list[str] = []
+        room = limit - len(head) - len(lines[0]) - 2 - 60  # 60: the "left out" line
+        for line in reversed(lines[1:]):
+            if len(line) + 1 > room:
+                break
+            kept.append(line)
+            room -= len(line) + 1
+        left_out = len(lines) - 1 - len(kept)
+        gap = tr.ngettext(
+            "… {n} more entry, not shown", "… {n} more entries, not shown", left_out
+        ).format(n=left_out)
+        return "\n".join([head, lines[0], gap, *reversed(kept)])

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from babel.numbers import format_decimal, format_percent
 
 from bot.accounts import Account
-from bot.cards import COLOUR_LABELS, Cards
+from bot.cards import COLOUR_LABELS, MAX_TEXT, Cards
 from bot.charts import Bars, Chart
 from bot.city import Colour
 from bot.context import Services
@@ -29,7 +29,6 @@ from bot.roles import Role
 from storage.stats import Figures
 
 TOP = 5  # lines of each breakdown in the text; the chart shows them all
-MAX_TEXT = 4000  # Telegram allows 4096 characters in a message
 _RANGE = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2})(?:\s*(?:\.\.|~|～|—|–)\s*(\d{4}-\d{1,2}-\d{1,2}))?$")
 
 

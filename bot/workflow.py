@@ -318,7 +318,11 @@ async def transition(
         if target is None:
             raise NotThisStep(status=_status_msgid(case))
         planned = await change(tx, case)
-        values = {"status": target, **planned.values}
+        values: dict[str, Any] = {"status": target, **planned.values}
+        if target is not Status.ASSIGNED and case.extension_until is not None:
+            # A request for more time lives only while the fix is awaited: once the fix is in
+            # (or the case moves elsewhere) its Grant button must not move a newer deadline.
+            values.update(extension_until=None, extension_reason=None)
         if not await tx.cases.update(case.id, case.version, now, values):
             raise CaseMovedOn(status=_status_msgid(case))
         event_id = await tx.cases.add_event(
@@ -539,15 +543,13 @@ async def merge(
 
     async def change(tx: Session, case: Case) -> Change:
         target = await tx.cases.by_number(number)
+        # Only into an open case this officer may see: another department's case is as unknown
+        # to them as a number that does not exist (its reporter's followers would read it).
         if (
             target is None
             or target.id == case.id
-            or target.status
-            in (
-                Status.CLOSED,
-                Status.REJECTED,
-                Status.MERGED,
-            )
+            or not is_case_officer(actor, target)
+            or target.status in (Status.CLOSED, Status.REJECTED, Status.MERGED)
         ):
             raise MergeTargetInvalid(number=html.escape(number))
         now = services.clock.now()

@@ -17,7 +17,7 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot import delivery, rewards, workflow
-from bot.cards import COLOUR_LABELS, REJECT_REASONS, Audience, Cards, Outgoing
+from bot.cards import COLOUR_LABELS, MAX_TEXT, REJECT_REASONS, Audience, Cards, Outgoing
 from bot.city import Colour
 from bot.context import Context
 from bot.errors import InputMistake, NotAllowed, ShaoziError
@@ -824,7 +824,8 @@ async def case_command(update: Update, context: Context) -> None:
     audience = workflow.audience_of(context.account, case)
     card = await staff_card(context, case, audience)
     events = await context.db.read.cases.events(case.id)
-    text = card.text + "\n\n" + cards(context).timeline(context.tr, events, audience)
+    room = MAX_TEXT - len(card.text) - 2
+    text = card.text + "\n\n" + cards(context).timeline(context.tr, events, audience, room)
     buttons = list(card.buttons)
     if audience is not Audience.ENTERPRISE or case.status is Status.ASSIGNED:
         buttons.append([(_("📷 Photos"), case_data("pho", case))])

@@ -339,8 +339,11 @@ async def test_transfer_and_duplicate_and_rejection(bot: Bot) -> None:
     assert f"Case {one} was passed to your department" in housing.last.plain
     assert housing.last.has_button("Accept")
     assert f"Your report {one} was passed to Housing" in first.last.plain
-    # Two duplicates three: the second reporter now follows three.
+    # Two duplicates three: the second reporter now follows three. Not into one, which is
+    # housing's now: its reporter would follow (and read) another department's case.
     await fire.press("Duplicate", message=cards[two])
+    await fire.send(one)
+    assert f"cannot be merged into case {one}" in fire.last.plain
     await fire.send("YH-20991231-0001")
     assert "cannot be merged into case YH-20991231-0001" in fire.last.plain
     await fire.send(three)
@@ -358,6 +361,54 @@ async def test_transfer_and_duplicate_and_rejection(bot: Bot) -> None:
     assert "This is not a safety hazard." in second.last.plain
 
 
+async def order_golden_dragon(bot: Bot, officer: FakeUser, card: SentMessage) -> None:
+    """Order the Golden Dragon Restaurant, found by its credit code, to fix it in 3 days."""
+    await officer.press("Order an enterprise", message=card)
+    await officer.send("91330100MA27XL0T4C")
+    await officer.press("Golden Dragon", message=officer.last)
+    await officer.press("3 days", message=officer.last)
+    await bot.drain()
+
+
+async def test_a_request_for_more_time_overtaken_by_the_fix_is_dropped(bot: Bot) -> None:
+    enterprise_id = await enterprise_named(bot, "Golden Dragon Restaurant", "91330100MA27XL0T4C")
+    officer = await staff(bot, InviteSpec(Role.OFFICER, "fire"))
+    contact = await staff(bot, InviteSpec(Role.ENTERPRISE, enterprise_id=enterprise_id))
+    number = await report(bot.user(language="en"), photo_seed=64)
+    await bot.drain()
+    card = officer.last
+    await officer.press("Accept", message=card)
+    await officer.press("blue", message=card)
+    await officer.press("general hazard", message=card)
+    await order_golden_dragon(bot, officer, card)
+    await contact.press("Ask for more time", message=contact.last)
+    await contact.send("12-20")
+    await contact.send("Waiting for parts.")
+    await bot.drain()
+    extension_card = officer.last
+    assert extension_card.has_button("Grant the extension")
+    # The parts came sooner: the fix is in before the officer decides on the extension.
+    await contact.send("/tasks")
+    await contact.press("Submit the fix", message=contact.last)
+    await contact.send_photo(jpeg(seed=65))
+    await contact.send("Replaced the chain with a panic bar.")
+    await bot.drain()
+    fix_card = officer.last
+    assert "Extension requested until" not in fix_card.plain
+    await officer.press("Not fixed: return it", message=fix_card)
+    await officer.send("The bar is fitted the wrong way round.")
+    await officer.press("3 days")
+    await bot.drain()
+    # The old request's button changes nothing; the case shows no request any more.
+    await officer.press("Grant the extension", message=extension_card)
+    await officer.send(f"/case {number}")
+    assert "Extension requested until" not in officer.last.plain
+    assert not officer.last.has_button("Grant the extension")
+    assert "Deadline: 2026-11-25" in officer.last.plain
+    await contact.send("/tasks")
+    assert "Extension requested until" not in contact.last.plain
+
+
 async def test_refused_extension_reused_fix_photo_and_not_fixed_with_a_photo(bot: Bot) -> None:
     enterprise_id = await enterprise_named(bot, "Golden Dragon Restaurant", "91330100MA27XL0T4C")
     officer = await staff(bot, InviteSpec(Role.OFFICER, "fire"))
@@ -370,11 +421,7 @@ async def test_refused_extension_reused_fix_photo_and_not_fixed_with_a_photo(bot
     await officer.press("Accept", message=card)
     await officer.press("blue", message=card)
     await officer.press("general hazard", message=card)
-    await officer.press("Order an enterprise", message=card)
-    await officer.send("91330100MA27XL0T4C")  # found by credit code
-    await officer.press("Golden Dragon", message=officer.last)
-    await officer.press("3 days", message=officer.last)
-    await bot.drain()
+    await order_golden_dragon(bot, officer, card)
     await contact.press("Ask for more time", message=contact.last)
     await contact.send("2026-11-24")  # before the deadline: refused as a mistake, asked again
     assert "after the current deadline (2026-11-25)" in contact.last.plain
@@ -402,3 +449,22 @@ async def test_refused_extension_reused_fix_photo_and_not_fixed_with_a_photo(bot
     assert len(photos) == 1
     assert not has_metadata(photos[0].photo or b"")
     assert "Still locked" in officer.last.plain
+
+
+async def test_a_long_history_fits_in_one_message(bot: Bot) -> None:
+    officer = await staff(bot, InviteSpec(Role.OFFICER, "fire"))
+    number = await report(bot.user(language="en"))
+    case = await bot.db.read.cases.by_number(number)
+    assert case is not None
+    async with bot.db.transaction() as tx:  # sixty questions of 200 characters
+        for n in range(60):
+            note = f"Question {n}: " + "which door, which floor, since when? " * 5
+            await tx.cases.add_event(
+                case.id, bot.clock.now(), officer.user_id, "question", None, None, note
+            )
+    await officer.send(f"/case {number}")
+    shown = officer.last.plain
+    assert len(shown) <= 4096
+    assert "History:\n2026-11-22 10:00 · Reported\n" in shown  # the first entry …
+    assert "Question 59:" in shown  # … and the newest stay
+    assert "… 47 more entries, not shown" in shown
