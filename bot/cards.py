@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -22,6 +23,35 @@ from storage.models import Case, CaseEvent
 
 # Telegram allows 4096 characters in a message; texts we build stay under this.
 MAX_TEXT = 4000
+# What a case card may take of a message, so a headline above and a few lines below still fit:
+# a long description gives way first.
+CARD_ROOM = 3300
+_TAG = re.compile(r"<[^>]+>")
+
+
+def telegram_len(text: str) -> int:
+    """How long Telegram counts a text: in UTF-16 code units (an emoji is two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def visible_len(html_text: str) -> int:
+    """The length Telegram counts for an HTML text: tags left out, an entity one character."""
+    return telegram_len(html.unescape(_TAG.sub("", html_text)))
+
+
+def shorten(text: str, units: int) -> str:
+    """``text`` cut to at most ``units`` UTF-16 units, ending in "…" when it was cut."""
+    if telegram_len(text) <= units:
+        return text
+    out: list[str] = []
+    room = units - 1
+    for char in text:
+        room -= telegram_len(char)
+        if room < 0:
+            break
+        out.append(char)
+    return "".join(out).rstrip() + "…"
+
 
 COLOUR_LABELS: dict[Colour, str] = {
     Colour.RED: N_("🔴 red (major risk)"),
@@ -172,6 +202,7 @@ class Cards:
             if case.level:
                 grade.append(_(LEVEL_LABELS[case.level]))
             lines.append(_("Grade: {value}").format(value=" · ".join(grade)))
+        described = len(lines)
         lines.append(_("Description: {value}").format(value=html.escape(case.description)))
         if audience is not Audience.ENTERPRISE:
             lines.append(
@@ -210,7 +241,13 @@ class Cards:
             if case.fix_note and case.status is Status.FIX_SUBMITTED:
                 lines.append(_("Fix note: {value}").format(value=html.escape(case.fix_note)))
         lines.append(_("Reported: {value}").format(value=self.time(case.created_at)))
-        return "\n".join(lines)
+        text = "\n".join(lines)
+        excess = visible_len(text) - CARD_ROOM
+        if excess > 0:  # a very long description (emoji count twice): the rest must still fit
+            description = shorten(case.description, telegram_len(case.description) - excess)
+            lines[described] = _("Description: {value}").format(value=html.escape(description))
+            text = "\n".join(lines)
+        return text
 
     def reporter_line(self, tr: Translator, case: Case) -> str:
         _ = tr.gettext

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.cards import telegram_len
 from bot.city import CityConfig, distance_m
 from bot.context import Services
 from bot.errors import ShaoziError
@@ -28,6 +29,8 @@ MIN_DESCRIPTION, MAX_DESCRIPTION = 10, 2000
 MIN_ADDRESS, MAX_ADDRESS = 4, 200
 MAX_NAME = 50
 MIN_PLAN = 20
+# With a description at its longest, a self-report's summary must still fit in one message.
+MAX_PLAN = 1500
 MAX_PHOTOS = 5
 TOTAL_STEPS = 6
 # Photos whose 64-bit difference hashes differ in at most this many bits show the same scene.
@@ -179,12 +182,15 @@ def clean_text(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text)
 
 
-def check_description(text: str) -> str:
+def check_description(text: str, maximum: int = MAX_DESCRIPTION) -> str:
+    """A description (or a plan) between the limits, counted as Telegram counts (an emoji is
+    two), so the summary that shows it fits in one message."""
     text = clean_text(text)
     if len(text) < MIN_DESCRIPTION:
         raise DescriptionTooShort(minimum=MIN_DESCRIPTION)
-    if len(text) > MAX_DESCRIPTION:
-        raise DescriptionTooLong(length=len(text), maximum=MAX_DESCRIPTION)
+    length = telegram_len(text)
+    if length > maximum:
+        raise DescriptionTooLong(length=length, maximum=maximum)
     return text
 
 
@@ -206,9 +212,7 @@ def check_plan(text: str) -> str:
     text = clean_text(text)
     if len(text) < MIN_PLAN:
         raise PlanTooShort(minimum=MIN_PLAN)
-    if len(text) > MAX_DESCRIPTION:
-        raise DescriptionTooLong(length=len(text), maximum=MAX_DESCRIPTION)
-    return text
+    return check_description(text, MAX_PLAN)
 
 
 def check_name(text: str) -> str:

@@ -217,6 +217,10 @@ async def prompt(context: Context, draft: ReportDraft) -> tuple[str, Markup]:
         found = await find_duplicates(context.db, context.city, d, context.clock.now())
         if found:
             return duplicates_prompt(context, draft, found)
+        # The similar cases were closed meanwhile: on to the summary, whose buttons need it.
+        draft.step = Step.SUMMARY
+        d.editing = False
+        await save(context, draft)
     return summary(context, draft)
 
 
@@ -401,6 +405,9 @@ async def start_report(update: Update, context: Context) -> None:
     if update.callback_query is not None:
         await answer(update)
     user_id, now = context.account.id, context.clock.now()
+    # An answer or a reason the user began to give and left: the report is what they are
+    # doing now, so its messages must not go there.
+    await inputs.done(context, user_id)
     settings = context.services.settings
     draft = await load_draft(context.db, user_id, now, context.city.limits.draft_ttl_days)
     if draft is not None:
@@ -496,11 +503,16 @@ def wrong_kind_note(context: Context, kind: str, step: Step, draft: ReportDraft)
     _ = context.gettext
     if kind == "sticker":
         return _("Stickers cannot be part of a report.")
+    typed = "text" in STEP_HANDLERS.get(step, (frozenset(), None))[0]
     if kind == "voice":
+        if not typed:
+            return _("I cannot use voice messages; please choose with the buttons.")
         return _("I cannot use voice messages; please type instead.")
     if kind == "video":
         return _("Videos cannot be attached to a report; please send photos instead.")
     if kind in ("photo", "image"):
+        if draft.data.photos or draft.data.no_photo:
+            return _("The photo step is done. To change the photos, press ✏️ Edit on the summary.")
         return _("Photos come at step {number}; I will ask for them then.").format(
             number=STEP_NUMBER[Step.PHOTOS]
         )

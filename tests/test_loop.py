@@ -468,3 +468,22 @@ async def test_a_long_history_fits_in_one_message(bot: Bot) -> None:
     assert "History:\n2026-11-22 10:00 · Reported\n" in shown  # the first entry …
     assert "Question 59:" in shown  # … and the newest stay
     assert "… 47 more entries, not shown" in shown
+
+
+async def test_a_report_begun_after_pressing_answer_is_not_taken_as_the_answer(bot: Bot) -> None:
+    officer = await staff(bot, InviteSpec(Role.OFFICER, "fire"))
+    citizen = bot.user(language="en")
+    await report(citizen)
+    await bot.drain()
+    await officer.press("Ask the reporter", message=officer.last)
+    await officer.send("Which floor is the locked exit on?")
+    await bot.drain()
+    await citizen.press("Answer")
+    # They change their mind and report another hazard instead; its place is theirs alone.
+    mark = len(officer.transcript)
+    await citizen.send("/report")
+    await citizen.press("Fire safety")
+    await citizen.send_location(30.2812, 120.1934)
+    assert "Step 3 of 6" in citizen.last.plain
+    await bot.drain()
+    assert not since(officer, mark)

@@ -263,12 +263,16 @@ async def test_report_started_twice_offers_to_continue(bot: Bot) -> None:
     [
         ("category", "sticker", "Stickers cannot be part of a report."),
         ("location", "voice", "I cannot use voice messages; please type instead."),
+        ("category", "voice", "I cannot use voice messages; please choose with the buttons."),
+        ("identity", "photo", "The photo step is done. To change the photos, press ✏️ Edit"),
         ("location", "video", "Videos cannot be attached to a report"),
         ("location", "photo", "Photos come at step 4"),
         ("category", "text", "Please choose with the buttons."),
         ("description", "location", "The place is already noted"),
         ("description", "short", "at least 10 characters"),
         ("description", "long", "That is 2001 characters; the limit is 2000."),
+        # Telegram counts an emoji as two: 1,001 of them would not fit where they are shown.
+        ("description", "emoji", "That is 2002 characters; the limit is 2000."),
         ("photos", "pdf", "This file is not a picture I can read."),
         ("photos", "broken", "This picture is damaged or incomplete."),
         ("photos", "bomb", "too many pixels"),
@@ -285,13 +289,14 @@ async def test_off_flow_input_is_explained_and_the_draft_kept(
     await user.send("/report")
     if step_setup != "category":
         await user.press("Fire safety")
-    if step_setup in ("description", "photos", "phone"):
+    if step_setup in ("description", "photos", "identity", "phone"):
         await user.send_location(*LAOCHENG)
-    if step_setup in ("photos", "phone"):
+    if step_setup in ("photos", "identity", "phone"):
         await user.send(DESCRIPTION)
-    if step_setup == "phone":
+    if step_setup in ("identity", "phone"):
         await user.send_photo(jpeg(seed=9))
         await user.press("Done")
+    if step_setup == "phone":
         await user.press("Real name")
         await user.send("Wang Wu")
     draft_before = await bot.db.read.drafts.get(user.user_id)
@@ -305,6 +310,7 @@ async def test_off_flow_input_is_explained_and_the_draft_kept(
         "location": lambda: user.send_location(*LAOCHENG),
         "short": lambda: user.send("fire"),
         "long": lambda: user.send("x" * 2001),
+        "emoji": lambda: user.send("🔥" * 1001),
         "pdf": lambda: user.send_document(b"%PDF-1.4 ...", "plan.pdf", "application/pdf"),
         "broken": lambda: user.send_image_file(truncated_jpeg()),
         "bomb": lambda: user.send_image_file(png_bomb(), "big.png", "image/png"),
@@ -377,7 +383,7 @@ async def test_five_photos_is_the_most(bot: Bot) -> None:
     # No "photo n received … Done" is left to press once the step is over.
     assert not [t for t in user.texts() if "Send more, or press Done" in t]
     await user.send_photo(jpeg(seed=16))
-    assert "Photos come at step 4" in "\n".join(user.texts()[-2:])
+    assert "The photo step is done" in "\n".join(user.texts()[-2:])
 
 
 async def test_photos_leave_one_received_message_under_the_newest(bot: Bot) -> None:
@@ -451,6 +457,23 @@ async def test_duplicate_offer_follow_or_go_on(bot: Bot) -> None:
     assert "Step 6 of 6" in third.last.plain
     await third.press("Submit")
     assert case_number(third.last.plain) != number
+
+
+async def test_a_similar_case_closed_meanwhile_leaves_a_summary_that_submits(bot: Bot) -> None:
+    first = bot.user(language="en")
+    await fill_until_summary(first)
+    await first.press("Submit")
+    number = case_number(first.last.plain)
+    second = bot.user(language="en")
+    await fill_until_summary(second)
+    assert "These open cases look like yours" in second.last.plain
+    # Before the second decides, the department rejects the first; the second comes back.
+    await bot.db.write("UPDATE cases SET status = 'rejected' WHERE number = ?", (number,))
+    await second.send("/report")
+    await second.press("Continue")
+    assert "Step 6 of 6" in second.last.plain
+    await second.press("Submit")
+    assert "Your report is filed as" in second.last.plain
 
 
 async def test_my_and_status(bot: Bot) -> None:
