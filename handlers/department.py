@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import html
+import math
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -20,16 +22,28 @@ from bot import delivery, rewards, workflow
 from bot.cards import COLOUR_LABELS, MAX_TEXT, REJECT_REASONS, Audience, Cards, Outgoing
 from bot.city import Colour
 from bot.context import Context
+from bot.enterprises import CODE_LENGTH, credit_code_error, normalise_credit_code
 from bot.errors import InputMistake, NotAllowed, ShaoziError
+from bot.i18n import N_
 from bot.lifecycle import LEVEL_LABELS, STATUS_LABELS, Level, Status
 from bot.roles import Role
 from bot.workflow import case_data
 from handlers import inputs
+from handlers import supervisor as overdue_list
 from handlers.common import answer
 from storage.models import Case, PendingInput
 
 PREFIX = "cs:1"
+QUEUE_PREFIX = "qu:1"  # qu:1:PAGE turns the /queue list to a page
+QUEUE_PAGE = 10
 MAX_RESULTS = 8
+# A card opened from a list ("open" with args KEY, PAGE) gets a button back to that page of it;
+# the list's own callback re-checks who may read it.
+RETURNS = {
+    "q": (QUEUE_PREFIX, N_("« Back to the queue")),
+    "ov": (overdue_list.PREFIX, N_("« Back to the overdue list")),
+}
+DIGITS = re.compile(r"[0-9]{1,18}")  # not str.isdigit(): it accepts "²", which int() refuses
 
 
 @dataclass(frozen=True)
@@ -44,7 +58,7 @@ def parse(data: str | None) -> Pressed | None:
     parts = (data or "").split(":")
     if len(parts) < 5 or parts[0] != "cs" or parts[1] != "1":
         return None
-    if not (parts[3].isdigit() and parts[4].isdigit()):
+    if not (DIGITS.fullmatch(parts[3]) and DIGITS.fullmatch(parts[4])):
         return None
     return Pressed(parts[2], int(parts[3]), int(parts[4]), tuple(parts[5:]))
 
@@ -90,17 +104,23 @@ async def staff_card(context: Context, case: Case, audience: Audience) -> Outgoi
     return Outgoing(text, buttons)
 
 
-async def show_card(update: Update, context: Context, case: Case, *, edit: bool) -> None:
+async def show_card(
+    update: Update,
+    context: Context,
+    case: Case,
+    *,
+    edit: bool,
+    extra: list[list[tuple[str, str]]] | None = None,
+) -> None:
     """Show the case's current card: in place of the pressed message, or as a new one."""
     card = await staff_card(context, case, workflow.audience_of(context.account, case))
+    buttons = keyboard([*card.buttons, *(extra or [])])
     query = update.callback_query
     if edit and query is not None and query.message is not None:
         with contextlib.suppress(BadRequest):  # unchanged, or too old to edit
-            await query.edit_message_text(card.text, reply_markup=keyboard(card.buttons))
+            await query.edit_message_text(card.text, reply_markup=buttons)
             return
-    await context.bot.send_message(
-        context.account.id, card.text, reply_markup=keyboard(card.buttons)
-    )
+    await context.bot.send_message(context.account.id, card.text, reply_markup=buttons)
 
 
 async def choose(update: Update, text: str, rows: list[list[tuple[str, str]]]) -> None:
@@ -144,9 +164,15 @@ async def on_button(update: Update, context: Context) -> None:
 
 
 async def open_case(update: Update, context: Context, case: Case, args: tuple[str, ...]) -> None:
+    extra = []
+    if args:
+        if len(args) != 2 or args[0] not in RETURNS or not DIGITS.fullmatch(args[1]):
+            raise NotAllowed()
+        prefix, label = RETURNS[args[0]]
+        extra.append([(context.gettext(label), f"{prefix}:{int(args[1])}")])
     await answer(update)
     await forget_fine(context, case)  # "« Back" from the closing questions
-    await show_card(update, context, case, edit=True)
+    await show_card(update, context, case, edit=True, extra=extra)
 
 
 async def accept(update: Update, context: Context, case: Case, args: tuple[str, ...]) -> None:
@@ -739,6 +765,17 @@ async def typed_search(update: Update, context: Context, pending: PendingInput) 
     message = update.effective_message
     assert message is not None
     found = await context.db.read.enterprises.search(text, MAX_RESULTS)
+    code = normalise_credit_code(text)
+    if not found and code != text.strip():
+        # A code typed with a Chinese input method comes in full-width characters.
+        found = await context.db.read.enterprises.search(code, MAX_RESULTS)
+    if not found and looks_like_credit_code(code):
+        problem = credit_code_error(code)
+        if problem is not None:
+            await message.reply_text(
+                html.escape(problem.render(_)) + "\n" + _("(Send /cancel to give up.)")
+            )
+            return
     if not found:
         await message.reply_text(
             _("No enterprise matches “{text}”. Try another part of the name, or /cancel.").format(
@@ -765,44 +802,110 @@ async def typed_search(update: Update, context: Context, pending: PendingInput) 
     await message.reply_text("\n".join(lines), reply_markup=keyboard(rows))
 
 
+def looks_like_credit_code(code: str) -> bool:
+    """Whether a normalised search text is meant as a whole credit code rather than a name: a
+    code has a six-digit district code and mostly digits; a name rarely has eight."""
+    return (
+        len(code) >= CODE_LENGTH
+        and code.isascii()
+        and code.isalnum()
+        and sum(ch.isdigit() for ch in code) >= 8
+    )
+
+
 # /queue and /case ---------------------------------------------------------------------------
 
 
-async def queue(update: Update, context: Context) -> None:
-    """List the department's cases waiting on its officers."""
+def needs_action_first(now: dt.datetime) -> Callable[[Case], tuple[bool, bool]]:
+    """Sort key: cases the reporter says are not fixed, then overdue ones (each oldest first,
+    as the storage returns them and sorting is stable)."""
+    return lambda case: (not case.reopened, not case.overdue(now))
+
+
+Rows = list[list[tuple[str, str]]]
+
+
+async def queue_page(context: Context, departments: list[str], page: int) -> tuple[str, Rows]:
+    """One page of the cases waiting on the officer's departments, a button for each case.
+
+    The departments' lists follow one another; a page shows the heading of each department it
+    has cases of (the first page also of those with none), so every case is on some page.
+    """
     _ = context.gettext
-    departments = sorted(context.account.departments(Role.OFFICER))
-    if not departments:
-        await context.bot.send_message(context.account.id, NotAllowed().render(_))
-        return
     now = context.clock.now()
-    lines, rows = [], []
+    show = cards(context)
+    waiting: dict[str, list[Case]] = {}
     for code in departments:
-        waiting = await context.db.read.cases.department_queue(code)
-        name = cards(context).department(context.tr, code)
+        cases = await context.db.read.cases.department_queue(code)
+        waiting[code] = sorted(cases, key=needs_action_first(now))
+    listed = [(code, case) for code in departments for case in waiting[code]]
+    pages = max(1, math.ceil(len(listed) / QUEUE_PAGE))
+    page = min(max(page, 0), pages - 1)
+    shown = listed[page * QUEUE_PAGE : (page + 1) * QUEUE_PAGE]
+    lines = []
+    for code in departments:
+        on_page = [case for department, case in shown if department == code]
+        if not on_page and (waiting[code] or page > 0):
+            continue
+        count = len(waiting[code])
         lines.append(
             "<b>"
-            + html.escape(name)
+            + html.escape(show.department(context.tr, code))
             + "</b> · "
-            + context.ngettext(
-                "{count} case waiting", "{count} cases waiting", len(waiting)
-            ).format(count=len(waiting))
+            + context.ngettext("{count} case waiting", "{count} cases waiting", count).format(
+                count=count
+            )
         )
-        for case in waiting[:30]:
+        for case in on_page:
             flags = ""
             if case.reopened:
                 flags += " ⚠️"
             if case.overdue(now):
                 flags += " ⏰"
-            category = html.escape(cards(context).category(context.tr, case.category))
-            status = cards(context).status(context.tr, case, now)
+            category = html.escape(show.category(context.tr, case.category))
+            status = show.status(context.tr, case, now)
             lines.append(f"• {case.number} · {category} · {status}{flags}")
-            rows.append([(case.number, case_data("open", case))])
-    if len(lines) == len(departments) and not rows:
+    if not listed:
         lines.append(_("Nothing is waiting. Well done!"))
-    await context.bot.send_message(
-        context.account.id, "\n".join(lines), reply_markup=keyboard(rows[:30])
-    )
+    buttons = [(case.number, case_data("open", case, "q", page)) for _, case in shown]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    if pages > 1:
+        lines.append("(" + _("page {page} of {pages}").format(page=page + 1, pages=pages) + ")")
+        turn = []
+        if page > 0:
+            turn.append((_("« Previous"), f"{QUEUE_PREFIX}:{page - 1}"))
+        if page < pages - 1:
+            turn.append((_("Next »"), f"{QUEUE_PREFIX}:{page + 1}"))
+        rows.append(turn)
+    return "\n".join(lines), rows
+
+
+async def queue(update: Update, context: Context) -> None:
+    """List the cases waiting on the officer's departments, what needs action first."""
+    _ = context.gettext
+    departments = sorted(context.account.departments(Role.OFFICER))
+    if not departments:
+        await context.bot.send_message(context.account.id, NotAllowed().render(_))
+        return
+    text, rows = await queue_page(context, departments, 0)
+    await context.bot.send_message(context.account.id, text, reply_markup=keyboard(rows))
+
+
+async def on_queue_page(update: Update, context: Context) -> None:
+    """Show a page of the queue in place of the pressed message (a list page or a case card
+    opened from it); the officer's departments are read again: roles may have changed."""
+    _ = context.gettext
+    query = update.callback_query
+    assert query is not None
+    departments = sorted(context.account.departments(Role.OFFICER))
+    parts = (query.data or "").split(":")
+    if not departments or len(parts) != 3 or not DIGITS.fullmatch(parts[2]):
+        await answer(update, NotAllowed().render(_), alert=True)
+        return
+    text, rows = await queue_page(context, departments, int(parts[2]))
+    await answer(update)
+    with contextlib.suppress(BadRequest):  # unchanged, or too old to edit
+        await query.edit_message_text(text, reply_markup=keyboard(rows))
 
 
 async def case_command(update: Update, context: Context) -> None:
@@ -838,4 +941,5 @@ def handlers() -> list[BaseHandler[Update, Context, object]]:
         CommandHandler("queue", queue, private),
         CommandHandler("case", case_command, private),
         CallbackQueryHandler(on_button, pattern=f"^{PREFIX}:"),
+        CallbackQueryHandler(on_queue_page, pattern=f"^{QUEUE_PREFIX}:"),
     ]

@@ -3,7 +3,7 @@
 Supervisors see the whole city, or their department; officers see their department's /stats and
 /overdue. /export is the supervisors' (DESIGN.md, "Commands at a glance"). A case in the overdue
 list opens with the officers' "open" button (handlers/department.py), which re-checks that the
-presser may see it.
+presser may see it; its "ov" argument gives the card a button back to the page (ov:1:PAGE).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import html
 import math
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -31,6 +32,7 @@ from storage.stats import LedgerReader
 
 PREFIX = "ov:1"
 PAGE = 8
+DIGITS = re.compile(r"[0-9]{1,18}")  # not str.isdigit(): it accepts "²", which int() refuses
 # Telegram lets a bot upload documents up to 50 MB.
 MAX_DOCUMENT = 50 * 1024 * 1024
 
@@ -115,7 +117,8 @@ async def overdue_page(context: Context, scope: stats.Scope, page: int) -> tuple
             parts.append(_("under supervision (挂牌督办)"))
         lines.append("• " + " · ".join(parts))
         label = f"{case.number} · {overdue}"
-        rows.append([InlineKeyboardButton(label, callback_data=case_data("open", case))])
+        opened = case_data("open", case, "ov", page)
+        rows.append([InlineKeyboardButton(label, callback_data=opened)])
     turn = []
     if page > 0:
         turn.append(InlineKeyboardButton(_("‹ Previous"), callback_data=f"{PREFIX}:{page - 1}"))
@@ -138,12 +141,13 @@ async def overdue_command(update: Update, context: Context) -> None:
 
 
 async def on_page(update: Update, context: Context) -> None:
-    """Turn a page of the overdue list (the scope is checked again: roles may have changed)."""
+    """Show a page of the overdue list in place of the pressed message (a page, or a case card
+    opened from one); the scope is checked again: roles may have changed."""
     query = update.callback_query
     assert query is not None
     scope = stats.scope_of(context.account)
     parts = (query.data or "").split(":")
-    if scope is None or len(parts) != 3 or not parts[2].isdigit():
+    if scope is None or len(parts) != 3 or not DIGITS.fullmatch(parts[2]):
         await answer(update, NotAllowed().render(context.gettext), alert=True)
         return
     text, rows = await overdue_page(context, scope, int(parts[2]))
