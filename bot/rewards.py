@@ -422,7 +422,10 @@ async def approve(
         approved = await tx.rewards.get(reward.id)
         assert approved is not None
         await Notifier(tx, services, now).user(
-            approved.reporter_id, f"rw:ok:{approved.id}", approved_message(services, approved, case)
+            approved.reporter_id,
+            f"rw:ok:{approved.id}",
+            approved_message(services, approved, case),
+            quiet=True,
         )
     return approved, case
 

@@ -7,8 +7,11 @@ one event, and queues the notifications of everyone concerned in the outbox: all
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
+import re
+import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -60,6 +63,10 @@ class MergeTargetInvalid(InputMistake):
 
 class DeadlineInvalid(InputMistake):
     message = N_("Please give a date after today, like {example}.")
+
+
+class DateUnreadable(InputMistake):
+    message = N_("Type the date, like {example}.")
 
 
 # Who may act -----------------------------------------------------------------------------
@@ -196,10 +203,13 @@ class Notifier:
             await self.user(user_id, key, render, quiet=quiet)
         return len(contacts)
 
-    async def participants(self, case: Case, key: str, render: Render) -> None:
-        """The reporter and the co-reporters following the case."""
+    async def participants(
+        self, case: Case, key: str, render: Render, *, quiet: bool = True
+    ) -> None:
+        """The reporter and the co-reporters following the case: news of their case waits
+        for the city's sending window, like every message that is not urgent."""
         for user_id in await self.tx.cases.participants(case.id):
-            await self.user(user_id, key, render)
+            await self.user(user_id, key, render, quiet=quiet)
 
 
 # Buttons put on notifications (the handlers answer them) ----------------------------------------
@@ -351,25 +361,47 @@ def end_of_day(services: Services, days: int) -> dt.datetime:
     return dt.datetime.combine(local, dt.time(23, 59, 59), tzinfo=zone).astimezone(dt.UTC)
 
 
+# How staff type dates: 2026-12-20, 2026/12/20, 2026.12.20, 12-20, 12/20, 12.20, 2026年12月20日,
+# 12月20日, 12月20号 (號), with or without spaces. Matched after NFKC, which folds full-width
+# digits and punctuation (１２／２０) to ASCII.
+_TYPED_DATE = re.compile(
+    r"(?:(?P<year>\d{4})\s*[-/.年]\s*)?(?P<month>\d{1,2})\s*[-/.月]\s*(?P<day>\d{1,2})\s*[日号號]?"
+)
+
+
 def parse_deadline(services: Services, text: str) -> dt.datetime:
-    """A date typed by an officer or an enterprise: YYYY-MM-DD, or MM-DD of the coming year."""
+    """A date typed by an officer or an enterprise, Western or Chinese style, after today.
+
+    Without a year it is the next such date after today. A text that is not a date raises
+    DateUnreadable; a date that is today, past or over a year away raises DeadlineInvalid.
+    """
     zone = services.settings.zone
     today = services.clock.now().astimezone(zone).date()
-    raw = text.strip().replace("/", "-").replace(".", "-")
     example = f"{today + dt.timedelta(days=7):%Y-%m-%d}"
+    raw = unicodedata.normalize("NFKC", text).strip()
+    match = _TYPED_DATE.fullmatch(raw)
     try:
-        if raw.count("-") == 1:
-            month, day = (int(p) for p in raw.split("-"))
-            date = dt.date(today.year, month, day)
-            if date <= today:
-                date = dt.date(today.year + 1, month, day)
+        if match is None:
+            # Other ISO 8601 forms (20261220, 2026-W51-7) were accepted before: keep them.
+            date = dt.date.fromisoformat(raw.replace("/", "-").replace(".", "-"))
+        elif match["year"] is not None:
+            date = dt.date(int(match["year"]), int(match["month"]), int(match["day"]))
         else:
-            date = dt.date.fromisoformat(raw)
+            date = _next_date(today, int(match["month"]), int(match["day"]))
     except ValueError:
-        raise DeadlineInvalid(example=example) from None
+        raise DateUnreadable(example=example) from None
     if date <= today or date > today + dt.timedelta(days=366):
         raise DeadlineInvalid(example=example)
     return dt.datetime.combine(date, dt.time(23, 59, 59), tzinfo=zone).astimezone(dt.UTC)
+
+
+def _next_date(today: dt.date, month: int, day: int) -> dt.date:
+    """The first date after today with this month and day."""
+    for year in range(today.year, today.year + 9):  # 29 February recurs within eight years
+        with contextlib.suppress(ValueError):
+            if (date := dt.date(year, month, day)) > today:
+                return date
+    raise ValueError(f"no date has month {month} and day {day}")
 
 
 def check_reason(text: str, maximum: int = MAX_REASON) -> str:
@@ -773,12 +805,13 @@ async def close(
             )
             await n.enterprise(updated, f"ev:{event}", closed)
             if ask:
-                await n.user(updated.reporter_id, f"ev:{event}", closed_question(updated))
+                question = closed_question(updated)
+                await n.user(updated.reporter_id, f"ev:{event}", question, quiet=True)
             elif not updated.self_reported:
-                await n.user(updated.reporter_id, f"ev:{event}", closed)
+                await n.user(updated.reporter_id, f"ev:{event}", closed, quiet=True)
             if not updated.self_reported:
                 for follower in await n.tx.cases.followers(updated.id):
-                    await n.user(follower, f"ev:{event}", closed)
+                    await n.user(follower, f"ev:{event}", closed, quiet=True)
             if also is not None:
                 await also(n, updated, event)
 

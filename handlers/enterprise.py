@@ -88,6 +88,10 @@ async def on_button(update: Update, context: Context) -> None:
         )
     else:
         await inputs.expect(context, context.account.id, "extension_date", case_id=case.id)
+        # The example must pass typed_extension_date: after the deadline and after today.
+        example = workflow.end_of_day(context.services, 14)
+        if case.deadline is not None:
+            example = max(example, case.deadline + dt.timedelta(days=14))
         await context.bot.send_message(
             context.account.id,
             _(
@@ -96,7 +100,7 @@ async def on_button(update: Update, context: Context) -> None:
             ).format(
                 number=case.number,
                 date=cards(context).date(case.deadline),
-                example=cards(context).date(workflow.end_of_day(context.services, 14)),
+                example=cards(context).date(example),
             )
             + "\n"
             + _("(Send /cancel to give up.)"),

@@ -36,11 +36,13 @@ def category_name(context: Context, code: str) -> str:
 async def my_cases(update: Update, context: Context) -> None:
     """List the user's reports and followed cases, newest first, a page at a time."""
     _ = context.gettext
-    offset = 0
+    offset, turned = 0, False
     query = update.callback_query
     if query is not None:
-        raw = (query.data or "").removeprefix(f"{PREFIX}:page:")
+        # "page:N" is the menu's entry (a new list); "page:N:turn" turns the list's own page.
+        raw, _sep, how = (query.data or "").removeprefix(f"{PREFIX}:page:").partition(":")
         offset = int(raw) if raw.isdigit() else 0
+        turned = how == "turn" and query.message is not None
         await answer(update)
     user_id = context.account.id
     total = await context.db.read.cases.count_for_user(user_id)
@@ -69,12 +71,14 @@ async def my_cases(update: Update, context: Context) -> None:
     if offset > 0:
         nav.append(
             InlineKeyboardButton(
-                _("« Newer"), callback_data=f"{PREFIX}:page:{max(0, offset - PAGE_SIZE)}"
+                _("« Newer"), callback_data=f"{PREFIX}:page:{max(0, offset - PAGE_SIZE)}:turn"
             )
         )
     if offset + PAGE_SIZE < total:
         nav.append(
-            InlineKeyboardButton(_("Older »"), callback_data=f"{PREFIX}:page:{offset + PAGE_SIZE}")
+            InlineKeyboardButton(
+                _("Older »"), callback_data=f"{PREFIX}:page:{offset + PAGE_SIZE}:turn"
+            )
         )
     if nav:
         rows.append(nav)
@@ -82,15 +86,10 @@ async def my_cases(update: Update, context: Context) -> None:
         lines.append("")
         lines.append(_("👁 a case you follow"))
     text, markup = "\n".join(lines), InlineKeyboardMarkup(rows)
-    if query is not None and query.message is not None and offset_from_page(query.data):
+    if query is not None and turned:
         await query.edit_message_text(text, reply_markup=markup)
     else:
         await context.bot.send_message(user_id, text, reply_markup=markup)
-
-
-def offset_from_page(data: str | None) -> bool:
-    """Turning a page edits the list in place; the menu's entry sends a new one."""
-    return bool(data) and data != f"{PREFIX}:page:0" and data.startswith(f"{PREFIX}:page:")  # type: ignore[union-attr]
 
 
 def not_found(context: Context, number: str) -> str:

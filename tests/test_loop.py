@@ -487,3 +487,21 @@ async def test_a_report_begun_after_pressing_answer_is_not_taken_as_the_answer(b
     assert "Step 3 of 6" in citizen.last.plain
     await bot.drain()
     assert not since(officer, mark)
+
+
+async def test_news_of_a_case_reaches_its_reporter_in_the_sending_window(bot: Bot) -> None:
+    officer = await staff(bot, InviteSpec(Role.OFFICER, "fire"))
+    citizen = bot.user(language="en")
+    number = await report(citizen)
+    await bot.drain()
+    bot.clock.advance(hours=12, minutes=30)  # 22:30 in the city: an officer working late
+    card = officer.last
+    await officer.press("Accept", message=card)
+    await officer.press("blue", message=card)
+    await officer.press("general hazard", message=card)
+    mark = len(citizen.transcript)
+    await bot.drain()
+    assert not since(citizen, mark)  # not at 22:30 …
+    bot.clock.advance(hours=9, minutes=30)  # 08:00
+    await bot.drain()
+    assert f"Your report {number} was accepted" in texts(since(citizen, mark))  # … at 08:00

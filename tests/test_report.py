@@ -493,8 +493,13 @@ async def test_my_and_status(bot: Bot) -> None:
     assert "(1–5 of 7)" in page
     assert page.index(numbers[-1]) < page.index(numbers[-2])  # newest first
     assert numbers[0] not in page
+    listing = user.last
     await user.press("Older")
-    assert numbers[0] in user.last.plain
+    assert numbers[0] in listing.plain  # the same message turns its page …
+    await user.press("Newer", message=listing)
+    assert user.last is listing  # … both ways
+    assert "(1–5 of 7)" in listing.plain
+    await user.press("Older", message=listing)
     await user.press(numbers[0])
     assert f"Case {numbers[0]}" in user.last.plain
     assert "Status: submitted" in user.last.plain
