@@ -170,7 +170,10 @@ class DailyLimitReached(ShaoziError):
 
 
 class DraftGone(ShaoziError):
-    message = N_("This report was already sent or cancelled. Send /report to start a new one.")
+    message = N_(
+        "This report is no longer open: it was sent, cancelled, or left unfinished until it "
+        "lapsed. Send /report to start a new one."
+    )
 
 
 # Rules ----------------------------------------------------------------------------------

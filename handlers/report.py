@@ -169,7 +169,12 @@ async def prompt(context: Context, draft: ReportDraft) -> tuple[str, Markup]:
             text = _("Photo {count} of {maximum} received. Send more, or press Done.").format(
                 count=len(d.photos), maximum=MAX_PHOTOS
             )
-            return head + text, InlineKeyboardMarkup([[button(_("✅ Done"), "done", key)]])
+            return head + text, InlineKeyboardMarkup(
+                [
+                    [button(_("✅ Done"), "done", key)],
+                    [button(_("🗑 Remove these photos"), "phdel", key)],
+                ]
+            )
         text = _("Send up to {maximum} photos of the hazard, as photos or as image files.").format(
             maximum=MAX_PHOTOS
         )
@@ -709,6 +714,7 @@ BUTTON_STEPS: dict[str, frozenset[Step] | None] = {
     "dist": frozenset({Step.DISTRICT}),
     "done": frozenset({Step.PHOTOS}),
     "nophoto": frozenset({Step.PHOTOS}),
+    "phdel": frozenset({Step.PHOTOS}),
     "nophotook": frozenset({Step.PHOTOS}),
     "anon": frozenset({Step.IDENTITY}),
     "real": frozenset({Step.IDENTITY}),
@@ -888,6 +894,14 @@ async def no_photo(update: Update, context: Context, draft: ReportDraft, arg: st
     await show(context, draft.user_id, text, keyboard, pressed(update))
 
 
+async def remove_photos(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
+    _ = context.gettext
+    d = draft.data
+    d.photos, d.no_photo, d.duplicates_dismissed = [], False, False
+    await save(context, draft)
+    await ask(context, draft, _("The photos were removed."), replace=pressed(update))
+
+
 async def no_photo_ok(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
     if draft.data.photos:  # a photo came after the question: keep it
         await ask(context, draft, replace=pressed(update))
@@ -995,7 +1009,7 @@ async def edit_field(update: Update, context: Context, draft: ReportDraft, arg: 
     d = draft.data
     d.editing = True
     if step is Step.PHOTOS:
-        d.photos, d.no_photo = [], False
+        # The photos stay: the step asks for more, or they can be removed there.
         d.duplicates_dismissed = False
     if step is Step.IDENTITY:
         d.anonymous, d.name, d.phone = None, None, None
@@ -1046,6 +1060,7 @@ BUTTON_ACTIONS: dict[str, ButtonAction] = {
     "dist": choose_district,
     "done": photos_done,
     "nophoto": no_photo,
+    "phdel": remove_photos,
     "nophotook": no_photo_ok,
     "anon": anonymous,
     "real": real_name,

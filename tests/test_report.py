@@ -232,6 +232,25 @@ async def test_editing_a_field_returns_to_the_summary(bot: Bot) -> None:
     assert (case.category, case.department) == ("crowded_venues", "laocheng_office")
 
 
+async def test_editing_the_photos_keeps_them_until_removed(bot: Bot) -> None:
+    user = bot.user(language="en")
+    await fill_until_summary(user, photos=(jpeg(seed=31), jpeg(seed=32)))
+    await user.press("Edit")
+    await user.press("Photos")
+    assert "Photo 2 of 5 received" in user.last.plain
+    await user.send_photo(jpeg(seed=33))
+    await user.press("Done")
+    assert "Photos: 3" in user.last.plain
+    await user.press("Edit")
+    await user.press("Photos")
+    await user.press("Remove these photos")
+    assert "The photos were removed." in user.last.plain
+    assert "Send up to 5 photos" in user.last.plain
+    await user.send_photo(jpeg(seed=34))
+    await user.press("Done")
+    assert "Photos: 1" in user.last.plain
+
+
 async def test_cancel_by_command_and_by_button(bot: Bot) -> None:
     user = bot.user(language="en")
     await user.send("/report")
@@ -347,7 +366,7 @@ async def test_old_buttons_do_nothing(bot: Bot) -> None:
     # A button of a cancelled report.
     await user.send("/cancel")
     await user.press_data(fire, category_prompt)
-    assert "already sent or cancelled" in user.callback_answers[-1]["text"]
+    assert "This report is no longer open" in user.callback_answers[-1]["text"]
 
 
 async def test_confirm_twice_and_replayed_update_make_one_case(bot: Bot) -> None:
