@@ -434,10 +434,11 @@ def officer_card(
     headline: str,
     photos: list[str] | None = None,
     buttons: Callable[[Translator, Case], list[list[tuple[str, str]]]] = officer_buttons,
-    extra: str = "",
+    extra: str | Callable[[Translator], str] = "",
     enterprise_name: str | None = None,
 ) -> Render:
-    """A case card for officers, after a headline (a msgid with {number})."""
+    """A case card for officers, after a headline (a msgid with {number}), and ``extra``
+    (HTML, or made in the officer's language) below it."""
 
     def render(tr: Translator) -> Outgoing:
         now = services.clock.now()
@@ -445,8 +446,9 @@ def officer_card(
         text += cards(services).card(
             tr, case, Audience.OFFICER, now, enterprise_name=enterprise_name
         )
-        if extra:
-            text += "\n\n" + extra
+        below = extra(tr) if callable(extra) else extra
+        if below:
+            text += "\n\n" + below
         location = None
         if case.latitude is not None and case.longitude is not None:
             location = (case.latitude, case.longitude)
@@ -538,7 +540,13 @@ async def transfer(
 
         async def announce(n: Notifier, updated: Case, event: int) -> None:
             photos = await n.tx.cases.photo_hashes(updated.id)
-            previous = cards(services).department
+            name_of = cards(services).department
+
+            def why(tr: Translator) -> str:
+                return tr.gettext("Passed on by {department}: {reason}").format(
+                    department=html.escape(name_of(tr, case.department)), reason=html.escape(note)
+                )
+
             await n.officers(
                 updated,
                 f"ev:{event}",
@@ -547,7 +555,7 @@ async def transfer(
                     updated,
                     headline=N_("Case {number} was passed to your department"),
                     photos=photos,
-                    extra="",
+                    extra=why,
                 ),
             )
             await n.participants(
@@ -555,7 +563,7 @@ async def transfer(
                 f"ev:{event}",
                 lambda tr: Outgoing(
                     tr.gettext("Your report {number} was passed to {department}.").format(
-                        number=updated.number, department=previous(tr, updated.department)
+                        number=updated.number, department=name_of(tr, updated.department)
                     )
                 ),
             )
@@ -631,15 +639,15 @@ async def assign(
 
         async def announce(n: Notifier, updated: Case, event: int) -> None:
             date = cards(services).date(deadline)
+            if enterprise_id is not None:  # the order first: what follows refers to it
+                photos = await n.tx.cases.photo_hashes(updated.id)
+                order = rectification_order(services, updated, photos)
+                await n.enterprise(updated, f"ev:{event}", order)
             if updated.colour is Colour.RED and services.city.reminders.escalate_red_at_assignment:
                 await escalate(services, n, updated, "red")
                 refreshed = await n.tx.cases.get(updated.id)
                 assert refreshed is not None
                 updated = refreshed
-            if enterprise_id is not None:
-                photos = await n.tx.cases.photo_hashes(updated.id)
-                order = rectification_order(services, updated, photos)
-                await n.enterprise(updated, f"ev:{event}", order)
             await n.participants(
                 updated,
                 f"ev:{event}",

@@ -29,10 +29,11 @@ from handlers import (
 ACCOUNT_GROUP = -1
 
 # Features waiting for a user's message, asked in this order; each returns True when the
-# message was theirs. An input asked for by a button (a reason, an answer) is the most recent
-# thing the user was asked, so it goes before a report draft.
+# message was theirs. A reply to the department's question answers it; an input asked for by
+# a button (a reason, an answer) is the most recent thing the user was asked, so it goes before
+# a report draft.
 MessageConsumer = Callable[[Update, Context], Awaitable[bool]]
-CONSUMERS: tuple[MessageConsumer, ...] = (inputs.on_message, report.on_message)
+CONSUMERS: tuple[MessageConsumer, ...] = (track.on_reply, inputs.on_message, report.on_message)
 
 
 async def route_message(update: Update, context: Context) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import html
+import re
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
@@ -324,6 +325,43 @@ async def on_answer_button(update: Update, context: Context) -> None:
 @inputs.handles("answer")
 async def typed_answer(update: Update, context: Context, pending: PendingInput) -> None:
     """Relay the reporter's answer to the officer who asked."""
+    await relay_answer(update, context, int(pending.data.get("question", 0)))
+
+
+ANSWER_DATA = re.compile(r"qa:1:([0-9]{1,18})")
+
+
+def replied_question(message: Message) -> int | None:
+    """The question a message replies to: a message of ours that has its ✍️ Answer button."""
+    replied = message.reply_to_message
+    if replied is None or replied.from_user is None or not replied.from_user.is_bot:
+        return None
+    markup = replied.reply_markup
+    for row in markup.inline_keyboard if markup is not None else ():
+        for button in row:
+            data = button.callback_data if isinstance(button.callback_data, str) else ""
+            if match := ANSWER_DATA.fullmatch(data):
+                return int(match[1])
+    return None
+
+
+async def on_reply(update: Update, context: Context) -> bool:
+    """A reply (Telegram's "Reply") to the department's open question is the answer, as if
+    ✍️ Answer had been pressed first; False for any other message."""
+    message = update.effective_message
+    if not context.has_account or message is None:
+        return False
+    question_id = replied_question(message)
+    if question_id is None:
+        return False
+    question = await context.db.read.questions.get(question_id)
+    if question is None or question.asked_to != context.account.id or question.answered_at:
+        return False
+    await relay_answer(update, context, question_id)
+    return True
+
+
+async def relay_answer(update: Update, context: Context, question_id: int) -> None:
     _ = context.gettext
     message = update.effective_message
     assert message is not None
@@ -340,12 +378,7 @@ async def typed_answer(update: Update, context: Context, pending: PendingInput) 
         context,
         message,
         lambda: workflow.answer_question(
-            context.services,
-            context.account,
-            int(pending.data.get("question", 0)),
-            text,
-            photo,
-            location,
+            context.services, context.account, question_id, text, photo, location
         ),
     )
     if case is None:

@@ -337,6 +337,10 @@ async def test_transfer_and_duplicate_and_rejection(bot: Bot) -> None:
     await fire.send("The crack is in the building structure, not a fire exit.")
     await bot.drain()
     assert f"Case {one} was passed to your department" in housing.last.plain
+    assert (
+        "Passed on by Fire and Rescue Detachment: The crack is in the building structure, "
+        "not a fire exit." in housing.last.plain
+    )
     assert housing.last.has_button("Accept")
     assert f"Your report {one} was passed to Housing" in first.last.plain
     # Two duplicates three: the second reporter now follows three. Not into one, which is
@@ -505,3 +509,25 @@ async def test_news_of_a_case_reaches_its_reporter_in_the_sending_window(bot: Bo
     bot.clock.advance(hours=9, minutes=30)  # 08:00
     await bot.drain()
     assert f"Your report {number} was accepted" in texts(since(citizen, mark))  # … at 08:00
+
+
+async def test_a_reply_to_the_departments_question_is_the_answer(bot: Bot) -> None:
+    officer = await staff(bot, InviteSpec(Role.OFFICER, "fire"))
+    citizen = bot.user(language="en")
+    number = await report(citizen)
+    await bot.drain()
+    await officer.press("Ask the reporter", message=officer.last)
+    await officer.send("Which floor is the locked exit on?")
+    await bot.drain()
+    question = citizen.last
+    # In the middle of another report, they use Telegram's Reply on the question.
+    await citizen.send("/report")
+    await citizen.press("Fire safety")
+    await citizen.reply_to(question, "The second floor, behind the kitchen.")
+    assert f"Your answer about {number} was passed on" in citizen.last.plain
+    mark = len(officer.transcript)
+    await bot.drain()
+    assert "The second floor, behind the kitchen." in texts(since(officer, mark))
+    draft = await bot.db.read.drafts.get(citizen.user_id)
+    assert draft is not None
+    assert draft.step == "location"  # the report waits where it was

@@ -134,12 +134,17 @@ async def close_now(bot: Bot, officer: FakeUser, contact: FakeUser, case_id: int
 
 
 async def test_red_cases_are_escalated_at_assignment(bot: Bot) -> None:
-    _officer, _contact, supervisor, case_id = await assigned_case(bot, Colour.RED, days=30)
+    _officer, contact, supervisor, case_id = await assigned_case(bot, Colour.RED, days=30)
     case = await bot.db.read.cases.get(case_id)
     assert case is not None
     assert case.escalated_at == bot.clock.now()
     assert any("now under supervision" in m.plain for m in supervisor.transcript)
     assert "red (major) risk" in supervisor.transcript[-1].plain
+    # The enterprise gets its order first; the supervision notice refers to it.
+    said = [m.plain for m in contact.transcript if m.plain]
+    order = next(i for i, text in enumerate(said) if "Rectification order" in text)
+    supervision = next(i for i, text in enumerate(said) if "under supervision" in text)
+    assert order < supervision
 
 
 async def test_an_unaccepted_case_reminds_then_escalates(bot: Bot) -> None:
