@@ -37,7 +37,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "stats",
-        N_("Hazards found and rectified: /stats [today|week|month|year]"),
+        N_("Hazards found and rectified: /stats [today|week|month|year|last-month|YYYY-MM]"),
         frozenset({Role.OFFICER, Role.SUPERVISOR}),
     ),
     Command("overdue", N_("Cases past their deadline"), frozenset({Role.OFFICER, Role.SUPERVISOR})),

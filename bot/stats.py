@@ -5,17 +5,21 @@ city, or some departments. "Found" counts the reports accepted as hazards (rejec
 no hazards; merged ones count in the case they joined); the rectification rate (整改率) is
 rectified ÷ found, 100% when nothing was found (DOMAIN.md); the on-time rate is the share of
 rectified cases closed by their deadline. Enterprises' self-reported hazards (隐患自查自报) are
-counted apart, in a line of their own, and are left out of the breakdowns.
+counted apart, in a line of their own, and are left out of the breakdowns. A period with no
+report still tells how many cases are overdue now, whenever they were reported.
 """
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import html
 import re
+import unicodedata
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from babel.lists import format_list
 from babel.numbers import format_decimal, format_percent
 
 from bot.accounts import Account
@@ -24,17 +28,30 @@ from bot.charts import Bars, Chart
 from bot.city import Colour
 from bot.context import Services
 from bot.errors import InputMistake
-from bot.i18n import N_, Translator
+from bot.i18n import N_, Language, Translator
 from bot.roles import Role
 from storage.stats import Figures
 
 TOP = 5  # lines of each breakdown in the text; the chart shows them all
-_RANGE = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2})(?:\s*(?:\.\.|~|～|—|–)\s*(\d{4}-\d{1,2}-\d{1,2}))?$")
+
+# A month's figures are wanted in the first days of the next one (the monthly meeting, the report
+# to the city); until then the default period reaches back to the 1st of last month, so that it is
+# neither a day or two of nothing nor a month that leaves out the last weeks.
+CARRY_DAYS = 7
+
+# A day or a month, typed the Western or the Chinese way: 2026-11-05, 2026/11/5, 2026.11.05,
+# 2026年11月5日 (号, 號), 2026-11, 2026年11月. Matched after NFKC, which folds full-width digits
+# and punctuation (２０２６－１１, ～) to ASCII.
+_WHEN = r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*(?:[-/.月]\s*(\d{1,2})\s*[日号號]?|月)?"
+_RANGE = re.compile(rf"{_WHEN}(?:\s*(?:\.\.|~|—|–|至|到)\s*{_WHEN})?")
+_SPACES = re.compile(r"[\s_]+")
 
 
 class PeriodInvalid(InputMistake):
     message = N_(
-        "Please give the period as today, week, month or year, or as two dates like {example}."
+        "Please give the period as today, week, month or year, as last-month, as a month like "
+        "{month}, or as two dates like {example}. Given none, it is this month; in a month's "
+        "first {days} days, from the 1st of last month to today."
     )
 
 
@@ -44,7 +61,33 @@ class PeriodReversed(InputMistake):
 
 # Periods -------------------------------------------------------------------------------------
 
-PERIODS = ("today", "week", "month", "year")
+PERIODS = ("today", "week", "month", "year", "last-month")
+# What may be typed for each period, after NFKC, in lower case, spaces and _ made "-".
+# "lastmonth" stays unknown: it is refused as a period that is not one (tests/test_stats.py).
+WORDS: dict[str, str] = {
+    "today": "today",
+    "今天": "today",
+    "今日": "today",
+    "week": "week",
+    "this-week": "week",
+    "本周": "week",
+    "这周": "week",
+    "本週": "week",
+    "這週": "week",
+    "month": "month",
+    "this-month": "month",
+    "本月": "month",
+    "这个月": "month",
+    "這個月": "month",
+    "year": "year",
+    "this-year": "year",
+    "今年": "year",
+    "本年": "year",
+    "last-month": "last-month",
+    "上月": "last-month",
+    "上个月": "last-month",
+    "上個月": "last-month",
+}
 
 
 @dataclass(frozen=True)
@@ -75,35 +118,76 @@ def days(first: dt.date, last: dt.date, zone: ZoneInfo) -> Period:
     return Period(first, last, start, end)
 
 
-def _date(text: str) -> dt.date:
-    year, month, day = (int(part) for part in text.split("-"))
-    return dt.date(year, month, day)
+def month_end(first: dt.date) -> dt.date:
+    return first.replace(day=calendar.monthrange(first.year, first.month)[1])
+
+
+def last_month(today: dt.date) -> tuple[dt.date, dt.date]:
+    """The first and the last day of the month before ``today``'s."""
+    last = today.replace(day=1) - dt.timedelta(days=1)
+    return last.replace(day=1), last
+
+
+def named(word: str, today: dt.date) -> tuple[dt.date, dt.date]:
+    """The days of a period named by one of WORDS' values; all but last-month end today."""
+    if word == "today":
+        return today, today
+    if word == "week":
+        return today - dt.timedelta(days=today.weekday()), today
+    if word == "month":
+        return today.replace(day=1), today
+    if word == "year":
+        return today.replace(month=1, day=1), today
+    return last_month(today)
+
+
+def default_days(today: dt.date) -> tuple[dt.date, dt.date]:
+    """This month so far; in its first CARRY_DAYS days, from the 1st of last month."""
+    if today.day <= CARRY_DAYS:
+        return last_month(today)[0], today
+    return today.replace(day=1), today
+
+
+def _bounds(year: str, month: str, day: str | None) -> tuple[dt.date, dt.date]:
+    """The first and last day of a typed day or month (ValueError when there is none such)."""
+    if day is not None:
+        date = dt.date(int(year), int(month), int(day))
+        return date, date
+    first = dt.date(int(year), int(month), 1)
+    return first, month_end(first)
 
 
 def parse_period(text: str | None, now: dt.datetime, zone: ZoneInfo) -> Period:
-    """today, week (from Monday), month, year (this calendar one, to date), a date, or
-    ``YYYY-MM-DD..YYYY-MM-DD``; nothing means this month."""
+    """A period as a supervisor types it: a word of WORDS (English or Chinese), a day, a month
+    (``2026-11``, ``2026年11月``), or two of them joined by ``..``, ``~``, ``至`` …; nothing
+    means default_days. A month that ends a period ends today when it is this month."""
     today = now.astimezone(zone).date()
-    word = (text or "month").strip().lower()
-    if word == "today":
-        return days(today, today, zone)
-    if word == "week":
-        return days(today - dt.timedelta(days=today.weekday()), today, zone)
-    if word == "month":
-        return days(today.replace(day=1), today, zone)
-    if word == "year":
-        return days(today.replace(month=1, day=1), today, zone)
-    match = _RANGE.match(word.replace("/", "-"))
-    example = f"{today.replace(day=1):%Y-%m-%d}..{today:%Y-%m-%d}"
+    raw = unicodedata.normalize("NFKC", text or "").strip().lower()
+    if not raw:
+        return days(*default_days(today), zone)
+    word = WORDS.get(_SPACES.sub("-", raw))
+    if word is not None:
+        return days(*named(word, today), zone)
+    previous = last_month(today)
+    invalid = PeriodInvalid(
+        example=f"{previous[0]:%Y-%m-%d}..{previous[1]:%Y-%m-%d}",
+        month=f"{previous[0]:%Y-%m}",
+        days=CARRY_DAYS,
+    )
+    match = _RANGE.fullmatch(raw)
     if match is None:
-        raise PeriodInvalid(example=example)
+        raise invalid
+    begin, end = match.group(1, 2, 3), match.group(4, 5, 6)
+    if end[0] is None:
+        end = begin
     try:
-        first = _date(match.group(1))
-        last = _date(match.group(2)) if match.group(2) else first
+        first, last = _bounds(*begin)[0], _bounds(*end)[1]
     except ValueError:
-        raise PeriodInvalid(example=example) from None
+        raise invalid from None
     if last < first:
         raise PeriodReversed(text=f"{first:%Y-%m-%d}..{last:%Y-%m-%d}")
+    if end[2] is None and first <= today < last:
+        last = today  # a month under way: its days to come have no report yet
     return days(first, last, zone)
 
 
@@ -185,6 +269,16 @@ class Stats:
     by_category: list[Line]
     by_district: list[Line]
     by_colour: list[Line]
+    standing: Standing | None = None  # only when the period has no report
+
+
+@dataclass(frozen=True)
+class Standing:
+    """The scope's open cases past their deadline now, whatever the period, and how many of
+    them are under supervision (挂牌督办)."""
+
+    overdue: int
+    supervised: int
 
 
 def _ranked(lines: list[Line]) -> list[Line]:
@@ -192,7 +286,8 @@ def _ranked(lines: list[Line]) -> list[Line]:
 
 
 async def compute(services: Services, scope: Scope, period: Period) -> Stats:
-    """Count the period's cases in the scope (one SQL statement)."""
+    """Count the period's cases in the scope (one SQL statement; when there are none, the
+    overdue cases of now as well)."""
     lines = await services.db.read.stats.figures(
         period.start, period.end, services.clock.now(), scope.departments
     )
@@ -208,6 +303,8 @@ async def compute(services: Services, scope: Scope, period: Period) -> Stats:
         elif not line.self_reported:
             breakdowns[line.dimension].append(Line(line.key, line.figures))
     order = {c.value: i for i, c in enumerate(Colour)}
+    # A period with no report says nothing of the cases still open: say how many are late.
+    quiet = total.reported == 0 and self_reported.reported == 0
     return Stats(
         period=period,
         scope=scope,
@@ -217,7 +314,17 @@ async def compute(services: Services, scope: Scope, period: Period) -> Stats:
         by_category=_ranked(breakdowns["category"]),
         by_district=_ranked(breakdowns["district"]),
         by_colour=sorted(breakdowns["colour"], key=lambda x: order.get(x.key or "", 99)),
+        standing=await standing(services, scope) if quiet else None,
     )
+
+
+async def standing(services: Services, scope: Scope) -> Standing:
+    """Count the scope's overdue cases now and those of them under supervision."""
+    read = services.db.read.stats
+    now = services.clock.now()
+    count = await read.overdue_count(now, scope.departments)
+    late = await read.overdue(now, scope.departments, count, 0) if count else []
+    return Standing(len(late), sum(1 for case in late if case.escalated_at is not None))
 
 
 # How they read -------------------------------------------------------------------------------
@@ -259,7 +366,10 @@ def plain_colour(tr: Translator, colour: Colour) -> str:
 def scope_name(tr: Translator, cards: Cards, scope: Scope) -> str:
     if scope.departments is None:
         return cards.city.city.name.get(tr.language)
-    return "、".join(cards.department(tr, code) for code in sorted(scope.departments))
+    names = [cards.department(tr, code) for code in sorted(scope.departments)]
+    if tr.language is Language.EN:
+        return format_list(names, locale="en")  # Fire, Housing, and Emergency
+    return "、".join(names)  # not CLDR's 和: the names have 和 in them (住房和城乡建设局)
 
 
 def line_name(tr: Translator, cards: Cards, dimension: str, key: str | None) -> str:
@@ -287,6 +397,16 @@ def _lines(stats: Stats, dimension: str) -> list[Line]:
     return [line for line in lines if line.figures.found]
 
 
+def standing_text(tr: Translator, standing: Standing) -> str:
+    if standing.overdue == 0:
+        return tr.gettext("No case is overdue. Well done!")
+    n = Numbers(tr)
+    return tr.gettext(
+        "Overdue now, whatever the period: {overdue} · of them under supervision (挂牌督办): "
+        "{supervised} · the list: /overdue"
+    ).format(overdue=n.count(standing.overdue), supervised=n.count(standing.supervised))
+
+
 def render_text(tr: Translator, cards: Cards, stats: Stats) -> str:
     """The figures as one HTML message: the totals, then the top lines of each breakdown."""
     _ = tr.gettext
@@ -298,6 +418,8 @@ def render_text(tr: Translator, cards: Cards, stats: Stats) -> str:
     ]
     if total.reported == 0 and own.reported == 0:
         out.append(_("No hazard was reported in this period."))
+        if stats.standing is not None:
+            out.append(standing_text(tr, stats.standing))
         return "\n".join(out)
     out += [
         "",

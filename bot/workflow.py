@@ -57,6 +57,13 @@ class ReasonTooLong(InputMistake):
     message = N_("Please keep it under {maximum} characters.")
 
 
+class ExtensionPending(ShaoziError):
+    message = N_(
+        "Your request for more time on case {number} (until {date}) is still waiting for the "
+        "department's answer."
+    )
+
+
 class MergeTargetInvalid(InputMistake):
     message = N_("This report cannot be merged into case {number}: choose another open case.")
 
@@ -911,6 +918,9 @@ async def request_extension(
     note = check_reason(reason)
 
     async def change(tx: Session, case: Case) -> Change:
+        if case.extension_until is not None:  # one request at a time: a second would replace it
+            date = cards(services).date(case.extension_until)
+            raise ExtensionPending(number=case.number, date=date)
         if case.deadline is not None and until <= case.deadline:
             raise ExtensionTooShort(date=cards(services).date(case.deadline))
 
@@ -1023,7 +1033,8 @@ async def ask_reporter(services: Services, actor: Account, case_id: int, questio
         case = await tx.cases.get(case_id)
         if case is None or not is_case_officer(actor, case):
             raise NotAllowed()
-        if case.self_reported:
+        # A closed, rejected or merged case asks its reporter nothing more.
+        if case.self_reported or case.status in (Status.CLOSED, Status.REJECTED, Status.MERGED):
             raise NotThisStep(status=_status_msgid(case))
         question_id = await tx.questions.add(case.id, actor.id, case.reporter_id, text, now)
         await tx.cases.add_event(case.id, now, actor.id, "question", note=text)

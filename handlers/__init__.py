@@ -31,9 +31,14 @@ ACCOUNT_GROUP = -1
 # Features waiting for a user's message, asked in this order; each returns True when the
 # message was theirs. A reply to the department's question answers it; an input asked for by
 # a button (a reason, an answer) is the most recent thing the user was asked, so it goes before
-# a report draft.
+# a report draft; a photo that none of them takes starts a report.
 MessageConsumer = Callable[[Update, Context], Awaitable[bool]]
-CONSUMERS: tuple[MessageConsumer, ...] = (track.on_reply, inputs.on_message, report.on_message)
+CONSUMERS: tuple[MessageConsumer, ...] = (
+    track.on_reply,
+    inputs.on_message,
+    report.on_message,
+    report.on_first_photo,
+)
 
 
 async def route_message(update: Update, context: Context) -> None:

@@ -282,7 +282,11 @@ def duplicates_prompt(
             details.append(_("{meters} m away").format(meters=round(duplicate.distance_m)))
         if duplicate.same_photo:
             details.append(_("similar photo"))
-        lines.append(f"• {case.number} ({', '.join(details)})")
+        # The brackets and the comma between details are the language's own (（，） in Chinese).
+        lines.append(
+            "• "
+            + _("{number} ({details})").format(number=case.number, details=_(", ").join(details))
+        )
         label = _("Same as {number}: follow it").format(number=case.number)
         rows.append([button(label, "dup", draft.key, str(case.id))])
     lines.append("")
@@ -575,6 +579,28 @@ async def on_message(update: Update, context: Context) -> bool:
         await ask(context, draft, exc.render(_))
         return True
     await ask(context, draft, note, found, after_keyboard=asked in (Step.LOCATION, Step.PHONE))
+    return True
+
+
+async def on_first_photo(update: Update, context: Context) -> bool:
+    """A photo sent with no report in progress starts one, with the photo in it: it is what
+    someone in the street sends first. False for any other message."""
+    message = update.effective_message
+    if not context.has_account or message is None or kind_of(message) not in ("photo", "image"):
+        return False
+    _ = context.gettext
+    now, settings = context.clock.now(), context.services.settings
+    try:
+        await check_daily_limit(context.db, context.city, context.account.id, now, settings.zone)
+        raw = await download(context, message)
+        stored = await store_photo(context.db, settings.photos_dir, raw, now)
+    except ShaoziError as exc:
+        await message.reply_text(exc.render(_))
+        return True
+    draft = await new_draft(context)
+    draft.data.photos.append(stored.sha256)
+    await save(context, draft, message.message_id)
+    await ask(context, draft, _("📸 I kept your photo for a new report. A few questions:"))
     return True
 
 

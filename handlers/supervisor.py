@@ -46,7 +46,8 @@ async def refuse(context: Context) -> None:
 
 
 def period_of(context: Context) -> stats.Period:
-    """The period named after the command (this month when none); raises when unreadable."""
+    """The period named after the command (stats.default_days when none); raises when
+    unreadable."""
     text = " ".join(context.args or []) or None
     return stats.parse_period(text, context.clock.now(), context.services.settings.zone)
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
+from bot import workflow
+from bot.accounts import Account
 from bot.invites import InviteSpec, create_invite
 from bot.lifecycle import Status
 from bot.roles import Role
@@ -391,6 +395,12 @@ async def test_a_request_for_more_time_overtaken_by_the_fix_is_dropped(bot: Bot)
     await bot.drain()
     extension_card = officer.last
     assert extension_card.has_button("Grant the extension")
+    # A second request while the first waits would replace it: refused, the officer hears once.
+    order = next(m for m in contact.transcript if m.has_button("Ask for more time"))
+    await contact.press("Ask for more time", message=order)
+    assert "is still waiting for the department's answer" in contact.callback_answers[-1]["text"]
+    await bot.drain()
+    assert officer.last is extension_card
     # The parts came sooner: the fix is in before the officer decides on the extension.
     await contact.send("/tasks")
     await contact.press("Submit the fix", message=contact.last)
@@ -531,3 +541,20 @@ async def test_a_reply_to_the_departments_question_is_the_answer(bot: Bot) -> No
     draft = await bot.db.read.drafts.get(citizen.user_id)
     assert draft is not None
     assert draft.step == "location"  # the report waits where it was
+
+
+async def test_a_rejected_case_asks_its_reporter_nothing_more(bot: Bot) -> None:
+    officer = await staff(bot, InviteSpec(Role.OFFICER, "fire"))
+    number = await report(bot.user(language="en"))
+    await bot.drain()
+    card = officer.last
+    await officer.press("Reject", message=card)
+    await officer.press("not a safety hazard", message=card)
+    case = await bot.db.read.cases.by_number(number)
+    assert case is not None
+    row = await bot.db.read.users.get(officer.user_id)
+    assert row is not None
+    actor = Account(row, await bot.db.read.users.memberships(officer.user_id))
+    services = bot.app.bot_data.services  # type: ignore[union-attr]
+    with pytest.raises(workflow.NotThisStep):
+        await workflow.ask_reporter(services, actor, case.id, "Which floor was it?")

@@ -232,6 +232,24 @@ async def test_editing_a_field_returns_to_the_summary(bot: Bot) -> None:
     assert (case.category, case.department) == ("crowded_venues", "laocheng_office")
 
 
+async def test_a_photo_sent_first_starts_a_report_with_it(bot: Bot) -> None:
+    user = bot.user(language="en")
+    await user.send_photo(jpeg(seed=35))
+    assert "I kept your photo for a new report" in user.last.plain
+    assert "Step 1 of 6" in user.last.plain
+    await user.press("Fire safety")
+    await user.send_location(*LAOCHENG)
+    await user.send(DESCRIPTION)
+    assert "Photo 1 of 5 received" in user.last.plain
+    await user.press("Done")
+    await user.press("Anonymous")
+    assert "Photos: 1" in user.last.plain
+    await user.press("Submit")
+    case = await bot.db.read.cases.by_number(case_number(user.last.plain))
+    assert case is not None
+    assert len(await bot.db.read.cases.photo_hashes(case.id)) == 1
+
+
 async def test_editing_the_photos_keeps_them_until_removed(bot: Bot) -> None:
     user = bot.user(language="en")
     await fill_until_summary(user, photos=(jpeg(seed=31), jpeg(seed=32)))

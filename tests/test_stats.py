@@ -24,6 +24,7 @@ from PIL import Image
 
 from bot import charts, stats
 from bot.cards import Cards
+from bot.city import CityConfig
 from bot.i18n import Catalogs, Language
 from bot.invites import InviteSpec
 from bot.roles import Role
@@ -634,3 +635,20 @@ async def test_figures_are_read_from_the_index_without_a_sort(bot: Bot) -> None:
         # The only sorts are the roll-ups of the small cube.
         sorts = [i for i, p in enumerate(plan) if "TEMP B-TREE" in p]
         assert all("SCAN cube" in plan[i - 1] for i in sorts), plan
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        (Language.EN, "Fire and Rescue Detachment and Housing and Urban-Rural Development Bureau"),
+        (Language.ZH_HANS, "、"),
+    ],
+)
+def test_a_scope_of_two_departments_is_named_in_the_readers_language(
+    city: CityConfig, language: Language, expected: str
+) -> None:
+    tr = Catalogs().translator(language)
+    scope = stats.Scope(frozenset({"fire", "housing"}))
+    named = stats.scope_name(tr, Cards(city, ZoneInfo("Asia/Shanghai")), scope)
+    assert expected in named
+    assert language is not Language.EN or "、" not in named
