@@ -868,14 +868,28 @@ async def queue_page(context: Context, departments: list[str], page: int) -> tup
     if not listed:
         lines.append(_("Nothing is waiting. Well done!"))
     buttons = [(case.number, case_data("open", case, "q", page)) for _, case in shown]
+    return paged(context, lines, buttons, QUEUE_PREFIX, page, pages)
+
+
+def paged(
+    context: Context,
+    lines: list[str],
+    buttons: list[tuple[str, str]],
+    prefix: str,
+    page: int,
+    pages: int,
+) -> tuple[str, Rows]:
+    """A list page: its lines, its buttons two a row, and when there are several pages the page
+    number and « Previous / Next » (``prefix:PAGE``)."""
+    _ = context.gettext
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     if pages > 1:
-        lines.append("(" + _("page {page} of {pages}").format(page=page + 1, pages=pages) + ")")
+        lines = [*lines, "(" + _("page {page} of {pages}").format(page=page + 1, pages=pages) + ")"]
         turn = []
         if page > 0:
-            turn.append((_("« Previous"), f"{QUEUE_PREFIX}:{page - 1}"))
+            turn.append((_("« Previous"), f"{prefix}:{page - 1}"))
         if page < pages - 1:
-            turn.append((_("Next »"), f"{QUEUE_PREFIX}:{page + 1}"))
+            turn.append((_("Next »"), f"{prefix}:{page + 1}"))
         rows.append(turn)
     return "\n".join(lines), rows
 

@@ -24,7 +24,16 @@ from bot.roles import Role
 from bot.workflow import case_data
 from handlers import inputs
 from handlers.common import answer, delete_or_unbutton
-from handlers.department import DIGITS, Pressed, Rows, cards, keyboard, parse, staff_card
+from handlers.department import (
+    DIGITS,
+    Pressed,
+    Rows,
+    cards,
+    keyboard,
+    paged,
+    parse,
+    staff_card,
+)
 from handlers.report import download, kind_of
 from storage.models import Case, PendingInput
 
@@ -104,16 +113,7 @@ async def tasks_page(
             parts.append(_("under supervision (挂牌督办)"))
         lines.append("• " + " · ".join(parts))
     buttons = [(case.number, f"{TASKS_PREFIX}:{page}:{case.id}") for case in shown]
-    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    if pages > 1:
-        lines.append("(" + _("page {page} of {pages}").format(page=page + 1, pages=pages) + ")")
-        turn = []
-        if page > 0:
-            turn.append((_("« Previous"), f"{TASKS_PREFIX}:{page - 1}"))
-        if page < pages - 1:
-            turn.append((_("Next »"), f"{TASKS_PREFIX}:{page + 1}"))
-        rows.append(turn)
-    return "\n".join(lines), rows
+    return paged(context, lines, buttons, TASKS_PREFIX, page, pages)
 
 
 async def order_card(context: Context, case: Case, back: Rows) -> tuple[str, Rows]:

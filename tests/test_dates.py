@@ -8,12 +8,12 @@ import re
 import pytest
 
 from bot.context import Services
-from bot.invites import InviteSpec, create_invite
+from bot.invites import InviteSpec
 from bot.roles import Role
 from bot.workflow import DateUnreadable, parse_deadline
 from tests.conftest import Bot
 from tests.fakebot import FakeUser, SentMessage
-from tests.images import jpeg
+from tests.test_loop import enterprise_named, report, staff
 
 LAOCHENG = (30.28, 120.19)
 NUMBER = re.compile(r"YH-\d{8}-\d{4}")
@@ -63,36 +63,6 @@ async def test_a_text_that_is_not_a_date_is_told_to_type_a_date(bot: Bot, typed:
 
 
 # The chat: an officer orders an enterprise, whose contact asks for more time in Chinese. ---------
-
-
-async def staff(bot: Bot, spec: InviteSpec, *, language: str = "en") -> FakeUser:
-    user = bot.user(language=language)
-    code = await create_invite(bot.db, spec, bot.clock.now())
-    await user.send(f"/join {code}")
-    return user
-
-
-async def enterprise_named(bot: Bot, name: str, code: str) -> int:
-    async with bot.db.transaction() as tx:
-        return await tx.enterprises.add(name, code, "laocheng", "8 Market Lane", bot.clock.now())
-
-
-async def report(citizen: FakeUser, *, photo_seed: int) -> str:
-    await citizen.send("/report")
-    await citizen.press("Fire safety")
-    await citizen.send_location(*LAOCHENG)
-    await citizen.send("The emergency exit of the Golden Dragon restaurant is locked.")
-    await citizen.send_photo(jpeg(seed=photo_seed))
-    await citizen.press("Done")
-    await citizen.press("Real name")
-    await citizen.send("Chen Jing")
-    await citizen.send_contact("13912345678")
-    if citizen.last.has_button("Mine is different"):
-        await citizen.press("Mine is different")
-    await citizen.press("Submit")
-    match = NUMBER.search(citizen.last.plain)
-    assert match
-    return match.group(0)
 
 
 async def ordered_case(bot: Bot, *, photo_seed: int) -> tuple[FakeUser, FakeUser, str, SentMessage]:

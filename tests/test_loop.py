@@ -23,7 +23,7 @@ async def staff(bot: Bot, spec: InviteSpec, *, language: str = "en", **kwargs: s
     user = bot.user(language=language, **kwargs)
     code = await create_invite(bot.db, spec, bot.clock.now())
     await user.send(f"/join {code}")
-    assert user.last.plain.startswith("You are now"), user.last.plain
+    assert await bot.db.read.users.memberships(user.user_id), user.last.plain  # joined
     return user
 
 

@@ -6,14 +6,16 @@ import datetime as dt
 import re
 
 from bot import workflow
-from bot.accounts import Account
 from bot.city import Colour
-from bot.invites import InviteSpec, create_invite
+from bot.invites import InviteSpec
 from bot.lifecycle import Level, Status
 from bot.roles import Role
 from tests.conftest import Bot
 from tests.fakebot import FakeUser, SentMessage
 from tests.images import jpeg
+from tests.test_loop import enterprise_named, report, staff
+from tests.test_queue import case_buttons, listed, pages
+from tests.test_reminders import account
 from tests.test_stats import Made, insert_cases
 
 LAOCHENG = (30.28, 120.19)
@@ -25,40 +27,6 @@ SORRY = "Sorry, something went wrong"
 
 
 # The small helpers of tests/test_loop.py ----------------------------------------------------
-
-
-async def staff(bot: Bot, spec: InviteSpec, *, language: str = "en", **kwargs: str) -> FakeUser:
-    user = bot.user(language=language, **kwargs)
-    code = await create_invite(bot.db, spec, bot.clock.now())
-    await user.send(f"/join {code}")
-    assert user.last.plain.startswith("You are now"), user.last.plain
-    return user
-
-
-async def enterprise_named(bot: Bot, name: str, code: str) -> int:
-    async with bot.db.transaction() as tx:
-        return await tx.enterprises.add(name, code, "laocheng", "8 Market Lane", bot.clock.now())
-
-
-async def report(citizen: FakeUser, *, photo_seed: int = 1) -> str:
-    await citizen.send("/report")
-    await citizen.press("Fire safety")
-    await citizen.send_location(*LAOCHENG)
-    await citizen.send("The emergency exit of the Golden Dragon restaurant is locked.")
-    await citizen.send_photo(jpeg(seed=photo_seed))
-    await citizen.press("Done")
-    await citizen.press("Real name")
-    await citizen.send("Chen Jing")
-    await citizen.send_contact("13912345678")
-    if citizen.last.has_button("Mine is different"):
-        await citizen.press("Mine is different")
-    await citizen.press("Submit")
-    match = NUMBER.search(citizen.last.plain)
-    assert match
-    return match.group(0)
-
-
-# Orders written straight into the database --------------------------------------------------
 
 
 def order(
@@ -95,37 +63,13 @@ async def contact_of(bot: Bot, *enterprises: int) -> FakeUser:
     return contact
 
 
-def case_buttons(message: SentMessage) -> list[str]:
-    return [label for row in message.buttons for label, _ in row if NUMBER.fullmatch(label)]
-
-
-def listed(message: SentMessage) -> list[str]:
-    return NUMBER.findall(message.plain)
-
-
 def line_of(message: SentMessage, number: str) -> str:
     return next(line for line in message.plain.splitlines() if number in line)
-
-
-async def pages(user: FakeUser, first: SentMessage) -> list[list[str]]:
-    """The case buttons of each page, turning with "Next »" from the first page."""
-    seen = [case_buttons(first)]
-    while first.has_button("Next »"):
-        await user.press("Next »", message=first)
-        assert listed(first) == case_buttons(first)
-        seen.append(case_buttons(first))
-    return seen
 
 
 def nothing_went_wrong(user: FakeUser) -> None:
     assert not any(SORRY in str(a.get("text")) for a in user.callback_answers)
     assert not any(SORRY in text for text in user.texts())
-
-
-async def account(bot: Bot, user: FakeUser) -> Account:
-    row = await bot.db.read.users.get(user.user_id)
-    assert row is not None
-    return Account(row, await bot.db.read.users.memberships(user.user_id))
 
 
 async def reported_and_ordered(bot: Bot, officer: FakeUser, enterprise_id: int, days: int) -> str:
