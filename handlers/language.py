@@ -12,6 +12,8 @@ from bot.accounts import Account
 from bot.app import set_chat_commands
 from bot.context import Context
 from bot.i18n import LANGUAGE_NAMES, Language
+from bot.reports import load_draft
+from handlers import report
 from handlers.common import answer
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,11 @@ async def choose_language(update: Update, context: Context) -> None:
         await set_chat_commands(context.bot, context.services.catalogs, context.account)
     except TelegramError as exc:
         log.warning("could not update the command menu of %s: %s", account.id, exc)
+    # A report in progress: its question again, buttons and keyboard in the new language.
+    settings = context.city.limits
+    draft = await load_draft(context.db, account.id, context.clock.now(), settings.draft_ttl_days)
+    if draft is not None:
+        await report.ask(context, draft)
 
 
 def handlers() -> list[BaseHandler[Update, Context, object]]:

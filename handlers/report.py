@@ -748,6 +748,7 @@ BUTTON_STEPS: dict[str, frozenset[Step] | None] = {
     "dupnew": frozenset({Step.DUPLICATES}),
     "confirm": frozenset({Step.SUMMARY}),
     "edit": frozenset({Step.SUMMARY}),
+    "sum": frozenset({Step.SUMMARY}),
     "editf": frozenset({Step.SUMMARY}),
     "cancel": None,  # at any step
     "resume": None,
@@ -1015,10 +1016,13 @@ async def edit_menu(update: Update, context: Context, draft: ReportDraft, arg: s
         Step.IDENTITY: _("Identity"),
     }
     rows = [[button(labels[step], "editf", draft.key, step.value)] for step in EDITABLE]
-    await clear_buttons(update)
-    await context.bot.send_message(
-        draft.user_id, _("What do you want to change?"), reply_markup=InlineKeyboardMarkup(rows)
-    )
+    rows.append([button(_("« Back"), "sum", draft.key)])
+    markup = InlineKeyboardMarkup(rows)
+    await show(context, draft.user_id, _("What do you want to change?"), markup, pressed(update))
+
+
+async def back_to_summary(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
+    await ask(context, draft, replace=pressed(update))
 
 
 async def edit_field(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
@@ -1094,6 +1098,7 @@ BUTTON_ACTIONS: dict[str, ButtonAction] = {
     "dupnew": different,
     "confirm": confirm,
     "edit": edit_menu,
+    "sum": back_to_summary,
     "editf": edit_field,
     "cancel": cancel_button,
     "resume": resume,

@@ -12,8 +12,9 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot import workflow
+from bot.cards import MAX_TEXT, Audience, visible_len
 from bot.context import Context
-from bot.lifecycle import EVENT_LABELS, STATUS_LABELS, Status
+from bot.lifecycle import FINAL, STATUS_LABELS, Status
 from bot.photos import PhotoError
 from bot.reports import store_photo
 from handlers import inputs
@@ -110,6 +111,7 @@ async def render_case(context: Context, case: Case) -> str:
     if district:
         place += " · " + district.name.get(context.tr.language)
     photos = await context.db.read.cases.photo_hashes(case.id)
+    show = workflow.cards(context.services)
     lines = [
         _("Case <b>{number}</b>").format(number=case.number),
         _("Status: {status}").format(status=_(STATUS_LABELS[case.status])),
@@ -117,19 +119,16 @@ async def render_case(context: Context, case: Case) -> str:
         _("Place: {value}").format(value=html.escape(place)),
         _("Description: {value}").format(value=html.escape(case.description)),
         _("Photos: {value}").format(value=len(photos)),
-        "",
-        _("History:"),
+        _("Department: {value}").format(
+            value=html.escape(show.department(context.tr, case.department))
+        ),
     ]
-    for event in await context.db.read.cases.events(case.id):
-        if event.to_status is not None and event.kind not in EVENT_LABELS:
-            what = _(STATUS_LABELS[event.to_status])
-        else:
-            what = _(EVENT_LABELS.get(event.kind, event.kind))
-        line = f"{local_time(context, event.at)} · {what}"
-        if event.note and event.kind in {"reject"}:
-            line += f" — {html.escape(event.note)}"
-        lines.append(line)
-    return "\n".join(lines)
+    if case.deadline is not None and case.status not in FINAL:
+        lines.append(_("Deadline: {value}").format(value=show.date(case.deadline)))
+    head = "\n".join(lines)
+    events = await context.db.read.cases.events(case.id)
+    room = MAX_TEXT - visible_len(head) - 2
+    return head + "\n\n" + show.timeline(context.tr, events, Audience.REPORTER, room)
 
 
 async def status(update: Update, context: Context) -> None:

@@ -117,3 +117,20 @@ async def test_a_failing_handler_gets_an_apology_not_a_traceback(bot: Bot) -> No
     await user.send("/boom")
     assert user.last.plain == "抱歉，系統出了點問題。您已填寫的內容都已保存，請稍後再試。"
     assert "Traceback" not in "".join(user.texts())
+
+
+async def test_a_report_in_progress_asks_its_question_again_in_the_new_language(
+    bot: Bot,
+) -> None:
+    user = bot.user(language="en")
+    await user.send("/report")
+    await user.press("Fire safety")
+    assert "Where is it?" in user.last.plain
+    await user.send("/language")
+    await user.press("简体中文")
+    asked = user.last
+    assert "第 2 步，共 6 步" in asked.plain
+    keyboard = (asked.reply_markup or {}).get("keyboard", [])
+    assert keyboard
+    assert "📍" in keyboard[0][0]["text"]
+    assert "Send my current location" not in keyboard[0][0]["text"]

@@ -137,6 +137,8 @@ async def test_a_case_from_report_to_closing(bot: Bot) -> None:
     assert f"Rectification of your report {number} was ordered, to be done by 2026-12-07" in texts(
         since(citizen, mark_c)
     )
+    await citizen.send(f"/status {number}")
+    assert "Department: Fire and Rescue Detachment\nDeadline: 2026-12-07" in citizen.last.plain
 
     # 5. The enterprise asks for more time; the officer grants it.
     await contact.press("Ask for more time", message=order[-1])

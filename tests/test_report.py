@@ -250,6 +250,19 @@ async def test_a_photo_sent_first_starts_a_report_with_it(bot: Bot) -> None:
     assert len(await bot.db.read.cases.photo_hashes(case.id)) == 1
 
 
+async def test_the_edit_menu_leads_back_to_the_summary(bot: Bot) -> None:
+    user = bot.user(language="en")
+    await fill_until_summary(user)
+    summary = user.last
+    await user.press("Edit")
+    assert user.last is summary  # the summary turns into the menu …
+    assert "What do you want to change?" in summary.plain
+    await user.press("Back", message=summary)
+    assert "Step 6 of 6" in summary.plain  # … and back, changing nothing
+    await user.press("Submit", message=summary)
+    assert "Your report is filed as" in summary.plain
+
+
 async def test_editing_the_photos_keeps_them_until_removed(bot: Bot) -> None:
     user = bot.user(language="en")
     await fill_until_summary(user, photos=(jpeg(seed=31), jpeg(seed=32)))
