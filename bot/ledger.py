@@ -22,7 +22,7 @@ from typing import Any
 from bot.cards import Cards
 from bot.city import Colour
 from bot.i18n import N_, Translator
-from bot.lifecycle import LEVEL_LABELS, STATUS_LABELS, Level, Status
+from bot.lifecycle import FINAL, LEVEL_LABELS, STATUS_LABELS, Level, Status
 from bot.stats import plain_colour
 from storage.stats import OPEN_WITH_DEADLINE, LedgerRow
 
@@ -55,7 +55,7 @@ REWARD_LABELS: dict[str, str] = {
     "approved": N_("approved, not yet claimed"),
     "paid": N_("paid"),
     "expired": N_("lapsed, not claimed in time"),
-    "none": N_("no reward"),
+    "none": N_("no reward"),  # the case ended without one (an open case's cell is empty)
 }
 
 # A cell starting with one of these is a formula to Excel: someone's typed address must not be.
@@ -103,7 +103,9 @@ class Ledger:
         colour = plain_colour(self.tr, Colour(row.colour)) if row.colour in _COLOURS else ""
         level = _(LEVEL_LABELS[Level(row.level)]) if row.level in _LEVELS else ""
         status = _(STATUS_LABELS[Status(row.status)]) if row.status in _STATUSES else row.status
-        reward = row.reward_status or "none"
+        # No reward row: none for a case that has ended, not decided yet for one still open.
+        ended = row.status in _STATUSES and Status(row.status) in FINAL
+        reward = row.reward_status or ("none" if ended else "")
         return [
             row.number,
             self.local(row.created_at),
