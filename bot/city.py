@@ -11,6 +11,7 @@ import functools
 import math
 import re
 import tomllib
+import unicodedata
 from collections.abc import Iterator
 from decimal import Decimal
 from enum import StrEnum
@@ -332,6 +333,17 @@ class CityConfig(_Strict):
     def category(self, code: str) -> Category | None:
         return next((c for c in self.categories if c.code == code), None)
 
+    def district_named(self, text: str) -> District | None:
+        """The district a typed name means, in any language, with or without 区 / District;
+        None when no district or more than one has that name."""
+        wanted = _bare(text)
+        found = [
+            d
+            for d in self.districts
+            if wanted in {_bare(d.name.zh_Hans), _bare(d.name.zh_Hant), _bare(d.name.en)}
+        ]
+        return found[0] if len(found) == 1 else None
+
     def district_at(self, latitude: float, longitude: float) -> District | None:
         """Return the district whose boundary contains the point, if any."""
         return next((d for d in self.districts if d.contains(latitude, longitude)), None)
@@ -406,3 +418,12 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * r * math.asin(math.sqrt(a))
+
+
+def _bare(name: str) -> str:
+    """A district's name as typed and compared: full-width folded, no case, no spaces, no
+    区 / 區 / District at its end."""
+    text = unicodedata.normalize("NFKC", name).casefold().replace(" ", "")
+    for suffix in ("district", "区", "區"):
+        text = text.removesuffix(suffix)
+    return text

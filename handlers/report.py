@@ -635,6 +635,29 @@ async def on_location(context: Context, draft: ReportDraft, message: Message) ->
     ), found_dups
 
 
+async def on_district(context: Context, draft: ReportDraft, message: Message) -> StepResult:
+    """The district typed by name, or a shared location that lies in one (the address typed
+    before stays)."""
+    _ = context.gettext
+    d = draft.data
+    if message.text is not None:
+        district = context.city.district_named(message.text)
+        if district is None:
+            return _("Please choose with the buttons."), None
+    else:
+        location = message.venue.location if message.venue else message.location
+        assert location is not None
+        district = context.city.district_at(location.latitude, location.longitude)
+        if district is None:
+            return _("📍 Place noted, but it is outside the districts I know."), None
+        d.latitude, d.longitude = location.latitude, location.longitude
+    d.district = district.code
+    found = await advance(context, draft, Step.DISTRICT, message.message_id)
+    return _("📍 Place noted: {district}.").format(
+        district=html.escape(district_name(context, d.district))
+    ), found
+
+
 async def on_description(context: Context, draft: ReportDraft, message: Message) -> StepResult:
     assert message.text is not None
     draft.data.description = check_description(message.text)
@@ -720,6 +743,7 @@ StepHandler = Callable[[Context, ReportDraft, Message], Awaitable[StepResult]]
 # For each step that takes a message: the kinds of message it accepts, and what it does.
 STEP_HANDLERS: dict[Step, tuple[frozenset[str], StepHandler]] = {
     Step.LOCATION: (frozenset({"location", "text"}), on_location),
+    Step.DISTRICT: (frozenset({"location", "text"}), on_district),
     Step.DESCRIPTION: (frozenset({"text"}), on_description),
     Step.PHOTOS: (frozenset({"photo", "image"}), on_photo),
     Step.NAME: (frozenset({"text"}), on_name),

@@ -196,6 +196,32 @@ async def test_typed_address_asks_the_district(bot: Bot) -> None:
     )
 
 
+@pytest.mark.parametrize("typed", ["东坡区", "東坡", "dongpo district", "ＤＯＮＧＰＯ"])
+async def test_the_district_may_be_typed_by_its_name(bot: Bot, typed: str) -> None:
+    user = bot.user(language="en")
+    await user.send("/report")
+    await user.press("Gas safety")
+    await user.send("12 Renmin Road, behind the market")
+    await user.send("Old Town")  # no district of that name: the buttons, again
+    assert "Please choose with the buttons." in user.last.plain
+    await user.send(typed)
+    assert "Place noted: Dongpo District" in user.last.plain
+    assert "Step 3 of 6" in user.last.plain
+
+
+async def test_a_location_shared_at_the_district_step_keeps_the_typed_address(bot: Bot) -> None:
+    user = bot.user(language="en")
+    await user.send("/report")
+    await user.press("Gas safety")
+    await user.send("12 Renmin Road, behind the market")
+    await user.send_location(*LAOCHENG)
+    assert "Place noted: Laocheng District" in user.last.plain
+    draft = await bot.db.read.drafts.get(user.user_id)
+    assert draft is not None
+    assert draft.data["address"] == "12 Renmin Road, behind the market"
+    assert (draft.data["latitude"], draft.data["longitude"]) == LAOCHENG
+
+
 async def test_location_outside_the_city_asks_the_district(bot: Bot) -> None:
     user = bot.user(language="en")
     await user.send("/report")
