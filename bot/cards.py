@@ -229,8 +229,8 @@ class Cards:
                 lines.append(
                     _("Proposed deadline: {value}").format(value=self.date(case.proposed_deadline))
                 )
-            if case.plan:
-                lines.append(_("Rectification plan: {value}").format(value=html.escape(case.plan)))
+        if case.plan and audience is not Audience.REPORTER:
+            lines.append(_("Rectification plan: {value}").format(value=html.escape(case.plan)))
         if photo_count:
             lines.append(_("Photos: {value}").format(value=photo_count))
         if audience is Audience.OFFICER:

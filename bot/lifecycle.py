@@ -110,6 +110,7 @@ EVENT_LABELS: dict[str, str] = {
     Action.REOPEN: N_("Reporter says it is not fixed"),
     "escalate": N_("Put under supervision (挂牌督办)"),
     "question": N_("The department asked the reporter a question"),
+    "plan": N_("Rectification plan (治理方案) sent"),
     "answer": N_("The reporter answered"),
 }
 

@@ -275,12 +275,22 @@ def extension_buttons(tr: Translator, case: Case) -> list[list[tuple[str, str]]]
     ]
 
 
+def needs_plan(case: Case) -> bool:
+    """A major hazard (red, or 重大) ordered to an enterprise owes a rectification plan (治理方案);
+    a self-report brought its own."""
+    major = case.colour is Colour.RED or case.level is Level.MAJOR
+    return major and case.enterprise_id is not None and not case.self_reported
+
+
 def enterprise_buttons(tr: Translator, case: Case) -> list[list[tuple[str, str]]]:
     _ = tr.gettext
-    return [
+    rows = [
         [(_("📷 Submit the fix"), case_data("fix", case))],
         [(_("⏳ Ask for more time"), case_data("ext", case))],
     ]
+    if needs_plan(case) and not case.plan:
+        rows.insert(0, [(_("📋 Send the rectification plan"), case_data("plan", case))])
+    return rows
 
 
 def officer_buttons(tr: Translator, case: Case) -> list[list[tuple[str, str]]]:
@@ -697,12 +707,37 @@ def rectification_order(services: Services, case: Case, photos: list[str]) -> Re
                 "If you need more time, ask before the deadline."
             ).format(date=cards(services).date(case.deadline))
         )
+        if needs_plan(case):
+            text += "\n" + _(
+                "A major hazard: first send the department your rectification plan (治理方案)."
+            )
         location = None
         if case.latitude is not None and case.longitude is not None:
             location = (case.latitude, case.longitude)
         return Outgoing(text, enterprise_buttons(tr, case), photos, location)
 
     return render
+
+
+async def submit_plan(services: Services, actor: Account, case_id: int, plan: str) -> Case:
+    """The enterprise's rectification plan (治理方案) for a major hazard, to the officers."""
+    now = services.clock.now()
+    async with services.db.transaction() as tx:
+        case = await tx.cases.get(case_id)
+        if case is None or not is_case_enterprise(actor, case):
+            raise NotAllowed()
+        if case.status is not Status.ASSIGNED or not needs_plan(case) or case.plan:
+            raise NotThisStep(status=_status_msgid(case))
+        if not await tx.cases.update(case.id, case.version, now, {"plan": plan}):
+            raise CaseMovedOn(status=_status_msgid(case))
+        event = await tx.cases.add_event(case.id, now, actor.id, "plan", note=plan)
+        updated = await tx.cases.get(case.id)
+        assert updated is not None
+        render = officer_card(
+            services, updated, headline=N_("Rectification plan (治理方案) for case {number}")
+        )
+        await Notifier(tx, services, now).officers(updated, f"ev:{event}", render)
+    return updated
 
 
 async def acknowledge(

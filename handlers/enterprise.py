@@ -16,10 +16,10 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from bot import workflow
 from bot.cards import Audience
 from bot.context import Context
-from bot.errors import InputMistake, NotAllowed
+from bot.errors import InputMistake, NotAllowed, ShaoziError
 from bot.lifecycle import STATUS_LABELS, Status
 from bot.photos import PhotoError
-from bot.reports import MAX_PHOTOS, store_photo
+from bot.reports import MAX_PHOTOS, check_plan, store_photo
 from bot.roles import Role
 from bot.workflow import case_data
 from handlers import inputs
@@ -258,6 +258,15 @@ async def on_button(update: Update, context: Context) -> None:
         moved = workflow.CaseMovedOn(status=STATUS_LABELS[case.status])
         await answer(update, moved.render(_), alert=True)
         return
+    if pressed.action == "plan" and (case.plan or not workflow.needs_plan(case)):
+        await answer(
+            update,
+            _("The rectification plan of case {number} has been sent already.").format(
+                number=case.number
+            ),
+            alert=True,
+        )
+        return
     if pressed.action == "ext" and case.extension_until is not None:
         date = cards(context).date(case.extension_until)
         waiting = workflow.ExtensionPending(number=case.number, date=date)
@@ -280,7 +289,20 @@ async def on_button(update: Update, context: Context) -> None:
     if unsent is not None and (unsent.case.id, unsent.photos) != agreed:
         await ask_to_drop(context, unsent, pressed, case)
         return
-    if pressed.action == "fix":
+    if pressed.action == "plan":
+        await inputs.expect(context, context.account.id, "plan", case_id=case.id)
+        prompt = _(
+            "A major hazard needs a rectification plan (治理方案). Type it: the goal, the "
+            "measures, money and materials, who is responsible, the deadline, and how safety "
+            "is kept until it is fixed."
+        )
+        await context.bot.send_message(
+            context.account.id,
+            _("Case {number}: {prompt}").format(number=case.number, prompt=prompt)
+            + "\n"
+            + _("(Send /cancel to give up.)"),
+        )
+    elif pressed.action == "fix":
         await inputs.expect(
             context, context.account.id, "fix", case_id=case.id, data={"photos": []}
         )
@@ -311,6 +333,30 @@ async def on_button(update: Update, context: Context) -> None:
             )
             + "\n"
             + _("(Send /cancel to give up.)"),
+        )
+
+
+@inputs.handles("plan")
+async def typed_plan(update: Update, context: Context, pending: PendingInput) -> None:
+    """Send the typed rectification plan of a major hazard to the department."""
+    _ = context.gettext
+    message = update.effective_message
+    assert message is not None
+    try:
+        plan = check_plan(message.text or "")
+    except ShaoziError as exc:  # too short or too long: the input stays open for another try
+        await message.reply_text(exc.render(_) + "\n" + _("(Send /cancel to give up.)"))
+        return
+    case = await inputs.settle(
+        context,
+        message,
+        lambda: workflow.submit_plan(context.services, context.account, pending.case_id or 0, plan),
+    )
+    if case is not None:
+        await message.reply_text(
+            _(
+                "Thank you. The rectification plan of case {number} was sent to the department."
+            ).format(number=case.number)
         )
 
 
@@ -434,6 +480,6 @@ async def typed_extension_reason(update: Update, context: Context, pending: Pend
 def handlers() -> list[BaseHandler[Update, Context, object]]:
     return [
         CommandHandler("tasks", tasks, filters.ChatType.PRIVATE),
-        CallbackQueryHandler(on_button, pattern=r"^cs:1:(fix|ext):"),
+        CallbackQueryHandler(on_button, pattern=r"^cs:1:(fix|ext|plan):"),
         CallbackQueryHandler(on_tasks_page, pattern=f"^{TASKS_PREFIX}:"),
     ]

@@ -13,9 +13,9 @@ from bot.roles import Role
 from tests.conftest import Bot
 from tests.fakebot import FakeUser, SentMessage
 from tests.images import jpeg
-from tests.test_loop import enterprise_named, report, staff
+from tests.test_loop import enterprise_named, report, since, staff
 from tests.test_queue import case_buttons, listed, pages
-from tests.test_reminders import account
+from tests.test_reminders import account, assigned_case
 from tests.test_stats import Made, insert_cases
 
 LAOCHENG = (30.28, 120.19)
@@ -282,3 +282,30 @@ async def test_a_second_case_does_not_drop_the_first_cases_fix_photos_unasked(bo
     assert pending is not None
     assert (pending.case_id, len(pending.data["photos"])) == (three.id, 1)
     nothing_went_wrong(contact)
+
+
+async def test_a_major_hazards_order_asks_for_the_rectification_plan(bot: Bot) -> None:
+    officer, contact, _supervisor, case_id = await assigned_case(bot, Colour.RED, days=30)
+    order = next(m for m in contact.transcript if "Rectification order" in m.plain)
+    assert "first send the department your rectification plan (治理方案)" in order.plain
+    await contact.press("Send the rectification plan", message=order)
+    assert "A major hazard needs a rectification plan" in contact.last.plain
+    await contact.send("Fix it soon.")  # too short: asked again, nothing sent
+    assert "A rectification plan needs at least 20 characters" in contact.last.plain
+    plan = "Goal: clear exit. Measures: new door, 8000 yuan, Manager Li, by 12-20; guard meanwhile."
+    await contact.send(plan)
+    assert "The rectification plan of case" in contact.last.plain
+    mark = len(officer.transcript)
+    await bot.drain()
+    card = since(officer, mark)[-1]
+    assert "Rectification plan (治理方案) for case" in card.plain
+    assert f"Rectification plan: {plan}" in card.plain
+    # The order's button has done its work; /tasks no longer offers it.
+    await contact.press("Send the rectification plan", message=order)
+    assert "has been sent already" in contact.callback_answers[-1]["text"]
+    await contact.send("/tasks")
+    assert not contact.last.has_button("Send the rectification plan")
+    assert contact.last.has_button("Submit the fix")
+    case = await bot.db.read.cases.get(case_id)
+    assert case is not None
+    assert case.plan == plan
