@@ -26,13 +26,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import handlers
 from bot.accounts import Account
-from bot.app import ShaoziApp, build_application, outbox_worker, shutdown, startup
+from bot.app import ShaoziApp, outbox_worker, shutdown
 from bot.broadcasts import confirm, create_draft, queue_broadcast
 from bot.city import QuietHours, load_city
 from bot.reports import store_photo
-from bot.settings import SAMPLE_CITY, Settings
+from bot.sandbox.core import offline_settings, start_on_fake_api
+from bot.settings import SAMPLE_CITY
 from storage.db import to_db
-from tests.fakebot import FakeBotAPI, FakeRequest
+from tests.fakebot import FakeBotAPI
 from tests.images import jpeg
 
 MODES = {"limited": (100_000, 1000.0), "telegram": (3_000, 30.0), "unlimited": (20_000, None)}
@@ -47,28 +48,12 @@ async def build(folder: Path, rate: float | None) -> tuple[ShaoziApp, FakeBotAPI
     api = FakeBotAPI(token=TOKEN)
     api.any_private_chat = True  # 100,000 users need no chat objects of their own here
     api.history_limit = 1000
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        token=TOKEN,
-        database=folder / "bench.db",
-        data_dir=folder / "data",
-        rate_limit=rate is not None,
-        send_rate=rate or 30.0,
-    )
+    settings = offline_settings(folder, TOKEN, rate_limit=rate is not None, send_rate=rate or 30.0)
     # The bench runs at any hour: no quiet hours, or a night run would wait for 08:00.
     city = load_city(SAMPLE_CITY).model_copy(
         update={"quiet_hours": QuietHours(start="00:00", end="00:00")}
     )
-    app = build_application(
-        settings,
-        handlers.install,
-        city=city,
-        request=FakeRequest(api),
-        get_updates_request=FakeRequest(api),
-    )
-    await app.initialize()
-    await startup(app)
-    return app, api
+    return await start_on_fake_api(api, settings, handlers.install, city=city), api
 
 
 async def add_subscribers(app: ShaoziApp, count: int) -> Account:

@@ -37,17 +37,18 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 from telegram import Update
 
 import handlers
-from bot.app import ShaoziApp, build_application, outbox_worker, shutdown, startup
+from bot.app import ShaoziApp, outbox_worker, shutdown
 from bot.city import CityConfig, load_city
 from bot.clock import ManualClock
 from bot.commands import import_enterprises
 from bot.enterprises import check_character
 from bot.invites import InviteSpec, create_invite
 from bot.roles import Role
+from bot.sandbox.core import offline_settings, start_on_fake_api
 from bot.schedule import run_sweeps
-from bot.settings import SAMPLE_CITY, Settings
+from bot.settings import SAMPLE_CITY
 from storage.db import from_db
-from tests.fakebot import FakeBotAPI, FakeRequest, FakeUser, SentMessage
+from tests.fakebot import FakeBotAPI, FakeUser, SentMessage
 from tests.images import jpeg
 
 TOKEN = "123456:CITY-MONTH"
@@ -99,13 +100,7 @@ class City:
         self.clock = ManualClock()
         self.api = FakeBotAPI(token=TOKEN, now=self.clock.now)
         self.api.history_limit = 20_000
-        self.settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
-            token=TOKEN,
-            database=folder / "city.db",
-            data_dir=folder / "data",
-            rate_limit=False,
-        )
+        self.settings = offline_settings(folder, TOKEN)
         self.city: CityConfig = load_city(SAMPLE_CITY)
         self.app: ShaoziApp | None = None
         self.events: list[Event] = []
@@ -163,16 +158,9 @@ class City:
                 )
         result = await asyncio.to_thread(import_enterprises, self.settings, self.city, csv_path)
         self.enterprises = [(e.id, e.name) for e in result.enterprises]
-        self.app = build_application(
-            self.settings,
-            handlers.install,
-            city=self.city,
-            clock=self.clock,
-            request=FakeRequest(self.api),
-            get_updates_request=FakeRequest(self.api),
+        self.app = await start_on_fake_api(
+            self.api, self.settings, handlers.install, city=self.city, clock=self.clock
         )
-        await self.app.initialize()
-        await startup(self.app)
         for department in self.city.departments:
             self.officers[department.code] = await self.staff(
                 InviteSpec(Role.OFFICER, department.code)

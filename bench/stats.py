@@ -36,14 +36,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import handlers
 from bot import ledger, reminders, stats
-from bot.app import ShaoziApp, build_application, shutdown, startup
+from bot.app import ShaoziApp, shutdown
 from bot.cards import Cards
 from bot.city import CityConfig, Colour, load_city
 from bot.clock import ManualClock
 from bot.context import Services
-from bot.settings import SAMPLE_CITY, Settings
+from bot.sandbox.core import offline_settings, start_on_fake_api
+from bot.settings import SAMPLE_CITY
 from storage.stats import LedgerReader
-from tests.fakebot import FakeBotAPI, FakeRequest
+from tests.fakebot import FakeBotAPI
 
 TOKEN = "123456:BENCH"
 NOW = dt.datetime(2026, 11, 22, 2, 0, tzinfo=dt.UTC)
@@ -179,24 +180,9 @@ def seed(path: Path, city: CityConfig, count: int) -> float:
 async def build(folder: Path, clock: ManualClock) -> ShaoziApp:
     api = FakeBotAPI(token=TOKEN)
     api.any_private_chat = True
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        token=TOKEN,
-        database=folder / "bench.db",
-        data_dir=folder / "data",
-        rate_limit=False,
-    )
-    app = build_application(
-        settings,
-        handlers.install,
-        city=load_city(SAMPLE_CITY),
-        clock=clock,
-        request=FakeRequest(api),
-        get_updates_request=FakeRequest(api),
-    )
-    await app.initialize()
-    await startup(app)  # migrates
-    return app
+    settings = offline_settings(folder, TOKEN)
+    city = load_city(SAMPLE_CITY)
+    return await start_on_fake_api(api, settings, handlers.install, city=city, clock=clock)
 
 
 async def best_of(runs: int, work: Callable[[], Awaitable[object]]) -> float:

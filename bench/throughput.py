@@ -37,11 +37,12 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import handlers
-from bot.app import build_application, shutdown, startup
+from bot.app import shutdown
 from bot.city import load_city
 from bot.clock import ManualClock
+from bot.sandbox.core import offline_settings, start_on_fake_api
 from bot.sandbox.fakeapi import FakeBotAPI, FakeRequest, FakeUser
-from bot.settings import SAMPLE_CITY, Settings
+from bot.settings import SAMPLE_CITY
 
 TOKEN = "123456:THROUGHPUT"
 
@@ -248,27 +249,14 @@ async def shaozi_reports(reports: int, folder: Path, rtt: float) -> tuple[float,
     """Seconds for Shaozi to take ``reports`` complete reports, and what it got and did."""
     api = FakeBotAPI(token=TOKEN)
     api.history_limit = 1000
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        token=TOKEN,
-        database=folder / "bench.db",
-        data_dir=folder / "data",
-        rate_limit=False,
-    )
+    settings = offline_settings(folder, TOKEN)
     city = load_city(SAMPLE_CITY)
     # One simulated day: lift the per-person daily limit (each report has its own user anyway).
     limits = city.limits.model_copy(update={"reports_per_day": 10_000})
     city = city.model_copy(update={"limits": limits})
-    app = build_application(
-        settings,
-        handlers.install,
-        city=city,
-        clock=ManualClock(),
-        request=transport(api, rtt),
-        get_updates_request=FakeRequest(api),
+    app = await start_on_fake_api(
+        api, settings, handlers.install, city=city, clock=ManualClock(), request=transport(api, rtt)
     )
-    await app.initialize()
-    await startup(app)
     districts = city.districts
     recorder = Recorder(api)
     start = _timer()

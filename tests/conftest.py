@@ -12,14 +12,15 @@ import pytest
 from telegram import Update
 
 import handlers
-from bot.app import ShaoziApp, build_application, outbox_worker, shutdown, startup
+from bot.app import ShaoziApp, outbox_worker, shutdown
 from bot.city import CityConfig, load_city
 from bot.clock import ManualClock
 from bot.delivery import DeliveryReport
+from bot.sandbox.core import offline_settings, start_on_fake_api
 from bot.schedule import run_sweeps
 from bot.settings import SAMPLE_CITY, Settings
 from storage.db import Database
-from tests.fakebot import FakeBotAPI, FakeRequest, FakeUser
+from tests.fakebot import FakeBotAPI, FakeUser
 from tests.images import has_metadata
 
 TOKEN = "123456:TEST-TOKEN"
@@ -47,13 +48,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        token=TOKEN,
-        database=tmp_path / "shaozi.db",
-        data_dir=tmp_path / "data",
-        rate_limit=False,
-    )
+    return offline_settings(tmp_path, TOKEN)
 
 
 @pytest.fixture
@@ -77,16 +72,9 @@ class Bot:
         self._next_user = 1000
 
     async def start(self) -> ShaoziApp:
-        app = build_application(
-            self.settings,
-            handlers.install,
-            city=self.city,
-            clock=self.clock,
-            request=FakeRequest(self.api),
-            get_updates_request=FakeRequest(self.api),
+        app = await start_on_fake_api(
+            self.api, self.settings, handlers.install, city=self.city, clock=self.clock
         )
-        await app.initialize()
-        await startup(app)
         self.app = app
         return app
 

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from telegram import Update
+from telegram.request import BaseRequest
 
 from bot.app import InstallHandlers, ShaoziApp, build_application, outbox_worker, shutdown, startup
 from bot.city import CityConfig
-from bot.clock import ManualClock
+from bot.clock import Clock, ManualClock
 from bot.enterprises import check_character
 from bot.i18n import Language
 from bot.invites import InviteSpec, create_invite
@@ -35,6 +36,45 @@ log = logging.getLogger(__name__)
 TOKEN = "100000:SANDBOX-TOKEN"
 # Never contacted (every request goes to the in-process fake API); a local, closed port anyway.
 NOWHERE = "http://127.0.0.1:9"
+
+
+def offline_settings(folder: Path, token: str, **overrides: Any) -> Settings:
+    """Settings for a bot on the fake Bot API (the sandbox, tests, benchmarks): no .env, its
+    database and data under ``folder``, no rate limiter unless ``overrides`` ask for one."""
+    values: dict[str, Any] = {
+        "token": token,
+        "database": folder / "shaozi.db",
+        "data_dir": folder / "data",
+        "rate_limit": False,
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)
+
+
+async def start_on_fake_api(
+    api: FakeBotAPI,
+    settings: Settings,
+    install: InstallHandlers,
+    *,
+    city: CityConfig,
+    clock: Clock | None = None,
+    request: BaseRequest | None = None,
+) -> ShaoziApp:
+    """The bot built on the in-process fake Bot API, initialized and started (migrated).
+    ``request`` carries its calls another way (a benchmark's network delay)."""
+    app = build_application(
+        settings,
+        install,
+        city=city,
+        clock=clock,
+        request=request or FakeRequest(api),
+        get_updates_request=FakeRequest(api),
+    )
+    await app.initialize()
+    await startup(app)
+    return app
+
+
 JSONDict = dict[str, Any]
 
 # Sample enterprises: (name, first 17 characters of the credit code, address).
@@ -111,15 +151,12 @@ class Sandbox:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.language = language
         self.clock = ManualClock(start or dt.datetime.now(dt.UTC))
-        self.settings = Settings(
-            _env_file=None,
-            token=TOKEN,
-            database=self.data_dir / "shaozi.db",
-            data_dir=self.data_dir / "data",
+        self.settings = offline_settings(
+            self.data_dir,
+            TOKEN,
             timezone=timezone,
             api_url=f"{NOWHERE}/bot",
             file_url=f"{NOWHERE}/file/bot",
-            rate_limit=False,
         )
         self.api = FakeBotAPI(token=TOKEN, bot_username="shaozi_sandbox_bot", now=self.clock.now)
         self.app: ShaoziApp | None = None
@@ -136,16 +173,9 @@ class Sandbox:
 
     async def start(self) -> None:
         """Build and start the bot, create the sample enterprises and bind every persona."""
-        app = build_application(
-            self.settings,
-            self._install,
-            city=self.city,
-            clock=self.clock,
-            request=FakeRequest(self.api),
-            get_updates_request=FakeRequest(self.api),
+        app = await start_on_fake_api(
+            self.api, self.settings, self._install, city=self.city, clock=self.clock
         )
-        await app.initialize()
-        await startup(app)
         self.app = app
         now = self.clock.now()
         districts = [d.code for d in self.city.districts]
