@@ -9,12 +9,13 @@ import sys
 from pathlib import Path
 
 from bot import commands
-from bot.app import InstallHandlers
 from bot.city import CityConfig, CityConfigError, load_city
 from bot.enterprises import EnterpriseFileError
 from bot.invites import InviteSpec
-from bot.roles import INVITABLE, Role
 from bot.settings import Settings, SettingsError, load_settings
+from bot.tg.app import InstallHandlers
+from bot.tg.run import run
+from bot.vocabulary.roles import INVITABLE, Role
 
 NO_TOKEN = """\
 No bot token: set SHAOZI_TOKEN in the environment or in a .env file.
@@ -92,9 +93,9 @@ def main(argv: list[str] | None = None) -> int:
             if settings.token is None:
                 print(NO_TOKEN, file=sys.stderr)
                 return 2
-            commands.run(settings, city, install_handlers())
+            run(settings, city, install_handlers())
         elif command == "sandbox":
-            from bot.sandbox.server import run_sandbox
+            from sandbox.server import run_sandbox
 
             run_sandbox(
                 city,

@@ -26,14 +26,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import handlers
 from bot.accounts import Account
-from bot.app import ShaoziApp, outbox_worker, shutdown
 from bot.broadcasts import confirm, create_draft, queue_broadcast
 from bot.city import QuietHours, load_city
 from bot.reports import store_photo
-from bot.sandbox.core import offline_settings, start_on_fake_api
 from bot.settings import SAMPLE_CITY
+from bot.tg.app import ShaoziApp, outbox_worker, shutdown
+from fakebotapi import FakeBotAPI
+from sandbox.core import offline_settings, start_on_fake_api
 from storage.db import to_db
-from tests.fakebot import FakeBotAPI
 from tests.images import jpeg
 
 MODES = {"limited": (100_000, 1000.0), "telegram": (3_000, 30.0), "unlimited": (20_000, None)}

@@ -37,18 +37,18 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 from telegram import Update
 
 import handlers
-from bot.app import ShaoziApp, outbox_worker, shutdown
 from bot.city import CityConfig, load_city
 from bot.clock import ManualClock
 from bot.commands import import_enterprises
 from bot.enterprises import check_character
 from bot.invites import InviteSpec, create_invite
-from bot.roles import Role
-from bot.sandbox.core import offline_settings, start_on_fake_api
 from bot.schedule import run_sweeps
 from bot.settings import SAMPLE_CITY
+from bot.tg.app import ShaoziApp, outbox_worker, shutdown
+from bot.vocabulary.roles import Role
+from fakebotapi import FakeBotAPI, FakeUser, SentMessage
+from sandbox.core import offline_settings, start_on_fake_api
 from storage.db import from_db
-from tests.fakebot import FakeBotAPI, FakeUser, SentMessage
 from tests.images import jpeg
 
 TOKEN = "123456:CITY-MONTH"

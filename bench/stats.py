@@ -36,15 +36,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import handlers
 from bot import ledger, reminders, stats
-from bot.app import ShaoziApp, shutdown
 from bot.cards import Cards
-from bot.city import CityConfig, Colour, load_city
+from bot.city import CityConfig, load_city
 from bot.clock import ManualClock
-from bot.context import Services
-from bot.sandbox.core import offline_settings, start_on_fake_api
+from bot.services import Services
 from bot.settings import SAMPLE_CITY
+from bot.tg.app import ShaoziApp, shutdown
+from bot.vocabulary.grading import Colour
+from fakebotapi import FakeBotAPI
+from sandbox.core import offline_settings, start_on_fake_api
 from storage.stats import LedgerReader
-from tests.fakebot import FakeBotAPI
 
 TOKEN = "123456:BENCH"
 NOW = dt.datetime(2026, 11, 22, 2, 0, tzinfo=dt.UTC)

@@ -37,12 +37,12 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import handlers
-from bot.app import shutdown
 from bot.city import load_city
 from bot.clock import ManualClock
-from bot.sandbox.core import offline_settings, start_on_fake_api
-from bot.sandbox.fakeapi import FakeBotAPI, FakeRequest, FakeUser
 from bot.settings import SAMPLE_CITY
+from bot.tg.app import shutdown
+from fakebotapi import FakeBotAPI, FakeRequest, FakeUser
+from sandbox.core import offline_settings, start_on_fake_api
 
 TOKEN = "123456:THROUGHPUT"
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from bot.i18n import Language, resolve_language
-from bot.roles import Role
-from storage.models import Membership, User
+from bot.vocabulary.models import Membership, User
+from bot.vocabulary.roles import Role
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from bot.broadcasts import REPORT_BUTTON, REPORT_DATA, mass_send_time, queue_to_subscribers
 from bot.cards import Outgoing
 from bot.city import AwarenessDay
-from bot.context import Services
 from bot.i18n import Translator
+from bot.services import Services
 from bot.workflow import Render
 
 DAY = dt.timedelta(days=1)

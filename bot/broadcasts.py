@@ -19,11 +19,11 @@ from typing import Any
 
 from bot.accounts import Account
 from bot.cards import Outgoing
-from bot.context import Services
 from bot.errors import InputMistake, NotAllowed, ShaoziError
 from bot.i18n import N_, Language, Translator, resolve_language
 from bot.quiet import allowed_from
-from bot.roles import Role
+from bot.services import Services
+from bot.vocabulary.roles import Role
 from bot.workflow import Notifier, Render
 from storage.broadcasts import Broadcast, DeliveryCounts
 

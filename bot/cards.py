@@ -16,10 +16,12 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.city import CityConfig, Colour
+from bot.city import CityConfig
 from bot.i18n import N_, Translator
-from bot.lifecycle import EVENT_LABELS, FINAL, LEVEL_LABELS, STATUS_LABELS, Action, Status
-from storage.models import Case, CaseEvent
+from bot.labels import EVENT_LABELS, LEVEL_LABELS, STATUS_LABELS
+from bot.vocabulary.grading import Colour
+from bot.vocabulary.lifecycle import FINAL, Action, Status
+from bot.vocabulary.models import Case, CaseEvent
 
 # Telegram allows 4096 characters in a message; texts we build stay under this.
 MAX_TEXT = 4000

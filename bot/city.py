@@ -14,7 +14,6 @@ import tomllib
 import unicodedata
 from collections.abc import Iterator
 from decimal import Decimal
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Self
 
@@ -29,6 +28,7 @@ from pydantic import (
 )
 
 from bot.i18n import DEFAULT_LANGUAGE, Language
+from bot.vocabulary.grading import Colour
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -39,15 +39,6 @@ def _hhmm(value: str) -> dt.time:
     """ "08:00" as a time; cached, as the reminder sweep asks for the same few many times."""
     hours, minutes = value.split(":")
     return dt.time(int(hours), int(minutes))
-
-
-class Colour(StrEnum):
-    """Four-colour risk grading (双重预防机制)."""
-
-    RED = "red"
-    ORANGE = "orange"
-    YELLOW = "yellow"
-    BLUE = "blue"
 
 
 class _Strict(BaseModel):

@@ -18,9 +18,9 @@ import html
 from dataclasses import dataclass
 
 from bot.cards import Outgoing
-from bot.context import Services
 from bot.i18n import Translator
-from bot.roles import Role
+from bot.services import Services
+from bot.vocabulary.roles import Role
 from bot.workflow import Notifier, Render
 from storage.cases import WeekCounts
 

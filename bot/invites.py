@@ -8,9 +8,9 @@ import secrets
 from dataclasses import dataclass
 
 from bot.errors import InviteExpired, InviteUnknown, InviteUsed
-from bot.roles import Role
+from bot.vocabulary.models import Invite
+from bot.vocabulary.roles import Role
 from storage.db import Database
-from storage.models import Invite
 
 # No 0/O, 1/I/L: codes are read aloud and typed on phones.
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"

@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from bot.cards import Cards
-from bot.city import Colour
 from bot.i18n import N_, Translator
-from bot.lifecycle import FINAL, LEVEL_LABELS, STATUS_LABELS, Level, Status
+from bot.labels import LEVEL_LABELS, STATUS_LABELS
 from bot.stats import plain_colour
+from bot.vocabulary.grading import Colour
+from bot.vocabulary.lifecycle import FINAL, Level, Status
 from storage.stats import OPEN_WITH_DEADLINE, LedgerRow
 
 HEADERS: tuple[str, ...] = (

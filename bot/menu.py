@@ -6,7 +6,7 @@ from collections.abc import Set
 from dataclasses import dataclass
 
 from bot.i18n import N_
-from bot.roles import Role
+from bot.vocabulary.roles import Role
 
 EVERYONE = frozenset(Role)
 ADMINS = frozenset({Role.ADMIN})

@@ -14,10 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.cards import Outgoing
-from bot.context import Services
 from bot.i18n import N_, Translator
-from bot.lifecycle import Status
 from bot.quiet import allowed_from
+from bot.services import Services
+from bot.vocabulary.lifecycle import Status
+from bot.vocabulary.models import Case
 from bot.workflow import (
     Notifier,
     cards,
@@ -27,7 +28,6 @@ from bot.workflow import (
     triage_buttons,
 )
 from storage.db import to_db
-from storage.models import Case
 
 DAY = dt.timedelta(days=1)
 

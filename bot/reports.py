@@ -16,14 +16,14 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.cards import telegram_len
 from bot.city import CityConfig, distance_m
-from bot.context import Services
 from bot.errors import ShaoziError
 from bot.i18n import N_
-from bot.lifecycle import Status
 from bot.photos import StoredPhoto, hamming, process_photo
+from bot.services import Services
+from bot.vocabulary.lifecycle import Status
+from bot.vocabulary.models import Case, NearbyCase, Photo
 from bot.workflow import announce_new_case
 from storage.db import Database, to_db
-from storage.models import Case, NearbyCase, Photo
 
 MIN_DESCRIPTION, MAX_DESCRIPTION = 10, 2000
 MIN_ADDRESS, MAX_ADDRESS = 4, 200

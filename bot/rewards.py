@@ -27,12 +27,14 @@ from enum import StrEnum
 from bot.accounts import Account
 from bot.cards import Outgoing
 from bot.city import RewardPolicy
-from bot.context import Services
 from bot.errors import InputMistake, NotAllowed, ShaoziError
 from bot.i18n import N_, Translator
 from bot.invites import code_hash, new_code, normalise
-from bot.lifecycle import LEVEL_LABELS, Level
-from bot.roles import Role
+from bot.labels import LEVEL_LABELS
+from bot.services import Services
+from bot.vocabulary.lifecycle import Level
+from bot.vocabulary.models import Case
+from bot.vocabulary.roles import Role
 from bot.workflow import (
     Notifier,
     Render,
@@ -43,7 +45,6 @@ from bot.workflow import (
     is_case_supervisor,
 )
 from storage.db import Session
-from storage.models import Case
 from storage.rewards import LedgerLine, Reward, RewardStatus
 
 __all__ = ["Reward", "RewardStatus"]

@@ -11,10 +11,20 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 
-from bot import awareness, broadcasts, delivery, digest, reminders, rewards
-from bot.context import Services
+from bot import awareness, broadcasts, digest, reminders, rewards
+from bot.services import Services
 
 log = logging.getLogger(__name__)
+
+RETENTION = dt.timedelta(days=30)
+
+
+async def forget_old_texts(services: Services, now: dt.datetime) -> int:
+    """A sweep: sent notifications older than a month keep their keys, not their words."""
+    async with services.db.transaction(bulk=True) as tx:
+        await tx.outbox.forget_payloads(now - RETENTION)
+    return 0  # queues nothing
+
 
 Sweep = Callable[[Services, dt.datetime], Awaitable[int]]
 
@@ -31,7 +41,7 @@ def sweeps() -> tuple[Sweep, ...]:
         broadcasts.sweep_broadcast_reports,
         digest.sweep_digest,
         rewards.sweep_rewards,
-        delivery.forget_old_texts,
+        forget_old_texts,
     )
 
 

@@ -25,11 +25,11 @@ from babel.numbers import format_decimal, format_percent
 from bot.accounts import Account
 from bot.cards import COLOUR_LABELS, MAX_TEXT, Cards
 from bot.charts import Bars, Chart
-from bot.city import Colour
-from bot.context import Services
 from bot.errors import InputMistake
 from bot.i18n import N_, Language, Translator
-from bot.roles import Role
+from bot.services import Services
+from bot.vocabulary.grading import Colour
+from bot.vocabulary.roles import Role
 from storage.stats import Figures
 
 TOP = 5  # lines of each breakdown in the text; the chart shows them all

@@ -18,16 +18,17 @@ from typing import Any
 
 from bot.accounts import Account
 from bot.cards import COLOUR_LABELS, Audience, Cards, Outgoing, note_text
-from bot.city import Colour
-from bot.context import Services
 from bot.errors import InputMistake, NotAllowed, ShaoziError
 from bot.i18n import N_, Translator, resolve_language
-from bot.lifecycle import LEVEL_LABELS, STATUS_LABELS, Action, Level, Status, next_status
+from bot.labels import LEVEL_LABELS, STATUS_LABELS
 from bot.photos import hamming
 from bot.quiet import allowed_from
-from bot.roles import Role
+from bot.services import Services
+from bot.vocabulary.grading import Colour
+from bot.vocabulary.lifecycle import Action, Level, Status, next_status
+from bot.vocabulary.models import Case
+from bot.vocabulary.roles import Role
 from storage.db import Session
-from storage.models import Case
 
 # Fix photos this close to a hazard photo (in bits of the 64-bit hash) are flagged.
 FIX_MATCH_BITS = 6

@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable
 from telegram import Update
 from telegram.ext import BaseHandler, MessageHandler, TypeHandler, filters
 
-from bot.app import ShaoziApp
-from bot.context import Context
+from bot.tg.app import ShaoziApp
+from bot.tg.context import Context
 from handlers import (
     admin,
     broadcast,

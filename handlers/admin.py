@@ -11,8 +11,6 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.accounts import Account
-from bot.app import set_chat_commands
-from bot.context import Context
 from bot.enterprises import (
     ADDRESS_MAX,
     NAME_MAX,
@@ -22,9 +20,11 @@ from bot.enterprises import (
 )
 from bot.errors import NotAllowed
 from bot.invites import DEFAULT_VALIDITY, InviteSpec, create_invite
-from bot.roles import INVITABLE, Role
+from bot.tg.app import set_chat_commands
+from bot.tg.context import Context
+from bot.vocabulary.models import Enterprise, Membership
+from bot.vocabulary.roles import INVITABLE, Role
 from handlers.common import answer, role_name
-from storage.models import Enterprise, Membership
 
 log = logging.getLogger(__name__)
 

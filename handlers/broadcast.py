@@ -12,17 +12,18 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot import broadcasts, delivery
-from bot.context import Context
+from bot import broadcasts
 from bot.errors import NotAllowed, ShaoziError
 from bot.reports import store_photo
-from bot.roles import Role
+from bot.tg import delivery
+from bot.tg.context import Context
+from bot.vocabulary.models import PendingInput
+from bot.vocabulary.roles import Role
 from handlers import inputs
 from handlers.admin import refused
 from handlers.common import answer
 from handlers.report import download, kind_of
 from storage.broadcasts import Broadcast
-from storage.models import PendingInput
 
 PREFIX = "bc:1"
 BUTTON = re.compile(rf"^{PREFIX}:(aud|ok|no):(\d{{1,12}})(?::([a-z][a-z0-9_]{{0,31}}|\*))?$")

@@ -11,10 +11,10 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.accounts import Account
-from bot.context import Context
 from bot.i18n import resolve_language
 from bot.menu import commands_for
-from bot.roles import Role
+from bot.tg.context import Context
+from bot.vocabulary.roles import Role
 from storage.users import touch_due
 
 log = logging.getLogger(__name__)

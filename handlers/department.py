@@ -18,20 +18,22 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot import delivery, rewards, workflow
+from bot import rewards, workflow
 from bot.cards import COLOUR_LABELS, MAX_TEXT, REJECT_REASONS, Audience, Cards, Outgoing
-from bot.city import Colour
-from bot.context import Context
 from bot.enterprises import CODE_LENGTH, credit_code_error, normalise_credit_code
 from bot.errors import InputMistake, NotAllowed, ShaoziError
 from bot.i18n import N_
-from bot.lifecycle import LEVEL_LABELS, STATUS_LABELS, Level, Status
-from bot.roles import Role
+from bot.labels import LEVEL_LABELS, STATUS_LABELS
+from bot.tg import delivery
+from bot.tg.context import Context
+from bot.vocabulary.grading import Colour
+from bot.vocabulary.lifecycle import Level, Status
+from bot.vocabulary.models import Case, PendingInput
+from bot.vocabulary.roles import Role
 from bot.workflow import case_data
 from handlers import inputs
 from handlers import supervisor as overdue_list
 from handlers.common import answer
-from storage.models import Case, PendingInput
 
 PREFIX = "cs:1"
 QUEUE_PREFIX = "qu:1"  # qu:1:PAGE turns the /queue list to a page

@@ -15,12 +15,14 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from bot import workflow
 from bot.cards import Audience
-from bot.context import Context
 from bot.errors import InputMistake, NotAllowed, ShaoziError
-from bot.lifecycle import STATUS_LABELS, Status
+from bot.labels import STATUS_LABELS
 from bot.photos import PhotoError
 from bot.reports import MAX_PHOTOS, check_plan, store_photo
-from bot.roles import Role
+from bot.tg.context import Context
+from bot.vocabulary.lifecycle import Status
+from bot.vocabulary.models import Case, PendingInput
+from bot.vocabulary.roles import Role
 from bot.workflow import case_data
 from handlers import inputs
 from handlers.common import answer, delete_or_unbutton
@@ -35,7 +37,6 @@ from handlers.department import (
     staff_card,
 )
 from handlers.report import download, kind_of
-from storage.models import Case, PendingInput
 
 # tk:1:PAGE turns the /tasks list to a page; tk:1:PAGE:CASE opens a case of that page, with
 # a way back to it. Both re-check that the case is one of the user's enterprises'.

@@ -11,9 +11,9 @@ from typing import Any, TypeVar
 
 from telegram import Message, Update
 
-from bot.context import Context
 from bot.errors import InputMistake, ShaoziError
-from storage.models import PendingInput
+from bot.tg.context import Context
+from bot.vocabulary.models import PendingInput
 
 T = TypeVar("T")
 

@@ -10,11 +10,11 @@ from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot.accounts import Account
-from bot.app import set_chat_commands
-from bot.context import Context
 from bot.errors import ShaoziError
 from bot.invites import redeem
-from bot.roles import Role
+from bot.tg.app import set_chat_commands
+from bot.tg.context import Context
+from bot.vocabulary.roles import Role
 from handlers.common import command_list, role_name
 
 log = logging.getLogger(__name__)

@@ -9,10 +9,10 @@ from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.accounts import Account
-from bot.app import set_chat_commands
-from bot.context import Context
 from bot.i18n import LANGUAGE_NAMES, Language
 from bot.reports import load_draft
+from bot.tg.app import set_chat_commands
+from bot.tg.context import Context
 from handlers import report
 from handlers.common import answer
 

@@ -26,9 +26,8 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.city import Category, District
-from bot.context import Context
 from bot.errors import ShaoziError
-from bot.lifecycle import LEVEL_LABELS, STATUS_LABELS, Level
+from bot.labels import LEVEL_LABELS, STATUS_LABELS
 from bot.photos import MAX_BYTES, FileTooBig, NotAnImage
 from bot.reports import (
     MAX_DESCRIPTION,
@@ -57,7 +56,9 @@ from bot.reports import (
     store_photo,
     submit,
 )
-from bot.roles import Role
+from bot.tg.context import Context
+from bot.vocabulary.lifecycle import Level
+from bot.vocabulary.roles import Role
 from bot.workflow import end_of_day, parse_deadline
 from handlers import common, inputs
 from handlers.common import answer, delete_or_unbutton, unbutton

@@ -16,11 +16,11 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot import rewards, workflow
-from bot.context import Context
 from bot.errors import NotAllowed, ShaoziError
+from bot.tg.context import Context
+from bot.vocabulary.models import PendingInput
 from handlers import inputs
 from handlers.common import answer
-from storage.models import PendingInput
 
 PREFIX = "rw:1"
 BUTTON = re.compile(rf"^{PREFIX}:(ok|chg|no|code|open):(\d+)$")

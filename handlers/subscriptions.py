@@ -14,7 +14,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot.context import Context
+from bot.tg.context import Context
 from handlers.common import SUBSCRIBE_PREFIX as PREFIX
 from handlers.common import answer, menu_keyboard
 

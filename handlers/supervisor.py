@@ -24,8 +24,8 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from bot import charts, ledger, stats
 from bot.cards import Cards
-from bot.context import Context
 from bot.errors import InputMistake, NotAllowed
+from bot.tg.context import Context
 from bot.workflow import case_data
 from handlers.common import answer
 from storage.stats import LedgerReader

@@ -13,14 +13,15 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from bot import workflow
 from bot.cards import MAX_TEXT, Audience, visible_len
-from bot.context import Context
-from bot.lifecycle import FINAL, STATUS_LABELS, Status
+from bot.labels import STATUS_LABELS
 from bot.photos import PhotoError
 from bot.reports import store_photo
+from bot.tg.context import Context
+from bot.vocabulary.lifecycle import FINAL, Status
+from bot.vocabulary.models import Case, PendingInput
 from handlers import inputs
 from handlers.common import answer
 from handlers.report import download, kind_of
-from storage.models import Case, PendingInput
 
 PREFIX = "trk:1"
 PAGE_SIZE = 5

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.lifecycle import FINAL
+from bot.vocabulary.lifecycle import FINAL
+from bot.vocabulary.models import Case, CaseEvent, CaseSummary, NearbyCase
 from storage.db import to_db
-from storage.models import Case, CaseEvent, CaseSummary, NearbyCase
 from storage.photos import to_unsigned
 
 if TYPE_CHECKING:

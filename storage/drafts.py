@@ -6,8 +6,8 @@ import datetime as dt
 import json
 from typing import TYPE_CHECKING, Any
 
+from bot.vocabulary.models import Draft
 from storage.db import to_db
-from storage.models import Draft
 
 if TYPE_CHECKING:
     from storage.db import Session

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from bot.vocabulary.models import Enterprise
 from storage.db import to_db
-from storage.models import Enterprise
 
 if TYPE_CHECKING:
     from storage.db import Session

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from bot.vocabulary.models import Invite
 from storage.db import to_db
-from storage.models import Invite
 
 if TYPE_CHECKING:
     from storage.db import Session

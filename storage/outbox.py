@@ -7,8 +7,8 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from bot.vocabulary.models import OutboxRow
 from storage.db import to_db
-from storage.models import OutboxRow
 
 if TYPE_CHECKING:
     from storage.db import Session

@@ -6,8 +6,8 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from bot.vocabulary.models import Photo
 from storage.db import to_db
-from storage.models import Photo
 
 if TYPE_CHECKING:
     from storage.db import Session

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.lifecycle import Level
+from bot.vocabulary.lifecycle import Level
 from storage.db import to_db
 
 if TYPE_CHECKING:

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.vocabulary.models import Case
 from storage.db import from_db, to_db
-from storage.models import Case
 
 if TYPE_CHECKING:
     from storage.db import Session

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.vocabulary.models import Membership, User
 from storage.db import to_db
-from storage.models import Membership, User
 
 if TYPE_CHECKING:
     from storage.db import Session

@@ -12,15 +12,15 @@ import pytest
 from telegram import Update
 
 import handlers
-from bot.app import ShaoziApp, outbox_worker, shutdown
 from bot.city import CityConfig, load_city
 from bot.clock import ManualClock
-from bot.delivery import DeliveryReport
-from bot.sandbox.core import offline_settings, start_on_fake_api
 from bot.schedule import run_sweeps
 from bot.settings import SAMPLE_CITY, Settings
+from bot.tg.app import ShaoziApp, outbox_worker, shutdown
+from bot.tg.delivery import DeliveryReport
+from fakebotapi import FakeBotAPI, FakeUser
+from sandbox.core import offline_settings, start_on_fake_api
 from storage.db import Database
-from tests.fakebot import FakeBotAPI, FakeUser
 from tests.images import has_metadata
 
 TOKEN = "123456:TEST-TOKEN"

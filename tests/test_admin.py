@@ -6,9 +6,9 @@ import re
 
 from bot.enterprises import check_character
 from bot.invites import InviteSpec, create_invite
-from bot.roles import Role
+from bot.vocabulary.roles import Role
+from fakebotapi import FakeUser
 from tests.conftest import Bot
-from tests.fakebot import FakeUser
 
 NOT_ALLOWED = "You are not allowed to do that."
 CODE = re.compile(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}\b")

@@ -7,9 +7,9 @@ is the server's check of who presses them.
 from __future__ import annotations
 
 from bot.invites import InviteSpec, create_invite
-from bot.roles import Role
+from bot.vocabulary.roles import Role
+from fakebotapi import FakeUser
 from tests.conftest import Bot
-from tests.fakebot import FakeUser
 from tests.images import jpeg
 from tests.test_loop import LAOCHENG, enterprise_named, report, staff
 

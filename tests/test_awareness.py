@@ -9,9 +9,9 @@ import pytest
 
 from bot.awareness import due_days, sweep_awareness
 from bot.city import AwarenessDay
-from bot.context import Services
+from bot.services import Services
+from fakebotapi import FakeUser, SentMessage
 from tests.conftest import Bot
-from tests.fakebot import FakeUser, SentMessage
 from tests.test_subscriptions import subscriber
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

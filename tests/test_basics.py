@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import CommandHandler
 
 from bot.invites import InviteSpec, create_invite
-from bot.roles import Role
+from bot.vocabulary.roles import Role
 from tests.conftest import Bot
 
 

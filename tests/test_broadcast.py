@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot import broadcasts
-from bot.context import Services
+from bot.services import Services
+from fakebotapi import FakeUser, SentMessage
 from tests.conftest import Bot
-from tests.fakebot import FakeUser, SentMessage
 from tests.images import has_metadata, jpeg
 from tests.test_admin import NOT_ALLOWED, make_admin
 from tests.test_subscriptions import subscriber

@@ -15,8 +15,8 @@ from playwright.sync_api import Locator, Page, expect, sync_playwright
 
 import handlers
 from bot.city import CityConfig
-from bot.sandbox.core import Sandbox
-from bot.sandbox.server import SandboxServer
+from sandbox.core import Sandbox
+from sandbox.server import SandboxServer
 from tests.images import jpeg
 from tests.test_sandbox import NUMBER, START
 

@@ -14,13 +14,13 @@ import pytest
 from bot.city import (
     CityConfig,
     CityConfigError,
-    Colour,
     LocalizedList,
     LocalizedText,
     load_city,
     parse_city,
 )
 from bot.settings import SAMPLE_CITY
+from bot.vocabulary.grading import Colour
 
 LANGUAGES = ("zh_Hans", "zh_Hant", "en")
 

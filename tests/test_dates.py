@@ -7,12 +7,12 @@ import re
 
 import pytest
 
-from bot.context import Services
 from bot.invites import InviteSpec
-from bot.roles import Role
+from bot.services import Services
+from bot.vocabulary.roles import Role
 from bot.workflow import DateUnreadable, parse_deadline
+from fakebotapi import FakeUser, SentMessage
 from tests.conftest import Bot
-from tests.fakebot import FakeUser, SentMessage
 from tests.test_loop import enterprise_named, report, staff
 
 LAOCHENG = (30.28, 120.19)

@@ -9,8 +9,8 @@ import random
 from collections import Counter, defaultdict
 
 from bot.cards import Outgoing
-from bot.delivery import Limits, OutboxWorker
 from bot.reports import store_photo
+from bot.tg.delivery import Limits, OutboxWorker
 from bot.workflow import Notifier
 from tests.conftest import Bot
 from tests.images import jpeg
@@ -142,7 +142,7 @@ async def test_the_overall_limit_holds_back_the_rest(bot: Bot) -> None:
 async def test_a_long_sending_stops_at_the_start_of_quiet_hours(bot: Bot) -> None:
     from zoneinfo import ZoneInfo
 
-    from bot.app import outbox_worker
+    from bot.tg.app import outbox_worker
 
     shanghai = ZoneInfo("Asia/Shanghai")
     bot.clock.set(dt.datetime(2026, 11, 23, 20, 59, 50, tzinfo=shanghai))

@@ -7,14 +7,14 @@ import itertools
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.context import Services
 from bot.digest import sweep_digest
 from bot.invites import InviteSpec, create_invite
-from bot.lifecycle import Status
-from bot.roles import Role
+from bot.services import Services
+from bot.vocabulary.lifecycle import Status
+from bot.vocabulary.roles import Role
+from fakebotapi import FakeUser
 from storage.db import to_db
 from tests.conftest import Bot
-from tests.fakebot import FakeUser
 from tests.test_loop import staff
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

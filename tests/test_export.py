@@ -10,10 +10,10 @@ import io
 from openpyxl import load_workbook
 
 from bot.invites import InviteSpec
-from bot.roles import Role
+from bot.vocabulary.roles import Role
+from fakebotapi import FakeUser, SentMessage
 from storage.db import to_db
 from tests.conftest import Bot
-from tests.fakebot import FakeUser, SentMessage
 from tests.test_loop import enterprise_named, staff
 from tests.test_stats import (
     REPORTER,

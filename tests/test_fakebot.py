@@ -33,8 +33,8 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.sandbox.fakeapi.api import image_size
-from tests.fakebot import FakeBotAPI, FakeBotServer, FakeRequest, FakeUser
+from fakebotapi import FakeBotAPI, FakeBotServer, FakeRequest, FakeUser
+from fakebotapi.api import image_size
 
 USER_ID = 42
 

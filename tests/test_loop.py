@@ -9,10 +9,10 @@ import pytest
 from bot import workflow
 from bot.accounts import Account
 from bot.invites import InviteSpec, create_invite
-from bot.lifecycle import Status
-from bot.roles import Role
+from bot.vocabulary.lifecycle import Status
+from bot.vocabulary.roles import Role
+from fakebotapi import FakeUser, SentMessage
 from tests.conftest import Bot
-from tests.fakebot import FakeUser, SentMessage
 from tests.images import has_metadata, jpeg
 
 LAOCHENG = (30.28, 120.19)

@@ -15,7 +15,7 @@ from bot import stats
 from bot.clock import ManualClock
 from bot.i18n import Catalogs, Language
 from bot.invites import InviteSpec
-from bot.roles import Role
+from bot.vocabulary.roles import Role
 from tests.conftest import Bot
 from tests.test_export import csv_rows, export, seeded
 from tests.test_loop import staff

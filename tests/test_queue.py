@@ -7,9 +7,9 @@ import datetime as dt
 import re
 
 from bot.invites import InviteSpec
-from bot.roles import Role
+from bot.vocabulary.roles import Role
+from fakebotapi import FakeUser, SentMessage
 from tests.conftest import Bot
-from tests.fakebot import FakeUser, SentMessage
 from tests.test_loop import enterprise_named, staff
 from tests.test_stats import Made, insert_cases
 

@@ -7,12 +7,12 @@ from zoneinfo import ZoneInfo
 
 from bot import workflow
 from bot.accounts import Account
-from bot.city import Colour
 from bot.invites import InviteSpec
-from bot.lifecycle import Level
-from bot.roles import Role
+from bot.vocabulary.grading import Colour
+from bot.vocabulary.lifecycle import Level
+from bot.vocabulary.roles import Role
+from fakebotapi import FakeUser, SentMessage
 from tests.conftest import Bot
-from tests.fakebot import FakeUser, SentMessage
 from tests.images import jpeg
 from tests.test_loop import enterprise_named, report, staff
 

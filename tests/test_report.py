@@ -7,10 +7,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot.lifecycle import Status
 from bot.photos import photo_path
+from bot.vocabulary.lifecycle import Status
+from fakebotapi import FakeUser
 from tests.conftest import Bot
-from tests.fakebot import FakeUser
 from tests.images import has_metadata, jpeg, png, png_bomb, truncated_jpeg
 
 LAOCHENG = (30.28, 120.19)  # inside 老城区 of the sample city
@@ -609,7 +609,7 @@ async def test_drafts_untouched_for_a_week_are_dropped(bot: Bot) -> None:
 
 
 async def test_the_hourly_sweep_drops_week_old_drafts(bot: Bot) -> None:
-    from bot.app import sweep_drafts
+    from bot.tg.app import sweep_drafts
 
     stale, fresh = bot.user(language="en"), bot.user(language="en")
     await stale.send("/report")

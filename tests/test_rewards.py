@@ -13,17 +13,18 @@ import pytest
 
 from bot import rewards, workflow
 from bot.accounts import Account
-from bot.city import Colour, RewardPolicy
-from bot.context import Services
+from bot.city import RewardPolicy
 from bot.errors import InputMistake
 from bot.invites import InviteSpec, create_invite
-from bot.lifecycle import Level, Status
 from bot.rewards import Basis, Facts, Outcome, propose
-from bot.roles import Role
-from storage.models import Case
+from bot.services import Services
+from bot.vocabulary.grading import Colour
+from bot.vocabulary.lifecycle import Level, Status
+from bot.vocabulary.models import Case
+from bot.vocabulary.roles import Role
+from fakebotapi import FakeUser, SentMessage
 from storage.rewards import RewardStatus
 from tests.conftest import Bot
-from tests.fakebot import FakeUser, SentMessage
 from tests.images import jpeg
 from tests.test_loop import LAOCHENG, NUMBER, enterprise_named, report, staff
 

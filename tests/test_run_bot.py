@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from fakebotapi import FakeBotAPI, FakeBotServer, FakeUser
 from tests.conftest import TOKEN
-from tests.fakebot import FakeBotAPI, FakeBotServer, FakeUser
 from tests.images import has_metadata, jpeg
 
 pytestmark = pytest.mark.subprocess

@@ -16,8 +16,8 @@ import pytest
 
 import handlers
 from bot.city import CityConfig
-from bot.sandbox.core import Sandbox
-from bot.sandbox.server import SandboxServer
+from sandbox.core import Sandbox
+from sandbox.server import SandboxServer
 from tests.images import jpeg
 
 NUMBER = re.compile(r"YH-\d{8}-\d{4}")

@@ -17,15 +17,15 @@ from zoneinfo import ZoneInfo
 
 from bot import workflow
 from bot.accounts import Account
-from bot.app import outbox_worker
-from bot.city import Colour
-from bot.delivery import Limits, OutboxWorker
 from bot.enterprises import check_character
 from bot.invites import InviteSpec
-from bot.lifecycle import Level
-from bot.roles import Role
+from bot.tg.app import outbox_worker
+from bot.tg.delivery import Limits, OutboxWorker
+from bot.vocabulary.grading import Colour
+from bot.vocabulary.lifecycle import Level
+from bot.vocabulary.roles import Role
+from fakebotapi import FakeUser
 from tests.conftest import Bot
-from tests.fakebot import FakeUser
 from tests.test_loop import report, staff
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

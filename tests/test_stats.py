@@ -27,11 +27,11 @@ from bot.cards import Cards
 from bot.city import CityConfig
 from bot.i18n import Catalogs, Language
 from bot.invites import InviteSpec
-from bot.roles import Role
+from bot.vocabulary.roles import Role
+from fakebotapi import FakeUser
 from storage.db import to_db
 from storage.stats import figures_query
 from tests.conftest import Bot
-from tests.fakebot import FakeUser
 from tests.test_loop import enterprise_named, staff
 
 ZONE = ZoneInfo("Asia/Shanghai")

@@ -12,9 +12,9 @@ import pytest
 from bot.clock import ManualClock
 from bot.errors import InviteExpired, InviteUnknown, InviteUsed
 from bot.invites import InviteSpec, code_hash, create_invite, normalise, redeem
-from bot.roles import Role
+from bot.vocabulary.models import User
+from bot.vocabulary.roles import Role
 from storage.db import Database, backup
-from storage.models import User
 from storage.users import TOUCH_EVERY, touch_due
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from bot.invites import InviteSpec
-from bot.roles import Role
-from storage.models import User
+from bot.vocabulary.models import User
+from bot.vocabulary.roles import Role
+from fakebotapi import FakeUser
 from tests.conftest import Bot
-from tests.fakebot import FakeUser
 from tests.test_loop import staff
 
 QUESTION = "Do you want reminders on safety days and warnings for your area?"

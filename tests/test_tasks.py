@@ -6,12 +6,12 @@ import datetime as dt
 import re
 
 from bot import workflow
-from bot.city import Colour
 from bot.invites import InviteSpec
-from bot.lifecycle import Level, Status
-from bot.roles import Role
+from bot.vocabulary.grading import Colour
+from bot.vocabulary.lifecycle import Level, Status
+from bot.vocabulary.roles import Role
+from fakebotapi import FakeUser, SentMessage
 from tests.conftest import Bot
-from tests.fakebot import FakeUser, SentMessage
 from tests.images import jpeg
 from tests.test_loop import enterprise_named, report, since, staff
 from tests.test_queue import case_buttons, listed, pages

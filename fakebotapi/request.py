@@ -11,7 +11,7 @@ from telegram._utils.types import ODVInput
 from telegram.error import NetworkError
 from telegram.request import BaseRequest, RequestData
 
-from bot.sandbox.fakeapi.api import FakeBotAPI, FakeNetworkError, FileTuple, poll_arguments
+from fakebotapi.api import FakeBotAPI, FakeNetworkError, FileTuple, poll_arguments
 
 __all__ = ["FakeRequest", "route"]
 

@@ -24,10 +24,9 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMedia
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.clock import Clock
-from bot.context import Services
 from bot.photos import read_photo
+from bot.vocabulary.models import OutboxRow
 from storage.db import Database, to_db
-from storage.models import OutboxRow
 from storage.outbox import OutboxRepo
 
 log = logging.getLogger(__name__)
@@ -337,16 +336,6 @@ class OutboxWorker:
                 await sleep(idle if report.waiting == 0 else 0.05)
             else:
                 await sleep(0)
-
-
-RETENTION = dt.timedelta(days=30)
-
-
-async def forget_old_texts(services: Services, now: dt.datetime) -> int:
-    """A sweep: sent notifications older than a month keep their keys, not their words."""
-    async with services.db.transaction(bulk=True) as tx:
-        await tx.outbox.forget_payloads(now - RETENTION)
-    return 0  # queues nothing
 
 
 async def stop_task(task: asyncio.Task[None] | None) -> None:

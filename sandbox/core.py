@@ -1,6 +1,6 @@
 """The sandbox bot: the real Application, handlers, database, sweep and outbox on a fake API.
 
-Everything here runs on one asyncio loop; bot/sandbox/server.py calls it from HTTP threads.
+Everything here runs on one asyncio loop; sandbox/server.py calls it from HTTP threads.
 """
 
 from __future__ import annotations
@@ -18,17 +18,24 @@ from typing import Any
 from telegram import Update
 from telegram.request import BaseRequest
 
-from bot.app import InstallHandlers, ShaoziApp, build_application, outbox_worker, shutdown, startup
 from bot.city import CityConfig
 from bot.clock import Clock, ManualClock
 from bot.enterprises import check_character
 from bot.i18n import Language
 from bot.invites import InviteSpec, create_invite
-from bot.lifecycle import Status
-from bot.roles import Role
-from bot.sandbox.fakeapi import FakeBotAPI, FakeRequest, FakeUser, SentMessage
 from bot.schedule import run_sweeps
 from bot.settings import Settings
+from bot.tg.app import (
+    InstallHandlers,
+    ShaoziApp,
+    build_application,
+    outbox_worker,
+    shutdown,
+    startup,
+)
+from bot.vocabulary.lifecycle import Status
+from bot.vocabulary.roles import Role
+from fakebotapi import FakeBotAPI, FakeRequest, FakeUser, SentMessage
 from storage.db import Database, to_db
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
-from bot.sandbox.fakeapi.formatting import (
+from fakebotapi.formatting import (
     EntityParseError,
     parse_formatted,
     utf16_len,

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
-from bot.app import InstallHandlers
 from bot.city import CityConfig
-from bot.sandbox.core import Sandbox, SandboxError
+from bot.tg.app import InstallHandlers
+from sandbox.core import Sandbox, SandboxError
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ import re
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
-from bot.sandbox.fakeapi.api import FakeBotAPI, SentMessage
-from bot.sandbox.fakeapi.formatting import utf16_len
+from fakebotapi.api import FakeBotAPI, SentMessage
+from fakebotapi.formatting import utf16_len
 
 __all__ = ["FakeUser"]
 

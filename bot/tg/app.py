@@ -16,15 +16,16 @@ from telegram.request import BaseRequest
 from bot.accounts import Account
 from bot.city import CityConfig, load_city
 from bot.clock import Clock, SystemClock
-from bot.context import BotData, Context, Services
-from bot.delivery import Limits, OutboxWorker, stop_task
 from bot.i18n import Catalogs, Language, Translator
 from bot.menu import commands_for
 from bot.quiet import allowed_from
 from bot.reports import drop_stale_drafts
-from bot.roles import Role
 from bot.schedule import run_sweeps
+from bot.services import Services
 from bot.settings import Settings
+from bot.tg.context import BotData, Context
+from bot.tg.delivery import Limits, OutboxWorker, stop_task
+from bot.vocabulary.roles import Role
 from storage.db import Database
 
 log = logging.getLogger(__name__)

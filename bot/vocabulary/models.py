@@ -7,9 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.city import Colour
-from bot.lifecycle import Level, Status
-from bot.roles import Role
+from bot.vocabulary.grading import Colour
+from bot.vocabulary.lifecycle import Level, Status
+from bot.vocabulary.roles import Role
 
 
 class _Row(BaseModel):

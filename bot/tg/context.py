@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -11,23 +10,9 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.accounts import Account
 from bot.city import CityConfig
 from bot.clock import Clock
-from bot.i18n import Catalogs, Translator
-from bot.settings import Settings
+from bot.i18n import Translator
+from bot.services import Services
 from storage.db import Database
-
-
-@dataclass
-class Services:
-    """What every handler may use; built once per Application."""
-
-    settings: Settings
-    city: CityConfig
-    db: Database
-    clock: Clock
-    catalogs: Catalogs
-
-    def translator_for(self, language: str | None) -> Translator:
-        return self.catalogs.translator(language or self.city.city.default_language)
 
 
 class BotData:

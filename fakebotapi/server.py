@@ -14,8 +14,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from bot.sandbox.fakeapi.api import FakeBotAPI, FakeNetworkError, FileTuple, poll_arguments
-from bot.sandbox.fakeapi.request import route
+from fakebotapi.api import FakeBotAPI, FakeNetworkError, FileTuple, poll_arguments
+from fakebotapi.request import route
 
 __all__ = ["FakeBotServer", "parse_body"]
 
