@@ -24,7 +24,7 @@ from bot.tg.app import set_chat_commands
 from bot.tg.context import Context
 from bot.vocabulary.models import Enterprise, Membership
 from bot.vocabulary.roles import INVITABLE, Role
-from handlers.common import answer, role_name
+from handlers.common import answer, refused, role_name
 
 log = logging.getLogger(__name__)
 
@@ -34,18 +34,6 @@ MEMBERS_PAGE = 20
 ENTERPRISES_SHOWN = 10
 # "|" as typed on a Chinese keyboard is often the full-width "｜".
 FIELD_SEPARATOR = re.compile(r"[|｜]")
-
-
-async def refused(update: Update, context: Context) -> bool:
-    """Tell a non-admin they may not do this; True when they were refused."""
-    if context.account.has(Role.ADMIN):
-        return False
-    text = NotAllowed().render(context.gettext)
-    if update.callback_query is not None:
-        await answer(update, text, alert=True)
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(text)
-    return True
 
 
 def command_text(update: Update) -> str:

@@ -17,12 +17,11 @@ from bot.errors import NotAllowed, ShaoziError
 from bot.reports import store_photo
 from bot.tg import delivery
 from bot.tg.context import Context
+from bot.tg.media import download, kind_of
 from bot.vocabulary.models import PendingInput
 from bot.vocabulary.roles import Role
 from handlers import inputs
-from handlers.admin import refused
-from handlers.common import answer
-from handlers.report import download, kind_of
+from handlers.common import answer, refused
 from storage.broadcasts import Broadcast
 
 PREFIX = "bc:1"
@@ -74,7 +73,7 @@ async def typed_broadcast(update: Update, context: Context, pending: PendingInpu
             return
         try:
             broadcasts.check_text(text)
-            raw = await download(context, message)
+            raw = await download(message)
             stored = await store_photo(
                 context.db, context.services.settings.photos_dir, raw, context.clock.now()
             )

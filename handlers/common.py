@@ -11,6 +11,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.accounts import Account
+from bot.errors import NotAllowed
 from bot.i18n import resolve_language
 from bot.menu import commands_for
 from bot.tg.context import Context
@@ -230,3 +231,15 @@ async def delete_or_unbutton(bot: Bot, chat_id: int, message_id: int) -> None:
         await bot.delete_message(chat_id, message_id)
     except BadRequest:
         await unbutton(bot, chat_id, message_id)
+
+
+async def refused(update: Update, context: Context) -> bool:
+    """Tell a non-admin they may not do this; True when they were refused."""
+    if context.account.has(Role.ADMIN):
+        return False
+    text = NotAllowed().render(context.gettext)
+    if update.callback_query is not None:
+        await answer(update, text, alert=True)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(text)
+    return True

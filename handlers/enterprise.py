@@ -20,6 +20,7 @@ from bot.labels import STATUS_LABELS
 from bot.photos import PhotoError
 from bot.reports import MAX_PHOTOS, check_plan, store_photo
 from bot.tg.context import Context
+from bot.tg.media import download, kind_of
 from bot.vocabulary.lifecycle import Status
 from bot.vocabulary.models import Case, PendingInput
 from bot.vocabulary.roles import Role
@@ -36,7 +37,6 @@ from handlers.department import (
     parse,
     staff_card,
 )
-from handlers.report import download, kind_of
 
 # tk:1:PAGE turns the /tasks list to a page; tk:1:PAGE:CASE opens a case of that page, with
 # a way back to it. Both re-check that the case is one of the user's enterprises'.
@@ -378,7 +378,7 @@ async def typed_fix(update: Update, context: Context, pending: PendingInput) -> 
             )
             return
         try:
-            raw = await download(context, message)
+            raw = await download(message)
             stored = await store_photo(
                 context.db, context.services.settings.photos_dir, raw, context.clock.now()
             )

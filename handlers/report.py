@@ -28,7 +28,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from bot.city import Category, District
 from bot.errors import ShaoziError
 from bot.labels import LEVEL_LABELS, STATUS_LABELS
-from bot.photos import MAX_BYTES, FileTooBig, NotAnImage
+from bot.photos import NotAnImage
 from bot.reports import (
     MAX_DESCRIPTION,
     MAX_PHOTOS,
@@ -57,6 +57,7 @@ from bot.reports import (
     submit,
 )
 from bot.tg.context import Context
+from bot.tg.media import download, kind_of
 from bot.vocabulary.lifecycle import Level
 from bot.vocabulary.roles import Role
 from bot.workflow import end_of_day, parse_deadline
@@ -486,28 +487,6 @@ async def cancel_command(update: Update, context: Context) -> None:
 # Messages at each step ---------------------------------------------------------------------
 
 
-def kind_of(message: Message) -> str:
-    """What the user sent, in the words the steps care about."""
-    if message.location is not None or message.venue is not None:
-        return "location"
-    if message.photo:
-        return "photo"
-    if message.document is not None:
-        mime = message.document.mime_type or ""
-        return "image" if mime.startswith("image/") else "document"
-    if message.contact is not None:
-        return "contact"
-    if message.sticker is not None:
-        return "sticker"
-    if message.voice is not None or message.audio is not None:
-        return "voice"
-    if message.video is not None or message.animation is not None or message.video_note is not None:
-        return "video"
-    if message.text is not None:
-        return "text"
-    return "other"
-
-
 def wrong_kind_note(context: Context, kind: str, step: Step, draft: ReportDraft) -> str:
     """Explain why this message does not fit the step; the step's prompt follows."""
     _ = context.gettext
@@ -593,7 +572,7 @@ async def on_first_photo(update: Update, context: Context) -> bool:
     now, settings = context.clock.now(), context.services.settings
     try:
         await check_daily_limit(context.db, context.city, context.account.id, now, settings.zone)
-        raw = await download(context, message)
+        raw = await download(message)
         stored = await store_photo(context.db, settings.photos_dir, raw, now)
     except ShaoziError as exc:
         await message.reply_text(exc.render(_))
@@ -665,21 +644,6 @@ async def on_description(context: Context, draft: ReportDraft, message: Message)
     return None, await advance(context, draft, Step.DESCRIPTION, message.message_id)
 
 
-async def download(context: Context, message: Message) -> bytes:
-    """Fetch the photo or image file of a message, refusing what is too big up front."""
-    attachment = message.photo[-1] if message.photo else message.document
-    assert attachment is not None
-    if attachment.file_size is not None and attachment.file_size > MAX_BYTES:
-        raise FileTooBig()
-    try:
-        file = await attachment.get_file()
-        return bytes(await file.download_as_bytearray())
-    except BadRequest as exc:
-        if "too big" in exc.message.lower():
-            raise FileTooBig() from None
-        raise
-
-
 async def on_photo(context: Context, draft: ReportDraft, message: Message) -> StepResult:
     _ = context.gettext
     d = draft.data
@@ -687,7 +651,7 @@ async def on_photo(context: Context, draft: ReportDraft, message: Message) -> St
         return _("This report has {maximum} photos already, the most it can have.").format(
             maximum=MAX_PHOTOS
         ), None
-    raw = await download(context, message)
+    raw = await download(message)
     root = context.services.settings.photos_dir
     stored = await store_photo(context.db, root, raw, context.clock.now())
     if stored.sha256 in d.photos:

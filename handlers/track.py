@@ -17,11 +17,11 @@ from bot.labels import STATUS_LABELS
 from bot.photos import PhotoError
 from bot.reports import store_photo
 from bot.tg.context import Context
+from bot.tg.media import download, kind_of
 from bot.vocabulary.lifecycle import FINAL, Status
 from bot.vocabulary.models import Case, PendingInput
 from handlers import inputs
 from handlers.common import answer
-from handlers.report import download, kind_of
 
 PREFIX = "trk:1"
 PAGE_SIZE = 5
@@ -280,7 +280,7 @@ async def words_or_photo(update: Update, context: Context) -> tuple[str | None, 
         return message.text, None
     if kind in ("photo", "image"):
         try:
-            raw = await download(context, message)
+            raw = await download(message)
             stored = await store_photo(
                 context.db, context.services.settings.photos_dir, raw, context.clock.now()
             )
