@@ -18,8 +18,8 @@ from bot.broadcasts import REPORT_BUTTON, REPORT_DATA, mass_send_time, queue_to_
 from bot.cards import Outgoing
 from bot.city import AwarenessDay
 from bot.i18n import Translator
+from bot.notify import Render
 from bot.services import Services
-from bot.workflow import Render
 
 DAY = dt.timedelta(days=1)
 # The day before, reminders go out from this time (city time), not at the crack of dawn.

@@ -21,10 +21,10 @@ from bot.accounts import Account
 from bot.cards import Outgoing
 from bot.errors import InputMistake, NotAllowed, ShaoziError
 from bot.i18n import N_, Language, Translator, resolve_language
+from bot.notify import Notifier, Render
 from bot.quiet import allowed_from
 from bot.services import Services
 from bot.vocabulary.roles import Role
-from bot.workflow import Notifier, Render
 from storage.broadcasts import Broadcast, DeliveryCounts
 
 log = logging.getLogger(__name__)

@@ -47,11 +47,17 @@ class Button(NamedTuple):
 
 Keyboard = list[list[Button]]
 
+# Spaces whose data carry arguments but no action (qa:1:17), as the buttons already sent do.
+_WITHOUT_ACTION = frozenset({Space.ANSWER})
+
 
 def encode(space: Space, action: str = "", *args: object) -> str:
     """The data of a button; refuses parts that would not decode back to themselves."""
     parts = [space.value, VERSION]
-    if action or args:
+    if space in _WITHOUT_ACTION:
+        if action:
+            raise ValueError(f"button data of {space.value!r} has no action, not {action!r}")
+    elif action or args:
         parts.append(action)
     for arg in args:
         parts.append(str(arg))
@@ -97,6 +103,8 @@ def decode(data: str | None) -> Pressed | None:
         space = Space(parts[0])
     except ValueError:
         return None
+    if space in _WITHOUT_ACTION:
+        return Pressed(space, "", tuple(parts[2:]))
     action = parts[2] if len(parts) > 2 else ""
     return Pressed(space, action, tuple(parts[3:]))
 

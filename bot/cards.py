@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from bot.city import CityConfig
 from bot.i18n import N_, Translator
 from bot.labels import EVENT_LABELS, LEVEL_LABELS, STATUS_LABELS
+from bot.services import Services
 from bot.vocabulary.grading import Colour
 from bot.vocabulary.lifecycle import FINAL, Action, Status
 from bot.vocabulary.models import Case, CaseEvent
@@ -115,7 +116,8 @@ class Outgoing:
 
 
 def fix_flag_lines(tr: Translator, flag: str | None) -> list[str]:
-    """Warnings about fix photos, from the flag the workflow stored ("same-as-report;reused:…")."""
+    """Warnings about fix photos, from the flag the fix was stored with ("same-as-report;reused:…",
+    bot/rectification.py)."""
     lines = []
     for part in (flag or "").split(";"):
         if part == "same-as-report":
@@ -301,3 +303,8 @@ class Cards:
             "… {n} more entry, not shown", "… {n} more entries, not shown", left_out
         ).format(n=left_out)
         return "\n".join([head, lines[0], gap, *reversed(kept)])
+
+
+def cards(services: Services) -> Cards:
+    """The city's cards, dated in its zone."""
+    return Cards(services.city, services.settings.zone)

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 from bot.cards import Outgoing
 from bot.i18n import Translator
+from bot.notify import Notifier, Render
 from bot.services import Services
 from bot.vocabulary.roles import Role
-from bot.workflow import Notifier, Render
 from storage.cases import WeekCounts
 
 SEND_FROM = dt.time(9, 0)  # Monday, city time

@@ -46,3 +46,54 @@ class InviteExpired(ShaoziError):
 
 class NotAllowed(ShaoziError):
     message = N_("You are not allowed to do that.")
+
+
+# Cases: the ``status`` of a case is its label's msgid, translated when the error is shown.
+
+
+class CaseNotFound(ShaoziError):
+    message = N_("There is no case {number} that you can see.")
+
+
+class CaseMovedOn(ShaoziError):
+    message = N_("This case has moved on (it is now: {status}). Nothing was changed.")
+    translated = ("status",)
+
+
+class NotThisStep(ShaoziError):
+    message = N_("This cannot be done while the case is {status}.")
+    translated = ("status",)
+
+
+class ExtensionPending(ShaoziError):
+    message = N_(
+        "Your request for more time on case {number} (until {date}) is still waiting for the "
+        "department's answer."
+    )
+
+
+class ExtensionTooShort(InputMistake):
+    message = N_("Please give a date after the current deadline ({date}).")
+
+
+class MergeTargetInvalid(InputMistake):
+    message = N_("This report cannot be merged into case {number}: choose another open case.")
+
+
+class QuestionAnswered(ShaoziError):
+    message = N_("You have answered this question already. Thank you!")
+
+
+# What staff type: a reason, a date.
+
+
+class ReasonTooLong(InputMistake):
+    message = N_("Please keep it under {maximum} characters.")
+
+
+class DeadlineInvalid(InputMistake):
+    message = N_("Please give a date after today, like {example}.")
+
+
+class DateUnreadable(InputMistake):
+    message = N_("Type the date, like {example}.")

@@ -13,20 +13,16 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.cards import Outgoing
+from bot.cards import Outgoing, cards
+from bot.case_buttons import enterprise_buttons, triage_buttons
+from bot.escalation import escalate
 from bot.i18n import N_, Translator
+from bot.notices import officer_card
+from bot.notify import Notifier
 from bot.quiet import allowed_from
 from bot.services import Services
 from bot.vocabulary.lifecycle import Status
 from bot.vocabulary.models import Case
-from bot.workflow import (
-    Notifier,
-    cards,
-    enterprise_buttons,
-    escalate,
-    officer_card,
-    triage_buttons,
-)
 from storage.db import to_db
 
 DAY = dt.timedelta(days=1)

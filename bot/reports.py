@@ -20,9 +20,9 @@ from bot.errors import ShaoziError
 from bot.i18n import N_
 from bot.photos import StoredPhoto, hamming, process_photo
 from bot.services import Services
+from bot.triage import announce_new_case
 from bot.vocabulary.lifecycle import Status
 from bot.vocabulary.models import Case, NearbyCase, Photo
-from bot.workflow import announce_new_case
 from storage.db import Database, to_db
 
 MIN_DESCRIPTION, MAX_DESCRIPTION = 10, 2000

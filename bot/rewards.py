@@ -25,25 +25,21 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 
 from bot.accounts import Account
-from bot.cards import Outgoing
+from bot.cards import Outgoing, cards
 from bot.city import RewardPolicy
+from bot.dates import end_of_day
 from bot.errors import InputMistake, NotAllowed, ShaoziError
 from bot.i18n import N_, Translator
 from bot.invites import code_hash, new_code, normalise
 from bot.labels import LEVEL_LABELS
+from bot.notify import Notifier, Render
+from bot.permissions import is_case_supervisor
+from bot.reasons import check_reason
 from bot.services import Services
+from bot.verification import close
 from bot.vocabulary.lifecycle import Level
 from bot.vocabulary.models import Case
 from bot.vocabulary.roles import Role
-from bot.workflow import (
-    Notifier,
-    Render,
-    cards,
-    check_reason,
-    close,
-    end_of_day,
-    is_case_supervisor,
-)
 from storage.db import Session
 from storage.rewards import LedgerLine, Reward, RewardStatus
 

@@ -18,10 +18,28 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot import rewards, workflow
+from bot import (
+    case_buttons,
+    dates,
+    permissions,
+    questions,
+    reasons,
+    rectification,
+    rewards,
+    triage,
+    verification,
+)
+from bot.buttons import case_data
 from bot.cards import COLOUR_LABELS, MAX_TEXT, REJECT_REASONS, Audience, Cards, Outgoing
 from bot.enterprises import CODE_LENGTH, credit_code_error, normalise_credit_code
-from bot.errors import InputMistake, NotAllowed, ShaoziError
+from bot.errors import (
+    CaseMovedOn,
+    CaseNotFound,
+    InputMistake,
+    NotAllowed,
+    NotThisStep,
+    ShaoziError,
+)
 from bot.i18n import N_
 from bot.labels import LEVEL_LABELS, STATUS_LABELS
 from bot.tg import delivery
@@ -30,7 +48,6 @@ from bot.vocabulary.grading import Colour
 from bot.vocabulary.lifecycle import Level, Status
 from bot.vocabulary.models import Case, PendingInput
 from bot.vocabulary.roles import Role
-from bot.workflow import case_data
 from handlers import inputs
 from handlers import supervisor as overdue_list
 from handlers.common import answer
@@ -100,9 +117,9 @@ async def staff_card(context: Context, case: Case, audience: Audience) -> Outgoi
             text += "\n" + rewards.status_line(context.tr, reward)
     buttons: list[list[tuple[str, str]]] = []
     if audience is Audience.OFFICER:
-        buttons = workflow.officer_buttons(context.tr, case)
+        buttons = case_buttons.officer_buttons(context.tr, case)
     elif audience is Audience.ENTERPRISE and case.status is Status.ASSIGNED:
-        buttons = workflow.enterprise_buttons(context.tr, case)
+        buttons = case_buttons.enterprise_buttons(context.tr, case)
     return Outgoing(text, buttons)
 
 
@@ -115,7 +132,7 @@ async def show_card(
     extra: list[list[tuple[str, str]]] | None = None,
 ) -> None:
     """Show the case's current card: in place of the pressed message, or as a new one."""
-    card = await staff_card(context, case, workflow.audience_of(context.account, case))
+    card = await staff_card(context, case, permissions.audience_of(context.account, case))
     buttons = keyboard([*card.buttons, *(extra or [])])
     query = update.callback_query
     if edit and query is not None and query.message is not None:
@@ -135,7 +152,7 @@ async def choose(update: Update, text: str, rows: list[list[tuple[str, str]]]) -
 
 
 def back(context: Context, case: Case) -> tuple[str, str]:
-    return (context.gettext("« Back"), case_data("open", case))
+    return (context.gettext("« Back"), case_data("open", case.id, case.version))
 
 
 # The officer's buttons ----------------------------------------------------------------------
@@ -150,12 +167,12 @@ async def on_button(update: Update, context: Context) -> None:
         return
     case = await context.db.read.cases.get(pressed.case_id)
     viewing = pressed.action in VIEW_ACTIONS
-    allowed = workflow.can_view if viewing else workflow.is_case_officer
+    allowed = permissions.can_view if viewing else permissions.is_case_officer
     if case is None or not allowed(context.account, case):
         await answer(update, NotAllowed().render(_), alert=True)
         return
     if case.version != pressed.version and not viewing:
-        moved = workflow.CaseMovedOn(status=STATUS_LABELS[case.status])
+        moved = CaseMovedOn(status=STATUS_LABELS[case.status])
         await answer(update, moved.render(_), alert=True)
         await show_card(update, context, case, edit=True)
         return
@@ -181,21 +198,29 @@ async def accept(update: Update, context: Context, case: Case, args: tuple[str, 
     _ = context.gettext
     colours = {c.value for c in Colour}
     if not args:
-        rows = [[(_(COLOUR_LABELS[c]), case_data("acc", case, c.value))] for c in Colour]
+        rows = [
+            [(_(COLOUR_LABELS[c]), case_data("acc", case.id, case.version, c.value))]
+            for c in Colour
+        ]
         await choose(update, _("Choose the risk colour."), [*rows, [back(context, case)]])
         return
     if args[0] not in colours:
         raise NotAllowed()
     if len(args) == 1:
         rows = [
-            [(_(LEVEL_LABELS[level]), case_data("acc", case, args[0], level.value))]
+            [
+                (
+                    _(LEVEL_LABELS[level]),
+                    case_data("acc", case.id, case.version, args[0], level.value),
+                )
+            ]
             for level in Level
         ]
         await choose(update, _("Choose the hazard level."), [*rows, [back(context, case)]])
         return
     if args[1] not in {level.value for level in Level}:
         raise NotAllowed()
-    updated = await workflow.accept(
+    updated = await triage.accept(
         context.services, context.account, case.id, case.version, Colour(args[0]), Level(args[1])
     )
     await answer(update, _("Accepted. Now order the fix, or handle it yourselves."))
@@ -205,8 +230,13 @@ async def accept(update: Update, context: Context, case: Case, args: tuple[str, 
 async def reject(update: Update, context: Context, case: Case, args: tuple[str, ...]) -> None:
     _ = context.gettext
     if not args:
-        rows = [[(_(text), case_data("rej", case, code))] for code, text in REJECT_REASONS.items()]
-        rows.append([(_("Another reason (type it)"), case_data("rej", case, "other"))])
+        rows = [
+            [(_(text), case_data("rej", case.id, case.version, code))]
+            for code, text in REJECT_REASONS.items()
+        ]
+        rows.append(
+            [(_("Another reason (type it)"), case_data("rej", case.id, case.version, "other"))]
+        )
         await choose(update, _("Why is it not accepted?"), [*rows, [back(context, case)]])
         return
     if args[0] == "other":
@@ -216,7 +246,7 @@ async def reject(update: Update, context: Context, case: Case, args: tuple[str, 
         return
     if args[0] not in REJECT_REASONS:
         raise NotAllowed()
-    updated = await workflow.reject(
+    updated = await triage.reject(
         context.services, context.account, case.id, case.version, "@" + args[0]
     )
     await answer(update, _("Not accepted; the reporter is told why."))
@@ -227,7 +257,7 @@ async def transfer(update: Update, context: Context, case: Case, args: tuple[str
     _ = context.gettext
     if not args:
         rows = [
-            [(d.name.get(context.tr.language), case_data("trf", case, d.code))]
+            [(d.name.get(context.tr.language), case_data("trf", case.id, case.version, d.code))]
             for d in context.city.departments
             if d.code != case.department
         ]
@@ -257,7 +287,7 @@ async def duplicate(update: Update, context: Context, case: Case, args: tuple[st
 async def ask_reporter(update: Update, context: Context, case: Case, args: tuple[str, ...]) -> None:
     _ = context.gettext
     if case.self_reported:
-        raise workflow.NotThisStep(status=STATUS_LABELS[case.status])
+        raise NotThisStep(status=STATUS_LABELS[case.status])
     await ask_for(
         update,
         context,
@@ -310,14 +340,21 @@ async def offer_deadlines(
     options = sorted({default, max(1, default // 2), default * 2})
     rows = []
     for days in options:
-        date = cards(context).date(workflow.end_of_day(context.services, days))
+        date = cards(context).date(dates.end_of_day(context.services, days))
         label = context.ngettext("{n} day, by {date}", "{n} days, by {date}", days).format(
             n=days, date=date
         )
         if days == default:
             label = "⭐ " + label
-        rows.append([(label, case_data("dl", case, kind, enterprise_id, days))])
-    rows.append([(_("📅 Another date (type it)"), case_data("dlo", case, kind, enterprise_id))])
+        rows.append([(label, case_data("dl", case.id, case.version, kind, enterprise_id, days))])
+    rows.append(
+        [
+            (
+                _("📅 Another date (type it)"),
+                case_data("dlo", case.id, case.version, kind, enterprise_id),
+            )
+        ]
+    )
     await choose(update, _("By when must it be fixed?"), [*rows, [back(context, case)]])
 
 
@@ -329,13 +366,13 @@ async def deadline_chosen(
     kind, enterprise_id, days = args[0], int(args[1]), int(args[2])
     if not 1 <= days <= 366:
         raise NotAllowed()
-    deadline = workflow.end_of_day(context.services, days)
+    deadline = dates.end_of_day(context.services, days)
     if kind == "r":
         pending = await context.db.lookup.inputs.get(context.account.id)
         if pending is None or pending.kind != "return_deadline" or pending.case_id != case.id:
             raise NotAllowed()
         await inputs.done(context, context.account.id)
-        updated = await workflow.return_fix(
+        updated = await verification.return_fix(
             context.services,
             context.account,
             case.id,
@@ -354,13 +391,11 @@ async def apply_deadline(
 ) -> Case:
     services, actor = context.services, context.account
     if kind == "a":
-        return await workflow.assign(
-            services, actor, case.id, case.version, enterprise_id, deadline
-        )
+        return await triage.assign(services, actor, case.id, case.version, enterprise_id, deadline)
     if kind == "h":
-        return await workflow.assign(services, actor, case.id, case.version, None, deadline)
+        return await triage.assign(services, actor, case.id, case.version, None, deadline)
     if kind == "k":
-        return await workflow.acknowledge(services, actor, case.id, case.version, deadline)
+        return await triage.acknowledge(services, actor, case.id, case.version, deadline)
     raise NotAllowed()
 
 
@@ -382,14 +417,14 @@ async def other_deadline(
         case,
         "deadline",
         _("Type the date, like {example}.").format(
-            example=cards(context).date(workflow.end_of_day(context.services, 7))
+            example=cards(context).date(dates.end_of_day(context.services, 7))
         ),
         data,
     )
 
 
 async def acknowledge(update: Update, context: Context, case: Case, args: tuple[str, ...]) -> None:
-    updated = await workflow.acknowledge(
+    updated = await triage.acknowledge(
         context.services, context.account, case.id, case.version, None
     )
     await answer(update, context.gettext("Acknowledged; the rectification order was sent."))
@@ -411,8 +446,8 @@ async def close(update: Update, context: Context, case: Case, args: tuple[str, .
         return
     if not args:
         rows = [
-            [(_("✅ Genuine: the hazard was real"), case_data("cls", case, "g1"))],
-            [(_("✖ Not genuine"), case_data("cls", case, "g0"))],
+            [(_("✅ Genuine: the hazard was real"), case_data("cls", case.id, case.version, "g1"))],
+            [(_("✖ Not genuine"), case_data("cls", case.id, case.version, "g0"))],
         ]
         await choose(
             update,
@@ -427,7 +462,10 @@ async def close(update: Update, context: Context, case: Case, args: tuple[str, .
             context, context.account.id, "reward_fine", case_id=case.id, version=case.version
         )
         prompt = _("Fine imposed on the enterprise, in yuan? Type the amount, or press “No fine”.")
-        rows = [[(_("No fine"), case_data("cls", case, "g1", "nf"))], [back(context, case)]]
+        rows = [
+            [(_("No fine"), case_data("cls", case.id, case.version, "g1", "nf"))],
+            [back(context, case)],
+        ]
         await choose(update, prompt, rows)
         await context.bot.send_message(
             context.account.id,
@@ -474,7 +512,7 @@ async def return_fix(update: Update, context: Context, case: Case, args: tuple[s
 
 async def extension(update: Update, context: Context, case: Case, args: tuple[str, ...]) -> None:
     grant = bool(args) and args[0] == "y"
-    updated = await workflow.decide_extension(
+    updated = await rectification.decide_extension(
         context.services, context.account, case.id, case.version, grant
     )
     await answer(update, context.gettext("Done."))
@@ -598,7 +636,7 @@ async def typed_reject_reason(update: Update, context: Context, pending: Pending
     """Reject with the officer's own reason."""
 
     async def apply(case: Case, text: str) -> Case:
-        return await workflow.reject(
+        return await triage.reject(
             context.services, context.account, case.id, pending.version or 0, text
         )
 
@@ -610,7 +648,7 @@ async def typed_transfer_reason(update: Update, context: Context, pending: Pendi
     """Transfer with the typed reason."""
 
     async def apply(case: Case, text: str) -> Case:
-        return await workflow.transfer(
+        return await triage.transfer(
             context.services,
             context.account,
             case.id,
@@ -627,7 +665,7 @@ async def typed_merge_target(update: Update, context: Context, pending: PendingI
     """Merge into the typed case number."""
 
     async def apply(case: Case, text: str) -> Case:
-        return await workflow.merge(
+        return await triage.merge(
             context.services, context.account, case.id, pending.version or 0, text
         )
 
@@ -640,7 +678,7 @@ async def typed_question(update: Update, context: Context, pending: PendingInput
     _ = context.gettext
 
     async def apply(case: Case, text: str) -> Case | None:
-        await workflow.ask_reporter(context.services, context.account, case.id, text)
+        await questions.ask_reporter(context.services, context.account, case.id, text)
         message = update.effective_message
         assert message is not None
         await message.reply_text(_("Your question was passed on. The answer will come here."))
@@ -660,7 +698,7 @@ async def typed_return_reason(update: Update, context: Context, pending: Pending
     message = update.effective_message
     assert message is not None
     try:
-        reason = workflow.check_reason(text)
+        reason = reasons.check_reason(text)
     except InputMistake as exc:
         await message.reply_text(exc.render(_))
         return
@@ -673,17 +711,17 @@ async def typed_return_reason(update: Update, context: Context, pending: Pending
         data={"reason": reason},
     )
     default = default_days(context, case)
-    date = cards(context).date(workflow.end_of_day(context.services, default))
+    date = cards(context).date(dates.end_of_day(context.services, default))
     rows = [
         [
             (
                 context.ngettext("{n} day, by {date}", "{n} days, by {date}", default).format(
                     n=default, date=date
                 ),
-                case_data("dl", case, "r", 0, default),
+                case_data("dl", case.id, case.version, "r", 0, default),
             )
         ],
-        [(_("📅 Another date (type it)"), case_data("dlo", case, "r", 0))],
+        [(_("📅 Another date (type it)"), case_data("dlo", case.id, case.version, "r", 0))],
     ]
     await message.reply_text(
         _("By when must it be fixed again? Choose, or type a date."), reply_markup=keyboard(rows)
@@ -695,8 +733,8 @@ async def typed_return_deadline(update: Update, context: Context, pending: Pendi
     """Return the fix with the typed new deadline."""
 
     async def apply(case: Case, text: str) -> Case:
-        deadline = workflow.parse_deadline(context.services, text)
-        return await workflow.return_fix(
+        deadline = dates.parse_deadline(context.services, text)
+        return await verification.return_fix(
             context.services,
             context.account,
             case.id,
@@ -713,11 +751,11 @@ async def typed_deadline(update: Update, context: Context, pending: PendingInput
     """Apply the typed deadline to an assignment, a handling, an acknowledgement or a return."""
 
     async def apply(case: Case, text: str) -> Case:
-        deadline = workflow.parse_deadline(context.services, text)
+        deadline = dates.parse_deadline(context.services, text)
         kind = str(pending.data.get("kind"))
         version = pending.version or 0
         if kind == "r":
-            return await workflow.return_fix(
+            return await verification.return_fix(
                 context.services,
                 context.account,
                 case.id,
@@ -800,7 +838,9 @@ async def typed_search(update: Update, context: Context, pending: PendingInput) 
                 open=open_, overdue=overdue, closed=closed
             )
         )
-        rows.append([(enterprise.name[:60], case_data("asge", fresh, enterprise.id))])
+        rows.append(
+            [(enterprise.name[:60], case_data("asge", fresh.id, fresh.version, enterprise.id))]
+        )
     await message.reply_text("\n".join(lines), reply_markup=keyboard(rows))
 
 
@@ -869,7 +909,9 @@ async def queue_page(context: Context, departments: list[str], page: int) -> tup
             lines.append(f"• {case.number} · {category} · {status}{flags}")
     if not listed:
         lines.append(_("Nothing is waiting. Well done!"))
-    buttons = [(case.number, case_data("open", case, "q", page)) for _, case in shown]
+    buttons = [
+        (case.number, case_data("open", case.id, case.version, "q", page)) for _, case in shown
+    ]
     return paged(context, lines, buttons, QUEUE_PREFIX, page, pages)
 
 
@@ -934,20 +976,20 @@ async def case_command(update: Update, context: Context) -> None:
         return
     number = context.args[0].strip().upper()
     case = await context.db.read.cases.by_number(number)
-    if case is None or not workflow.can_view(context.account, case):
+    if case is None or not permissions.can_view(context.account, case):
         await context.bot.send_message(
             context.account.id,
-            workflow.CaseNotFound(number=html.escape(number)).render(_),
+            CaseNotFound(number=html.escape(number)).render(_),
         )
         return
-    audience = workflow.audience_of(context.account, case)
+    audience = permissions.audience_of(context.account, case)
     card = await staff_card(context, case, audience)
     events = await context.db.read.cases.events(case.id)
     room = MAX_TEXT - len(card.text) - 2
     text = card.text + "\n\n" + cards(context).timeline(context.tr, events, audience, room)
     buttons = list(card.buttons)
     if audience is not Audience.ENTERPRISE or case.status is Status.ASSIGNED:
-        buttons.append([(_("📷 Photos"), case_data("pho", case))])
+        buttons.append([(_("📷 Photos"), case_data("pho", case.id, case.version))])
     await context.bot.send_message(context.account.id, text, reply_markup=keyboard(buttons))
 
 

@@ -13,9 +13,17 @@ from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot import workflow
+from bot import dates, permissions, plans, rectification
+from bot.buttons import case_data
 from bot.cards import Audience
-from bot.errors import InputMistake, NotAllowed, ShaoziError
+from bot.errors import (
+    CaseMovedOn,
+    ExtensionPending,
+    ExtensionTooShort,
+    InputMistake,
+    NotAllowed,
+    ShaoziError,
+)
 from bot.labels import STATUS_LABELS
 from bot.photos import PhotoError
 from bot.reports import MAX_PHOTOS, check_plan, store_photo
@@ -24,7 +32,6 @@ from bot.tg.media import download, kind_of
 from bot.vocabulary.lifecycle import Status
 from bot.vocabulary.models import Case, PendingInput
 from bot.vocabulary.roles import Role
-from bot.workflow import case_data
 from handlers import inputs
 from handlers.common import answer, delete_or_unbutton
 from handlers.department import (
@@ -122,7 +129,7 @@ async def order_card(context: Context, case: Case, back: Rows) -> tuple[str, Row
     card = await staff_card(context, case, Audience.ENTERPRISE)
     rows = list(card.buttons)
     if case.status is Status.ASSIGNED:
-        rows.append([(context.gettext("📷 Photos"), case_data("pho", case))])
+        rows.append([(context.gettext("📷 Photos"), case_data("pho", case.id, case.version))])
     return card.text, [*rows, *back]
 
 
@@ -211,7 +218,7 @@ async def ask_to_drop(context: Context, unsent: Unsent, pressed: Pressed, case: 
         [
             (
                 context.gettext("Continue the fix of case {number}").format(number=other.number),
-                case_data("fix", other, KEEP),
+                case_data("fix", other.id, other.version, KEEP),
             )
         ],
         [
@@ -221,7 +228,7 @@ async def ask_to_drop(context: Context, unsent: Unsent, pressed: Pressed, case: 
                     "Drop the photos, go on to case {number}",
                     count,
                 ).format(number=case.number),
-                case_data(pressed.action, case, DROP, other.id, count),
+                case_data(pressed.action, case.id, case.version, DROP, other.id, count),
             )
         ],
     ]
@@ -242,9 +249,9 @@ async def on_button(update: Update, context: Context) -> None:
         case is not None
         and case.handled_by_department
         and pressed.action == "fix"
-        and workflow.is_case_officer(context.account, case)
+        and permissions.is_case_officer(context.account, case)
     )
-    if case is None or not (workflow.is_case_enterprise(context.account, case) or officer_fix):
+    if case is None or not (permissions.is_case_enterprise(context.account, case) or officer_fix):
         await answer(update, NotAllowed().render(_), alert=True)
         return
     keep = pressed.args == (KEEP,) and pressed.action == "fix"
@@ -256,10 +263,10 @@ async def on_button(update: Update, context: Context) -> None:
         with contextlib.suppress(BadRequest):
             await query.edit_message_reply_markup(None)
     if case.status is not Status.ASSIGNED:
-        moved = workflow.CaseMovedOn(status=STATUS_LABELS[case.status])
+        moved = CaseMovedOn(status=STATUS_LABELS[case.status])
         await answer(update, moved.render(_), alert=True)
         return
-    if pressed.action == "plan" and (case.plan or not workflow.needs_plan(case)):
+    if pressed.action == "plan" and (case.plan or not plans.needs_plan(case)):
         await answer(
             update,
             _("The rectification plan of case {number} has been sent already.").format(
@@ -270,7 +277,7 @@ async def on_button(update: Update, context: Context) -> None:
         return
     if pressed.action == "ext" and case.extension_until is not None:
         date = cards(context).date(case.extension_until)
-        waiting = workflow.ExtensionPending(number=case.number, date=date)
+        waiting = ExtensionPending(number=case.number, date=date)
         await answer(update, waiting.render(_), alert=True)
         return
     await answer(update)
@@ -319,7 +326,7 @@ async def on_button(update: Update, context: Context) -> None:
     else:
         await inputs.expect(context, context.account.id, "extension_date", case_id=case.id)
         # The example must pass typed_extension_date: after the deadline and after today.
-        example = workflow.end_of_day(context.services, 14)
+        example = dates.end_of_day(context.services, 14)
         if case.deadline is not None:
             example = max(example, case.deadline + dt.timedelta(days=14))
         await context.bot.send_message(
@@ -351,7 +358,9 @@ async def typed_plan(update: Update, context: Context, pending: PendingInput) ->
     case = await inputs.settle(
         context,
         message,
-        lambda: workflow.submit_plan(context.services, context.account, pending.case_id or 0, plan),
+        lambda: rectification.submit_plan(
+            context.services, context.account, pending.case_id or 0, plan
+        ),
     )
     if case is not None:
         await message.reply_text(
@@ -411,7 +420,7 @@ async def typed_fix(update: Update, context: Context, pending: PendingInput) -> 
     case = await inputs.settle(
         context,
         message,
-        lambda: workflow.submit_fix(
+        lambda: rectification.submit_fix(
             context.services, context.account, pending.case_id or 0, photos, note
         ),
     )
@@ -435,9 +444,9 @@ async def typed_extension_date(update: Update, context: Context, pending: Pendin
         return
     case = await context.db.read.cases.get(pending.case_id or 0)
     try:
-        until = workflow.parse_deadline(context.services, message.text)
+        until = dates.parse_deadline(context.services, message.text)
         if case is not None and case.deadline is not None and until <= case.deadline:
-            raise workflow.ExtensionTooShort(date=cards(context).date(case.deadline))
+            raise ExtensionTooShort(date=cards(context).date(case.deadline))
     except InputMistake as exc:
         await message.reply_text(exc.render(_))
         return
@@ -465,7 +474,7 @@ async def typed_extension_reason(update: Update, context: Context, pending: Pend
     case = await inputs.settle(
         context,
         message,
-        lambda: workflow.request_extension(
+        lambda: rectification.request_extension(
             context.services, context.account, pending.case_id or 0, until, reason
         ),
     )

@@ -26,6 +26,7 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.city import Category, District
+from bot.dates import end_of_day, parse_deadline
 from bot.errors import ShaoziError
 from bot.labels import LEVEL_LABELS, STATUS_LABELS
 from bot.photos import NotAnImage
@@ -60,7 +61,6 @@ from bot.tg.context import Context
 from bot.tg.media import download, kind_of
 from bot.vocabulary.lifecycle import Level
 from bot.vocabulary.roles import Role
-from bot.workflow import end_of_day, parse_deadline
 from handlers import common, inputs
 from handlers.common import answer, delete_or_unbutton, unbutton
 

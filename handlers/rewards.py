@@ -15,7 +15,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot import rewards, workflow
+from bot import rewards
+from bot.cards import cards
 from bot.errors import NotAllowed, ShaoziError
 from bot.tg.context import Context
 from bot.vocabulary.models import PendingInput
@@ -296,7 +297,7 @@ async def rewards_command(update: Update, context: Context) -> None:
     if not lines:
         await message.reply_text(_("There are no rewards in your scope yet."))
         return
-    show = workflow.cards(context.services)
+    show = cards(context.services)
     text = [_("Rewards, newest first:")]
     rows = []
     for line in lines:
@@ -329,7 +330,7 @@ async def ledger_command(update: Update, context: Context) -> None:
     if await refuse_non_supervisor(update, context):
         return
     data = await rewards.ledger_csv(context.services, context.account, context.tr)
-    day = workflow.cards(context.services).date(context.clock.now())
+    day = cards(context.services).date(context.clock.now())
     await context.bot.send_document(
         context.account.id,
         data,

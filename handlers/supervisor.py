@@ -23,10 +23,10 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot import charts, ledger, stats
+from bot.buttons import case_data
 from bot.cards import Cards
 from bot.errors import InputMistake, NotAllowed
 from bot.tg.context import Context
-from bot.workflow import case_data
 from handlers.common import answer
 from storage.stats import LedgerReader
 
@@ -118,7 +118,7 @@ async def overdue_page(context: Context, scope: stats.Scope, page: int) -> tuple
             parts.append(_("under supervision (挂牌督办)"))
         lines.append("• " + " · ".join(parts))
         label = f"{case.number} · {overdue}"
-        opened = case_data("open", case, "ov", page)
+        opened = case_data("open", case.id, case.version, "ov", page)
         rows.append([InlineKeyboardButton(label, callback_data=opened)])
     turn = []
     if page > 0:

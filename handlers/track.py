@@ -11,8 +11,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot import workflow
-from bot.cards import MAX_TEXT, Audience, visible_len
+from bot import questions, verification
+from bot.cards import MAX_TEXT, Audience, cards, visible_len
+from bot.errors import QuestionAnswered
 from bot.labels import STATUS_LABELS
 from bot.photos import PhotoError
 from bot.reports import store_photo
@@ -112,7 +113,7 @@ async def render_case(context: Context, case: Case) -> str:
     if district:
         place += " · " + district.name.get(context.tr.language)
     photos = await context.db.read.cases.photo_hashes(case.id)
-    show = workflow.cards(context.services)
+    show = cards(context.services)
     lines = [
         _("Case <b>{number}</b>").format(number=case.number),
         _("Status: {status}").format(status=_(STATUS_LABELS[case.status])),
@@ -244,7 +245,7 @@ async def reopen(
     case = await inputs.settle(
         context,
         message,
-        lambda: workflow.reopen(
+        lambda: verification.reopen(
             context.services, context.account, pending.case_id or 0, text, photo
         ),
     )
@@ -303,7 +304,7 @@ async def on_answer_button(update: Update, context: Context) -> None:
         await answer(update, _("This button is no longer valid."), alert=True)
         return
     if question.answered_at is not None:
-        await answer(update, workflow.QuestionAnswered().render(_), alert=True)
+        await answer(update, QuestionAnswered().render(_), alert=True)
         return
     await answer(update)
     await inputs.expect(
@@ -377,7 +378,7 @@ async def relay_answer(update: Update, context: Context, question_id: int) -> No
     case = await inputs.settle(
         context,
         message,
-        lambda: workflow.answer_question(
+        lambda: questions.answer_question(
             context.services, context.account, question_id, text, photo, location
         ),
     )

@@ -79,3 +79,19 @@ def test_parts_that_would_not_decode_back_are_refused() -> None:
 def test_a_button_is_a_label_and_its_data() -> None:
     label, data = button("Accept", Space.CASE, "accept", 1, 1)
     assert (label, data) == ("Accept", "cs:1:accept:1:1")
+
+
+def test_answer_data_has_no_action_as_before() -> None:
+    data = encode(Space.ANSWER, "", 17)
+    assert data == "qa:1:17"
+    pressed = decode(data)
+    assert pressed is not None
+    assert (pressed.space, pressed.action, pressed.number(0)) == (Space.ANSWER, "", 17)
+    assert re.match(pattern(Space.ANSWER), data)
+    with pytest.raises(ValueError, match="no action"):
+        encode(Space.ANSWER, "reply", 17)
+
+
+def test_verify_data_is_as_before() -> None:
+    assert encode(Space.VERIFY, "ok", 17) == "vf:1:ok:17"
+    assert encode(Space.VERIFY, "no", 17) == "vf:1:no:17"

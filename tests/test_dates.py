@@ -7,10 +7,11 @@ import re
 
 import pytest
 
+from bot.dates import parse_deadline
+from bot.errors import DateUnreadable
 from bot.invites import InviteSpec
 from bot.services import Services
 from bot.vocabulary.roles import Role
-from bot.workflow import DateUnreadable, parse_deadline
 from fakebotapi import FakeUser, SentMessage
 from tests.conftest import Bot
 from tests.test_loop import enterprise_named, report, staff

@@ -9,9 +9,9 @@ import random
 from collections import Counter, defaultdict
 
 from bot.cards import Outgoing
+from bot.notify import Notifier
 from bot.reports import store_photo
 from bot.tg.delivery import Limits, OutboxWorker
-from bot.workflow import Notifier
 from tests.conftest import Bot
 from tests.images import jpeg
 

@@ -6,8 +6,9 @@ import re
 
 import pytest
 
-from bot import workflow
+from bot import questions
 from bot.accounts import Account
+from bot.errors import NotThisStep
 from bot.invites import InviteSpec, create_invite
 from bot.vocabulary.lifecycle import Status
 from bot.vocabulary.roles import Role
@@ -558,5 +559,5 @@ async def test_a_rejected_case_asks_its_reporter_nothing_more(bot: Bot) -> None:
     assert row is not None
     actor = Account(row, await bot.db.read.users.memberships(officer.user_id))
     services = bot.app.bot_data.services  # type: ignore[union-attr]
-    with pytest.raises(workflow.NotThisStep):
-        await workflow.ask_reporter(services, actor, case.id, "Which floor was it?")
+    with pytest.raises(NotThisStep):
+        await questions.ask_reporter(services, actor, case.id, "Which floor was it?")

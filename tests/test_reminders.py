@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from bot import workflow
+from bot import dates, rectification, triage
 from bot.accounts import Account
 from bot.invites import InviteSpec
 from bot.vocabulary.grading import Colour
@@ -44,9 +44,9 @@ async def assigned_case(
     assert case is not None
     services = bot.app.bot_data.services  # type: ignore[union-attr]
     actor = await account(bot, officer)
-    case = await workflow.accept(services, actor, case.id, case.version, colour, Level.GENERAL)
-    deadline = workflow.end_of_day(services, days)
-    await workflow.assign(services, actor, case.id, case.version, enterprise_id, deadline)
+    case = await triage.accept(services, actor, case.id, case.version, colour, Level.GENERAL)
+    deadline = dates.end_of_day(services, days)
+    await triage.assign(services, actor, case.id, case.version, enterprise_id, deadline)
     await bot.drain()
     return officer, contact, supervisor, case.id
 
@@ -98,12 +98,12 @@ async def test_an_extension_restarts_the_ladder_and_closing_stops_it(bot: Bot) -
     services = bot.app.bot_data.services  # type: ignore[union-attr]
     actor_contact = await account(bot, contact)
     actor_officer = await account(bot, officer)
-    await workflow.request_extension(
-        services, actor_contact, case_id, workflow.end_of_day(services, 10), "Parts on order."
+    await rectification.request_extension(
+        services, actor_contact, case_id, dates.end_of_day(services, 10), "Parts on order."
     )
     case = await bot.db.read.cases.get(case_id)
     assert case is not None
-    await workflow.decide_extension(services, actor_officer, case_id, case.version, grant=True)
+    await rectification.decide_extension(services, actor_officer, case_id, case.version, grant=True)
     await bot.drain()
     start = len(contact.transcript)
     await run_until(bot, dt.datetime(2026, 11, 30, 12, tzinfo=SHANGHAI), dt.timedelta(hours=1))

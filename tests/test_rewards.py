@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import rewards, workflow
+from bot import dates, rectification, rewards, triage
 from bot.accounts import Account
 from bot.city import RewardPolicy
 from bot.errors import InputMistake
@@ -258,12 +258,12 @@ class City:
         )
         case = await self.bot.db.read.cases.by_number(number)
         assert case is not None
-        case = await workflow.accept(services, officer, case.id, case.version, Colour.ORANGE, level)
-        deadline = workflow.end_of_day(services, 15)
-        case = await workflow.assign(
+        case = await triage.accept(services, officer, case.id, case.version, Colour.ORANGE, level)
+        deadline = dates.end_of_day(services, 15)
+        case = await triage.assign(
             services, officer, case.id, case.version, self.enterprise_id, deadline
         )
-        case = await workflow.submit_fix(services, contact, case.id, [], "Fixed.")
+        case = await rectification.submit_fix(services, contact, case.id, [], "Fixed.")
         await self.bot.drain()
         return case
 

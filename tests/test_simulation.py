@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from bot import workflow
+from bot import dates, rectification, triage, verification
 from bot.accounts import Account
 from bot.enterprises import check_character
 from bot.invites import InviteSpec
@@ -153,21 +153,21 @@ async def test_sixty_days_with_restarts(bot: Bot) -> None:
             if plan.state == "submitted" and now >= plan.assign_at:
                 case = await bot.db.read.cases.get(plan.case_id)
                 assert case is not None
-                case = await workflow.accept(services(), officer_account, case.id, case.version,
+                case = await triage.accept(services(), officer_account, case.id, case.version,
                                              plan.colour, Level.GENERAL)  # fmt: skip
-                deadline = workflow.end_of_day(services(), plan.days)
-                await workflow.assign(services(), officer_account, case.id, case.version,
+                deadline = dates.end_of_day(services(), plan.days)
+                await triage.assign(services(), officer_account, case.id, case.version,
                                       plan.enterprise_id, deadline)  # fmt: skip
                 plan.deadlines.append([deadline, now, None])
                 plan.state = "assigned"
             elif plan.state == "assigned" and plan.extend_at and now >= plan.extend_at:
                 contact_account = contact_accounts[plan.contact.user_id]
-                until = workflow.end_of_day(services(), plan.extend_days)
-                await workflow.request_extension(services(), contact_account, plan.case_id, until,
-                                                 "Parts are on order.")  # fmt: skip
+                until = dates.end_of_day(services(), plan.extend_days)
+                await rectification.request_extension(services(), contact_account, plan.case_id,
+                                                      until, "Parts are on order.")  # fmt: skip
                 fresh = await bot.db.read.cases.get(plan.case_id)
                 assert fresh is not None
-                await workflow.decide_extension(services(), officer_account, plan.case_id,
+                await rectification.decide_extension(services(), officer_account, plan.case_id,
                                                 fresh.version, grant=True)  # fmt: skip
                 plan.deadlines[-1][2] = now
                 plan.deadlines.append([until, now, None])
@@ -175,10 +175,12 @@ async def test_sixty_days_with_restarts(bot: Bot) -> None:
                 plan.fix_at = until - dt.timedelta(days=2) if rng.random() < 0.5 else None
             elif plan.state == "assigned" and plan.fix_at and now >= plan.fix_at:
                 contact_account = contact_accounts[plan.contact.user_id]
-                await workflow.submit_fix(services(), contact_account, plan.case_id, [], "Fixed.")
+                await rectification.submit_fix(
+                    services(), contact_account, plan.case_id, [], "Fixed."
+                )
                 fresh = await bot.db.read.cases.get(plan.case_id)
                 assert fresh is not None
-                await workflow.close(services(), officer_account, plan.case_id, fresh.version)
+                await verification.close(services(), officer_account, plan.case_id, fresh.version)
                 plan.deadlines[-1][2] = now
                 plan.state = "closed"
         await bot.sweep()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from bot import workflow
+from bot import dates, triage
 from bot.invites import InviteSpec
 from bot.vocabulary.grading import Colour
 from bot.vocabulary.lifecycle import Level, Status
@@ -79,11 +79,9 @@ async def reported_and_ordered(bot: Bot, officer: FakeUser, enterprise_id: int, 
     assert case is not None
     services = bot.app.bot_data.services  # type: ignore[union-attr]
     actor = await account(bot, officer)
-    case = await workflow.accept(
-        services, actor, case.id, case.version, Colour.YELLOW, Level.GENERAL
-    )
-    deadline = workflow.end_of_day(services, days)
-    await workflow.assign(services, actor, case.id, case.version, enterprise_id, deadline)
+    case = await triage.accept(services, actor, case.id, case.version, Colour.YELLOW, Level.GENERAL)
+    deadline = dates.end_of_day(services, days)
+    await triage.assign(services, actor, case.id, case.version, enterprise_id, deadline)
     await bot.drain()
     return number
 

@@ -1,0 +1,111 @@
+"""The buttons a case's notices and cards carry, by who reads them and the case's state.
+
+Each button is a :class:`bot.buttons.Button` whose data comes from the codec; the handlers
+answer the presses. A case button names the case's version, so a stale card is refused.
+"""
+
+from __future__ import annotations
+
+from bot.buttons import Button, Space, case_data, encode
+from bot.i18n import Translator
+from bot.plans import needs_plan
+from bot.vocabulary.lifecycle import Status
+from bot.vocabulary.models import Case
+
+# Rows of Buttons, declared as the (label, data) pairs an Outgoing carries: a Button is one.
+Rows = list[list[tuple[str, str]]]
+
+
+def _on(case: Case, label: str, action: str) -> Button:
+    return Button(label, case_data(action, case.id, case.version))
+
+
+def triage_buttons(tr: Translator, case: Case) -> Rows:
+    _ = tr.gettext
+    first: list[tuple[str, str]]
+    if case.self_reported:
+        first = [
+            _on(case, _("✅ Acknowledge the proposed deadline"), "ack"),
+            _on(case, _("📅 Set another deadline"), "ackd"),
+        ]
+    else:
+        first = [_on(case, _("✅ Accept"), "acc")]
+    last: list[tuple[str, str]] = [_on(case, _("🔁 Duplicate of…"), "dup")]
+    if not case.self_reported:  # a self-report's reporter is the enterprise itself
+        last.append(_on(case, _("❓ Ask the reporter"), "ask"))
+    return [
+        first,
+        [_on(case, _("✖ Reject"), "rej"), _on(case, _("↪ Transfer"), "trf")],
+        last,
+    ]
+
+
+def assign_buttons(tr: Translator, case: Case) -> Rows:
+    _ = tr.gettext
+    rows: Rows = [
+        [_on(case, _("🏭 Order an enterprise to fix it"), "asg")],
+        [_on(case, _("🛠 The department handles it itself"), "hdl")],
+    ]
+    if not case.self_reported:
+        rows.append([_on(case, _("❓ Ask the reporter"), "ask")])
+    return rows
+
+
+def verify_buttons(tr: Translator, case: Case) -> Rows:
+    _ = tr.gettext
+    return [
+        [_on(case, _("✅ Verified: close the case (销号)"), "cls")],
+        [_on(case, _("↩ Not fixed: return it"), "ret")],
+    ]
+
+
+def extension_buttons(tr: Translator, case: Case) -> Rows:
+    _ = tr.gettext
+    return [
+        [
+            _on(case, _("✅ Grant the extension"), "exy"),
+            _on(case, _("✖ Refuse it"), "exn"),
+        ]
+    ]
+
+
+def enterprise_buttons(tr: Translator, case: Case) -> Rows:
+    _ = tr.gettext
+    rows: Rows = [
+        [_on(case, _("📷 Submit the fix"), "fix")],
+        [_on(case, _("⏳ Ask for more time"), "ext")],
+    ]
+    if needs_plan(case) and not case.plan:
+        rows.insert(0, [_on(case, _("📋 Send the rectification plan"), "plan")])
+    return rows
+
+
+def officer_buttons(tr: Translator, case: Case) -> Rows:
+    """The buttons an officer's card of this case has, by its state."""
+    if case.status is Status.SUBMITTED:
+        return triage_buttons(tr, case)
+    if case.status is Status.ACCEPTED:
+        return assign_buttons(tr, case)
+    if case.status is Status.FIX_SUBMITTED:
+        return verify_buttons(tr, case)
+    if case.status is Status.ASSIGNED and case.extension_until is not None:
+        return extension_buttons(tr, case)
+    if case.status is Status.ASSIGNED and case.handled_by_department:
+        return [[_on(case, tr.gettext("📷 Record the fix"), "fix")]]
+    return []
+
+
+def fixed_buttons(tr: Translator, case: Case) -> Rows:
+    """The reporter's answer to "is the hazard really gone?" after the case was closed."""
+    _ = tr.gettext
+    return [
+        [
+            Button(_("👍 Yes, it is fixed"), encode(Space.VERIFY, "ok", case.id)),
+            Button(_("👎 No, it is not fixed"), encode(Space.VERIFY, "no", case.id)),
+        ]
+    ]
+
+
+def answer_buttons(tr: Translator, question_id: int) -> Rows:
+    """The reporter's way to answer a department's question."""
+    return [[Button(tr.gettext("✍️ Answer"), encode(Space.ANSWER, "", question_id))]]

@@ -1,0 +1,111 @@
+"""Verification: the officers check the fix and close the case (销号), asking the reporter once
+whether the hazard is really gone, or return it with a new deadline; the reporter who says it
+is not fixed sends it back to the officers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+
+from bot import notices
+from bot.accounts import Account
+from bot.cards import cards
+from bot.notify import Notifier
+from bot.permissions import is_case_officer
+from bot.reasons import check_reason
+from bot.services import Services
+from bot.transition import Change, transition
+from bot.vocabulary.lifecycle import Action
+from bot.vocabulary.models import Case
+from storage.db import Session
+
+# Runs inside a closing's transaction, after the case is closed: (notifier, closed case, event).
+CloseHook = Callable[[Notifier, Case, int], Awaitable[None]]
+
+
+async def close(
+    services: Services,
+    actor: Account,
+    case_id: int,
+    version: int,
+    *,
+    also: CloseHook | None = None,
+) -> Case:
+    """Verify the fix and close the case (销号); ``also`` adds to the same transaction (the
+    reward outcome, bot/rewards.py), so a closing and what it records are all or nothing."""
+    now = services.clock.now()
+
+    async def change(tx: Session, case: Case) -> Change:
+        # The reporter is asked once; closing again after "not fixed" just tells them.
+        ask = not case.verify_asked and not case.self_reported
+
+        async def announce(n: Notifier, updated: Case, event: int) -> None:
+            closed = notices.closed(updated)
+            await n.enterprise(updated, f"ev:{event}", closed)
+            if ask:
+                question = notices.closed_question(updated)
+                await n.user(updated.reporter_id, f"ev:{event}", question, quiet=True)
+            elif not updated.self_reported:
+                await n.user(updated.reporter_id, f"ev:{event}", closed, quiet=True)
+            if not updated.self_reported:
+                for follower in await n.tx.cases.followers(updated.id):
+                    await n.user(follower, f"ev:{event}", closed, quiet=True)
+            if also is not None:
+                await also(n, updated, event)
+
+        return Change({"closed_at": now, "verify_asked": True}, announce=announce)
+
+    return await transition(
+        services, actor, case_id, version, Action.CLOSE, is_case_officer, change
+    )
+
+
+async def return_fix(
+    services: Services,
+    actor: Account,
+    case_id: int,
+    version: int,
+    reason: str,
+    deadline: dt.datetime,
+) -> Case:
+    note = check_reason(reason)
+
+    async def change(tx: Session, case: Case) -> Change:
+        async def announce(n: Notifier, updated: Case, event: int) -> None:
+            date = cards(services).date(deadline)
+            photos = await n.tx.cases.photo_hashes(updated.id)
+            order = notices.returned_order(services, updated, photos, note, date)
+            await n.enterprise(updated, f"ev:{event}", order)
+            await n.participants(updated, f"ev:{event}", notices.fix_returned(updated, date))
+
+        now = services.clock.now()
+        values = {"deadline": deadline, "deadline_set_at": now, "fix_flag": None, "reopened": False}
+        return Change(values, note=note, announce=announce)
+
+    return await transition(
+        services, actor, case_id, version, Action.RETURN, is_case_officer, change
+    )
+
+
+async def reopen(
+    services: Services, actor: Account, case_id: int, note: str | None, photo: str | None
+) -> Case:
+    """The reporter says it is not fixed: back to the officers' queue, flagged."""
+    now = services.clock.now()
+    text = check_reason(note) if note else None
+
+    def may(account: Account, case: Case) -> bool:
+        return account.id == case.reporter_id
+
+    async def change(tx: Session, case: Case) -> Change:
+        if photo is not None:
+            position = await tx.cases.photo_count(case.id, "reopen")
+            await tx.cases.add_photo(case.id, "reopen", position, photo, actor.id, now)
+
+        async def announce(n: Notifier, updated: Case, event: int) -> None:
+            reopened = notices.reopened(services, updated, photo, text)
+            await n.officers(updated, f"ev:{event}", reopened)
+
+        return Change({"reopened": True, "closed_at": None}, note=text, announce=announce)
+
+    return await transition(services, actor, case_id, None, Action.REOPEN, may, change)
