@@ -16,6 +16,7 @@ from bot.vocabulary.models import User
 from bot.vocabulary.roles import Role
 from storage.db import Database, backup
 from storage.users import TOUCH_EVERY, touch_due
+from tests.support import tables
 
 
 @pytest.fixture
@@ -30,9 +31,9 @@ async def test_migrations_apply_once(tmp_path: Path) -> None:
         first = await database.migrate()
         assert first[0] == "0001_initial"
         assert await database.migrate() == []
-        mode = await database.read.fetch_value("PRAGMA journal_mode")
+        mode = tables.value(database, "PRAGMA journal_mode")
         assert mode == "wal"
-        names = await database.read.fetch_all("SELECT name FROM schema_migrations")
+        names = tables.rows(database, "SELECT name FROM schema_migrations")
         assert [r["name"] for r in names] == first
 
 
@@ -70,7 +71,7 @@ async def test_concurrent_transactions_do_not_interleave(db: Database) -> None:
             await tx.users.set_language(user_id, "en")
 
     await asyncio.gather(*(create(i) for i in range(1, 21)))
-    count = await db.read.fetch_value("SELECT COUNT(*) FROM users WHERE language = 'en'")
+    count = tables.value(db, "SELECT COUNT(*) FROM users WHERE language = 'en'")
     assert count == 20
 
 
@@ -94,7 +95,7 @@ async def test_invite_is_single_use_and_expires(db: Database) -> None:
         await tx.users.touch(1, None, clock.now())
         await tx.users.touch(2, None, clock.now())
     code = await create_invite(db, InviteSpec(Role.ADMIN), clock.now())
-    stored = await db.read.fetch_value("SELECT code_hash FROM invites")
+    stored = tables.value(db, "SELECT code_hash FROM invites")
     assert stored == code_hash(code)
     assert code not in stored  # only the hash is kept
     # Typed in lower case with spaces instead of dashes still works.
