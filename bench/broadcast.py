@@ -33,7 +33,6 @@ from bot.settings import SAMPLE_CITY
 from bot.tg.app import ShaoziApp, outbox_worker, shutdown
 from fakebotapi import FakeBotAPI
 from sandbox.core import offline_settings, start_on_fake_api
-from storage.db import to_db
 from tests.images import jpeg
 
 MODES = {"limited": (100_000, 1000.0), "telegram": (3_000, 30.0), "unlimited": (20_000, None)}
@@ -58,13 +57,10 @@ async def build(folder: Path, rate: float | None) -> tuple[ShaoziApp, FakeBotAPI
 
 async def add_subscribers(app: ShaoziApp, count: int) -> Account:
     services = app.bot_data.services
-    now = to_db(services.clock.now())
     languages = ("zh_Hans", "zh_Hant", "en")
     async with services.db.transaction() as tx:
-        await tx.execute_many(
-            "INSERT INTO users (id, language, subscribed, subscription_asked, created_at,"
-            " last_seen_at) VALUES (?, ?, 1, 1, ?, ?)",
-            ((10_000 + n, languages[n % 3], now, now) for n in range(count)),
+        await tx.users.add_subscribers(
+            ((10_000 + n, languages[n % 3]) for n in range(count)), services.clock.now()
         )
         await tx.users.touch(1, "en", services.clock.now())
         await tx.users.add_membership(1, "admin", None, None, None, services.clock.now())
@@ -118,9 +114,7 @@ async def run(mode: str, subscribers: int, with_photo: bool) -> None:
             await asyncio.sleep(0.2)
         elapsed = time.perf_counter() - start
         sending.cancel()
-        sent = await services.db.read.fetch_value(
-            "SELECT COUNT(*) FROM outbox WHERE status = 'sent'"
-        )
+        sent = (await services.db.read.outbox.status_counts()).get("sent", 0)
         await shutdown(app)
         await app.shutdown()
     achieved = sent / elapsed

@@ -50,6 +50,7 @@ from fakebotapi import FakeBotAPI, FakeUser, SentMessage
 from sandbox.core import offline_settings, start_on_fake_api
 from storage.db import from_db
 from tests.images import jpeg
+from tests.support import tables
 
 TOKEN = "123456:CITY-MONTH"
 NUMBER = re.compile(r"YH-\d{8}-\d{4}")
@@ -497,13 +498,16 @@ class City:
 
 
 async def invariants(city: City, started: dt.datetime) -> dict[str, Any]:
-    db = city.db.read
+    # The invariants are checks, as the test suite's: they read the tables on their own
+    # connection (tests/support/tables.py), not through the product.
+    db = city.db
     now = city.clock.now()
     step = city.step
-    rows = await db.fetch_all(
+    rows = tables.rows(
+        db,
         "SELECT number, status, deadline, escalated_at,"
         " (SELECT MAX(at) FROM case_events e WHERE e.case_id = c.id AND e.kind = 'submit_fix')"
-        " FROM cases c"
+        " FROM cases c",
     )
     bad_state = unescalated = late_escalation = 0
     for _number, status, deadline, escalated, fixed_at in rows:
@@ -520,20 +524,23 @@ async def invariants(city: City, started: dt.datetime) -> dict[str, Any]:
                     unescalated += 1
                 elif from_db(escalated) > due + DAY + step:
                     late_escalation += 1
-    duplicates = await db.fetch_value(
+    duplicates = tables.value(
+        db,
         "SELECT COUNT(*) FROM (SELECT dedupe_key FROM outbox GROUP BY dedupe_key"
-        " HAVING COUNT(*) > 1)"
+        " HAVING COUNT(*) > 1)",
     )
-    pending_due = await db.fetch_value(
+    pending_due = tables.value(
+        db,
         "SELECT COUNT(*) FROM outbox WHERE status = 'pending' AND not_before <= ?",
         (now.isoformat(),),
     )
-    reminders_unsent = await db.fetch_value(
+    reminders_unsent = tables.value(
+        db,
         "SELECT COUNT(*) FROM case_reminders WHERE superseded = 0 AND due_at <= ?"
         " AND queued_at IS NULL",
         (now.isoformat(),),
     )
-    integrity = await db.fetch_value("PRAGMA integrity_check")
+    integrity = await db.integrity_check()
     zone = city.settings.zone
     first = started.astimezone(zone).date()
     last = now.astimezone(zone).date()
@@ -544,10 +551,10 @@ async def invariants(city: City, started: dt.datetime) -> dict[str, Any]:
     stats_found, stats_rectified = (int(g.replace(",", "")) for g in match.groups())
     truth_found = sum(1 for c in city.cases.values() if c.accepted)
     truth_rectified = sum(1 for c in city.cases.values() if c.state == "closed")
-    on_time = await db.fetch_value(
-        "SELECT COUNT(*) FROM cases WHERE status = 'closed' AND closed_at <= deadline"
+    on_time = tables.value(
+        db, "SELECT COUNT(*) FROM cases WHERE status = 'closed' AND closed_at <= deadline"
     )
-    closed = await db.fetch_value("SELECT COUNT(*) FROM cases WHERE status = 'closed'")
+    closed = tables.value(db, "SELECT COUNT(*) FROM cases WHERE status = 'closed'")
     return {
         "cases": len(rows),
         "bad_state": bad_state,

@@ -224,12 +224,11 @@ async def run(count: int, profile: bool) -> None:
         db = services.db
         read = db.read
         print(f"seeded {count:,} cases in {seed_s:.1f} s")
-        for status, n in await read.fetch_all(
-            "SELECT status, COUNT(*) FROM cases GROUP BY status ORDER BY 2 DESC"
-        ):
+        by_status = await read.cases.status_counts()
+        for status, n in sorted(by_status.items(), key=lambda item: item[1], reverse=True):
             print(f"  {status:<14} {n:>9,}")
 
-        count_s = await best_of(3, lambda: read.fetch_value("SELECT count(*) FROM cases"))
+        count_s = await best_of(3, read.cases.count)
         print(f"SELECT count(*) FROM cases: {count_s:.3f} s")
 
         period = stats.parse_period("year", NOW, services.settings.zone)
@@ -246,16 +245,14 @@ async def run(count: int, profile: bool) -> None:
         began = time.perf_counter()
         await sweep(services)
         catchup_s = time.perf_counter() - began
-        rungs = await read.fetch_value("SELECT COUNT(*) FROM case_reminders")
+        rungs = await read.reminders.count()
         print(
             f"reminder sweep, first run (catch-up): {catchup_s:.2f} s, {rungs:,} rungs recorded"
             " (no staff in this city, so no message is queued)"
         )
         sweep_s = await best_of(3, lambda: sweep(services))
-        ladder = await read.fetch_value(
-            "SELECT COUNT(*) FROM cases WHERE status = 'assigned' AND deadline IS NOT NULL"
-        )
-        waiting = await read.fetch_value("SELECT COUNT(*) FROM cases WHERE status = 'submitted'")
+        ladder = await read.cases.count("assigned", with_deadline=True)
+        waiting = await read.cases.count("submitted")
         print(
             f"reminder sweep, steady state: {sweep_s:.3f} s"
             f" ({ladder:,} assigned cases with a deadline, {waiting:,} awaiting acceptance)"

@@ -36,7 +36,7 @@ from bot.tg.app import (
 from bot.vocabulary.lifecycle import Status
 from bot.vocabulary.roles import Role
 from fakebotapi import FakeBotAPI, FakeRequest, FakeUser, SentMessage
-from storage.db import Database, to_db
+from storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -234,11 +234,8 @@ class Sandbox:
 
     async def _bound(self, persona: Persona) -> bool:
         """Whether a kept database (--data) already binds the persona to its role."""
-        row = await self.db.read.fetch_one(
-            "SELECT 1 FROM memberships WHERE user_id = ? AND role = ?",
-            (persona.user_id, persona.role.value),
-        )
-        return row is not None
+        memberships = await self.db.read.users.memberships(persona.user_id)
+        return any(m.role == persona.role for m in memberships)
 
     @property
     def db(self) -> Database:
@@ -339,18 +336,11 @@ class Sandbox:
         """Just past the earliest deadline of an assigned case; else the next reminder due."""
         assert self.app is not None
         await run_sweeps(self.app.bot_data.services)  # brings every case's next check up to date
-        now = to_db(self.clock.now())
-        deadline = await self.db.read.fetch_value(
-            "SELECT MIN(deadline) FROM cases WHERE status = ? AND deadline > ?",
-            (Status.ASSIGNED.value, now),
-        )
+        now = self.clock.now()
+        deadline = await self.db.read.cases.next_deadline(Status.ASSIGNED.value, now)
         if deadline:
-            return dt.datetime.fromisoformat(deadline) + dt.timedelta(seconds=1)
-        check = await self.db.read.fetch_value(
-            "SELECT MIN(next_check_at) FROM cases WHERE next_check_at > ? AND next_check_at < ?",
-            (now, "9999"),
-        )
-        return dt.datetime.fromisoformat(check) if check else None
+            return deadline + dt.timedelta(seconds=1)
+        return await self.db.read.sweep.next_check(now)
 
     # --- reading ----------------------------------------------------------------------------
 

@@ -7,14 +7,10 @@ subscriber carries its id, and the rows' statuses make its delivery report.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
-from storage.db import to_db
-
-if TYPE_CHECKING:
-    from storage.db import Session
+from storage._sql import Runner, to_db
 
 
 class Broadcast(BaseModel):
@@ -47,14 +43,14 @@ class DeliveryCounts(BaseModel):
 
 
 class BroadcastRepo:
-    def __init__(self, session: Session) -> None:
-        self.s = session
+    def __init__(self, sql: Runner) -> None:
+        self.sql = sql
 
     async def create(
         self, created_by: int, text: str, photo: str | None, now: dt.datetime
     ) -> Broadcast:
         """A draft: not sent until confirmed."""
-        new_id = await self.s.execute(
+        new_id = await self.sql.execute(
             "INSERT INTO broadcasts (created_by, text, photo, created_at) VALUES (?, ?, ?, ?)",
             (created_by, text, photo, to_db(now)),
         )
@@ -63,14 +59,14 @@ class BroadcastRepo:
         return broadcast
 
     async def get(self, broadcast_id: int) -> Broadcast | None:
-        row = await self.s.fetch_one("SELECT * FROM broadcasts WHERE id = ?", (broadcast_id,))
+        row = await self.sql.fetch_one("SELECT * FROM broadcasts WHERE id = ?", (broadcast_id,))
         return None if row is None else Broadcast.model_validate(dict(row))
 
     async def confirm(
         self, broadcast_id: int, district: str | None, total: int, now: dt.datetime
     ) -> bool:
         """Mark a draft sent to this audience; False when it was confirmed before (a replay)."""
-        changed = await self.s.execute(
+        changed = await self.sql.execute(
             "UPDATE broadcasts SET sent_at = ?, district = ?, total = ?"
             " WHERE id = ? AND sent_at IS NULL",
             (to_db(now), district, total, broadcast_id),
@@ -79,27 +75,27 @@ class BroadcastRepo:
 
     async def delete_draft(self, broadcast_id: int) -> bool:
         """Drop a draft nobody confirmed; False when it is gone or was sent."""
-        changed = await self.s.execute(
+        changed = await self.sql.execute(
             "DELETE FROM broadcasts WHERE id = ? AND sent_at IS NULL", (broadcast_id,)
         )
         return changed == 1
 
     async def unreported(self) -> list[Broadcast]:
         """Confirmed broadcasts whose author has not had the delivery report yet."""
-        rows = await self.s.fetch_all(
+        rows = await self.sql.fetch_all(
             "SELECT * FROM broadcasts WHERE sent_at IS NOT NULL AND reported_at IS NULL ORDER BY id"
         )
         return [Broadcast.model_validate(dict(r)) for r in rows]
 
     async def mark_reported(self, broadcast_id: int, now: dt.datetime) -> bool:
-        changed = await self.s.execute(
+        changed = await self.sql.execute(
             "UPDATE broadcasts SET reported_at = ? WHERE id = ? AND reported_at IS NULL",
             (to_db(now), broadcast_id),
         )
         return changed == 1
 
     async def delivery(self, broadcast_id: int) -> DeliveryCounts:
-        rows = await self.s.fetch_all(
+        rows = await self.sql.fetch_all(
             "SELECT status, COUNT(*) FROM outbox WHERE broadcast_id = ? GROUP BY status",
             (broadcast_id,),
         )
@@ -116,7 +112,7 @@ class BroadcastRepo:
 
         A range on the unique key index, so it is cheap however large the outbox is.
         """
-        value = await self.s.fetch_value(
+        value = await self.sql.fetch_value(
             "SELECT 1 FROM outbox WHERE dedupe_key >= ? AND dedupe_key < ? LIMIT 1",
             (key_prefix, key_prefix + "\U0010ffff"),
         )

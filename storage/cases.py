@@ -4,31 +4,28 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from bot.vocabulary.lifecycle import FINAL
 from bot.vocabulary.models import Case, CaseEvent, CaseSummary, NearbyCase
-from storage.db import to_db
+from storage._sql import Runner, from_db, to_db
 from storage.photos import to_unsigned
-
-if TYPE_CHECKING:
-    from storage.db import Session
 
 _FINAL = tuple(s.value for s in FINAL)
 _NOT_FINAL = f"status NOT IN ({', '.join('?' * len(_FINAL))})"
 
 
 class CaseRepo:
-    def __init__(self, session: Session) -> None:
-        self.s = session
+    def __init__(self, sql: Runner) -> None:
+        self.sql = sql
 
     # Numbers ----------------------------------------------------------------------------
 
     async def next_sequence(self, day: str) -> int:
         """The next number of the day (1, 2, …); one writer, so no two cases share one."""
-        value = await self.s.fetch_value(
+        value = await self.sql.fetch_value(
             "INSERT INTO case_counters (day, last) VALUES (?, 1)"
             " ON CONFLICT (day) DO UPDATE SET last = last + 1 RETURNING last",
             (day,),
@@ -40,7 +37,7 @@ class CaseRepo:
     async def insert(self, values: dict[str, Any]) -> int:
         columns = ", ".join(values)
         marks = ", ".join("?" * len(values))
-        return await self.s.execute(
+        return await self.sql.execute(
             f"INSERT INTO cases ({columns}) VALUES ({marks})", tuple(values.values())
         )
 
@@ -53,7 +50,7 @@ class CaseRepo:
         added_by: int | None,
         now: dt.datetime,
     ) -> None:
-        await self.s.execute(
+        await self.sql.execute(
             "INSERT INTO case_photos (case_id, kind, position, sha256, added_by, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             (case_id, kind, position, sha256, added_by, to_db(now)),
@@ -69,14 +66,14 @@ class CaseRepo:
         to_status: str | None = None,
         note: str | None = None,
     ) -> int:
-        return await self.s.execute(
+        return await self.sql.execute(
             "INSERT INTO case_events (case_id, at, actor_id, kind, from_status, to_status, note)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (case_id, to_db(at), actor_id, kind, from_status, to_status, note),
         )
 
     async def add_follower(self, case_id: int, user_id: int, now: dt.datetime) -> bool:
-        changed = await self.s.execute(
+        changed = await self.sql.execute(
             "INSERT OR IGNORE INTO case_followers (case_id, user_id, created_at) VALUES (?, ?, ?)",
             (case_id, user_id, to_db(now)),
         )
@@ -85,25 +82,25 @@ class CaseRepo:
     # Reading ----------------------------------------------------------------------------
 
     async def get(self, case_id: int) -> Case | None:
-        row = await self.s.fetch_one("SELECT * FROM cases WHERE id = ?", (case_id,))
+        row = await self.sql.fetch_one("SELECT * FROM cases WHERE id = ?", (case_id,))
         return None if row is None else Case.model_validate(dict(row))
 
     async def by_number(self, number: str) -> Case | None:
-        row = await self.s.fetch_one("SELECT * FROM cases WHERE number = ?", (number,))
+        row = await self.sql.fetch_one("SELECT * FROM cases WHERE number = ?", (number,))
         return None if row is None else Case.model_validate(dict(row))
 
     async def by_draft_key(self, key: str) -> Case | None:
-        row = await self.s.fetch_one("SELECT * FROM cases WHERE draft_key = ?", (key,))
+        row = await self.sql.fetch_one("SELECT * FROM cases WHERE draft_key = ?", (key,))
         return None if row is None else Case.model_validate(dict(row))
 
     async def events(self, case_id: int) -> list[CaseEvent]:
-        rows = await self.s.fetch_all(
+        rows = await self.sql.fetch_all(
             "SELECT * FROM case_events WHERE case_id = ? ORDER BY id", (case_id,)
         )
         return [CaseEvent.model_validate(dict(r)) for r in rows]
 
     async def photo_hashes(self, case_id: int, kind: str = "report") -> list[str]:
-        rows = await self.s.fetch_all(
+        rows = await self.sql.fetch_all(
             "SELECT sha256 FROM case_photos WHERE case_id = ? AND kind = ? ORDER BY position",
             (case_id, kind),
         )
@@ -111,7 +108,7 @@ class CaseRepo:
 
     async def is_participant(self, case_id: int, user_id: int) -> bool:
         """The reporter, or a co-reporter who follows the case."""
-        value = await self.s.fetch_value(
+        value = await self.sql.fetch_value(
             "SELECT 1 FROM cases WHERE id = ? AND reporter_id = ?"
             " UNION ALL SELECT 1 FROM case_followers WHERE case_id = ? AND user_id = ?",
             (case_id, user_id, case_id, user_id),
@@ -119,14 +116,14 @@ class CaseRepo:
         return value is not None
 
     async def followers(self, case_id: int) -> list[int]:
-        rows = await self.s.fetch_all(
+        rows = await self.sql.fetch_all(
             "SELECT user_id FROM case_followers WHERE case_id = ? ORDER BY created_at",
             (case_id,),
         )
         return [r[0] for r in rows]
 
     async def count_reported_since(self, user_id: int, since: dt.datetime) -> int:
-        value = await self.s.fetch_value(
+        value = await self.sql.fetch_value(
             "SELECT COUNT(*) FROM cases WHERE reporter_id = ? AND created_at >= ?",
             (user_id, to_db(since)),
         )
@@ -134,7 +131,7 @@ class CaseRepo:
 
     async def for_user(self, user_id: int, limit: int, offset: int) -> list[CaseSummary]:
         """Cases the user reported or follows, newest first."""
-        rows = await self.s.fetch_all(
+        rows = await self.sql.fetch_all(
             "SELECT id, number, category, status, created_at, 0 AS following"
             "  FROM cases WHERE reporter_id = :user"
             " UNION ALL"
@@ -147,7 +144,7 @@ class CaseRepo:
         return [CaseSummary.model_validate(dict(r)) for r in rows]
 
     async def count_for_user(self, user_id: int) -> int:
-        value = await self.s.fetch_value(
+        value = await self.sql.fetch_value(
             "SELECT (SELECT COUNT(*) FROM cases WHERE reporter_id = :user)"
             " + (SELECT COUNT(*) FROM case_followers f JOIN cases c ON c.id = f.case_id"
             "    WHERE f.user_id = :user AND c.reporter_id != :user)",
@@ -163,7 +160,7 @@ class CaseRepo:
     ) -> list[NearbyCase]:
         """Open cases of a category created since ``since`` inside (lat0, lat1, lon0, lon1)."""
         lat0, lat1, lon0, lon1 = box
-        rows = await self.s.fetch_all(
+        rows = await self.sql.fetch_all(
             "SELECT id, number, status, latitude, longitude, created_at FROM cases"
             f" WHERE category = ? AND created_at >= ? AND {_NOT_FINAL}"
             " AND latitude BETWEEN ? AND ? AND longitude BETWEEN ? AND ?",
@@ -173,7 +170,7 @@ class CaseRepo:
 
     async def open_photo_hashes(self, since: dt.datetime) -> list[tuple[int, int]]:
         """(case id, perceptual hash) of the report photos of open cases created since ``since``."""
-        rows = await self.s.fetch_all(
+        rows = await self.sql.fetch_all(
             "SELECT c.id, p.phash"
             " FROM cases c JOIN case_photos cp ON cp.case_id = c.id AND cp.kind = 'report'"
             " JOIN photos p ON p.sha256 = cp.sha256"
@@ -188,12 +185,35 @@ class CaseRepo:
         if not wanted:
             return []
         marks = ",".join("?" * len(wanted))
-        rows = await self.s.fetch_all(
+        rows = await self.sql.fetch_all(
             "SELECT id, number, status, latitude, longitude, created_at FROM cases"
             f" WHERE id IN ({marks})",
             wanted,
         )
         return [NearbyCase.model_validate(dict(r)) for r in rows]
+
+    async def next_deadline(self, status: str, after: dt.datetime) -> dt.datetime | None:
+        """The earliest deadline later than ``after`` of the cases in ``status``."""
+        value = await self.sql.fetch_value(
+            "SELECT MIN(deadline) FROM cases WHERE status = ? AND deadline > ?",
+            (status, to_db(after)),
+        )
+        return None if value is None else from_db(value)
+
+    async def count(self, status: str | None = None, *, with_deadline: bool = False) -> int:
+        """How many cases there are (in ``status``; only those with a deadline)."""
+        sql = "SELECT COUNT(*) FROM cases"
+        conditions = ["status = ?"] if status is not None else []
+        if with_deadline:
+            conditions.append("deadline IS NOT NULL")
+        if conditions:
+            sql += " WHERE " + " AND ".join(conditions)
+        return int(await self.sql.fetch_value(sql, () if status is None else (status,)))
+
+    async def status_counts(self) -> dict[str, int]:
+        """How many cases are in each status (statuses no case is in are left out)."""
+        rows = await self.sql.fetch_all("SELECT status, COUNT(*) FROM cases GROUP BY status")
+        return {r[0]: int(r[1]) for r in rows}
 
     # The workflow -------------------------------------------------------------------------
 
@@ -203,7 +223,7 @@ class CaseRepo:
         """Change a case if it is still at ``version``; False when someone changed it first."""
         assignments = ", ".join(f"{column} = ?" for column in values)
         params = [_db_value(v) for v in values.values()]
-        changed = await self.s.execute(
+        changed = await self.sql.execute(
             f"UPDATE cases SET {assignments}, version = version + 1, updated_at = ?,"
             " next_check_at = '' WHERE id = ? AND version = ?",
             (*params, to_db(now), case_id, version),
@@ -222,7 +242,7 @@ class CaseRepo:
 
     async def department_queue(self, department: str) -> list[Case]:
         """Cases waiting on the department: triage, assignment, verification, extensions."""
-        rows = await self.s.fetch_all(
+        rows = await self.sql.fetch_all(
             "SELECT * FROM cases WHERE department = ? AND (status IN"
             " ('submitted', 'accepted', 'fix_submitted')"
             " OR (status = 'assigned'"
@@ -233,7 +253,7 @@ class CaseRepo:
         return [Case.model_validate(dict(r)) for r in rows]
 
     async def open_for_enterprise(self, enterprise_id: int) -> list[Case]:
-        rows = await self.s.fetch_all(
+        rows = await self.sql.fetch_all(
             "SELECT * FROM cases WHERE enterprise_id = ?"
             " AND status IN ('assigned', 'fix_submitted')"
             " ORDER BY deadline, id",
@@ -243,7 +263,7 @@ class CaseRepo:
 
     async def enterprise_counts(self, enterprise_id: int, now: dt.datetime) -> tuple[int, int, int]:
         """(open, overdue, closed) cases of an enterprise, for the officer choosing it."""
-        row = await self.s.fetch_one(
+        row = await self.sql.fetch_one(
             "SELECT"
             " SUM(status IN ('assigned', 'fix_submitted')),"
             " SUM(status IN ('assigned', 'fix_submitted') AND deadline < ?),"
@@ -256,7 +276,7 @@ class CaseRepo:
 
     async def photo_hashes_except(self, case_id: int) -> list[tuple[str, int, str]]:
         """(case number, phash, kind) of every case photo except those of ``case_id``."""
-        rows = await self.s.fetch_all(
+        rows = await self.sql.fetch_all(
             "SELECT c.number, p.phash, cp.kind FROM case_photos cp"
             " JOIN cases c ON c.id = cp.case_id JOIN photos p ON p.sha256 = cp.sha256"
             " WHERE cp.case_id != ?",
@@ -266,14 +286,14 @@ class CaseRepo:
 
     async def mark_escalated(self, case_id: int, now: dt.datetime) -> bool:
         """Put a case under supervision once; False when it already was."""
-        changed = await self.s.execute(
+        changed = await self.sql.execute(
             "UPDATE cases SET escalated_at = ? WHERE id = ? AND escalated_at IS NULL",
             (to_db(now), case_id),
         )
         return changed == 1
 
     async def photo_count(self, case_id: int, kind: str) -> int:
-        value = await self.s.fetch_value(
+        value = await self.sql.fetch_value(
             "SELECT COUNT(*) FROM case_photos WHERE case_id = ? AND kind = ?", (case_id, kind)
         )
         return int(value)
@@ -285,7 +305,7 @@ class CaseRepo:
     ) -> list[WeekCounts]:
         """Per department: cases new, accepted, closed and escalated in [start, end), and
         overdue at ``now``. Departments with nothing at all are left out."""
-        rows = await self.s.fetch_all(
+        rows = await self.sql.fetch_all(
             "SELECT department,"
             " SUM(created_at >= :start AND created_at < :end) AS new,"
             " SUM(accepted_at >= :start AND accepted_at < :end) AS accepted,"
@@ -320,27 +340,36 @@ def _db_value(value: object) -> object:
     return value
 
 
-async def _cases(session: Session, sql: str, params: tuple[object, ...] = ()) -> list[Case]:
-    return [Case.model_validate(dict(r)) for r in await session.fetch_all(sql, params)]
+async def _cases(sql: Runner, query: str, params: tuple[object, ...] = ()) -> list[Case]:
+    return [Case.model_validate(dict(r)) for r in await sql.fetch_all(query, params)]
 
 
 class CaseQueries:
     """Queries of the reminder sweep."""
 
-    def __init__(self, session: Session) -> None:
-        self.s = session
+    def __init__(self, sql: Runner) -> None:
+        self.sql = sql
 
     async def due_for_check(self, status: str, now: dt.datetime) -> list[Case]:
         """Cases in ``status`` whose next reminder rung (or first look) is due."""
         return await _cases(
-            self.s,
+            self.sql,
             "SELECT * FROM cases WHERE status = ? AND next_check_at <= ?",
             (status, to_db(now)),
         )
 
+    async def next_check(self, after: dt.datetime) -> dt.datetime | None:
+        """The earliest check of a case planned later than ``after``; cases the sweep need
+        never look at again (their next check is 9999-12-31) are left out."""
+        value = await self.sql.fetch_value(
+            "SELECT MIN(next_check_at) FROM cases WHERE next_check_at > ? AND next_check_at < ?",
+            (to_db(after), "9999"),
+        )
+        return from_db(value) if value else None
+
     async def set_next_checks(self, checks: list[tuple[int, int, str]]) -> None:
         """(case id, version seen, next check as stored text): only if the case is unchanged."""
-        await self.s.execute_many(
+        await self.sql.execute_many(
             "UPDATE cases SET next_check_at = ? WHERE id = ? AND version = ?",
             [(when, case_id, version) for case_id, version, when in checks],
         )

@@ -1,4 +1,5 @@
-"""The SQLite database: one writer connection behind a lock, one reader, numbered migrations."""
+"""The SQLite database: one writer connection behind a lock, one reader, numbered migrations;
+sessions and transactions, through which the repositories are reached."""
 
 from __future__ import annotations
 
@@ -6,258 +7,120 @@ import asyncio
 import datetime as dt
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiosqlite
 
-if TYPE_CHECKING:
-    from storage.broadcasts import BroadcastRepo
-    from storage.cases import CaseQueries, CaseRepo
-    from storage.departments import DepartmentRepo
-    from storage.drafts import DraftRepo
-    from storage.enterprises import EnterpriseRepo
-    from storage.inputs import PendingInputRepo
-    from storage.invites import InviteRepo
-    from storage.outbox import OutboxRepo
-    from storage.photos import PhotoRepo
-    from storage.questions import QuestionRepo
-    from storage.reminders import ReminderRepo
-    from storage.rewards import RewardRepo
-    from storage.stats import StatsRepo
-    from storage.users import UserRepo
+from storage._sql import BEGIN, InlineRunner, Runner, from_db, to_db
+from storage.broadcasts import BroadcastRepo
+from storage.cases import CaseQueries, CaseRepo
+from storage.departments import DepartmentRepo
+from storage.drafts import DraftRepo
+from storage.enterprises import EnterpriseRepo
+from storage.inputs import PendingInputRepo
+from storage.invites import InviteRepo
+from storage.outbox import OutboxRepo
+from storage.photos import PhotoRepo
+from storage.questions import QuestionRepo
+from storage.reminders import ReminderRepo
+from storage.rewards import RewardRepo
+from storage.stats import StatsRepo
+from storage.users import UserRepo
+
+# The time codec is the repositories' (storage._sql); code that builds stored values takes it
+# from here.
+__all__ = ["Database", "Session", "backup", "from_db", "to_db"]
 
 log = logging.getLogger(__name__)
 
-Params = Sequence[Any] | dict[str, Any]
-T = TypeVar("T")
-BEGIN = "BEGIN IMMEDIATE"
-
-
-def to_db(moment: dt.datetime) -> str:
-    """Store a time as sortable UTC text."""
-    if moment.tzinfo is None:
-        raise ValueError("naive datetimes are not stored")
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def from_db(value: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(value)
-
 
 class Session:
-    """Runs SQL on one connection; repositories are reached through it.
+    """One connection's unit of work: its repositories, and its end (commit or rollback).
 
-    Every call is one trip to the connection's thread (aiosqlite's own ``execute`` + ``fetchone``
-    + cursor close would be three). In a transaction, ``BEGIN`` travels with the first statement.
+    The SQL runner under it is the repositories' alone; a session runs no SQL of its own.
     """
 
-    def __init__(self, conn: aiosqlite.Connection, *, begin: str | None = None) -> None:
-        self.conn = conn
-        self._begin = begin
+    def __init__(self, sql: Runner) -> None:
+        self._sql = sql
 
-    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        conn = self.conn
-
-        def call() -> T:
-            raw: sqlite3.Connection = conn._conn  # we are in the connection's own thread
-            if self._begin is not None:
-                raw.execute(self._begin)
-                self._begin = None
-            return fn(raw)
-
-        # aiosqlite's queue to its thread: ``_execute`` runs one function there.
-        result: T = await conn._execute(call)  # type: ignore[no-untyped-call]
-        return result
+    @property
+    def moved(self) -> bool:
+        """Whether the work went to the writer's thread because another process held the lock
+        (see InlineRunner)."""
+        return self._sql.moved
 
     async def commit(self) -> None:
         """End the transaction (nothing to do when no statement began it)."""
-        if self.conn.in_transaction:
-            await self.conn.execute("COMMIT")
+        await self._sql.commit()
 
     async def rollback(self) -> None:
-        if self.conn.in_transaction:
-            await self.conn.execute("ROLLBACK")
-
-    async def fetch_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        def one(raw: sqlite3.Connection) -> sqlite3.Row | None:
-            cursor = raw.execute(sql, params)
-            try:
-                row: sqlite3.Row | None = cursor.fetchone()
-                return row
-            finally:
-                cursor.close()
-
-        return await self._run(one)
-
-    async def fetch_all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        def every(raw: sqlite3.Connection) -> list[sqlite3.Row]:
-            return list(raw.execute(sql, params).fetchall())
-
-        return await self._run(every)
-
-    async def fetch_value(self, sql: str, params: Params = ()) -> Any:
-        row = await self.fetch_one(sql, params)
-        return None if row is None else row[0]
-
-    async def execute(self, sql: str, params: Params = ()) -> int:
-        """Run one statement; return the new row id for an INSERT, else the rows changed."""
-        insert = sql.lstrip()[:6].upper() == "INSERT"
-
-        def run(raw: sqlite3.Connection) -> int:
-            cursor = raw.execute(sql, params)
-            if insert and cursor.rowcount > 0:
-                return int(cursor.lastrowid or 0)
-            return int(cursor.rowcount)
-
-        return await self._run(run)
-
-    async def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
-        batch = list(rows)
-        await self._run(lambda raw: raw.executemany(sql, batch))
+        await self._sql.rollback()
 
     # Repositories ---------------------------------------------------------------------------
 
     @cached_property
     def users(self) -> UserRepo:
-        from storage.users import UserRepo
-
-        return UserRepo(self)
+        return UserRepo(self._sql)
 
     @cached_property
     def cases(self) -> CaseRepo:
-        from storage.cases import CaseRepo
-
-        return CaseRepo(self)
+        return CaseRepo(self._sql)
 
     @cached_property
     def drafts(self) -> DraftRepo:
-        from storage.drafts import DraftRepo
-
-        return DraftRepo(self)
+        return DraftRepo(self._sql)
 
     @cached_property
     def photos(self) -> PhotoRepo:
-        from storage.photos import PhotoRepo
-
-        return PhotoRepo(self)
+        return PhotoRepo(self._sql)
 
     @cached_property
     def enterprises(self) -> EnterpriseRepo:
-        from storage.enterprises import EnterpriseRepo
-
-        return EnterpriseRepo(self)
+        return EnterpriseRepo(self._sql)
 
     @cached_property
     def departments(self) -> DepartmentRepo:
-        from storage.departments import DepartmentRepo
-
-        return DepartmentRepo(self)
+        return DepartmentRepo(self._sql)
 
     @cached_property
     def reminders(self) -> ReminderRepo:
-        from storage.reminders import ReminderRepo
-
-        return ReminderRepo(self)
+        return ReminderRepo(self._sql)
 
     @cached_property
     def sweep(self) -> CaseQueries:
-        from storage.cases import CaseQueries
-
-        return CaseQueries(self)
+        return CaseQueries(self._sql)
 
     @cached_property
     def outbox(self) -> OutboxRepo:
-        from storage.outbox import OutboxRepo
-
-        return OutboxRepo(self)
+        return OutboxRepo(self._sql)
 
     @cached_property
     def inputs(self) -> PendingInputRepo:
-        from storage.inputs import PendingInputRepo
-
-        return PendingInputRepo(self)
+        return PendingInputRepo(self._sql)
 
     @cached_property
     def questions(self) -> QuestionRepo:
-        from storage.questions import QuestionRepo
-
-        return QuestionRepo(self)
+        return QuestionRepo(self._sql)
 
     @cached_property
     def invites(self) -> InviteRepo:
-        from storage.invites import InviteRepo
-
-        return InviteRepo(self)
+        return InviteRepo(self._sql)
 
     @cached_property
     def stats(self) -> StatsRepo:
-        from storage.stats import StatsRepo
-
-        return StatsRepo(self)
+        return StatsRepo(self._sql)
 
     @cached_property
     def rewards(self) -> RewardRepo:
-        from storage.rewards import RewardRepo
-
-        return RewardRepo(self)
+        return RewardRepo(self._sql)
 
     @cached_property
     def broadcasts(self) -> BroadcastRepo:
-        from storage.broadcasts import BroadcastRepo
-
-        return BroadcastRepo(self)
-
-
-class InlineSession(Session):
-    """Runs SQL on a plain connection in the event loop's own thread: no trip at all.
-
-    A trip to aiosqlite's thread costs 0.1-0.3 ms on a small machine; a keyed lookup or a
-    one-row write in SQLite costs a few microseconds, and a whole transition (case, event,
-    notifications) well under a millisecond. So keyed work runs here; anything that scans goes
-    through ``Database.read`` or a ``transaction(bulk=True)``, so the loop never waits on it.
-    The connection never waits for a lock either (busy_timeout 0): when another process holds
-    the write lock, the session moves, before it has run anything, to ``fallback``, the thread
-    connection, which may wait.
-    """
-
-    def __init__(self, raw: sqlite3.Connection, fallback: Session, *, begin: str | None = None):
-        self.raw = raw
-        self.fallback = fallback
-        self._begin = begin
-        self.moved = False
-
-    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        if self.moved:
-            return await self.fallback._run(fn)
-        raw = self.raw
-        try:
-            if self._begin is not None:
-                raw.execute(self._begin)
-                self._begin = None
-            return fn(raw)
-        except sqlite3.OperationalError as exc:
-            busy = exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-            if not busy or raw.in_transaction:
-                raise
-        self.moved = True
-        return await self.fallback._run(fn)
-
-    async def commit(self) -> None:
-        if self.moved:
-            await self.fallback.commit()
-        elif self.raw.in_transaction:
-            self.raw.execute("COMMIT")
-
-    async def rollback(self) -> None:
-        if self.moved:
-            await self.fallback.rollback()
-        elif self.raw.in_transaction:
-            self.raw.execute("ROLLBACK")
+        return BroadcastRepo(self._sql)
 
 
 def _open_inline(path: Path, *, readonly: bool) -> sqlite3.Connection:
@@ -344,29 +207,30 @@ class Database:
         """A session for reads outside any transaction."""
         if self._reader is None:
             raise RuntimeError("database is not connected")
-        return Session(self._reader)
+        return Session(Runner(self._reader))
 
     @property
     def lookup(self) -> Session:
-        """A session for keyed lookups, run at once in this thread (see InlineSession)."""
+        """A session for keyed lookups, run at once in this thread (see InlineRunner)."""
         if self._lookups is None or self._reader is None:
             raise RuntimeError("database is not connected")
-        return InlineSession(self._lookups, Session(self._reader))
+        return Session(InlineRunner(self._lookups, Runner(self._reader)))
 
     @asynccontextmanager
     async def transaction(self, *, bulk: bool = False) -> AsyncIterator[Session]:
         """Run the block as one write transaction; roll back if it raises.
 
-        Keyed work runs in this thread (see InlineSession); ``bulk=True`` sends the block to the
+        Keyed work runs in this thread (see InlineRunner); ``bulk=True`` sends the block to the
         writer's own thread, for blocks that touch thousands of rows. ``BEGIN IMMEDIATE`` goes
         with the block's first statement; a block that runs none costs nothing.
         """
         if self._writer is None or self._statements is None:
             raise RuntimeError("database is not connected")
         async with self._lock:
-            session: Session = Session(self._writer, begin=BEGIN)
+            sql = Runner(self._writer, begin=BEGIN)
             if not bulk:
-                session = InlineSession(self._statements, session, begin=BEGIN)
+                sql = InlineRunner(self._statements, sql, begin=BEGIN)
+            session = Session(sql)
             try:
                 yield session
             except BaseException:
@@ -378,15 +242,10 @@ class Database:
             # sweep catching up after downtime) must still let updates through between them.
             await asyncio.sleep(0)
 
-    async def write(self, sql: str, params: Params = ()) -> int:
-        """Run one statement as its own transaction, in this thread (see InlineSession)."""
-        async with self.autocommit() as session:
-            return await session.execute(sql, params)
-
     @asynccontextmanager
     async def autocommit(self) -> AsyncIterator[Session]:
         """A writer session without BEGIN: each statement commits on its own, run at once in
-        this thread (see InlineSession).
+        this thread (see InlineRunner).
 
         For blocks of ONE keyed statement (or statements that need not stand or fall together);
         anything bigger is a ``transaction``.
@@ -394,7 +253,7 @@ class Database:
         if self._writer is None or self._statements is None:
             raise RuntimeError("database is not connected")
         async with self._lock:
-            yield InlineSession(self._statements, Session(self._writer))
+            yield Session(InlineRunner(self._statements, Runner(self._writer)))
 
     async def migrate(self) -> list[str]:
         """Apply the migrations not yet recorded; return their names."""
@@ -425,7 +284,9 @@ class Database:
             return applied
 
     async def integrity_check(self) -> str:
-        value = await self.read.fetch_value("PRAGMA integrity_check")
+        if self._reader is None:
+            raise RuntimeError("database is not connected")
+        value = await Runner(self._reader).fetch_value("PRAGMA integrity_check")
         return str(value)
 
 

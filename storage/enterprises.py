@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
 
 from bot.vocabulary.models import Enterprise
-from storage.db import to_db
-
-if TYPE_CHECKING:
-    from storage.db import Session
+from storage._sql import Runner, to_db
 
 
 class EnterpriseRepo:
-    def __init__(self, session: Session) -> None:
-        self.s = session
+    def __init__(self, sql: Runner) -> None:
+        self.sql = sql
 
     async def get(self, enterprise_id: int) -> Enterprise | None:
-        row = await self.s.fetch_one("SELECT * FROM enterprises WHERE id = ?", (enterprise_id,))
+        row = await self.sql.fetch_one("SELECT * FROM enterprises WHERE id = ?", (enterprise_id,))
         return None if row is None else Enterprise.model_validate(dict(row))
 
     async def add(
@@ -28,21 +24,21 @@ class EnterpriseRepo:
         address: str | None,
         now: dt.datetime,
     ) -> int:
-        return await self.s.execute(
+        return await self.sql.execute(
             "INSERT INTO enterprises (name, credit_code, district, address, created_at)"
             " VALUES (?, ?, ?, ?, ?)",
             (name, credit_code, district, address, to_db(now)),
         )
 
     async def by_credit_code(self, code: str) -> Enterprise | None:
-        row = await self.s.fetch_one("SELECT * FROM enterprises WHERE credit_code = ?", (code,))
+        row = await self.sql.fetch_one("SELECT * FROM enterprises WHERE credit_code = ?", (code,))
         return None if row is None else Enterprise.model_validate(dict(row))
 
     async def search(self, text: str, limit: int = 8) -> list[Enterprise]:
         """By credit code (exact or prefix) or by a part of the name."""
         needle = text.strip()
         escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        rows = await self.s.fetch_all(
+        rows = await self.sql.fetch_all(
             "SELECT * FROM enterprises WHERE credit_code LIKE ? ESCAPE '\\'"
             " OR name LIKE ? ESCAPE '\\' ORDER BY (credit_code = ?) DESC, length(name), name"
             " LIMIT ?",
@@ -63,7 +59,7 @@ class EnterpriseRepo:
         if existing is None:
             await self.add(name, credit_code, district, address, now)
             return True
-        await self.s.execute(
+        await self.sql.execute(
             "UPDATE enterprises SET name = ?, district = ?, address = ? WHERE id = ?",
             (name, district, address, existing.id),
         )
@@ -77,7 +73,7 @@ class EnterpriseRepo:
         district: str | None,
         address: str | None,
     ) -> bool:
-        changed = await self.s.execute(
+        changed = await self.sql.execute(
             "UPDATE enterprises SET name = ?, credit_code = ?, district = ?, address = ?"
             " WHERE id = ?",
             (name, credit_code, district, address, enterprise_id),
@@ -85,10 +81,10 @@ class EnterpriseRepo:
         return changed == 1
 
     async def count(self) -> int:
-        return int(await self.s.fetch_value("SELECT COUNT(*) FROM enterprises"))
+        return int(await self.sql.fetch_value("SELECT COUNT(*) FROM enterprises"))
 
     async def first_by_name(self, limit: int) -> list[Enterprise]:
-        rows = await self.s.fetch_all(
+        rows = await self.sql.fetch_all(
             "SELECT * FROM enterprises ORDER BY name, id LIMIT ?", (limit,)
         )
         return [Enterprise.model_validate(dict(r)) for r in rows]

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.vocabulary.models import PendingInput
-from storage.db import to_db
-
-if TYPE_CHECKING:
-    from storage.db import Session
+from storage._sql import Runner, to_db
 
 
 class PendingInputRepo:
-    def __init__(self, session: Session) -> None:
-        self.s = session
+    def __init__(self, sql: Runner) -> None:
+        self.sql = sql
 
     async def get(self, user_id: int) -> PendingInput | None:
-        row = await self.s.fetch_one("SELECT * FROM pending_inputs WHERE user_id = ?", (user_id,))
+        row = await self.sql.fetch_one("SELECT * FROM pending_inputs WHERE user_id = ?", (user_id,))
         if row is None:
             return None
         values = dict(row)
@@ -35,11 +32,13 @@ class PendingInputRepo:
         now: dt.datetime,
     ) -> None:
         """Ask the user for an input, replacing whatever was asked before."""
-        await self.s.execute(
+        await self.sql.execute(
             "INSERT OR REPLACE INTO pending_inputs (user_id, kind, case_id, version, data,"
             " created_at) VALUES (?, ?, ?, ?, ?, ?)",
             (user_id, kind, case_id, version, json.dumps(data, ensure_ascii=False), to_db(now)),
         )
 
     async def clear(self, user_id: int) -> bool:
-        return await self.s.execute("DELETE FROM pending_inputs WHERE user_id = ?", (user_id,)) > 0
+        return (
+            await self.sql.execute("DELETE FROM pending_inputs WHERE user_id = ?", (user_id,)) > 0
+        )

@@ -5,13 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.vocabulary.models import OutboxRow
-from storage.db import to_db
-
-if TYPE_CHECKING:
-    from storage.db import Session
+from storage._sql import Runner, to_db
 
 
 def _row(values: dict[str, Any]) -> OutboxRow:
@@ -20,8 +17,8 @@ def _row(values: dict[str, Any]) -> OutboxRow:
 
 
 class OutboxRepo:
-    def __init__(self, session: Session) -> None:
-        self.s = session
+    def __init__(self, sql: Runner) -> None:
+        self.sql = sql
 
     async def add(
         self,
@@ -35,7 +32,7 @@ class OutboxRepo:
         quiet: bool = False,
     ) -> bool:
         """Queue a message; False when one with this key was queued before (a replay)."""
-        changed = await self.s.execute(
+        changed = await self.sql.execute(
             "INSERT OR IGNORE INTO outbox (chat_id, payload, dedupe_key, not_before, created_at,"
             " broadcast_id, quiet) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
@@ -71,46 +68,45 @@ class OutboxRepo:
             rows.append(
                 (chat_id, text, key, to_db(not_before), to_db(now), broadcast_id, int(quiet))
             )
-        before = int(await self.s.fetch_value("SELECT total_changes()"))
-        await self.s.execute_many(
+        before = int(await self.sql.fetch_value("SELECT total_changes()"))
+        await self.sql.execute_many(
             "INSERT OR IGNORE INTO outbox (chat_id, payload, dedupe_key, not_before, created_at,"
             " broadcast_id, quiet) VALUES (?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
-        return int(await self.s.fetch_value("SELECT total_changes()")) - before
+        return int(await self.sql.fetch_value("SELECT total_changes()")) - before
 
     async def due(self, now: dt.datetime, limit: int) -> list[OutboxRow]:
-        rows = await self.s.fetch_all(
+        rows = await self.sql.fetch_all(
             "SELECT * FROM outbox WHERE status = 'pending' AND not_before <= ?"
             " ORDER BY not_before, id LIMIT ?",
             (to_db(now), limit),
         )
         return [_row(dict(r)) for r in rows]
 
-    MARK_SENT = (
-        "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ?"
-    )
-
     async def mark_sent(self, row_id: int, now: dt.datetime) -> None:
-        await self.s.execute(self.MARK_SENT, (to_db(now), row_id))
+        await self.sql.execute(
+            "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ?",
+            (to_db(now), row_id),
+        )
 
     async def postpone(
         self, row_id: int, until: dt.datetime, error: str, count_attempt: bool = True
     ) -> None:
-        await self.s.execute(
+        await self.sql.execute(
             "UPDATE outbox SET not_before = ?, attempts = attempts + ?, last_error = ?"
             " WHERE id = ?",
             (to_db(until), int(count_attempt), error, row_id),
         )
 
     async def give_up(self, row_id: int, status: str, error: str) -> None:
-        await self.s.execute(
+        await self.sql.execute(
             "UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
             (status, error, row_id),
         )
 
     async def drop_pending_for_chat(self, chat_id: int, error: str) -> int:
-        return await self.s.execute(
+        return await self.sql.execute(
             "UPDATE outbox SET status = 'dropped', last_error = ?"
             " WHERE chat_id = ? AND status = 'pending'",
             (error, chat_id),
@@ -118,7 +114,7 @@ class OutboxRepo:
 
     async def hold_quiet(self, until: dt.datetime) -> int:
         """Keep every pending quiet row back until the sending window opens."""
-        return await self.s.execute(
+        return await self.sql.execute(
             "UPDATE outbox SET not_before = ? WHERE status = 'pending' AND quiet = 1"
             " AND not_before < ?",
             (to_db(until), to_db(until)),
@@ -126,11 +122,18 @@ class OutboxRepo:
 
     async def forget_payloads(self, before: dt.datetime, limit: int = 2000) -> int:
         """Blank the text of finished rows queued before ``before``; keep their keys."""
-        return await self.s.execute(
+        return await self.sql.execute(
             "UPDATE outbox SET payload = '{}' WHERE id IN (SELECT id FROM outbox"
             " WHERE payload != '{}' AND created_at < ? AND status != 'pending' LIMIT ?)",
             (to_db(before), limit),
         )
 
+    async def status_counts(self) -> dict[str, int]:
+        """How many rows are in each status: pending, sent, failed, dropped."""
+        rows = await self.sql.fetch_all("SELECT status, COUNT(*) FROM outbox GROUP BY status")
+        return {r[0]: int(r[1]) for r in rows}
+
     async def pending_count(self) -> int:
-        return int(await self.s.fetch_value("SELECT COUNT(*) FROM outbox WHERE status = 'pending'"))
+        return int(
+            await self.sql.fetch_value("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
+        )

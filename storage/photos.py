@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from bot.vocabulary.models import Photo
-from storage.db import to_db
-
-if TYPE_CHECKING:
-    from storage.db import Session
+from storage._sql import Runner, to_db
 
 _SIGN = 1 << 63
 
@@ -25,11 +21,11 @@ def to_unsigned(value: int) -> int:
 
 
 class PhotoRepo:
-    def __init__(self, session: Session) -> None:
-        self.s = session
+    def __init__(self, sql: Runner) -> None:
+        self.sql = sql
 
     async def add(self, photo: Photo, now: dt.datetime) -> None:
-        await self.s.execute(
+        await self.sql.execute(
             "INSERT OR IGNORE INTO photos (sha256, thumb_sha256, phash, width, height, size,"
             " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
@@ -44,7 +40,7 @@ class PhotoRepo:
         )
 
     async def get(self, sha256: str) -> Photo | None:
-        row = await self.s.fetch_one("SELECT * FROM photos WHERE sha256 = ?", (sha256,))
+        row = await self.sql.fetch_one("SELECT * FROM photos WHERE sha256 = ?", (sha256,))
         if row is None:
             return None
         values = dict(row)
@@ -59,14 +55,16 @@ class PhotoRepo:
         """Telegram's file ids of those of these photos already uploaded."""
         found = {}
         for sha in set(hashes):
-            value = await self.s.fetch_value("SELECT file_id FROM photos WHERE sha256 = ?", (sha,))
+            value = await self.sql.fetch_value(
+                "SELECT file_id FROM photos WHERE sha256 = ?", (sha,)
+            )
             if value:
                 found[sha] = str(value)
         return found
 
     async def set_file_ids(self, file_ids: dict[str, str | None]) -> None:
         """Remember (or, with None, forget) the file ids Telegram gave these photos."""
-        await self.s.execute_many(
+        await self.sql.execute_many(
             "UPDATE photos SET file_id = ? WHERE sha256 = ?",
             [(file_id, sha) for sha, file_id in file_ids.items()],
         )

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
 from bot.vocabulary.lifecycle import Level
-from storage.db import to_db
-
-if TYPE_CHECKING:
-    from storage.db import Session
+from storage._sql import Runner, to_db
 
 
 class RewardStatus(StrEnum):
@@ -84,8 +80,8 @@ _LEDGER = (
 
 
 class RewardRepo:
-    def __init__(self, session: Session) -> None:
-        self.s = session
+    def __init__(self, sql: Runner) -> None:
+        self.sql = sql
 
     async def add(
         self,
@@ -102,7 +98,7 @@ class RewardRepo:
         now: dt.datetime,
     ) -> int:
         """Record a closing's outcome; 0 when the case has one already (it keeps the first)."""
-        changed = await self.s.execute(
+        changed = await self.sql.execute(
             "INSERT OR IGNORE INTO rewards (case_id, reporter_id, level, genuine, fine,"
             " amount_proposed, status, basis, proposed_by, proposed_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -123,15 +119,15 @@ class RewardRepo:
         return changed
 
     async def get(self, reward_id: int) -> Reward | None:
-        row = await self.s.fetch_one("SELECT * FROM rewards WHERE id = ?", (reward_id,))
+        row = await self.sql.fetch_one("SELECT * FROM rewards WHERE id = ?", (reward_id,))
         return None if row is None else Reward.model_validate(dict(row))
 
     async def for_case(self, case_id: int) -> Reward | None:
-        row = await self.s.fetch_one("SELECT * FROM rewards WHERE case_id = ?", (case_id,))
+        row = await self.sql.fetch_one("SELECT * FROM rewards WHERE case_id = ?", (case_id,))
         return None if row is None else Reward.model_validate(dict(row))
 
     async def by_code_hash(self, code_hash: str) -> Reward | None:
-        row = await self.s.fetch_one(
+        row = await self.sql.fetch_one(
             "SELECT * FROM rewards WHERE claim_code_hash = ?", (code_hash,)
         )
         return None if row is None else Reward.model_validate(dict(row))
@@ -141,7 +137,7 @@ class RewardRepo:
     ) -> int:
         """Yuan promised or paid to a reporter for ordinary hazards proposed in [since, until)."""
         marks = ", ".join("?" * len(COMMITTED))
-        value = await self.s.fetch_value(
+        value = await self.sql.fetch_value(
             "SELECT SUM(COALESCE(amount_approved, amount_proposed)) FROM rewards"
             " WHERE reporter_id = ? AND IFNULL(level, '') != ? AND proposed_at >= ?"
             f" AND proposed_at < ? AND status IN ({marks})",
@@ -161,7 +157,7 @@ class RewardRepo:
         expires_at: dt.datetime,
     ) -> bool:
         """Approve a proposal; False when it was decided first by someone else."""
-        changed = await self.s.execute(
+        changed = await self.sql.execute(
             "UPDATE rewards SET status = 'approved', amount_approved = ?, decision_note = ?,"
             " approved_by = ?, approved_at = ?, expires_at = ?, updated_at = ?"
             " WHERE id = ? AND status = 'proposed'",
@@ -170,7 +166,7 @@ class RewardRepo:
         return changed == 1
 
     async def refuse(self, reward_id: int, note: str, by: int, now: dt.datetime) -> bool:
-        changed = await self.s.execute(
+        changed = await self.sql.execute(
             "UPDATE rewards SET status = 'none', decision_note = ?, refused_by = ?,"
             " refused_at = ?, updated_at = ? WHERE id = ? AND status = 'proposed'",
             (note, by, to_db(now), to_db(now), reward_id),
@@ -179,7 +175,7 @@ class RewardRepo:
 
     async def set_code(self, reward_id: int, code_hash: str, now: dt.datetime) -> bool:
         """Replace the claim code of an approved reward (a new code voids the old one)."""
-        changed = await self.s.execute(
+        changed = await self.sql.execute(
             "UPDATE rewards SET claim_code_hash = ?, code_issued_at = ?, updated_at = ?"
             " WHERE id = ? AND status = 'approved'",
             (code_hash, to_db(now), to_db(now), reward_id),
@@ -188,7 +184,7 @@ class RewardRepo:
 
     async def mark_paid(self, reward_id: int, by: int, now: dt.datetime) -> bool:
         """Pay an approved, unexpired reward; False when it is paid, lapsed or not approved."""
-        changed = await self.s.execute(
+        changed = await self.sql.execute(
             "UPDATE rewards SET status = 'paid', paid_by = ?, paid_at = ?, updated_at = ?"
             " WHERE id = ? AND status = 'approved' AND expires_at > ?",
             (by, to_db(now), to_db(now), reward_id, to_db(now)),
@@ -199,13 +195,13 @@ class RewardRepo:
 
     async def approved(self) -> list[Reward]:
         """Approved rewards waiting to be claimed, soonest to lapse first."""
-        rows = await self.s.fetch_all(
+        rows = await self.sql.fetch_all(
             "SELECT * FROM rewards WHERE status = 'approved' ORDER BY expires_at, id"
         )
         return [Reward.model_validate(dict(r)) for r in rows]
 
     async def mark_reminded(self, reward_id: int, now: dt.datetime) -> bool:
-        changed = await self.s.execute(
+        changed = await self.sql.execute(
             "UPDATE rewards SET reminded_at = ?, updated_at = ?"
             " WHERE id = ? AND status = 'approved' AND reminded_at IS NULL",
             (to_db(now), to_db(now), reward_id),
@@ -213,7 +209,7 @@ class RewardRepo:
         return changed == 1
 
     async def mark_expired(self, reward_id: int, now: dt.datetime) -> bool:
-        changed = await self.s.execute(
+        changed = await self.sql.execute(
             "UPDATE rewards SET status = 'expired', expired_at = ?, updated_at = ?"
             " WHERE id = ? AND status = 'approved' AND expires_at <= ?",
             (to_db(now), to_db(now), reward_id, to_db(now)),
@@ -236,7 +232,7 @@ class RewardRepo:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        rows = await self.s.fetch_all(sql, params)
+        rows = await self.sql.fetch_all(sql, params)
         lines = []
         for row in rows:
             values = dict(row)

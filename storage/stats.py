@@ -12,15 +12,12 @@ import datetime as dt
 import sqlite3
 from collections.abc import Collection, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
 from bot.vocabulary.models import Case
-from storage.db import from_db, to_db
-
-if TYPE_CHECKING:
-    from storage.db import Session
+from storage._sql import Runner, from_db, to_db
 
 # Accepted hazards: what a city counts as "found" (a rejected report is no hazard, and a merged
 # one is counted in the case it was merged into).
@@ -184,8 +181,8 @@ def figures_query(
 
 
 class StatsRepo:
-    def __init__(self, session: Session) -> None:
-        self.s = session
+    def __init__(self, sql: Runner) -> None:
+        self.sql = sql
 
     async def figures(
         self,
@@ -198,7 +195,7 @@ class StatsRepo:
         self-reported ones apart) and one line per department, category, district, colour."""
         sql, params = figures_query(start, end, now, departments)
         lines = []
-        for row in await self.s.fetch_all(sql, params):
+        for row in await self.sql.fetch_all(sql, params):
             counts = dict(row)
             dimension, key = counts.pop("dimension"), counts.pop("key")
             self_reported = bool(counts.pop("self_reported"))
@@ -214,7 +211,7 @@ class StatsRepo:
 
     async def overdue_count(self, now: dt.datetime, departments: Collection[str] | None) -> int:
         params: dict[str, Any] = {"now": to_db(now)}
-        value = await self.s.fetch_value(
+        value = await self.sql.fetch_value(
             f"SELECT COUNT(*) FROM cases WHERE status IN {_OPEN_SQL} AND deadline < :now"
             + _scope(departments, params),
             params,
@@ -226,7 +223,7 @@ class StatsRepo:
     ) -> list[Case]:
         """Open cases past their deadline, the longest overdue first."""
         params: dict[str, Any] = {"now": to_db(now), "limit": limit, "offset": offset}
-        rows = await self.s.fetch_all(
+        rows = await self.sql.fetch_all(
             f"SELECT * FROM cases WHERE status IN {_OPEN_SQL} AND deadline < :now"
             + _scope(departments, params)
             + " ORDER BY deadline, id LIMIT :limit OFFSET :offset",

@@ -22,6 +22,7 @@ from fakebotapi import FakeBotAPI, FakeUser
 from sandbox.core import offline_settings, start_on_fake_api
 from storage.db import Database
 from tests.images import has_metadata
+from tests.support import tables
 
 TOKEN = "123456:TEST-TOKEN"
 # PTB 22 warns on RetryAfter.retry_after as an int; opt in to the timedelta it will use.
@@ -123,15 +124,15 @@ async def check_confidentiality(bot: Bot) -> tuple[int, int]:
     every chat-level test, so the whole scenario suite is checked.
     """
     assert bot.app is not None
-    read = bot.db.read
     contacts = {
         r[0]
-        for r in await read.fetch_all("SELECT user_id FROM memberships WHERE role = 'enterprise'")
+        for r in tables.rows(bot.db, "SELECT user_id FROM memberships WHERE role = 'enterprise'")
     }
     secrets: set[str] = set()
-    for row in await read.fetch_all(
+    for row in tables.rows(
+        bot.db,
         "SELECT reporter_id, reporter_name, reporter_phone FROM cases WHERE self_reported = 0"
-        " UNION SELECT f.user_id, NULL, NULL FROM case_followers f"
+        " UNION SELECT f.user_id, NULL, NULL FROM case_followers f",
     ):
         reporter_id, name, phone = row
         if reporter_id in contacts:

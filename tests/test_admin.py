@@ -9,6 +9,7 @@ from bot.invites import InviteSpec, create_invite
 from bot.vocabulary.roles import Role
 from fakebotapi import FakeUser
 from tests.conftest import Bot
+from tests.support import tables
 
 NOT_ALLOWED = "You are not allowed to do that."
 CODE = re.compile(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}\b")
@@ -41,7 +42,7 @@ async def add_enterprise(bot: Bot, name: str, n: int, district: str | None = Non
 
 
 async def count(bot: Bot, table: str) -> int:
-    return int(await bot.db.read.fetch_value(f"SELECT COUNT(*) FROM {table}"))
+    return tables.count(bot.db, table)
 
 
 def line_number(text: str, user_id: int, role: str) -> int:
@@ -68,9 +69,7 @@ async def test_admin_invites_an_officer_who_then_joins(bot: Bot) -> None:
     assert officer.last.plain.startswith(
         "You are now department officer of Fire and Rescue Detachment."
     )
-    invite = await bot.db.read.fetch_one(
-        "SELECT created_by, used_by FROM invites WHERE role = 'officer'"
-    )
+    invite = tables.row(bot.db, "SELECT created_by, used_by FROM invites WHERE role = 'officer'")
     assert invite is not None
     assert tuple(invite) == (admin.user_id, officer.user_id)
 

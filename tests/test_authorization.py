@@ -11,6 +11,7 @@ from bot.vocabulary.roles import Role
 from fakebotapi import FakeUser
 from tests.conftest import Bot
 from tests.images import jpeg
+from tests.support import tables
 from tests.test_loop import LAOCHENG, enterprise_named, report, staff
 
 SECRET_DESCRIPTION = "The emergency exit of the Golden Dragon restaurant is locked."
@@ -29,7 +30,7 @@ async def snapshot(bot: Bot, case_id: int) -> tuple[object, ...]:
     case = await bot.db.read.cases.get(case_id)
     assert case is not None
     events = await bot.db.read.cases.events(case_id)
-    outbox = await bot.db.read.fetch_value("SELECT COUNT(*) FROM outbox")
+    outbox = tables.count(bot.db, "outbox")
     return case.version, case.status, len(events), outbox
 
 

@@ -13,6 +13,7 @@ from bot.services import Services
 from fakebotapi import FakeUser, SentMessage
 from tests.conftest import Bot
 from tests.images import has_metadata, jpeg
+from tests.support import tables
 from tests.test_admin import NOT_ALLOWED, make_admin
 from tests.test_subscriptions import subscriber
 
@@ -47,8 +48,8 @@ def warnings(user: FakeUser) -> list[SentMessage]:
 
 
 async def outbox_rows(bot: Bot, broadcast_id: int) -> int:
-    value = await bot.db.read.fetch_value(
-        "SELECT COUNT(*) FROM outbox WHERE broadcast_id = ?", (broadcast_id,)
+    value = tables.value(
+        bot.db, "SELECT COUNT(*) FROM outbox WHERE broadcast_id = ?", (broadcast_id,)
     )
     return int(value)
 
@@ -71,7 +72,7 @@ async def test_admin_broadcasts_to_every_subscriber(bot: Bot) -> None:
     assert preview.has_button("Report a hazard")
     assert "It goes to 3 subscribers (all subscribers)." in summary.plain
     assert not warnings(english)  # nothing before the confirmation
-    assert await bot.db.read.fetch_value("SELECT COUNT(*) FROM outbox") == 0
+    assert tables.count(bot.db, "outbox") == 0
 
     await admin.press("Confirm and send", message=summary)
     assert summary.plain.startswith("✅ Confirmed: it is going out to 3 subscribers")
@@ -181,7 +182,7 @@ async def test_confirming_twice_or_a_replay_sends_once(bot: Bot) -> None:
     assert admin.callback_answers[-1]["text"] == "This broadcast has been sent already."
     await admin.press_data("bc:1:no:1", summary)  # cancel after sending: too late
     assert admin.callback_answers[-1]["text"] == "This broadcast has been sent already."
-    assert await bot.db.read.fetch_value("SELECT COUNT(*) FROM broadcasts") == 1
+    assert tables.count(bot.db, "broadcasts") == 1
     assert await outbox_rows(bot, 1) == 2
     await bot.drain()
     for reader in readers:
@@ -215,7 +216,7 @@ async def test_nobody_but_the_author_admin_may_broadcast(bot: Bot) -> None:
     for data in ("bc:1:ok:99:*", "bc:1:ok:1:atlantis", "bc:1:aud:1", "bc:1:ok:1:'x'"):
         await admin.press_data(data, summary)
         assert admin.callback_answers[-1]["text"] == NOT_ALLOWED
-    assert await bot.db.read.fetch_value("SELECT COUNT(*) FROM outbox") == 0
+    assert tables.count(bot.db, "outbox") == 0
     row = await bot.db.read.broadcasts.get(1)
     assert row is not None
     assert row.sent_at is None
@@ -241,7 +242,7 @@ async def test_cancel_sends_nothing(bot: Bot) -> None:
     assert summary.plain == "Cancelled. Nothing was sent."
     await admin.press_data("bc:1:ok:1:*", summary)
     assert admin.callback_answers[-1]["text"] == NOT_ALLOWED  # the draft is gone
-    assert await bot.db.read.fetch_value("SELECT COUNT(*) FROM broadcasts") == 0
+    assert tables.count(bot.db, "broadcasts") == 0
     await bot.drain()
     assert not warnings(reader)
 

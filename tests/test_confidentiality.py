@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import Bot, check_confidentiality
+from tests.support import tables
 from tests.test_loop import test_a_case_from_report_to_closing, test_enterprise_self_report
 
 
@@ -30,9 +31,7 @@ async def test_the_check_catches_a_leak(bot: Bot) -> None:
     await test_a_case_from_report_to_closing(bot)
     contact = next(
         row[0]
-        for row in await bot.db.read.fetch_all(
-            "SELECT user_id FROM memberships WHERE role = 'enterprise'"
-        )
+        for row in tables.rows(bot.db, "SELECT user_id FROM memberships WHERE role = 'enterprise'")
     )
     assert bot.app is not None
     await bot.app.bot.send_message(contact, "FYI the reporter is Chen Jing.")

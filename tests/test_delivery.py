@@ -14,6 +14,7 @@ from bot.reports import store_photo
 from bot.tg.delivery import Limits, OutboxWorker
 from tests.conftest import Bot
 from tests.images import jpeg
+from tests.support import tables
 
 
 async def queue(bot: Bot, users: list[int], per_user: int) -> list[str]:
@@ -80,9 +81,7 @@ async def test_faults_delay_but_never_lose_or_repeat(bot: Bot) -> None:
     assert set(delivered) == set(reachable)
     assert all(count == 1 for count in delivered.values())
     assert attempts > len(reachable) * 1.2  # the faults really happened, and were retried
-    statuses = dict(
-        await bot.db.read.fetch_all("SELECT status, COUNT(*) FROM outbox GROUP BY status")
-    )
+    statuses = dict(tables.rows(bot.db, "SELECT status, COUNT(*) FROM outbox GROUP BY status"))
     assert statuses == {"sent": len(reachable), "dropped": len(blocked) * 5}
     for user_id in blocked:
         row = await bot.db.read.users.get(user_id)
@@ -180,7 +179,7 @@ async def test_sent_texts_are_forgotten_after_a_month_but_keys_stay(bot: Bot) ->
     async with bot.db.transaction() as tx:  # a newer row, still pending: kept
         await Notifier(tx, services, bot.clock.now()).user(9100, "later", lambda _tr: Outgoing("x"))
     await bot.sweep()
-    rows = await bot.db.read.fetch_all("SELECT dedupe_key, payload, status FROM outbox ORDER BY id")
+    rows = tables.rows(bot.db, "SELECT dedupe_key, payload, status FROM outbox ORDER BY id")
     assert [(r[0], r[1] == "{}", r[2]) for r in rows] == [
         ("t:0:9100", True, "sent"),
         ("later:9100", False, "pending"),

@@ -14,6 +14,7 @@ from bot.vocabulary.roles import Role
 from fakebotapi import FakeUser, SentMessage
 from storage.db import to_db
 from tests.conftest import Bot
+from tests.support import tables
 from tests.test_loop import enterprise_named, staff
 from tests.test_stats import (
     REPORTER,
@@ -157,12 +158,12 @@ async def test_ledger_speaks_the_readers_language_and_shows_rewards(bot: Bot) ->
     made = await seeded(bot, 300)
     rewarded = next(c for c in made if c.status == "closed" and not c.self_reported)
     stamp = to_db(bot.clock.now())
-    async with bot.db.transaction() as tx:
-        await tx.execute(
-            "INSERT INTO rewards (case_id, reporter_id, genuine, status, basis, proposed_at,"
-            " updated_at) VALUES (?, ?, 1, 'approved', 'ordinary', ?, ?)",
-            (rewarded.id, REPORTER, stamp, stamp),
-        )
+    tables.execute(
+        bot.db,
+        "INSERT INTO rewards (case_id, reporter_id, genuine, status, basis, proposed_at,"
+        " updated_at) VALUES (?, ?, 1, 'approved', 'ordinary', ?, ?)",
+        (rewarded.id, REPORTER, stamp, stamp),
+    )
     supervisor = await member(bot, Role.SUPERVISOR, None, language="zh-hans")
     _xlsx, table = await export(supervisor, "/export 2025-06-01..2026-11-22")
     rows = {r[0]: r for r in csv_rows(table)[1:]}

@@ -14,6 +14,7 @@ from bot.vocabulary.roles import Role
 from fakebotapi import FakeUser, SentMessage
 from tests.conftest import Bot
 from tests.images import jpeg
+from tests.support import tables
 from tests.test_loop import enterprise_named, report, staff
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -179,8 +180,10 @@ async def test_after_downtime_only_the_latest_reminder_goes(bot: Bot) -> None:
     assert [m.plain.split(":")[0] for m in received] == [
         "Today is the deadline of case YH-20261122-0001"
     ]
-    rows = await bot.db.read.fetch_all(
-        "SELECT rung, superseded FROM case_reminders WHERE case_id = ? ORDER BY due_at", (case_id,)
+    rows = tables.rows(
+        bot.db,
+        "SELECT rung, superseded FROM case_reminders WHERE case_id = ? ORDER BY due_at",
+        (case_id,),
     )
     assert [(r[0].rsplit(":", 1)[-1], r[1]) for r in rows] == [("-3", 1), ("-1", 1), ("0", 0)]
 
@@ -199,7 +202,9 @@ async def test_after_downtime_past_the_deadline_only_the_overdue_notice_goes(bot
     await bot.drain()
     received = [m.plain.split(":")[0] for m in contact.transcript[start:]]
     assert received == ["Case YH-20261122-0001 is overdue"]
-    rows = await bot.db.read.fetch_all(
-        "SELECT rung, superseded FROM case_reminders WHERE case_id = ? ORDER BY due_at", (case_id,)
+    rows = tables.rows(
+        bot.db,
+        "SELECT rung, superseded FROM case_reminders WHERE case_id = ? ORDER BY due_at",
+        (case_id,),
     )
     assert [r[1] for r in rows] == [1, 1, 1, 0]

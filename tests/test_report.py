@@ -12,6 +12,7 @@ from bot.vocabulary.lifecycle import Status
 from fakebotapi import FakeUser
 from tests.conftest import Bot
 from tests.images import has_metadata, jpeg, png, png_bomb, truncated_jpeg
+from tests.support import tables
 
 LAOCHENG = (30.28, 120.19)  # inside 老城区 of the sample city
 OUTSIDE = (31.5, 121.5)  # outside every district
@@ -544,7 +545,7 @@ async def test_a_similar_case_closed_meanwhile_leaves_a_summary_that_submits(bot
     await fill_until_summary(second)
     assert "These open cases look like yours" in second.last.plain
     # Before the second decides, the department rejects the first; the second comes back.
-    await bot.db.write("UPDATE cases SET status = 'rejected' WHERE number = ?", (number,))
+    tables.execute(bot.db, "UPDATE cases SET status = 'rejected' WHERE number = ?", (number,))
     await second.send("/report")
     await second.press("Continue")
     assert "Step 6 of 6" in second.last.plain

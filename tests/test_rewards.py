@@ -26,6 +26,7 @@ from fakebotapi import FakeUser, SentMessage
 from storage.rewards import RewardStatus
 from tests.conftest import Bot
 from tests.images import jpeg
+from tests.support import tables
 from tests.test_loop import LAOCHENG, NUMBER, enterprise_named, report, staff
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -287,10 +288,10 @@ def proposal_for(user: FakeUser, number: str) -> SentMessage:
 
 async def everything_stored(bot: Bot) -> str:
     """Every value of every table, as text."""
-    tables = await bot.db.read.fetch_all("SELECT name FROM sqlite_master WHERE type = 'table'")
+    names = tables.rows(bot.db, "SELECT name FROM sqlite_master WHERE type = 'table'")
     values = []
-    for (table,) in tables:
-        for row in await bot.db.read.fetch_all(f"SELECT * FROM {table}"):
+    for (table,) in names:
+        for row in tables.rows(bot.db, f"SELECT * FROM {table}"):
             values.extend(str(v) for v in row)
     return "\n".join(values)
 

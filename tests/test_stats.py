@@ -32,6 +32,7 @@ from fakebotapi import FakeUser
 from storage.db import to_db
 from storage.stats import figures_query
 from tests.conftest import Bot
+from tests.support import tables
 from tests.test_loop import enterprise_named, staff
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -160,12 +161,12 @@ async def insert_cases(bot: Bot, made: list[Made]) -> None:
         return None if moment is None else to_db(moment)
 
     stamp = to_db(bot.clock.now())
-    async with bot.db.transaction() as tx:
-        await tx.execute(
+    with tables.writing(bot.db) as conn:
+        conn.execute(
             "INSERT OR IGNORE INTO users (id, created_at, last_seen_at) VALUES (?, ?, ?)",
             (REPORTER, stamp, stamp),
         )
-        await tx.execute_many(
+        conn.executemany(
             "INSERT INTO cases (id, number, reporter_id, category, district, address,"
             " description, anonymous, reporter_name, reporter_phone, department, status,"
             " created_at, updated_at, colour, level, enterprise_id, deadline, accepted_at,"
@@ -628,7 +629,7 @@ async def test_figures_are_read_from_the_index_without_a_sort(bot: Bot) -> None:
     now = bot.clock.now()
     for departments in (None, {"fire"}):
         sql, params = figures_query(now - 365 * DAY, now, now, departments)
-        plan = [row[3] for row in await bot.db.read.fetch_all("EXPLAIN QUERY PLAN " + sql, params)]
+        plan = [row[3] for row in tables.rows(bot.db, "EXPLAIN QUERY PLAN " + sql, params)]
         cube = [p for p in plan if "cases" in p and "cube" not in p]
         assert len(cube) == 1, plan
         assert "COVERING INDEX cases_stats" in cube[0], plan

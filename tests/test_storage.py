@@ -14,8 +14,9 @@ from bot.errors import InviteExpired, InviteUnknown, InviteUsed
 from bot.invites import InviteSpec, code_hash, create_invite, normalise, redeem
 from bot.vocabulary.models import User
 from bot.vocabulary.roles import Role
-from storage.db import Database, backup
+from storage.db import Database, backup, to_db
 from storage.users import TOUCH_EVERY, touch_due
+from tests.support import tables
 
 
 @pytest.fixture
@@ -30,9 +31,9 @@ async def test_migrations_apply_once(tmp_path: Path) -> None:
         first = await database.migrate()
         assert first[0] == "0001_initial"
         assert await database.migrate() == []
-        mode = await database.read.fetch_value("PRAGMA journal_mode")
+        mode = tables.value(database, "PRAGMA journal_mode")
         assert mode == "wal"
-        names = await database.read.fetch_all("SELECT name FROM schema_migrations")
+        names = tables.rows(database, "SELECT name FROM schema_migrations")
         assert [r["name"] for r in names] == first
 
 
@@ -70,7 +71,7 @@ async def test_concurrent_transactions_do_not_interleave(db: Database) -> None:
             await tx.users.set_language(user_id, "en")
 
     await asyncio.gather(*(create(i) for i in range(1, 21)))
-    count = await db.read.fetch_value("SELECT COUNT(*) FROM users WHERE language = 'en'")
+    count = tables.value(db, "SELECT COUNT(*) FROM users WHERE language = 'en'")
     assert count == 20
 
 
@@ -94,7 +95,7 @@ async def test_invite_is_single_use_and_expires(db: Database) -> None:
         await tx.users.touch(1, None, clock.now())
         await tx.users.touch(2, None, clock.now())
     code = await create_invite(db, InviteSpec(Role.ADMIN), clock.now())
-    stored = await db.read.fetch_value("SELECT code_hash FROM invites")
+    stored = tables.value(db, "SELECT code_hash FROM invites")
     assert stored == code_hash(code)
     assert code not in stored  # only the hash is kept
     # Typed in lower case with spaces instead of dashes still works.
@@ -238,3 +239,56 @@ async def test_many_small_transactions_let_other_work_through(db: Database) -> N
             await tx.users.touch(user_id, "en", now)
     other.cancel()
     assert turns - start >= 49
+
+
+async def test_counts_and_what_comes_next(db: Database) -> None:
+    """What the sandbox's clock and the benchmarks read: counts by status, the next deadline
+    of a status, the sweep's next planned check."""
+    now = dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
+    hour = dt.timedelta(hours=1)
+    cases = [
+        ("submitted", None),
+        ("assigned", now + 48 * hour),
+        ("assigned", now + 24 * hour),
+        ("assigned", now - 24 * hour),
+        ("assigned", None),
+        ("closed", now + 3 * hour),
+    ]
+    async with db.transaction() as tx:
+        await tx.users.add_subscribers([(1, "en"), (2, None)], now)
+        for n, (status, deadline) in enumerate(cases, 1):
+            await tx.cases.insert(
+                {
+                    "number": f"YH-20261122-{n:05}",
+                    "reporter_id": 1,
+                    "category": "fire",
+                    "description": "A hazard.",
+                    "anonymous": 0,
+                    "department": "fire",
+                    "status": status,
+                    "created_at": to_db(now),
+                    "updated_at": to_db(now),
+                    "deadline": None if deadline is None else to_db(deadline),
+                }
+            )
+        never = "9999-12-31T00:00:00.000000Z"
+        checks = [(1, 0, to_db(now + 5 * hour)), (2, 0, to_db(now - hour)), (3, 0, never)]
+        await tx.sweep.set_next_checks(checks)
+        await tx.outbox.add(1, {"text": "a"}, "a:1", now)
+        await tx.outbox.add(2, {"text": "b"}, "b:2", now)
+        first = (await tx.outbox.due(now, 10))[0]
+        await tx.outbox.mark_sent(first.id, now)
+        await tx.reminders.record(2, "deadline:0", now, now, superseded=False)
+    read = db.read
+    assert await read.users.subscriber_counts() == {None: 2}
+    assert await read.cases.count() == 6
+    assert await read.cases.count("assigned") == 4
+    assert await read.cases.count("assigned", with_deadline=True) == 3
+    assert await read.cases.status_counts() == {"submitted": 1, "assigned": 4, "closed": 1}
+    assert await read.cases.next_deadline("assigned", now) == now + 24 * hour
+    assert await read.cases.next_deadline("closed", now) == now + 3 * hour
+    assert await read.cases.next_deadline("submitted", now) is None
+    assert await read.sweep.next_check(now) == now + 5 * hour
+    assert await read.sweep.next_check(now + 5 * hour) is None
+    assert await read.outbox.status_counts() == {"pending": 1, "sent": 1}
+    assert await read.reminders.count() == 1

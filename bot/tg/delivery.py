@@ -26,8 +26,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from bot.clock import Clock
 from bot.photos import read_photo
 from bot.vocabulary.models import OutboxRow
-from storage.db import Database, to_db
-from storage.outbox import OutboxRepo
+from storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -295,7 +294,8 @@ class OutboxWorker:
                 await tx.outbox.give_up(row.id, "failed", str(exc))
             return "failed"
         # The hot path: one statement, its own transaction, committed before the next row.
-        await self.db.write(OutboxRepo.MARK_SENT, (to_db(self.clock.now()), row.id))
+        async with self.db.autocommit() as session:
+            await session.outbox.mark_sent(row.id, self.clock.now())
         return "sent"
 
     async def _postpone(
