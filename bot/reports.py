@@ -169,6 +169,12 @@ class DailyLimitReached(ShaoziError):
     )
 
 
+class StaleButton(ShaoziError):
+    """A press that names nothing the user may act on now: a forged button, or an old one."""
+
+    message = N_("This button is no longer valid.")
+
+
 class DraftGone(ShaoziError):
     message = N_(
         "This report is no longer open: it was sent, cancelled, or left unfinished until it "
@@ -243,30 +249,6 @@ def check_phone(text: str) -> str:
     if re.fullmatch(r"0\d{2,3}\d{7,8}", raw):
         return raw
     raise PhoneInvalid()
-
-
-def after(step: Step, data: DraftData) -> Step:
-    """The step that follows ``step`` once it is complete."""
-    order = {
-        Step.SCOPE: Step.CATEGORY,
-        Step.CATEGORY: Step.LOCATION,
-        Step.LOCATION: Step.DESCRIPTION,
-        Step.DISTRICT: Step.DESCRIPTION,
-        Step.DESCRIPTION: Step.PHOTOS,
-        Step.PHOTOS: Step.LEVEL if data.self_report else Step.IDENTITY,
-        Step.IDENTITY: Step.SUMMARY,
-        Step.NAME: Step.PHONE,
-        Step.PHONE: Step.SUMMARY,
-        Step.LEVEL: Step.PROPOSAL,
-        Step.PROPOSAL: Step.PLAN if data.level == "major" else Step.SUMMARY,
-        Step.PLAN: Step.SUMMARY,
-        Step.DUPLICATES: Step.SUMMARY,
-    }
-    following = order.get(step, Step.SUMMARY)
-    # An edit from the summary goes back there once its own step (with sub-steps) is done.
-    if data.editing and STEP_NUMBER[following] != STEP_NUMBER[step]:
-        return Step.SUMMARY
-    return following
 
 
 def new_key() -> str:
@@ -496,6 +478,11 @@ async def follow_instead(
 async def drop_stale_drafts(db: Database, now: dt.datetime, ttl_days: int) -> int:
     async with db.transaction(bulk=True) as tx:
         return await tx.drafts.delete_untouched_since(now - dt.timedelta(days=ttl_days))
+
+
+async def save_photo(services: Services, data: bytes) -> StoredPhoto:
+    """Store a photo a user sent, in the city's photo folder."""
+    return await store_photo(services.db, services.settings.photos_dir, data, services.clock.now())
 
 
 async def store_photo(db: Database, root: Path, data: bytes, now: dt.datetime) -> StoredPhoto:

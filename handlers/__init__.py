@@ -54,7 +54,8 @@ def install(app: ShaoziApp) -> None:
     app.add_handler(TypeHandler(Update, common.load_account), group=ACCOUNT_GROUP)
     ordered: list[BaseHandler[Update, common.Context, object]] = [
         *common.commands(),
-        *language.handlers(),
+        # A report in progress asks its step again in the language just chosen.
+        *language.handlers(report.ask_again),
         *join.handlers(),
         *admin.handlers(),
         *subscriptions.handlers(),

@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from functools import partial
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot.accounts import Account
+from bot.buttons import Space, decode, encode, pattern
 from bot.i18n import LANGUAGE_NAMES, Language
-from bot.reports import load_draft
+from bot.language import set_language
 from bot.tg.app import set_chat_commands
 from bot.tg.context import Context
-from handlers import report
 from handlers.common import answer
 
 log = logging.getLogger(__name__)
 
-PREFIX = "lang:1"
+# What a feature does once the user speaks another language: ask its question again in it.
+AskAgain = Callable[[Context], Awaitable[None]]
 
 
 def keyboard(current: Language) -> InlineKeyboardMarkup:
@@ -26,7 +28,7 @@ def keyboard(current: Language) -> InlineKeyboardMarkup:
         [
             InlineKeyboardButton(
                 ("✓ " if language is current else "") + name,
-                callback_data=f"{PREFIX}:{language.value}",
+                callback_data=encode(Space.LANGUAGE, language.value),
             )
         ]
         for language, name in LANGUAGE_NAMES.items()
@@ -45,23 +47,19 @@ async def ask_language(update: Update, context: Context) -> None:
     )
 
 
-async def choose_language(update: Update, context: Context) -> None:
+async def choose_language(
+    update: Update, context: Context, code: str, ask_again: tuple[AskAgain, ...]
+) -> None:
     """Store the chosen language and confirm in it."""
     query = update.callback_query
     assert query is not None
-    assert query.data is not None
-    code = query.data.removeprefix(PREFIX + ":")
     try:
         language = Language(code)
     except ValueError:
         await answer(update, context.gettext("This button is no longer valid."), alert=True)
         return
     account = context.account
-    async with context.db.transaction() as tx:
-        await tx.users.set_language(account.id, language.value)
-        user = await tx.users.get(account.id)
-    assert user is not None
-    context.account = Account(user, account.memberships, account.default_language)
+    context.account = await set_language(context.services, account, language)
     _ = context.gettext
     await answer(update)
     await query.edit_message_text(
@@ -72,15 +70,25 @@ async def choose_language(update: Update, context: Context) -> None:
     except TelegramError as exc:
         log.warning("could not update the command menu of %s: %s", account.id, exc)
     # A report in progress: its question again, buttons and keyboard in the new language.
-    settings = context.city.limits
-    draft = await load_draft(context.db, account.id, context.clock.now(), settings.draft_ttl_days)
-    if draft is not None:
-        await report.ask(context, draft)
+    for again in ask_again:
+        await again(context)
 
 
-def handlers() -> list[BaseHandler[Update, Context, object]]:
+async def on_press(update: Update, context: Context, ask_again: tuple[AskAgain, ...] = ()) -> None:
+    """Show the languages (lang:1), or take the one chosen (lang:1:CODE)."""
+    query = update.callback_query
+    assert query is not None
+    press = decode(query.data)
+    if press is None or not press.action:
+        await ask_language(update, context)
+    else:
+        await choose_language(update, context, press.action, ask_again)
+
+
+def handlers(*ask_again: AskAgain) -> list[BaseHandler[Update, Context, object]]:
+    """``ask_again``: what features do once the user speaks another language."""
+    pressed = partial(on_press, ask_again=ask_again)
     return [
         CommandHandler("language", ask_language, filters.ChatType.PRIVATE),
-        CallbackQueryHandler(ask_language, pattern=f"^{PREFIX}$"),
-        CallbackQueryHandler(choose_language, pattern=f"^{PREFIX}:"),
+        CallbackQueryHandler(pressed, pattern=pattern(Space.LANGUAGE)),
     ]

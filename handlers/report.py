@@ -3,6 +3,10 @@
 The step lives in the ``drafts`` table, not in memory: every answer is written there before the
 bot replies, so a crash or restart resumes exactly where the user was. Buttons carry the draft's
 key, so a button from an earlier report or step is recognised and answered, never applied.
+
+The rules (what each step takes, which step follows, what each button does) are the core's, in
+``bot/report_flow.py``; here a message or a press becomes plain values, and the outcome becomes
+the prompts and keyboards the user sees.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import datetime as dt
 import html
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 from telegram import (
     InlineKeyboardButton,
@@ -25,11 +30,21 @@ from telegram import (
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
+from bot import report_flow
+from bot.buttons import Pressed, Space, decode, encode, pattern
 from bot.city import Category, District
-from bot.dates import end_of_day, parse_deadline
 from bot.errors import ShaoziError
 from bot.labels import LEVEL_LABELS, STATUS_LABELS
 from bot.photos import NotAnImage
+from bot.report_flow import (
+    EDITABLE,
+    PROPOSAL_DAYS,
+    EarlierButton,
+    NoPhotoYet,
+    Noted,
+    Sent,
+    WrongKind,
+)
 from bot.reports import (
     MAX_DESCRIPTION,
     MAX_PHOTOS,
@@ -41,42 +56,20 @@ from bot.reports import (
     Duplicate,
     ReportDraft,
     Step,
-    after,
-    cancel_draft,
-    check_address,
-    check_daily_limit,
-    check_description,
-    check_name,
-    check_phone,
-    check_plan,
-    find_duplicates,
-    follow_instead,
-    load_draft,
-    save_draft,
-    start_draft,
-    store_photo,
     submit,
 )
 from bot.tg.context import Context
 from bot.tg.media import download, kind_of
 from bot.vocabulary.lifecycle import Level
-from bot.vocabulary.roles import Role
 from handlers import common, inputs
 from handlers.common import answer, delete_or_unbutton, unbutton
 
 log = logging.getLogger(__name__)
 
-PREFIX = "rep:1"
-# Fields the summary's "edit" offers, in the order of the steps.
-EDITABLE = (Step.CATEGORY, Step.LOCATION, Step.DESCRIPTION, Step.PHOTOS, Step.IDENTITY)
-
-
-def data(action: str, key: str = "", arg: str = "") -> str:
-    return ":".join(part for part in (PREFIX, action, key, arg) if part)
-
 
 def button(label: str, action: str, key: str = "", arg: str = "") -> InlineKeyboardButton:
-    return InlineKeyboardButton(label, callback_data=data(action, key, arg))
+    data = encode(Space.REPORT, action, *(part for part in (key, arg) if part))
+    return InlineKeyboardButton(label, callback_data=data)
 
 
 def choices(
@@ -138,7 +131,7 @@ async def prompt(context: Context, draft: ReportDraft) -> tuple[str, Markup]:
     if step is Step.SCOPE:
         rows = [
             [button(_("Our enterprise: {name}").format(name=name), "scope", key, str(eid))]
-            for eid, name in await own_enterprises(context)
+            for eid, name in await report_flow.own_enterprises(context.services, context.account)
         ]
         rows.append([button(_("Somewhere else (report as a citizen)"), "scope", key, "0")])
         return head + _(
@@ -199,10 +192,9 @@ async def prompt(context: Context, draft: ReportDraft) -> tuple[str, Markup]:
             ]
         )
     if step is Step.PROPOSAL:
-        days = (3, 7, 15, 30)
         row = [
             button(context.ngettext("{n} day", "{n} days", n).format(n=n), "prop", key, str(n))
-            for n in days
+            for n in PROPOSAL_DAYS
         ]
         return head + _(
             "By when will your enterprise have fixed it? Choose, or type a date like {example}."
@@ -221,13 +213,10 @@ async def prompt(context: Context, draft: ReportDraft) -> tuple[str, Markup]:
         )
         return head + _("Your phone number: press the button, or type it."), keyboard
     if step is Step.DUPLICATES:
-        found = await find_duplicates(context.db, context.city, d, context.clock.now())
+        # The similar cases may have closed meanwhile: then on to the summary.
+        found = await report_flow.duplicates_to_show(context.services, draft)
         if found:
             return duplicates_prompt(context, draft, found)
-        # The similar cases were closed meanwhile: on to the summary, whose buttons need it.
-        draft.step = Step.SUMMARY
-        d.editing = False
-        await save(context, draft)
     return summary(context, draft)
 
 
@@ -356,16 +345,9 @@ async def show(
 
 
 async def keep_one_photo_status(context: Context, draft: ReportDraft, shown: int) -> None:
-    """Each photo is answered with "photo n received … Done": the answer to the photo before
-    is deleted, so one stays, under the newest photo; and it goes too when a new message moves
-    the report on (the 5th photo)."""
-    d = draft.data
-    previous = d.photo_status_id
-    d.photo_status_id = shown if draft.step is Step.PHOTOS and d.photos else None
-    if previous == d.photo_status_id:
-        return
-    await save(context, draft)
-    if previous is not None and previous != shown:
+    """One "photo n received … Done" stays, under the newest photo (see report_flow)."""
+    previous = await report_flow.photo_status(context.services, draft, shown)
+    if previous is not None:
         await delete_or_unbutton(context.bot, draft.user_id, previous)
 
 
@@ -386,27 +368,6 @@ async def edit_in_place(
     return True
 
 
-async def advance(
-    context: Context, draft: ReportDraft, done: Step, message_id: int = 0
-) -> list[Duplicate]:
-    """Move past a finished step and store the draft; return duplicates if any were found."""
-    step = after(done, draft.data)
-    found: list[Duplicate] = []
-    if step is Step.SUMMARY and not draft.data.duplicates_dismissed:
-        found = await find_duplicates(context.db, context.city, draft.data, context.clock.now())
-        if found:
-            step = Step.DUPLICATES
-    if step is Step.SUMMARY:
-        draft.data.editing = False
-    draft.step = step
-    await save_draft(context.db, draft, context.clock.now(), message_id)
-    return found
-
-
-async def save(context: Context, draft: ReportDraft, message_id: int = 0) -> None:
-    await save_draft(context.db, draft, context.clock.now(), message_id)
-
-
 # Starting, cancelling ------------------------------------------------------------------------
 
 
@@ -415,12 +376,11 @@ async def start_report(update: Update, context: Context) -> None:
     _ = context.gettext
     if update.callback_query is not None:
         await answer(update)
-    user_id, now = context.account.id, context.clock.now()
+    user_id = context.account.id
     # An answer or a reason the user began to give and left: the report is what they are
     # doing now, so its messages must not go there.
     await inputs.done(context, user_id)
-    settings = context.services.settings
-    draft = await load_draft(context.db, user_id, now, context.city.limits.draft_ttl_days)
+    draft = await report_flow.current_draft(context.services, user_id)
     if draft is not None:
         text = _(
             "You have a report in progress (step {number} of {total}). Continue it, or start over?"
@@ -436,27 +396,11 @@ async def start_report(update: Update, context: Context) -> None:
         await context.bot.send_message(user_id, text, reply_markup=keyboard)
         return
     try:
-        await check_daily_limit(context.db, context.city, user_id, now, settings.zone)
+        draft = await report_flow.new_draft(context.services, context.account)
     except ShaoziError as exc:
         await context.bot.send_message(user_id, exc.render(_))
         return
-    await ask(context, await new_draft(context))
-
-
-async def own_enterprises(context: Context) -> list[tuple[int, str]]:
-    """The enterprises this user is a contact of, with their names."""
-    found = []
-    for enterprise_id in sorted(context.account.enterprises()):
-        enterprise = await context.db.read.enterprises.get(enterprise_id)
-        if enterprise is not None:
-            found.append((enterprise.id, enterprise.name))
-    return found
-
-
-async def new_draft(context: Context) -> ReportDraft:
-    """A fresh draft; an enterprise contact is first asked whether it is a self-report."""
-    first = Step.SCOPE if context.account.has(Role.ENTERPRISE) else Step.CATEGORY
-    return await start_draft(context.db, context.account.id, context.clock.now(), first)
+    await ask(context, draft)
 
 
 def example_date(context: Context) -> str:
@@ -474,7 +418,7 @@ async def cancel_command(update: Update, context: Context) -> None:
             reply_markup=ReplyKeyboardRemove(),
         )
         return
-    if not await cancel_draft(context.db, context.account.id):
+    if not await report_flow.cancel(context.services, context.account.id):
         await common.cancel(update, context)
         return
     await context.bot.send_message(
@@ -484,7 +428,31 @@ async def cancel_command(update: Update, context: Context) -> None:
     )
 
 
+async def ask_again(context: Context) -> None:
+    """Ask the step of the report in progress again (after the user changed language)."""
+    draft = await report_flow.current_draft(context.services, context.account.id)
+    if draft is not None:
+        await ask(context, draft)
+
+
 # Messages at each step ---------------------------------------------------------------------
+
+
+def as_sent(message: Message) -> Sent:
+    """The message as the step machine takes it."""
+    kind = kind_of(message)
+    venue, contact = message.venue, message.contact
+    location = venue.location if venue else message.location
+    return Sent(
+        message.message_id,
+        kind,
+        text=message.text,
+        point=(location.latitude, location.longitude) if location else None,
+        address=venue.address if venue else None,
+        phone=contact.phone_number if contact else None,
+        phone_owner=contact.user_id if contact else None,
+        photo=partial(download, message) if kind in ("photo", "image") else None,
+    )
 
 
 def wrong_kind_note(context: Context, kind: str, step: Step, draft: ReportDraft) -> str:
@@ -492,7 +460,7 @@ def wrong_kind_note(context: Context, kind: str, step: Step, draft: ReportDraft)
     _ = context.gettext
     if kind == "sticker":
         return _("Stickers cannot be part of a report.")
-    typed = "text" in STEP_HANDLERS.get(step, (frozenset(), None))[0]
+    typed = "text" in report_flow.accepts(step)
     if kind == "voice":
         if not typed:
             return _("I cannot use voice messages; please choose with the buttons.")
@@ -525,6 +493,28 @@ def wrong_kind_note(context: Context, kind: str, step: Step, draft: ReportDraft)
     return _("I cannot use that in a report.")
 
 
+def noted_text(context: Context, noted: Noted | None, draft: ReportDraft) -> str | None:
+    """What to tell the user about the message the step took."""
+    _ = context.gettext
+    if noted is Noted.PLACE:
+        return _("📍 Place noted.")
+    if noted is Noted.PLACE_OUTSIDE:
+        return _("📍 Place noted, but it is outside the districts I know.")
+    if noted is Noted.DISTRICT:
+        return _("📍 Place noted: {district}.").format(
+            district=html.escape(district_name(context, draft.data.district))
+        )
+    if noted is Noted.SAME_PHOTO:
+        return _("You sent this photo already.")
+    if noted is Noted.LAST_PHOTO:
+        return _("That makes {maximum} photos, the most a report can have.").format(
+            maximum=MAX_PHOTOS
+        )
+    if noted is Noted.PHONE:
+        return _("📱 Phone number noted.")
+    return None
+
+
 async def on_message(update: Update, context: Context) -> bool:
     """Take a message for the user's draft; False when they have none."""
     if not context.has_account:
@@ -532,33 +522,26 @@ async def on_message(update: Update, context: Context) -> bool:
     message = update.effective_message
     if message is None:
         return False
-    now = context.clock.now()
-    draft = await load_draft(
-        context.db, context.account.id, now, context.city.limits.draft_ttl_days
-    )
+    draft = await report_flow.current_draft(context.services, context.account.id)
     if draft is None:
         return False
-    if message.message_id <= draft.last_message_id:
-        # Telegram delivered this message again (a restart mid-update): it is already in the
-        # draft, so only the answer may be missing.
-        await ask(context, draft)
-        return True
-    kind = kind_of(message)
     asked = draft.step
-    accepted, handler = STEP_HANDLERS.get(draft.step, (frozenset(), None))
     _ = context.gettext
     try:
-        if handler is None or kind not in accepted:
-            await ask(context, draft, wrong_kind_note(context, kind, draft.step, draft))
-            return True
-        note, found = await handler(context, draft, message)
+        taken = await report_flow.take(context.services, draft, as_sent(message))
+    except WrongKind as exc:
+        await ask(context, draft, wrong_kind_note(context, exc.kind, draft.step, draft))
+        return True
     except DraftGone as exc:
         await context.bot.send_message(draft.user_id, exc.render(_))
         return True
     except ShaoziError as exc:
         await ask(context, draft, exc.render(_))
         return True
-    await ask(context, draft, note, found, after_keyboard=asked in (Step.LOCATION, Step.PHONE))
+    note = noted_text(context, taken.noted, draft)
+    # The location and phone steps show a reply keyboard, which a note must take away.
+    after_keyboard = asked in (Step.LOCATION, Step.PHONE)
+    await ask(context, draft, note, taken.found, after_keyboard=after_keyboard)
     return True
 
 
@@ -569,180 +552,18 @@ async def on_first_photo(update: Update, context: Context) -> bool:
     if not context.has_account or message is None or kind_of(message) not in ("photo", "image"):
         return False
     _ = context.gettext
-    now, settings = context.clock.now(), context.services.settings
     try:
-        await check_daily_limit(context.db, context.city, context.account.id, now, settings.zone)
-        raw = await download(message)
-        stored = await store_photo(context.db, settings.photos_dir, raw, now)
+        draft = await report_flow.start_with_photo(
+            context.services, context.account, partial(download, message), message.message_id
+        )
     except ShaoziError as exc:
         await message.reply_text(exc.render(_))
         return True
-    draft = await new_draft(context)
-    draft.data.photos.append(stored.sha256)
-    await save(context, draft, message.message_id)
     await ask(context, draft, _("📸 I kept your photo for a new report. A few questions:"))
     return True
 
 
-StepResult = tuple[str | None, list[Duplicate] | None]
-
-
-async def on_location(context: Context, draft: ReportDraft, message: Message) -> StepResult:
-    _ = context.gettext
-    d = draft.data
-    if message.text is not None:
-        d.address = check_address(message.text)
-        d.latitude = d.longitude = None
-        d.district = None
-    else:
-        location = message.venue.location if message.venue else message.location
-        assert location is not None
-        d.latitude, d.longitude = location.latitude, location.longitude
-        d.address = message.venue.address if message.venue else None
-        found = context.city.district_at(location.latitude, location.longitude)
-        d.district = found.code if found else None
-    d.duplicates_dismissed = False
-    if d.district is None:
-        draft.step = Step.DISTRICT
-        await save(context, draft, message.message_id)
-        note = _("📍 Place noted.")
-        if d.latitude is not None:
-            note = _("📍 Place noted, but it is outside the districts I know.")
-        return note, None
-    found_dups = await advance(context, draft, Step.LOCATION, message.message_id)
-    return _("📍 Place noted: {district}.").format(
-        district=html.escape(district_name(context, d.district))
-    ), found_dups
-
-
-async def on_district(context: Context, draft: ReportDraft, message: Message) -> StepResult:
-    """The district typed by name, or a shared location that lies in one (the address typed
-    before stays)."""
-    _ = context.gettext
-    d = draft.data
-    if message.text is not None:
-        district = context.city.district_named(message.text)
-        if district is None:
-            return _("Please choose with the buttons."), None
-    else:
-        location = message.venue.location if message.venue else message.location
-        assert location is not None
-        district = context.city.district_at(location.latitude, location.longitude)
-        if district is None:
-            return _("📍 Place noted, but it is outside the districts I know."), None
-        d.latitude, d.longitude = location.latitude, location.longitude
-    d.district = district.code
-    found = await advance(context, draft, Step.DISTRICT, message.message_id)
-    return _("📍 Place noted: {district}.").format(
-        district=html.escape(district_name(context, d.district))
-    ), found
-
-
-async def on_description(context: Context, draft: ReportDraft, message: Message) -> StepResult:
-    assert message.text is not None
-    draft.data.description = check_description(message.text)
-    return None, await advance(context, draft, Step.DESCRIPTION, message.message_id)
-
-
-async def on_photo(context: Context, draft: ReportDraft, message: Message) -> StepResult:
-    _ = context.gettext
-    d = draft.data
-    if len(d.photos) >= MAX_PHOTOS:
-        return _("This report has {maximum} photos already, the most it can have.").format(
-            maximum=MAX_PHOTOS
-        ), None
-    raw = await download(message)
-    root = context.services.settings.photos_dir
-    stored = await store_photo(context.db, root, raw, context.clock.now())
-    if stored.sha256 in d.photos:
-        await save(context, draft, message.message_id)
-        return _("You sent this photo already."), None
-    d.photos.append(stored.sha256)
-    d.no_photo = False
-    d.duplicates_dismissed = False
-    if len(d.photos) >= MAX_PHOTOS:
-        found = await advance(context, draft, Step.PHOTOS, message.message_id)
-        return _("That makes {maximum} photos, the most a report can have.").format(
-            maximum=MAX_PHOTOS
-        ), found
-    await save(context, draft, message.message_id)
-    return None, None
-
-
-async def on_name(context: Context, draft: ReportDraft, message: Message) -> StepResult:
-    assert message.text is not None
-    draft.data.name = check_name(message.text)
-    return None, await advance(context, draft, Step.NAME, message.message_id)
-
-
-async def on_phone(context: Context, draft: ReportDraft, message: Message) -> StepResult:
-    _ = context.gettext
-    if message.contact is not None:
-        if message.contact.user_id != draft.user_id:
-            return _("Please share your own phone number, or type it."), None
-        phone = check_phone(message.contact.phone_number)
-    else:
-        assert message.text is not None
-        phone = check_phone(message.text)
-    draft.data.phone = phone
-    found = await advance(context, draft, Step.PHONE, message.message_id)
-    return _("📱 Phone number noted."), found
-
-
-async def on_proposal(context: Context, draft: ReportDraft, message: Message) -> StepResult:
-    assert message.text is not None
-    deadline = parse_deadline(context.services, message.text)
-    zone = context.services.settings.zone
-    draft.data.proposed_deadline = deadline.astimezone(zone).date().isoformat()
-    return None, await advance(context, draft, Step.PROPOSAL, message.message_id)
-
-
-async def on_plan(context: Context, draft: ReportDraft, message: Message) -> StepResult:
-    assert message.text is not None
-    draft.data.plan = check_plan(message.text)
-    return None, await advance(context, draft, Step.PLAN, message.message_id)
-
-
-StepHandler = Callable[[Context, ReportDraft, Message], Awaitable[StepResult]]
-
-# For each step that takes a message: the kinds of message it accepts, and what it does.
-STEP_HANDLERS: dict[Step, tuple[frozenset[str], StepHandler]] = {
-    Step.LOCATION: (frozenset({"location", "text"}), on_location),
-    Step.DISTRICT: (frozenset({"location", "text"}), on_district),
-    Step.DESCRIPTION: (frozenset({"text"}), on_description),
-    Step.PHOTOS: (frozenset({"photo", "image"}), on_photo),
-    Step.NAME: (frozenset({"text"}), on_name),
-    Step.PHONE: (frozenset({"contact", "text"}), on_phone),
-    Step.PROPOSAL: (frozenset({"text"}), on_proposal),
-    Step.PLAN: (frozenset({"text"}), on_plan),
-}
-
-
 # Buttons ---------------------------------------------------------------------------------
-
-# The steps at which each button means something; pressed at any other step it is stale.
-BUTTON_STEPS: dict[str, frozenset[Step] | None] = {
-    "scope": frozenset({Step.SCOPE}),
-    "lvl": frozenset({Step.LEVEL}),
-    "prop": frozenset({Step.PROPOSAL}),
-    "cat": frozenset({Step.CATEGORY}),
-    "dist": frozenset({Step.DISTRICT}),
-    "done": frozenset({Step.PHOTOS}),
-    "nophoto": frozenset({Step.PHOTOS}),
-    "phdel": frozenset({Step.PHOTOS}),
-    "nophotook": frozenset({Step.PHOTOS}),
-    "anon": frozenset({Step.IDENTITY}),
-    "real": frozenset({Step.IDENTITY}),
-    "dup": frozenset({Step.DUPLICATES}),
-    "dupnew": frozenset({Step.DUPLICATES}),
-    "confirm": frozenset({Step.SUMMARY}),
-    "edit": frozenset({Step.SUMMARY}),
-    "sum": frozenset({Step.SUMMARY}),
-    "editf": frozenset({Step.SUMMARY}),
-    "cancel": None,  # at any step
-    "resume": None,
-    "restart": None,
-}
 
 
 async def clear_buttons(update: Update) -> None:
@@ -766,133 +587,86 @@ async def on_button(update: Update, context: Context) -> None:
     _ = context.gettext
     query = update.callback_query
     assert query is not None
-    assert query.data is not None
-    parts = query.data.split(":")
-    action = parts[2] if len(parts) > 2 else ""
-    key = parts[3] if len(parts) > 3 else ""
-    arg = parts[4] if len(parts) > 4 else ""
+    press = decode(query.data) or Pressed(Space.REPORT, "", ())
+    # rep:1:ACTION:KEY:ARG, KEY naming the draft the button was made for.
+    action, key = press.action, press.text(0)
     if action == "start":
         await start_report(update, context)
         return
-    if action not in BUTTON_STEPS:
-        await answer(update, _("This button is no longer valid."), alert=True)
+    try:
+        draft = await report_flow.draft_for_press(context.services, context.account.id, action, key)
+    except EarlierButton as exc:
+        await answer(update, exc.render(_), alert=True)
+        await ask(context, exc.draft)
         return
-    user_id, now = context.account.id, context.clock.now()
-    draft = await load_draft(context.db, user_id, now, context.city.limits.draft_ttl_days)
-    if draft is None or draft.key != key:
-        await stale_draft_button(update, context, action, key)
-        return
-    steps = BUTTON_STEPS[action]
-    if steps is not None and draft.step not in steps:
-        await answer(
-            update,
-            _("That button is from an earlier message. Please use the latest one."),
-            alert=True,
-        )
-        await ask(context, draft)
+    except ShaoziError as exc:
+        await answer(update, exc.render(_), alert=True)
         return
     await answer(update)
     try:
-        await BUTTON_ACTIONS[action](update, context, draft, arg)
+        await BUTTON_ACTIONS[action](update, context, draft, press)
     except DraftGone as exc:
-        await context.bot.send_message(user_id, exc.render(_))
+        await context.bot.send_message(draft.user_id, exc.render(_))
     except ShaoziError as exc:
         await ask(context, draft, exc.render(_))
 
 
-async def stale_draft_button(update: Update, context: Context, action: str, key: str) -> None:
-    """A button of a draft that is gone: a second "submit" still gets its case number."""
-    _ = context.gettext
-    query = update.callback_query
-    assert query is not None
-    if action == "confirm" and key:
-        case = await context.db.read.cases.by_draft_key(key)
-        if case is not None and case.reporter_id == context.account.id:
-            await answer(
-                update,
-                _("This report is already filed as {number}.").format(number=case.number),
-                alert=True,
-            )
-            return
-    await answer(update, DraftGone().render(_), alert=True)
-
-
-async def choose_scope(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
-    _ = context.gettext
-    enterprise_id = int(arg) if arg.isdigit() else -1
-    if enterprise_id != 0 and enterprise_id not in context.account.enterprises():
-        await ask(context, draft, _("This button is no longer valid."))
-        return
+async def choose_scope(
+    update: Update, context: Context, draft: ReportDraft, press: Pressed
+) -> None:
+    services, account = context.services, context.account
+    found = await report_flow.choose_scope(services, account, draft, press.number(1))
     await clear_buttons(update)
-    draft.data.self_report = enterprise_id != 0
-    draft.data.enterprise_id = enterprise_id or None
-    await ask(context, draft, None, await advance(context, draft, Step.SCOPE))
-
-
-async def choose_level(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
-    _ = context.gettext
-    if arg not in {level.value for level in Level}:
-        await ask(context, draft, _("This button is no longer valid."))
-        return
-    await clear_buttons(update)
-    draft.data.level = arg
-    if arg != Level.MAJOR.value:
-        draft.data.plan = None
-    await ask(context, draft, None, await advance(context, draft, Step.LEVEL))
-
-
-async def choose_proposal(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
-    _ = context.gettext
-    if arg not in {"3", "7", "15", "30"}:
-        await ask(context, draft, _("This button is no longer valid."))
-        return
-    await clear_buttons(update)
-    deadline = end_of_day(context.services, int(arg))
-    zone = context.services.settings.zone
-    draft.data.proposed_deadline = deadline.astimezone(zone).date().isoformat()
-    await ask(context, draft, None, await advance(context, draft, Step.PROPOSAL))
-
-
-async def choose_category(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
-    _ = context.gettext
-    category = context.city.category(arg)
-    if category is None:
-        await ask(context, draft, _("This button is no longer valid."))
-        return
-    await clear_buttons(update)
-    draft.data.category = category.code
-    draft.data.duplicates_dismissed = False
-    found = await advance(context, draft, Step.CATEGORY)
-    note = _("Category: {value}").format(value=html.escape(category.name.get(context.tr.language)))
-    await ask(context, draft, note, found)
-
-
-async def choose_district(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
-    _ = context.gettext
-    district = context.city.district(arg)
-    if district is None:
-        await ask(context, draft, _("This button is no longer valid."))
-        return
-    await clear_buttons(update)
-    draft.data.district = district.code
-    found = await advance(context, draft, Step.DISTRICT)
     await ask(context, draft, None, found)
 
 
-async def photos_done(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
+async def choose_level(
+    update: Update, context: Context, draft: ReportDraft, press: Pressed
+) -> None:
+    found = await report_flow.choose_level(context.services, draft, press.text(1))
+    await clear_buttons(update)
+    await ask(context, draft, None, found)
+
+
+async def choose_proposal(
+    update: Update, context: Context, draft: ReportDraft, press: Pressed
+) -> None:
+    found = await report_flow.choose_proposal(context.services, draft, press.text(1))
+    await clear_buttons(update)
+    await ask(context, draft, None, found)
+
+
+async def choose_category(
+    update: Update, context: Context, draft: ReportDraft, press: Pressed
+) -> None:
     _ = context.gettext
-    if not draft.data.photos:
-        note = _("Send a photo first, or choose to go on without one.")
-        await ask(context, draft, note, replace=pressed(update))
+    found = await report_flow.choose_category(context.services, draft, press.text(1))
+    await clear_buttons(update)
+    name = category_name(context, draft.data.category)
+    await ask(context, draft, _("Category: {value}").format(value=html.escape(name)), found)
+
+
+async def choose_district(
+    update: Update, context: Context, draft: ReportDraft, press: Pressed
+) -> None:
+    found = await report_flow.choose_district(context.services, draft, press.text(1))
+    await clear_buttons(update)
+    await ask(context, draft, None, found)
+
+
+async def photos_done(update: Update, context: Context, draft: ReportDraft, press: Pressed) -> None:
+    _ = context.gettext
+    try:
+        found = await report_flow.photos_done(context.services, draft)
+    except NoPhotoYet as exc:
+        await ask(context, draft, exc.render(_), replace=pressed(update))
         return
-    await ask(
-        context, draft, None, await advance(context, draft, Step.PHOTOS), replace=pressed(update)
-    )
+    await ask(context, draft, None, found, replace=pressed(update))
 
 
-async def no_photo(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
+async def no_photo(update: Update, context: Context, draft: ReportDraft, press: Pressed) -> None:
     _ = context.gettext
-    if draft.data.photos:
+    if not report_flow.confirm_no_photo(draft):
         # "No photo" on the step's first question, pressed after a photo came: the question
         # becomes "photo n received, send more or Done".
         await ask(context, draft, replace=pressed(update))
@@ -910,52 +684,38 @@ async def no_photo(update: Update, context: Context, draft: ReportDraft, arg: st
     await show(context, draft.user_id, text, keyboard, pressed(update))
 
 
-async def remove_photos(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
+async def remove_photos(
+    update: Update, context: Context, draft: ReportDraft, press: Pressed
+) -> None:
     _ = context.gettext
-    d = draft.data
-    d.photos, d.no_photo, d.duplicates_dismissed = [], False, False
-    await save(context, draft)
+    await report_flow.remove_photos(context.services, draft)
     await ask(context, draft, _("The photos were removed."), replace=pressed(update))
 
 
-async def no_photo_ok(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
-    if draft.data.photos:  # a photo came after the question: keep it
-        await ask(context, draft, replace=pressed(update))
-        return
-    draft.data.no_photo = True
-    await ask(
-        context, draft, None, await advance(context, draft, Step.PHOTOS), replace=pressed(update)
-    )
+async def no_photo_ok(update: Update, context: Context, draft: ReportDraft, press: Pressed) -> None:
+    # None: a photo came after the question, and is kept.
+    found = await report_flow.no_photo(context.services, draft)
+    await ask(context, draft, None, found, replace=pressed(update))
 
 
-async def anonymous(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
+async def anonymous(update: Update, context: Context, draft: ReportDraft, press: Pressed) -> None:
     _ = context.gettext
-    draft.data.anonymous = True
-    draft.data.name = draft.data.phone = None
-    found = await advance(context, draft, Step.IDENTITY)
+    found = await report_flow.anonymous(context.services, draft)
     await ask(context, draft, _("You will report anonymously."), found, replace=pressed(update))
 
 
-async def real_name(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
+async def real_name(update: Update, context: Context, draft: ReportDraft, press: Pressed) -> None:
     await clear_buttons(update)
-    draft.data.anonymous = False
-    draft.step = Step.NAME
-    await save(context, draft)
+    await report_flow.real_name(context.services, draft)
     await ask(context, draft)
 
 
-async def follow_duplicate(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
+async def follow_duplicate(
+    update: Update, context: Context, draft: ReportDraft, press: Pressed
+) -> None:
     _ = context.gettext
-    if not arg.isdigit():
-        await ask(context, draft, _("This button is no longer valid."))
-        return
-    found = await find_duplicates(context.db, context.city, draft.data, context.clock.now())
-    if int(arg) not in {d.case.id for d in found}:
-        # Only a case the bot itself offered may be followed: no guessing of case ids.
-        await ask(context, draft, _("This button is no longer valid."))
-        return
+    case = await report_flow.follow_duplicate(context.services, draft, press.number(1))
     await clear_buttons(update)
-    case = await follow_instead(context.db, draft.user_id, draft.key, int(arg), context.clock.now())
     await context.bot.send_message(
         draft.user_id,
         _(
@@ -966,13 +726,12 @@ async def follow_duplicate(update: Update, context: Context, draft: ReportDraft,
     )
 
 
-async def different(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
-    draft.data.duplicates_dismissed = True
-    found = await advance(context, draft, Step.DUPLICATES)
+async def different(update: Update, context: Context, draft: ReportDraft, press: Pressed) -> None:
+    found = await report_flow.different(context.services, draft)
     await ask(context, draft, None, found, replace=pressed(update))
 
 
-async def confirm(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
+async def confirm(update: Update, context: Context, draft: ReportDraft, press: Pressed) -> None:
     _ = context.gettext
     result = await submit(context.services, draft.user_id, draft.key)
     case = result.case
@@ -995,7 +754,7 @@ async def confirm(update: Update, context: Context, draft: ReportDraft, arg: str
     await context.bot.send_message(draft.user_id, text, reply_markup=ReplyKeyboardRemove())
 
 
-async def edit_menu(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
+async def edit_menu(update: Update, context: Context, draft: ReportDraft, press: Pressed) -> None:
     _ = context.gettext
     labels = {
         Step.CATEGORY: _("Category"),
@@ -1010,40 +769,24 @@ async def edit_menu(update: Update, context: Context, draft: ReportDraft, arg: s
     await show(context, draft.user_id, _("What do you want to change?"), markup, pressed(update))
 
 
-async def back_to_summary(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
+async def back_to_summary(
+    update: Update, context: Context, draft: ReportDraft, press: Pressed
+) -> None:
     await ask(context, draft, replace=pressed(update))
 
 
-async def edit_field(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
-    _ = context.gettext
-    try:
-        step = Step(arg)
-    except ValueError:
-        step = None
-    if step not in EDITABLE:
-        await ask(context, draft, _("This button is no longer valid."))
-        return
-    assert step is not None
+async def edit_field(update: Update, context: Context, draft: ReportDraft, press: Pressed) -> None:
+    await report_flow.edit(context.services, draft, press.text(1))
     await clear_buttons(update)
-    d = draft.data
-    d.editing = True
-    if step is Step.PHOTOS:
-        # The photos stay: the step asks for more, or they can be removed there.
-        d.duplicates_dismissed = False
-    if step is Step.IDENTITY:
-        d.anonymous, d.name, d.phone = None, None, None
-        if d.self_report:
-            d.level, d.proposed_deadline, d.plan = None, None, None
-            step = Step.LEVEL
-    draft.step = step
-    await save(context, draft)
     await ask(context, draft)
 
 
-async def cancel_button(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
+async def cancel_button(
+    update: Update, context: Context, draft: ReportDraft, press: Pressed
+) -> None:
     _ = context.gettext
     await clear_buttons(update)
-    await cancel_draft(context.db, draft.user_id)
+    await report_flow.cancel(context.services, draft.user_id)
     await context.bot.send_message(
         draft.user_id,
         _("Your report was cancelled; nothing was sent. Send /report to start again."),
@@ -1051,26 +794,23 @@ async def cancel_button(update: Update, context: Context, draft: ReportDraft, ar
     )
 
 
-async def resume(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
+async def resume(update: Update, context: Context, draft: ReportDraft, press: Pressed) -> None:
     await clear_buttons(update)
     await ask(context, draft)
 
 
-async def restart(update: Update, context: Context, draft: ReportDraft, arg: str) -> None:
+async def restart(update: Update, context: Context, draft: ReportDraft, press: Pressed) -> None:
     _ = context.gettext
     await clear_buttons(update)
-    await cancel_draft(context.db, draft.user_id)
-    settings = context.services.settings
-    now = context.clock.now()
     try:
-        await check_daily_limit(context.db, context.city, draft.user_id, now, settings.zone)
+        fresh = await report_flow.restart(context.services, context.account)
     except ShaoziError as exc:
         await context.bot.send_message(draft.user_id, exc.render(_))
         return
-    await ask(context, await new_draft(context))
+    await ask(context, fresh)
 
 
-ButtonAction = Callable[[Update, Context, ReportDraft, str], Awaitable[None]]
+ButtonAction = Callable[[Update, Context, ReportDraft, Pressed], Awaitable[None]]
 BUTTON_ACTIONS: dict[str, ButtonAction] = {
     "scope": choose_scope,
     "lvl": choose_level,
@@ -1093,6 +833,8 @@ BUTTON_ACTIONS: dict[str, ButtonAction] = {
     "resume": resume,
     "restart": restart,
 }
+# Every button the step machine knows is answered here, and no other.
+assert BUTTON_ACTIONS.keys() == report_flow.ACTION_STEPS.keys()
 
 
 def handlers() -> list[BaseHandler[Update, Context, object]]:
@@ -1100,5 +842,5 @@ def handlers() -> list[BaseHandler[Update, Context, object]]:
     return [
         CommandHandler("report", start_report, private),
         CommandHandler("cancel", cancel_command, private),
-        CallbackQueryHandler(on_button, pattern=f"^{PREFIX}:"),
+        CallbackQueryHandler(on_button, pattern=pattern(Space.REPORT)),
     ]

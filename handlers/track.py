@@ -5,27 +5,25 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import html
-import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot import questions, verification
+from bot import questions, tracking, verification
+from bot.buttons import Space, decode, encode, pattern
 from bot.cards import MAX_TEXT, Audience, cards, visible_len
-from bot.errors import QuestionAnswered
+from bot.errors import ShaoziError
 from bot.labels import STATUS_LABELS
 from bot.photos import PhotoError
-from bot.reports import store_photo
+from bot.reports import StaleButton, save_photo
 from bot.tg.context import Context
 from bot.tg.media import download, kind_of
-from bot.vocabulary.lifecycle import FINAL, Status
-from bot.vocabulary.models import Case, PendingInput
+from bot.tracking import NOT_FIXED, PAGE_SIZE, CaseView
+from bot.vocabulary.lifecycle import FINAL
+from bot.vocabulary.models import PendingInput
 from handlers import inputs
 from handlers.common import answer
-
-PREFIX = "trk:1"
-PAGE_SIZE = 5
 
 
 def local_time(context: Context, moment: dt.datetime) -> str:
@@ -44,19 +42,19 @@ async def my_cases(update: Update, context: Context) -> None:
     query = update.callback_query
     if query is not None:
         # "page:N" is the menu's entry (a new list); "page:N:turn" turns the list's own page.
-        raw, _sep, how = (query.data or "").removeprefix(f"{PREFIX}:page:").partition(":")
-        offset = int(raw) if raw.isdigit() else 0
-        turned = how == "turn" and query.message is not None
+        press = decode(query.data)
+        if press is not None:
+            offset = press.number(0) or 0
+            turned = press.text(1) == "turn" and query.message is not None
         await answer(update)
     user_id = context.account.id
-    total = await context.db.read.cases.count_for_user(user_id)
-    if total == 0:
+    page = await tracking.my_cases(context.services, user_id, offset)
+    if page.total == 0:
         await context.bot.send_message(
             user_id, _("You have no reports yet. Send /report to report a hazard.")
         )
         return
-    offset = min(offset, (total - 1) // PAGE_SIZE * PAGE_SIZE)
-    cases = await context.db.read.cases.for_user(user_id, PAGE_SIZE, offset)
+    offset, cases, total = page.offset, page.cases, page.total
     lines = [
         _("Your reports and followed cases ({first}–{last} of {total}):").format(
             first=offset + 1, last=offset + len(cases), total=total
@@ -70,20 +68,15 @@ async def my_cases(update: Update, context: Context) -> None:
             f"• <b>{case.number}</b>{mark} · {html.escape(category_name(context, case.category))}"
             f" · {status} · {local_time(context, case.created_at)[:10]}"
         )
-        rows.append([InlineKeyboardButton(case.number, callback_data=f"{PREFIX}:case:{case.id}")])
+        data = encode(Space.TRACK, "case", case.id)
+        rows.append([InlineKeyboardButton(case.number, callback_data=data)])
     nav = []
     if offset > 0:
-        nav.append(
-            InlineKeyboardButton(
-                _("« Newer"), callback_data=f"{PREFIX}:page:{max(0, offset - PAGE_SIZE)}:turn"
-            )
-        )
+        newer = encode(Space.TRACK, "page", max(0, offset - PAGE_SIZE), "turn")
+        nav.append(InlineKeyboardButton(_("« Newer"), callback_data=newer))
     if offset + PAGE_SIZE < total:
-        nav.append(
-            InlineKeyboardButton(
-                _("Older »"), callback_data=f"{PREFIX}:page:{offset + PAGE_SIZE}:turn"
-            )
-        )
+        older = encode(Space.TRACK, "page", offset + PAGE_SIZE, "turn")
+        nav.append(InlineKeyboardButton(_("Older »"), callback_data=older))
     if nav:
         rows.append(nav)
     if any(c.following for c in cases):
@@ -104,15 +97,15 @@ def not_found(context: Context, number: str) -> str:
     ).format(number=html.escape(number))
 
 
-async def render_case(context: Context, case: Case) -> str:
+def render_case(context: Context, view: CaseView) -> str:
     _ = context.gettext
+    case = view.case
     place = case.address or (
         f"{case.latitude:.5f}, {case.longitude:.5f}" if case.latitude is not None else "—"
     )
     district = context.city.district(case.district) if case.district else None
     if district:
         place += " · " + district.name.get(context.tr.language)
-    photos = await context.db.read.cases.photo_hashes(case.id)
     show = cards(context.services)
     lines = [
         _("Case <b>{number}</b>").format(number=case.number),
@@ -120,7 +113,7 @@ async def render_case(context: Context, case: Case) -> str:
         _("Category: {value}").format(value=html.escape(category_name(context, case.category))),
         _("Place: {value}").format(value=html.escape(place)),
         _("Description: {value}").format(value=html.escape(case.description)),
-        _("Photos: {value}").format(value=len(photos)),
+        _("Photos: {value}").format(value=view.photo_count),
         _("Department: {value}").format(
             value=html.escape(show.department(context.tr, case.department))
         ),
@@ -128,9 +121,8 @@ async def render_case(context: Context, case: Case) -> str:
     if case.deadline is not None and case.status not in FINAL:
         lines.append(_("Deadline: {value}").format(value=show.date(case.deadline)))
     head = "\n".join(lines)
-    events = await context.db.read.cases.events(case.id)
     room = MAX_TEXT - visible_len(head) - 2
-    return head + "\n\n" + show.timeline(context.tr, events, Audience.REPORTER, room)
+    return head + "\n\n" + show.timeline(context.tr, view.events, Audience.REPORTER, room)
 
 
 async def status(update: Update, context: Context) -> None:
@@ -143,11 +135,11 @@ async def status(update: Update, context: Context) -> None:
         )
         return
     number = context.args[0].strip().upper()
-    case = await context.db.read.cases.by_number(number)
-    if case is None or not await context.db.read.cases.is_participant(case.id, user_id):
+    view = await tracking.case_by_number(context.services, user_id, number)
+    if view is None:
         await context.bot.send_message(user_id, not_found(context, number))
         return
-    await context.bot.send_message(user_id, await render_case(context, case))
+    await context.bot.send_message(user_id, render_case(context, view))
 
 
 async def show_case(update: Update, context: Context) -> None:
@@ -155,13 +147,17 @@ async def show_case(update: Update, context: Context) -> None:
     _ = context.gettext
     query = update.callback_query
     assert query is not None
-    raw = (query.data or "").removeprefix(f"{PREFIX}:case:")
-    case = await context.db.read.cases.get(int(raw)) if raw.isdigit() else None
-    if case is None or not await context.db.read.cases.is_participant(case.id, context.account.id):
-        await answer(update, _("This button is no longer valid."), alert=True)
+    press = decode(query.data)
+    case_id = press.number(0) if press else None
+    user_id = context.account.id
+    view = None
+    if case_id is not None:
+        view = await tracking.case_by_id(context.services, user_id, case_id)
+    if view is None:
+        await answer(update, StaleButton().render(_), alert=True)
         return
     await answer(update)
-    await context.bot.send_message(context.account.id, await render_case(context, case))
+    await context.bot.send_message(user_id, render_case(context, view))
 
 
 def handlers() -> list[BaseHandler[Update, Context, object]]:
@@ -169,8 +165,8 @@ def handlers() -> list[BaseHandler[Update, Context, object]]:
     return [
         CommandHandler("my", my_cases, private),
         CommandHandler("status", status, private),
-        CallbackQueryHandler(my_cases, pattern=f"^{PREFIX}:page:"),
-        CallbackQueryHandler(show_case, pattern=f"^{PREFIX}:case:"),
+        CallbackQueryHandler(my_cases, pattern=pattern(Space.TRACK, "page")),
+        CallbackQueryHandler(show_case, pattern=pattern(Space.TRACK, "case")),
     ]
 
 
@@ -182,14 +178,16 @@ async def on_verify(update: Update, context: Context) -> None:
     _ = context.gettext
     query = update.callback_query
     assert query is not None
-    parts = (query.data or "").split(":")
-    verdict, raw = (parts[2], parts[3]) if len(parts) == 4 else ("", "")
-    case = await context.db.read.cases.get(int(raw)) if raw.isdigit() else None
-    if case is None or case.reporter_id != context.account.id or verdict not in ("ok", "no"):
-        await answer(update, _("This button is no longer valid."), alert=True)
-        return
-    if case.status is not Status.CLOSED:
-        await answer(update, _("Thank you, the department already has your answer."), alert=True)
+    # vf:1:ok:ID or vf:1:no:ID, built with the closing question in bot/case_buttons.py.
+    press = decode(query.data)
+    case_id = press.number(0) if press and len(press.args) == 1 else None
+    verdict = press.action if press else ""
+    try:
+        if case_id is None or verdict not in ("ok", "no"):
+            raise StaleButton()
+        case = await tracking.closed_case(context.services, context.account, case_id)
+    except ShaoziError as exc:
+        await answer(update, exc.render(_), alert=True)
         return
     await answer(update)
     with contextlib.suppress(BadRequest):
@@ -197,7 +195,8 @@ async def on_verify(update: Update, context: Context) -> None:
     if verdict == "ok":
         await context.bot.send_message(context.account.id, _("Thank you for confirming!"))
         return
-    await inputs.expect(context, context.account.id, "not_fixed", case_id=case.id)
+    await inputs.expect(context, context.account.id, NOT_FIXED, case_id=case.id)
+    bare = encode(Space.VERIFY, "bare", case.id)
     await context.bot.send_message(
         context.account.id,
         _(
@@ -205,13 +204,7 @@ async def on_verify(update: Update, context: Context) -> None:
             "or press the button to send it back as it is."
         ),
         reply_markup=InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(
-                        _("Send it back without details"), callback_data=f"vf:1:bare:{case.id}"
-                    )
-                ]
-            ]
+            [[InlineKeyboardButton(_("Send it back without details"), callback_data=bare)]]
         ),
     )
 
@@ -221,10 +214,14 @@ async def on_bare_reopen(update: Update, context: Context) -> None:
     _ = context.gettext
     query = update.callback_query
     assert query is not None
-    raw = (query.data or "").rsplit(":", 1)[-1]
-    pending = await context.db.lookup.inputs.get(context.account.id)
-    if pending is None or pending.kind != "not_fixed" or str(pending.case_id) != raw:
-        await answer(update, _("This button is no longer valid."), alert=True)
+    press = decode(query.data)
+    case_id = press.number(0) if press else None
+    try:
+        if case_id is None:
+            raise StaleButton()
+        pending = await tracking.owed_reopen(context.services, context.account.id, case_id)
+    except ShaoziError as exc:
+        await answer(update, exc.render(_), alert=True)
         return
     await answer(update)
     with contextlib.suppress(BadRequest):
@@ -259,7 +256,7 @@ async def reopen(
     )
 
 
-@inputs.handles("not_fixed")
+@inputs.handles(NOT_FIXED)
 async def typed_not_fixed(update: Update, context: Context, pending: PendingInput) -> None:
     """Reopen the case with the reporter's words or photo."""
     _ = context.gettext
@@ -281,10 +278,7 @@ async def words_or_photo(update: Update, context: Context) -> tuple[str | None, 
         return message.text, None
     if kind in ("photo", "image"):
         try:
-            raw = await download(message)
-            stored = await store_photo(
-                context.db, context.services.settings.photos_dir, raw, context.clock.now()
-            )
+            stored = await save_photo(context.services, await download(message))
         except PhotoError as exc:
             await message.reply_text(exc.render(_))
             return None, None
@@ -298,13 +292,13 @@ async def on_answer_button(update: Update, context: Context) -> None:
     _ = context.gettext
     query = update.callback_query
     assert query is not None
-    raw = (query.data or "").rsplit(":", 1)[-1]
-    question = await context.db.read.questions.get(int(raw)) if raw.isdigit() else None
-    if question is None or question.asked_to != context.account.id:
-        await answer(update, _("This button is no longer valid."), alert=True)
-        return
-    if question.answered_at is not None:
-        await answer(update, QuestionAnswered().render(_), alert=True)
+    try:
+        question_id = answered_question(query.data)
+        if question_id is None:
+            raise StaleButton()
+        question = await tracking.open_question(context.services, context.account, question_id)
+    except ShaoziError as exc:
+        await answer(update, exc.render(_), alert=True)
         return
     await answer(update)
     await inputs.expect(
@@ -329,7 +323,12 @@ async def typed_answer(update: Update, context: Context, pending: PendingInput) 
     await relay_answer(update, context, int(pending.data.get("question", 0)))
 
 
-ANSWER_DATA = re.compile(r"qa:1:([0-9]{1,18})")
+def answered_question(data: object) -> int | None:
+    """The question an ✍️ Answer button is for: qa:1:ID, built in bot/case_buttons.py."""
+    press = decode(data) if isinstance(data, str) else None
+    if press is None or press.space is not Space.ANSWER or len(press.args) != 1:
+        return None
+    return press.number(0)
 
 
 def replied_question(message: Message) -> int | None:
@@ -340,9 +339,8 @@ def replied_question(message: Message) -> int | None:
     markup = replied.reply_markup
     for row in markup.inline_keyboard if markup is not None else ():
         for button in row:
-            data = button.callback_data if isinstance(button.callback_data, str) else ""
-            if match := ANSWER_DATA.fullmatch(data):
-                return int(match[1])
+            if (question_id := answered_question(button.callback_data)) is not None:
+                return question_id
     return None
 
 
@@ -355,8 +353,9 @@ async def on_reply(update: Update, context: Context) -> bool:
     question_id = replied_question(message)
     if question_id is None:
         return False
-    question = await context.db.read.questions.get(question_id)
-    if question is None or question.asked_to != context.account.id or question.answered_at:
+    try:
+        await tracking.open_question(context.services, context.account, question_id)
+    except ShaoziError:
         return False
     await relay_answer(update, context, question_id)
     return True
@@ -391,7 +390,7 @@ async def relay_answer(update: Update, context: Context, question_id: int) -> No
 
 def reporter_handlers() -> list[BaseHandler[Update, Context, object]]:
     return [
-        CallbackQueryHandler(on_bare_reopen, pattern=r"^vf:1:bare:"),
-        CallbackQueryHandler(on_verify, pattern=r"^vf:1:"),
-        CallbackQueryHandler(on_answer_button, pattern=r"^qa:1:"),
+        CallbackQueryHandler(on_bare_reopen, pattern=pattern(Space.VERIFY, "bare")),
+        CallbackQueryHandler(on_verify, pattern=pattern(Space.VERIFY)),
+        CallbackQueryHandler(on_answer_button, pattern=pattern(Space.ANSWER)),
     ]

@@ -1,0 +1,108 @@
+"""A reporter follows their cases: the list, one case with its history, the answer to "is it
+really fixed?" and to a department's question. Only participants see a case here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.accounts import Account
+from bot.errors import QuestionAnswered, ShaoziError
+from bot.i18n import N_
+from bot.reports import StaleButton
+from bot.services import Services
+from bot.vocabulary.lifecycle import Status
+from bot.vocabulary.models import Case, CaseEvent, CaseSummary, PendingInput, Question
+
+PAGE_SIZE = 5
+# What a user owes after saying a closed case is not fixed: a few words or a photo.
+NOT_FIXED = "not_fixed"
+
+
+class AlreadyVerified(ShaoziError):
+    message = N_("Thank you, the department already has your answer.")
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of the user's reports and followed cases, newest first."""
+
+    cases: list[CaseSummary]
+    offset: int
+    total: int
+
+
+async def my_cases(services: Services, user_id: int, offset: int) -> Page:
+    """The page at ``offset``, or the last page when the list has become shorter."""
+    total = await services.db.read.cases.count_for_user(user_id)
+    if total == 0:
+        return Page([], 0, 0)
+    offset = min(offset, (total - 1) // PAGE_SIZE * PAGE_SIZE)
+    cases = await services.db.read.cases.for_user(user_id, PAGE_SIZE, offset)
+    return Page(cases, offset, total)
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """One case as its reporter or a follower sees it."""
+
+    case: Case
+    photo_count: int
+    events: list[CaseEvent]
+
+
+async def _view(services: Services, user_id: int, case: Case | None) -> CaseView | None:
+    read = services.db.read.cases
+    if case is None or not await read.is_participant(case.id, user_id):
+        return None
+    photos = await read.photo_hashes(case.id)
+    return CaseView(case, len(photos), await read.events(case.id))
+
+
+async def case_by_number(services: Services, user_id: int, number: str) -> CaseView | None:
+    """The user's case of this number; None alike for a number that does not exist and for
+    someone else's case, so nobody can learn which numbers are real."""
+    return await _view(services, user_id, await services.db.read.cases.by_number(number))
+
+
+async def case_by_id(services: Services, user_id: int, case_id: int) -> CaseView | None:
+    return await _view(services, user_id, await services.db.read.cases.get(case_id))
+
+
+async def closed_case(services: Services, actor: Account, case_id: int) -> Case:
+    """The reporter's case awaiting their word on whether it is really fixed.
+
+    Raises StaleButton for a case that is not theirs, AlreadyVerified once it is no longer
+    closed (they answered, or the department moved on).
+    """
+    case = await services.db.read.cases.get(case_id)
+    if case is None or case.reporter_id != actor.id:
+        raise StaleButton()
+    if case.status is not Status.CLOSED:
+        raise AlreadyVerified()
+    return case
+
+
+async def owed_reopen(services: Services, user_id: int, case_id: int) -> PendingInput:
+    """The user's open "not fixed" input about this case (the button to send it back bare)."""
+    pending = await services.db.lookup.inputs.get(user_id)
+    if (
+        pending is None
+        or pending.kind != NOT_FIXED
+        or case_id is None
+        or pending.case_id != case_id
+    ):
+        raise StaleButton()
+    return pending
+
+
+async def open_question(services: Services, actor: Account, question_id: int) -> Question:
+    """A department's question to this user that is still to be answered.
+
+    Raises StaleButton for a question to someone else, QuestionAnswered once it is answered.
+    """
+    question = await services.db.read.questions.get(question_id)
+    if question is None or question.asked_to != actor.id:
+        raise StaleButton()
+    if question.answered_at is not None:
+        raise QuestionAnswered()
+    return question
