@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from bot.errors import NotAllowed
 from bot.i18n import Language, resolve_language
+from bot.services import Services
 from bot.vocabulary.models import Membership, User
 from bot.vocabulary.roles import Role
+from storage.users import touch_due
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,11 @@ class Account:
     def has(self, role: Role) -> bool:
         return role in self.roles
 
+    def require(self, role: Role) -> None:
+        """Raise NotAllowed unless the user holds this role."""
+        if not self.has(role):
+            raise NotAllowed()
+
     @property
     def is_staff(self) -> bool:
         return bool(self.roles - {Role.CITIZEN})
@@ -46,3 +54,28 @@ class Account:
             for m in self.memberships
             if m.role is Role.ENTERPRISE and m.enterprise_id is not None
         }
+
+
+async def visit(services: Services, user_id: int, telegram_language: str | None) -> Account:
+    """The account of whoever sent an update, recording that they were here.
+
+    The lookups run inline (``db.lookup``); the write happens only for a new user, a changed
+    Telegram language, a user marked blocked, or once ``storage.users.TOUCH_EVERY`` has passed.
+    """
+    db, now = services.db, services.clock.now()
+    user = await db.lookup.users.get(user_id)
+    if user is None or touch_due(user, telegram_language, now):
+        async with db.autocommit() as session:
+            user = await session.users.touch(user_id, telegram_language, now)
+    memberships = await db.lookup.users.memberships(user_id)
+    return Account(user, memberships, services.city.city.default_language)
+
+
+async def account_of(services: Services, user_id: int) -> Account | None:
+    """A user's account as stored now (their roles may have just changed); None if unknown."""
+    read = services.db.read.users
+    user = await read.get(user_id)
+    if user is None:
+        return None
+    memberships = await read.memberships(user_id)
+    return Account(user, memberships, services.city.city.default_language)

@@ -18,14 +18,19 @@ import logging
 from typing import Any
 
 from bot.accounts import Account
+from bot.buttons import Space, encode
 from bot.cards import Outgoing
 from bot.errors import InputMistake, NotAllowed, ShaoziError
 from bot.i18n import N_, Language, Translator, resolve_language
 from bot.notify import Notifier, Render
 from bot.quiet import allowed_from
+from bot.reports import store_photo
 from bot.services import Services
+from bot.subscriptions import district_of
 from bot.vocabulary.roles import Role
 from storage.broadcasts import Broadcast, DeliveryCounts
+
+__all__ = ["Broadcast"]  # the draft and its sending, as the functions below return them
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +39,7 @@ CHUNK = 2000
 MAX_TEXT = 3000
 EXCERPT = 60
 REPORT_BUTTON = N_("📣 Report a hazard")
-REPORT_DATA = "rep:1:start"  # the report flow's own "start" button
+REPORT_DATA = encode(Space.REPORT, "start")  # the report flow's own "start" button
 
 
 class BroadcastEmpty(InputMistake):
@@ -119,21 +124,11 @@ def check_text(text: str | None) -> str:
     return text
 
 
-def _require_admin(actor: Account) -> None:
-    if not actor.has(Role.ADMIN):
-        raise NotAllowed()
-
-
-def _check_district(services: Services, district: str | None) -> None:
-    if district is not None and services.city.district(district) is None:
-        raise NotAllowed()  # only a forged button names a district the city does not have
-
-
 async def create_draft(
     services: Services, actor: Account, text: str | None, photo: str | None
 ) -> Broadcast:
     """Keep what the admin wrote (the photo already stripped) until they confirm it."""
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     body = check_text(text)
     async with services.db.transaction() as tx:
         return await tx.broadcasts.create(actor.id, body, photo, services.clock.now())
@@ -141,7 +136,7 @@ async def create_draft(
 
 async def draft_for(services: Services, actor: Account, broadcast_id: int) -> Broadcast:
     """The actor's own unsent draft; anyone else's, or a made-up id, is not allowed."""
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     broadcast = await services.db.read.broadcasts.get(broadcast_id)
     if broadcast is None or broadcast.created_by != actor.id:
         raise NotAllowed()
@@ -150,9 +145,25 @@ async def draft_for(services: Services, actor: Account, broadcast_id: int) -> Br
     return broadcast
 
 
-async def audience_size(services: Services, district: str | None) -> int:
-    counts = await services.db.read.users.subscriber_counts()
+async def keep_photo(services: Services, data: bytes) -> str:
+    """Strip and store the photo of a warning; its hash, for :func:`create_draft`."""
+    stored = await store_photo(
+        services.db, services.settings.photos_dir, data, services.clock.now()
+    )
+    return stored.sha256
+
+
+async def audience_counts(services: Services) -> dict[str | None, int]:
+    """Subscribers by district (None: the whole city), not counting those who blocked the bot."""
+    return await services.db.read.users.subscriber_counts()
+
+
+def _audience_size(counts: dict[str | None, int], district: str | None) -> int:
     return sum(counts.values()) if district is None else counts.get(district, 0)
+
+
+async def audience_size(services: Services, district: str | None) -> int:
+    return _audience_size(await audience_counts(services), district)
 
 
 def audience_name(services: Services, tr: Translator, district: str | None) -> str:
@@ -180,15 +191,14 @@ async def confirm(
     services: Services, actor: Account, broadcast_id: int, district: str | None
 ) -> Broadcast:
     """Send the draft to the audience of the preview, once: a second press raises AlreadySent."""
-    _require_admin(actor)
-    _check_district(services, district)
+    actor.require(Role.ADMIN)
+    district_of(services, district)
     now = services.clock.now()
     async with services.db.transaction() as tx:
         broadcast = await tx.broadcasts.get(broadcast_id)
         if broadcast is None or broadcast.created_by != actor.id:
             raise NotAllowed()
-        counts = await tx.users.subscriber_counts()
-        total = sum(counts.values()) if district is None else counts.get(district, 0)
+        total = _audience_size(await tx.users.subscriber_counts(), district)
         if not await tx.broadcasts.confirm(broadcast_id, district, total, now):
             raise AlreadySent()
         confirmed = await tx.broadcasts.get(broadcast_id)

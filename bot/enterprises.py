@@ -1,4 +1,5 @@
-"""Enterprises: the unified social credit code (统一社会信用代码, GB 32100-2015) and imports."""
+"""Enterprises: the unified social credit code (统一社会信用代码, GB 32100-2015), the register an
+admin keeps in chat, and imports."""
 
 from __future__ import annotations
 
@@ -7,9 +8,13 @@ import io
 import unicodedata
 from dataclasses import dataclass
 
+from bot.accounts import Account
 from bot.city import CityConfig
 from bot.errors import ShaoziError
 from bot.i18n import N_, Language
+from bot.services import Services
+from bot.vocabulary.models import Enterprise
+from bot.vocabulary.roles import Role
 
 CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # 31 characters: no I, O, S, V, Z
 WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -90,6 +95,124 @@ def district_code(city: CityConfig, text: str) -> str | None:
         if wanted in (name.casefold() for name in names):
             return district.code
     return None
+
+
+# The register, kept by admins in chat ----------------------------------------------------------
+
+
+class NameTooLong(ShaoziError):
+    message = N_("The name may have at most {limit} characters.")
+
+
+class AddressTooLong(ShaoziError):
+    message = N_("The address may have at most {limit} characters.")
+
+
+class DistrictUnknown(ShaoziError):
+    message = N_("There is no district {district}.")
+
+
+class CreditCodeTaken(ShaoziError):
+    message = N_("The credit code {code} is already registered as #{id} {name}.")
+
+
+class EnterpriseUnknown(ShaoziError):
+    message = N_("There is no enterprise with id {id}. Find it with /enterprises NAME.")
+
+
+@dataclass(frozen=True)
+class Details:
+    """An enterprise as it is to be registered: checked and normalised."""
+
+    name: str
+    credit_code: str
+    district: str | None  # a district code of the city
+    address: str | None
+
+
+def check_details(
+    city: CityConfig, name: str, credit_code: str, district: str = "", address: str = ""
+) -> Details:
+    """The details as typed (the district by its code or name, may be empty), checked.
+
+    Raises a CreditCodeError, NameTooLong, AddressTooLong or DistrictUnknown.
+    """
+    code = normalise_credit_code(credit_code)
+    problem = credit_code_error(code)
+    if problem is not None:
+        raise problem
+    if len(name) > NAME_MAX:
+        raise NameTooLong(limit=NAME_MAX)
+    if len(address) > ADDRESS_MAX:
+        raise AddressTooLong(limit=ADDRESS_MAX)
+    found = district_code(city, district) if district else None
+    if district and found is None:
+        raise DistrictUnknown(district=district)
+    return Details(name, code, found, address or None)
+
+
+async def enterprise(services: Services, enterprise_id: int) -> Enterprise | None:
+    return await services.db.read.enterprises.get(enterprise_id)
+
+
+async def add_enterprise(services: Services, actor: Account, details: Details) -> Enterprise:
+    """Register an enterprise; its credit code must not be registered yet (CreditCodeTaken)."""
+    actor.require(Role.ADMIN)
+    async with services.db.transaction() as tx:
+        existing = await tx.enterprises.by_credit_code(details.credit_code)
+        if existing is not None:
+            raise CreditCodeTaken(code=details.credit_code, id=existing.id, name=existing.name)
+        new_id = await tx.enterprises.add(
+            details.name,
+            details.credit_code,
+            details.district,
+            details.address,
+            services.clock.now(),
+        )
+        added = await tx.enterprises.get(new_id)
+    assert added is not None
+    return added
+
+
+async def update_enterprise(
+    services: Services, actor: Account, enterprise_id: int, details: Details
+) -> Enterprise:
+    """Correct an enterprise's details; its new credit code must not be another's."""
+    actor.require(Role.ADMIN)
+    async with services.db.transaction() as tx:
+        if await tx.enterprises.get(enterprise_id) is None:
+            raise EnterpriseUnknown(id=enterprise_id)
+        other = await tx.enterprises.by_credit_code(details.credit_code)
+        if other is not None and other.id != enterprise_id:
+            raise CreditCodeTaken(code=details.credit_code, id=other.id, name=other.name)
+        await tx.enterprises.update(
+            enterprise_id, details.name, details.credit_code, details.district, details.address
+        )
+        updated = await tx.enterprises.get(enterprise_id)
+    assert updated is not None
+    return updated
+
+
+@dataclass(frozen=True)
+class Listing:
+    enterprises: list[Enterprise]
+    registered: int | None  # how many there are, when nothing was searched for
+
+
+async def list_enterprises(
+    services: Services, actor: Account, text: str = "", limit: int = 10
+) -> Listing:
+    """Those whose name has ``text`` or whose credit code starts with it; without a text, the
+    first by name and how many are registered."""
+    actor.require(Role.ADMIN)
+    read = services.db.read.enterprises
+    if text:
+        return Listing(await read.search(text, limit=limit), None)
+    total = await read.count()
+    return Listing(await read.first_by_name(limit) if total else [], total)
+
+
+# Imports from a file ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,12 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
+from bot.accounts import Account
+from bot.departments import department_of
+from bot.enterprises import EnterpriseUnknown, enterprise
 from bot.errors import InviteExpired, InviteUnknown, InviteUsed
-from bot.vocabulary.models import Invite
+from bot.services import Services
+from bot.vocabulary.models import Enterprise, Invite
 from bot.vocabulary.roles import Role
 from storage.db import Database
 
@@ -77,3 +81,43 @@ async def redeem(db: Database, code: str, user_id: int, now: dt.datetime) -> Inv
             user_id, invite.role.value, invite.department, invite.enterprise_id, invite.id, now
         )
         return invite
+
+
+@dataclass(frozen=True)
+class Issued:
+    code: str  # shown once: only its hash is kept
+    expires_at: dt.datetime
+    enterprise: Enterprise | None  # of an enterprise invite
+
+
+async def issue(services: Services, actor: Account, spec: InviteSpec) -> Issued:
+    """An admin's invite for a staff role in a department or an enterprise that exists."""
+    actor.require(Role.ADMIN)
+    if spec.department is not None:
+        department_of(services.city, spec.department)
+    company = None
+    if spec.enterprise_id is not None:
+        company = await enterprise(services, spec.enterprise_id)
+        if company is None:
+            raise EnterpriseUnknown(id=spec.enterprise_id)
+    now = services.clock.now()
+    code = await create_invite(services.db, spec, now, created_by=actor.id)
+    return Issued(code, now + DEFAULT_VALIDITY, company)
+
+
+@dataclass(frozen=True)
+class Joined:
+    invite: Invite
+    account: Account  # with the role just granted
+    enterprise: Enterprise | None  # of an enterprise role
+
+
+async def join(services: Services, actor: Account, code: str) -> Joined:
+    """Redeem an invite code for the actor; raise a ShaoziError saying why not."""
+    invite = await redeem(services.db, code, actor.id, services.clock.now())
+    memberships = await services.db.read.users.memberships(actor.id)
+    account = Account(actor.user, memberships, actor.default_language)
+    company = None
+    if invite.enterprise_id is not None:
+        company = await enterprise(services, invite.enterprise_id)
+    return Joined(invite, account, company)

@@ -6,31 +6,27 @@ import html
 import logging
 import re
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot.accounts import Account
-from bot.enterprises import (
-    ADDRESS_MAX,
-    NAME_MAX,
-    credit_code_error,
-    district_code,
-    normalise_credit_code,
-)
-from bot.errors import NotAllowed
-from bot.invites import DEFAULT_VALIDITY, InviteSpec, create_invite
+from bot import accounts, departments, enterprises, invites, members
+from bot.buttons import Space, button, decode, pattern
+from bot.departments import DepartmentUnknown
+from bot.enterprises import DistrictUnknown, EnterpriseUnknown
+from bot.errors import NotAllowed, ShaoziError
+from bot.invites import InviteSpec
 from bot.tg.app import set_chat_commands
 from bot.tg.context import Context
-from bot.vocabulary.models import Enterprise, Membership
+from bot.vocabulary.models import Enterprise
 from bot.vocabulary.roles import INVITABLE, Role
-from handlers.common import answer, refused, role_name
+from handlers.common import answer, keyboard, refused, role_name
 
 log = logging.getLogger(__name__)
 
-PREFIX = "adm:1"
-BUTTON = re.compile(rf"^{PREFIX}:(rm|rmok|rmno|mem):(\d+)$")
-MEMBERS_PAGE = 20
+# adm:1:mem:OFFSET turns /members to the page from OFFSET; adm:1:rm:ID asks to remove a
+# membership, adm:1:rmok:ID removes it, adm:1:rmno:ID keeps it.
+PAGE, REMOVE, REMOVE_YES, REMOVE_NO = "mem", "rm", "rmok", "rmno"
 ENTERPRISES_SHOWN = 10
 # "|" as typed on a Chinese keyboard is often the full-width "｜".
 FIELD_SEPARATOR = re.compile(r"[|｜]")
@@ -93,8 +89,8 @@ def invite_usage(context: Context) -> str:
     )
 
 
-async def invite_spec(context: Context, args: list[str]) -> InviteSpec | str:
-    """The invite the admin asked for, or the message saying what is wrong."""
+def invite_spec(context: Context, args: list[str]) -> InviteSpec | str:
+    """The invite the admin asked for, or the message saying what is wrong with the words."""
     _ = context.gettext
     if not args:
         return invite_usage(context)
@@ -120,14 +116,9 @@ async def invite_spec(context: Context, args: list[str]) -> InviteSpec | str:
                 "Find the id with /enterprises NAME."
             )
         number = value.lstrip("#")
-        enterprise = (
-            await context.db.read.enterprises.get(int(number)) if number.isdigit() else None
-        )
-        if enterprise is None:
-            return _("There is no enterprise with id {id}. Find it with /enterprises NAME.").format(
-                id=html.escape(value)
-            )
-        return InviteSpec(Role.ENTERPRISE, enterprise_id=enterprise.id)
+        if not number.isdigit():
+            return _(EnterpriseUnknown.message).format(id=html.escape(value))
+        return InviteSpec(Role.ENTERPRISE, enterprise_id=int(number))
     if value is None:
         if role is Role.OFFICER:
             return (
@@ -138,19 +129,27 @@ async def invite_spec(context: Context, args: list[str]) -> InviteSpec | str:
                 + department_list(context)
             )
         return InviteSpec(Role.SUPERVISOR)
-    department = context.city.department(value.lower())
-    if department is None:
+    return InviteSpec(role, department=value.lower())
+
+
+def invite_refusal(context: Context, args: list[str], error: ShaoziError) -> str:
+    """Why the core made no invite, naming the department or enterprise as the admin typed it."""
+    _ = context.gettext
+    typed = html.escape(args[-1])
+    if isinstance(error, DepartmentUnknown):
         return (
-            _("There is no department {code}.").format(code=html.escape(value))
+            _(error.message).format(code=typed)
             + "\n\n"
             + _("Department codes:")
             + "\n"
             + department_list(context)
         )
-    return InviteSpec(role, department=department.code)
+    if isinstance(error, EnterpriseUnknown):
+        return _(error.message).format(id=typed)
+    return error.render(_)
 
 
-async def spec_description(context: Context, spec: InviteSpec) -> str:
+def spec_description(context: Context, spec: InviteSpec, enterprise: Enterprise | None) -> str:
     """Who the invite is for, e.g. "department officer of Fire and Rescue" (HTML)."""
     _ = context.gettext
     role = html.escape(role_name(context, spec.role))
@@ -158,7 +157,6 @@ async def spec_description(context: Context, spec: InviteSpec) -> str:
     if spec.department:
         where = department_name(context, spec.department)
     elif spec.enterprise_id is not None:
-        enterprise = await context.db.read.enterprises.get(spec.enterprise_id)
         where = enterprise.name if enterprise else f"#{spec.enterprise_id}"
     elif spec.role is Role.SUPERVISOR:
         where = _("the whole city")
@@ -174,21 +172,25 @@ async def invite(update: Update, context: Context) -> None:
     _ = context.gettext
     message = update.effective_message
     assert message is not None
-    spec = await invite_spec(context, context.args or [])
+    args = context.args or []
+    spec = invite_spec(context, args)
     if isinstance(spec, str):
         await message.reply_text(spec)
         return
-    now = context.clock.now()
-    code = await create_invite(context.db, spec, now, created_by=context.account.id)
-    expires = (now + DEFAULT_VALIDITY).astimezone(context.services.settings.zone)
+    try:
+        issued = await invites.issue(context.services, context.account, spec)
+    except ShaoziError as exc:
+        await message.reply_text(invite_refusal(context, args, exc))
+        return
+    expires = issued.expires_at.astimezone(context.services.settings.zone)
     text = _(
         "One-time invite for: {who}\n\n"
         "<code>{code}</code>\n\n"
         "Give it privately to that person only. They send <code>/join {code}</code> to this "
         "bot. The code works once, until {expires}."
     ).format(
-        who=await spec_description(context, spec),
-        code=code,
+        who=spec_description(context, spec, issued.enterprise),
+        code=issued.code,
         expires=f"{expires:%Y-%m-%d %H:%M}",
     )
     await message.reply_text(text)
@@ -197,14 +199,15 @@ async def invite(update: Update, context: Context) -> None:
 # /members --------------------------------------------------------------------------------------
 
 
-async def describe(context: Context, membership: Membership) -> str:
+def describe(context: Context, member: members.Member) -> str:
     """One membership as HTML: role, where, the member's Telegram id."""
+    membership = member.membership
     parts = [html.escape(role_name(context, membership.role))]
     if membership.department:
         parts.append(html.escape(department_name(context, membership.department)))
     elif membership.enterprise_id is not None:
-        enterprise = await context.db.read.enterprises.get(membership.enterprise_id)
-        name = f"{enterprise.name} (#{enterprise.id})" if enterprise else ""
+        company = member.enterprise
+        name = f"{company.name} (#{company.id})" if company else ""
         parts.append(html.escape(name or f"#{membership.enterprise_id}"))
     elif membership.role is Role.SUPERVISOR:
         parts.append(html.escape(context.gettext("the whole city")))
@@ -214,39 +217,31 @@ async def describe(context: Context, membership: Membership) -> str:
 
 async def members_page(context: Context, offset: int) -> tuple[str, InlineKeyboardMarkup | None]:
     _ = context.gettext
-    memberships = await context.db.read.users.all_memberships()
-    if not memberships:
+    page = await members.staff_page(context.services, context.account, offset)
+    if not page.total:
         return _("Nobody holds a staff role yet. Make an invite with /invite."), None
-    offset = max(0, min(offset, (len(memberships) - 1) // MEMBERS_PAGE * MEMBERS_PAGE))
-    shown = memberships[offset : offset + MEMBERS_PAGE]
     lines = [
         _("Staff members ({first}–{last} of {total}): role · where · Telegram id").format(
-            first=offset + 1, last=offset + len(shown), total=len(memberships)
+            first=page.offset + 1, last=page.offset + len(page.members), total=page.total
         )
     ]
     buttons = []
-    for number, membership in enumerate(shown, start=offset + 1):
-        lines.append(f"{number}. {await describe(context, membership)}")
-        buttons.append(
-            InlineKeyboardButton(
-                _("Remove {number}").format(number=number),
-                callback_data=f"{PREFIX}:rm:{membership.id}",
-            )
-        )
+    for number, member in enumerate(page.members, start=page.offset + 1):
+        lines.append(f"{number}. {describe(context, member)}")
+        label = _("Remove {number}").format(number=number)
+        buttons.append(button(label, Space.ADMIN, REMOVE, member.membership.id))
     rows = [buttons[i : i + 4] for i in range(0, len(buttons), 4)]
     nav = []
-    if offset > 0:
-        previous = max(0, offset - MEMBERS_PAGE)
-        nav.append(InlineKeyboardButton(_("« Previous"), callback_data=f"{PREFIX}:mem:{previous}"))
-    if offset + MEMBERS_PAGE < len(memberships):
-        following = offset + MEMBERS_PAGE
-        nav.append(InlineKeyboardButton(_("Next »"), callback_data=f"{PREFIX}:mem:{following}"))
+    if page.previous is not None:
+        nav.append(button(_("« Previous"), Space.ADMIN, PAGE, page.previous))
+    if page.next is not None:
+        nav.append(button(_("Next »"), Space.ADMIN, PAGE, page.next))
     if nav:
         rows.append(nav)
-    return "\n".join(lines), InlineKeyboardMarkup(rows)
+    return "\n".join(lines), keyboard(rows)
 
 
-async def members(update: Update, context: Context) -> None:
+async def show_members(update: Update, context: Context) -> None:
     """List every staff membership with a button to remove each."""
     if await refused(update, context):
         return
@@ -268,43 +263,23 @@ async def turn_members_page(update: Update, context: Context, offset: int) -> No
         log.info("members page not turned: %s", exc.message)
 
 
-def own_admin_role(context: Context, membership: Membership) -> bool:
-    # Only another admin may remove an admin, so the bot is never left without one.
-    return membership.role is Role.ADMIN and membership.user_id == context.account.id
-
-
 async def ask_to_remove(update: Update, context: Context, membership_id: int) -> None:
     """Ask the admin to confirm removing a membership."""
     _ = context.gettext
-    membership = await context.db.read.users.membership(membership_id)
-    if membership is None:
-        await answer(update, _("This member was already removed."), alert=True)
-        return
-    if own_admin_role(context, membership):
-        await answer(update, own_admin_refusal(context), alert=True)
+    try:
+        member = await members.removable(context.services, context.account, membership_id)
+    except ShaoziError as exc:
+        await answer(update, exc.render(_), alert=True)
         return
     await answer(update)
     text = _("Remove {member}? They lose this role at once.").format(
-        member=await describe(context, membership)
+        member=describe(context, member)
     )
-    markup = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    _("Yes, remove"), callback_data=f"{PREFIX}:rmok:{membership.id}"
-                ),
-                InlineKeyboardButton(_("Keep"), callback_data=f"{PREFIX}:rmno:{membership.id}"),
-            ]
-        ]
-    )
-    await context.bot.send_message(context.account.id, text, reply_markup=markup)
-
-
-def own_admin_refusal(context: Context) -> str:
-    return context.gettext(
-        "You cannot remove your own administrator role: ask another administrator to do it, "
-        "so the bot is never left without one."
-    )
+    confirm = [
+        button(_("Yes, remove"), Space.ADMIN, REMOVE_YES, membership_id),
+        button(_("Keep"), Space.ADMIN, REMOVE_NO, membership_id),
+    ]
+    await context.bot.send_message(context.account.id, text, reply_markup=keyboard([confirm]))
 
 
 async def remove(update: Update, context: Context, membership_id: int) -> None:
@@ -312,21 +287,15 @@ async def remove(update: Update, context: Context, membership_id: int) -> None:
     _ = context.gettext
     query = update.callback_query
     assert query is not None
-    async with context.db.transaction() as tx:
-        membership = await tx.users.membership(membership_id)
-        if membership is not None and not own_admin_role(context, membership):
-            await tx.users.remove_membership(membership_id)
-    if membership is None:
-        await answer(update, _("This member was already removed."), alert=True)
+    try:
+        member = await members.remove(context.services, context.account, membership_id)
+    except ShaoziError as exc:
+        await answer(update, exc.render(_), alert=True)
         return
-    if own_admin_role(context, membership):
-        await answer(update, own_admin_refusal(context), alert=True)
-        return
-    log.info("admin %s removed membership %s", context.account.id, membership)
     await answer(update)
-    text = _("Removed: {member}.").format(member=await describe(context, membership))
+    text = _("Removed: {member}.").format(member=describe(context, member))
     await query.edit_message_text(text)
-    await refresh_menu(context, membership.user_id)
+    await refresh_menu(context, member.membership.user_id)
 
 
 async def keep(update: Update, context: Context, membership_id: int) -> None:
@@ -339,15 +308,16 @@ async def keep(update: Update, context: Context, membership_id: int) -> None:
 
 async def refresh_menu(context: Context, user_id: int) -> None:
     """Give a member who lost a role the command menu of the roles they still have."""
-    user = await context.db.read.users.get(user_id)
-    if user is None:
+    account = await accounts.account_of(context.services, user_id)
+    if account is None:
         return
-    memberships = await context.db.read.users.memberships(user_id)
-    account = Account(user, memberships, context.city.city.default_language)
     try:
         await set_chat_commands(context.bot, context.services.catalogs, account)
     except TelegramError as exc:
         log.warning("could not update the command menu of %s: %s", user_id, exc)
+
+
+BUTTONS = {PAGE: turn_members_page, REMOVE: ask_to_remove, REMOVE_YES: remove, REMOVE_NO: keep}
 
 
 async def on_button(update: Update, context: Context) -> None:
@@ -356,19 +326,13 @@ async def on_button(update: Update, context: Context) -> None:
         return
     query = update.callback_query
     assert query is not None
-    match = BUTTON.match(query.data or "")
-    if match is None:
+    pressed = decode(query.data)
+    act = BUTTONS.get(pressed.action) if pressed is not None and len(pressed.args) == 1 else None
+    number = pressed.number(0) if pressed is not None else None
+    if act is None or number is None:
         await answer(update, context.gettext("This button is no longer valid."), alert=True)
         return
-    action, number = match.group(1), int(match.group(2))
-    if action == "mem":
-        await turn_members_page(update, context, number)
-    elif action == "rm":
-        await ask_to_remove(update, context, number)
-    elif action == "rmok":
-        await remove(update, context, number)
-    else:
-        await keep(update, context, number)
+    await act(update, context, number)
 
 
 # /enterprises and /addenterprise ----------------------------------------------------------------
@@ -382,7 +346,7 @@ def enterprise_line(context: Context, enterprise: Enterprise) -> str:
     )
 
 
-async def enterprises(update: Update, context: Context) -> None:
+async def list_enterprises(update: Update, context: Context) -> None:
     """Find enterprises by a part of the name or the credit code; list the first without one."""
     if await refused(update, context):
         return
@@ -390,9 +354,11 @@ async def enterprises(update: Update, context: Context) -> None:
     message = update.effective_message
     assert message is not None
     needle = command_text(update)
-    repo = context.db.read.enterprises
-    if needle:
-        found = await repo.search(needle, limit=ENTERPRISES_SHOWN)
+    listing = await enterprises.list_enterprises(
+        context.services, context.account, needle, ENTERPRISES_SHOWN
+    )
+    found, total = listing.enterprises, listing.registered
+    if total is None:
         if not found:
             await message.reply_text(
                 _("No enterprise matches {text}. Register one with /addenterprise.").format(
@@ -402,7 +368,6 @@ async def enterprises(update: Update, context: Context) -> None:
             return
         title = _("Enterprises matching {text}:").format(text=html.escape(needle))
     else:
-        total = await repo.count()
         if total == 0:
             await message.reply_text(
                 _(
@@ -411,7 +376,6 @@ async def enterprises(update: Update, context: Context) -> None:
                 )
             )
             return
-        found = await repo.first_by_name(ENTERPRISES_SHOWN)
         title = context.ngettext(
             "{count} enterprise is registered.", "{count} enterprises are registered.", total
         ).format(count=total)
@@ -438,31 +402,18 @@ def add_usage(context: Context) -> str:
     )
 
 
-async def enterprise_fields(
-    context: Context, fields: list[str]
-) -> tuple[str, str, str | None, str | None] | str:
-    """Name, credit code, district and address from a `|`-separated line, or what is wrong."""
+def typed_fields(update: Update) -> list[str]:
+    """The `|`-separated fields after the command, their spaces tidied."""
+    return [" ".join(f.split()) for f in FIELD_SEPARATOR.split(command_text(update))]
+
+
+def enterprise_refusal(context: Context, error: ShaoziError) -> str:
+    """Why an enterprise was not registered or updated (HTML: what the admin typed is escaped)."""
     _ = context.gettext
-    fields += [""] * (4 - len(fields))
-    name, code, district_text, address = fields
-    code = normalise_credit_code(code)
-    problem = credit_code_error(code)
-    if problem is not None:
-        return html.escape(problem.render(_))
-    if len(name) > NAME_MAX:
-        return _("The name may have at most {limit} characters.").format(limit=NAME_MAX)
-    if len(address) > ADDRESS_MAX:
-        return _("The address may have at most {limit} characters.").format(limit=ADDRESS_MAX)
-    district = district_code(context.city, district_text) if district_text else None
-    if district_text and district is None:
-        return (
-            _("There is no district {district}.").format(district=html.escape(district_text))
-            + "\n\n"
-            + _("Districts:")
-            + " "
-            + district_list(context)
-        )
-    return name, code, district, address or None
+    text = html.escape(error.render(_))
+    if isinstance(error, DistrictUnknown):
+        text += "\n\n" + _("Districts:") + " " + district_list(context)
+    return text
 
 
 async def add_enterprise(update: Update, context: Context) -> None:
@@ -472,28 +423,16 @@ async def add_enterprise(update: Update, context: Context) -> None:
     _ = context.gettext
     message = update.effective_message
     assert message is not None
-    fields = [" ".join(f.split()) for f in FIELD_SEPARATOR.split(command_text(update))]
+    fields = typed_fields(update)
     if len(fields) < 2 or len(fields) > 4 or not fields[0] or not fields[1]:
         await message.reply_text(add_usage(context))
         return
-    parsed = await enterprise_fields(context, fields)
-    if isinstance(parsed, str):
-        await message.reply_text(parsed)
+    try:
+        details = enterprises.check_details(context.city, *fields)
+        enterprise = await enterprises.add_enterprise(context.services, context.account, details)
+    except ShaoziError as exc:
+        await message.reply_text(enterprise_refusal(context, exc))
         return
-    name, code, district, address = parsed
-    async with context.db.transaction() as tx:
-        existing = await tx.enterprises.by_credit_code(code)
-        if existing is None:
-            new_id = await tx.enterprises.add(name, code, district, address, context.clock.now())
-            enterprise = await tx.enterprises.get(new_id)
-    if existing is not None:
-        await message.reply_text(
-            _("The credit code {code} is already registered as #{id} {name}.").format(
-                code=code, id=existing.id, name=html.escape(existing.name)
-            )
-        )
-        return
-    assert enterprise is not None
     await message.reply_text(
         _(
             "Enterprise registered:\n{enterprise}\n\n"
@@ -509,7 +448,7 @@ async def edit_enterprise(update: Update, context: Context) -> None:
     _ = context.gettext
     message = update.effective_message
     assert message is not None
-    fields = [" ".join(f.split()) for f in FIELD_SEPARATOR.split(command_text(update))]
+    fields = typed_fields(update)
     usage = _(
         "Send /editenterprise ID | NAME | CREDIT_CODE | DISTRICT | ADDRESS with the enterprise's "
         "id from /enterprises and all its fields as they should be."
@@ -518,63 +457,41 @@ async def edit_enterprise(update: Update, context: Context) -> None:
         await message.reply_text(usage)
         return
     enterprise_id = int(fields[0].lstrip("#"))
-    parsed = await enterprise_fields(context, fields[1:])
-    if isinstance(parsed, str):
-        await message.reply_text(parsed)
-        return
-    name, code, district, address = parsed
-    async with context.db.transaction() as tx:
-        current = await tx.enterprises.get(enterprise_id)
-        other = await tx.enterprises.by_credit_code(code)
-        if current is not None and (other is None or other.id == enterprise_id):
-            await tx.enterprises.update(enterprise_id, name, code, district, address)
-        updated = await tx.enterprises.get(enterprise_id)
-    if current is None:
-        await message.reply_text(
-            _("There is no enterprise with id {id}. Find it with /enterprises NAME.").format(
-                id=enterprise_id
-            )
+    try:
+        details = enterprises.check_details(context.city, *fields[1:])
+        updated = await enterprises.update_enterprise(
+            context.services, context.account, enterprise_id, details
         )
+    except ShaoziError as exc:
+        await message.reply_text(enterprise_refusal(context, exc))
         return
-    if other is not None and other.id != enterprise_id:
-        await message.reply_text(
-            _("The credit code {code} is already registered as #{id} {name}.").format(
-                code=code, id=other.id, name=html.escape(other.name)
-            )
-        )
-        return
-    assert updated is not None
     await message.reply_text(
         _("Enterprise updated:\n{enterprise}").format(enterprise=enterprise_line(context, updated))
     )
 
 
-async def departments(update: Update, context: Context) -> None:
+async def list_departments(update: Update, context: Context) -> None:
     """List the city's departments with their officers, supervisors and group chat."""
     if await refused(update, context):
         return
     _ = context.gettext
     message = update.effective_message
     assert message is not None
+    language = context.tr.language
     lines = [
-        _("Departments of {city}:").format(
-            city=html.escape(context.city.city.name.get(context.tr.language))
-        )
+        _("Departments of {city}:").format(city=html.escape(context.city.city.name.get(language)))
     ]
-    for department in context.city.departments:
-        officers = await context.db.read.users.members("officer", department=department.code)
-        supervisors = await context.db.read.users.members("supervisor", department=department.code)
-        chat_id = await context.db.read.departments.group_chat(department.code)
-        chat_id = chat_id if chat_id is not None else department.group_chat_id
+    for staff in await departments.overview(context.services, context.account):
+        chat_id = staff.group_chat
         group = (
             _("group chat {id}").format(id=chat_id) if chat_id is not None else _("no group chat")
         )
         lines.append(
-            f"• <code>{department.code}</code> "
-            + html.escape(department.name.get(context.tr.language))
+            f"• <code>{staff.department.code}</code> "
+            + html.escape(staff.department.name.get(language))
             + " · "
             + _("officers {officers}, supervisors {supervisors}, {group}").format(
-                officers=len(officers), supervisors=len(supervisors), group=group
+                officers=staff.officers, supervisors=staff.supervisors, group=group
             )
         )
     lines.append("")
@@ -596,27 +513,28 @@ async def set_group(update: Update, context: Context) -> None:
     chat = update.effective_chat
     assert message is not None
     assert chat is not None
-    if not context.has_account or not context.account.has(Role.ADMIN):
+    if not context.has_account:  # not sent by a user: nobody to check
         await message.reply_text(NotAllowed().render(_))
         return
     unbind = bool(message.text and message.text.startswith("/unsetgroup"))
     code = (context.args or [""])[0].strip().lower()
-    department = context.city.department(code)
-    if department is None:
+    services, actor = context.services, context.account
+    try:
+        if unbind:
+            department = await departments.unbind_group(services, actor, code)
+        else:
+            department = await departments.bind_group(services, actor, code, chat.id)
+    except DepartmentUnknown:
         await message.reply_text(
             _("Send /setgroup CODE in the group, with one of: {codes}").format(
                 codes=department_list(context)
             )
         )
         return
+    except ShaoziError as exc:
+        await message.reply_text(exc.render(_))
+        return
     name = html.escape(department.name.get(context.tr.language))
-    async with context.db.transaction() as tx:
-        if unbind:
-            await tx.departments.unbind_group(department.code)
-        else:
-            await tx.departments.bind_group(
-                department.code, chat.id, context.account.id, context.clock.now()
-            )
     if unbind:
         await message.reply_text(
             _("{department} no longer sends its cases to a group chat.").format(department=name)
@@ -634,12 +552,12 @@ def handlers() -> list[BaseHandler[Update, Context, object]]:
     private = filters.ChatType.PRIVATE
     return [
         CommandHandler("invite", invite, private),
-        CommandHandler("members", members, private),
-        CommandHandler("enterprises", enterprises, private),
+        CommandHandler("members", show_members, private),
+        CommandHandler("enterprises", list_enterprises, private),
         CommandHandler("addenterprise", add_enterprise, private),
         CommandHandler("editenterprise", edit_enterprise, private),
-        CommandHandler("departments", departments, private),
+        CommandHandler("departments", list_departments, private),
         CommandHandler(["setgroup", "unsetgroup"], set_group, filters.ChatType.GROUPS),
         # Every admin button, well-formed or not: a non-admin is refused, never routed further.
-        CallbackQueryHandler(on_button, pattern=f"^{PREFIX}:"),
+        CallbackQueryHandler(on_button, pattern=pattern(Space.ADMIN)),
     ]

@@ -6,33 +6,25 @@ forged or replayed button does nothing but say so.
 
 from __future__ import annotations
 
-import re
-
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot import broadcasts
+from bot.buttons import Space, button, decode, pattern
 from bot.errors import NotAllowed, ShaoziError
-from bot.reports import store_photo
-from bot.tg import delivery
+from bot.subscriptions import district_of
 from bot.tg.context import Context
 from bot.tg.media import download, kind_of
+from bot.tg.photos import send_stored
 from bot.vocabulary.models import PendingInput
-from bot.vocabulary.roles import Role
 from handlers import inputs
-from handlers.common import answer, refused
-from storage.broadcasts import Broadcast
+from handlers.common import answer, keyboard, refused
 
-PREFIX = "bc:1"
-BUTTON = re.compile(rf"^{PREFIX}:(aud|ok|no):(\d{{1,12}})(?::([a-z][a-z0-9_]{{0,31}}|\*))?$")
+# bc:1:aud:ID:AREA previews the draft for an audience, bc:1:ok:ID:AREA sends it to that
+# audience, bc:1:no:ID drops it. AREA is a district's code, or ALL (*) for every subscriber.
+AUDIENCE, CONFIRM, CANCEL = "aud", "ok", "no"
 ALL = "*"
-
-
-def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
-    )
 
 
 async def start_broadcast(update: Update, context: Context) -> None:
@@ -58,10 +50,10 @@ async def typed_broadcast(update: Update, context: Context, pending: PendingInpu
     _ = context.gettext
     message = update.effective_message
     assert message is not None
-    if not context.account.has(Role.ADMIN):  # the role was taken away meanwhile
+    if await refused(update, context):  # the role was taken away meanwhile
         await inputs.done(context, context.account.id)
-        await message.reply_text(NotAllowed().render(_))
         return
+    services, account = context.services, context.account
     kind = kind_of(message)
     photo: str | None = None
     if kind in ("photo", "image"):
@@ -73,20 +65,15 @@ async def typed_broadcast(update: Update, context: Context, pending: PendingInpu
             return
         try:
             broadcasts.check_text(text)
-            raw = await download(message)
-            stored = await store_photo(
-                context.db, context.services.settings.photos_dir, raw, context.clock.now()
-            )
+            photo = await broadcasts.keep_photo(services, await download(message))
         except ShaoziError as exc:  # a mistake or a bad image: the admin may send another
             await message.reply_text(exc.render(_) + "\n" + _("(Send /cancel to give up.)"))
             return
-        photo = stored.sha256
     elif kind == "text":
         text = message.text
     else:
         await message.reply_text(broadcasts.BroadcastEmpty().render(_))
         return
-    services, account = context.services, context.account
     draft = await inputs.settle(
         context, message, lambda: broadcasts.create_draft(services, account, text, photo)
     )
@@ -96,36 +83,36 @@ async def typed_broadcast(update: Update, context: Context, pending: PendingInpu
         )
 
 
-async def audience_keyboard(context: Context, draft: Broadcast) -> InlineKeyboardMarkup:
+async def audience_keyboard(context: Context, draft: broadcasts.Broadcast) -> InlineKeyboardMarkup:
     _ = context.gettext
-    counts = await context.db.read.users.subscriber_counts()
-    data = f"{PREFIX}:aud:{draft.id}"
-    rows = [
-        [
-            (
-                _("📢 All subscribers ({count})").format(count=sum(counts.values())),
-                f"{data}:{ALL}",
-            )
-        ]
-    ]
+    counts = await broadcasts.audience_counts(context.services)
+    everyone = _("📢 All subscribers ({count})").format(count=sum(counts.values()))
+    rows = [[button(everyone, Space.BROADCAST, AUDIENCE, draft.id, ALL)]]
     language = context.tr.language
     districts = [
-        (f"📍 {d.name.get(language)} ({counts.get(d.code, 0)})", f"{data}:{d.code}")
+        button(
+            f"📍 {d.name.get(language)} ({counts.get(d.code, 0)})",
+            Space.BROADCAST,
+            AUDIENCE,
+            draft.id,
+            d.code,
+        )
         for d in context.city.districts
     ]
     rows += [districts[i : i + 2] for i in range(0, len(districts), 2)]
-    rows.append([(_("✖ Cancel"), f"{PREFIX}:no:{draft.id}")])
+    rows.append([button(_("✖ Cancel"), Space.BROADCAST, CANCEL, draft.id)])
     return keyboard(rows)
 
 
-async def preview(update: Update, context: Context, draft: Broadcast, district: str | None) -> None:
+async def preview(
+    update: Update, context: Context, draft: broadcasts.Broadcast, district: str | None
+) -> None:
     """Show the message exactly as subscribers will get it, then how many, Confirm / Cancel."""
     _ = context.gettext
     services, user_id = context.services, context.account.id
     await answer(update)
     message = broadcasts.broadcast_message(services, draft)(context.tr)
-    root = services.settings.photos_dir
-    await delivery.send_photos(context.bot, context.db, root, user_id, list(message.photos))
+    await send_stored(context.bot, services, user_id, list(message.photos))
     await context.bot.send_message(user_id, message.text, reply_markup=keyboard(message.buttons))
     count = await broadcasts.audience_size(services, district)
     audience = broadcasts.audience_name(services, context.tr, district)
@@ -145,10 +132,10 @@ async def preview(update: Update, context: Context, draft: Broadcast, district: 
                 time=f"{starts.astimezone(services.settings.zone):%H:%M}"
             )
         )
-    aud = district or ALL
-    rows = [[(_("✖ Cancel"), f"{PREFIX}:no:{draft.id}")]]
+    rows = [[button(_("✖ Cancel"), Space.BROADCAST, CANCEL, draft.id)]]
     if count:
-        rows.insert(0, [(_("✅ Confirm and send"), f"{PREFIX}:ok:{draft.id}:{aud}")])
+        send = button(_("✅ Confirm and send"), Space.BROADCAST, CONFIRM, draft.id, district or ALL)
+        rows.insert(0, [send])
     else:
         lines.append(_("Nobody would get it: choose another audience, or cancel."))
     await context.bot.send_message(user_id, "\n".join(lines), reply_markup=keyboard(rows))
@@ -195,21 +182,26 @@ async def on_button(update: Update, context: Context) -> None:
     _ = context.gettext
     query = update.callback_query
     assert query is not None
-    match = BUTTON.match(query.data or "")
-    action = match.group(1) if match else None
-    if match is None or (action != "no" and match.group(3) is None):
+    pressed = decode(query.data)
+    broadcast_id = pressed.number(0) if pressed else None
+    area = pressed.text(1) if pressed and len(pressed.args) == 2 else None
+    if (
+        pressed is None
+        or pressed.action not in (AUDIENCE, CONFIRM, CANCEL)
+        or broadcast_id is None
+        or len(pressed.args) > 2
+        or area == ""
+        or (pressed.action != CANCEL and area is None)
+    ):
         await answer(update, NotAllowed().render(_), alert=True)
         return
-    broadcast_id = int(match.group(2))
-    area = match.group(3)
     district = None if area in (None, ALL) else area
     try:
-        if district is not None and context.city.district(district) is None:
-            raise NotAllowed()
-        if action == "aud":
+        district_of(context.services, district)  # refuses a district the city does not have
+        if pressed.action == AUDIENCE:
             draft = await broadcasts.draft_for(context.services, context.account, broadcast_id)
             await preview(update, context, draft, district)
-        elif action == "ok":
+        elif pressed.action == CONFIRM:
             await confirmed(update, context, broadcast_id, district)
         else:
             await cancelled(update, context, broadcast_id)
@@ -221,5 +213,5 @@ def handlers() -> list[BaseHandler[Update, Context, object]]:
     return [
         CommandHandler("broadcast", start_broadcast, filters.ChatType.PRIVATE),
         # Every broadcast button, well-formed or not: a non-admin is refused, never routed on.
-        CallbackQueryHandler(on_button, pattern=f"^{PREFIX}:"),
+        CallbackQueryHandler(on_button, pattern=pattern(Space.BROADCAST)),
     ]

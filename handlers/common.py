@@ -5,18 +5,20 @@ from __future__ import annotations
 import contextlib
 import html
 import logging
+from collections.abc import Iterable
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot import accounts, subscriptions
 from bot.accounts import Account
+from bot.buttons import Button, Keyboard, Space, button
 from bot.errors import NotAllowed
 from bot.i18n import resolve_language
 from bot.menu import commands_for
 from bot.tg.context import Context
 from bot.vocabulary.roles import Role
-from storage.users import touch_due
 
 log = logging.getLogger(__name__)
 
@@ -24,21 +26,11 @@ __all__ = ["Context", "commands", "fallbacks", "load_account", "on_error"]
 
 
 async def load_account(update: Update, context: Context) -> None:
-    """Load the user's roles and language, and record that they were here.
-
-    The lookups run inline (``db.lookup``); the write happens only for a new user, a changed
-    Telegram language, a user marked blocked, or once ``users.TOUCH_EVERY`` has passed.
-    """
+    """Load the user's roles and language, and record that they were here."""
     user = update.effective_user
     if user is None or user.is_bot:
         return
-    db, now = context.db, context.clock.now()
-    row = await db.lookup.users.get(user.id)
-    if row is None or touch_due(row, user.language_code, now):
-        async with db.autocommit() as session:
-            row = await session.users.touch(user.id, user.language_code, now)
-    memberships = await db.lookup.users.memberships(user.id)
-    context.account = Account(row, memberships, context.city.city.default_language)
+    context.account = await accounts.visit(context.services, user.id, user.language_code)
 
 
 def role_name(context: Context, role: Role) -> str:
@@ -61,17 +53,23 @@ def command_list(context: Context, account: Account) -> str:
     )
 
 
-def menu_keyboard(context: Context) -> InlineKeyboardMarkup:
-    _ = context.gettext
+def keyboard(rows: Iterable[Iterable[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    """Telegram's inline keyboard of rows of buttons (label, data), as the codec builds them."""
     return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(_("📣 Report a hazard"), callback_data="rep:1:start")],
-            [
-                InlineKeyboardButton(_("📋 My reports"), callback_data="trk:1:page:0"),
-                InlineKeyboardButton(_("Language"), callback_data="lang:1"),
-            ],
-        ]
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
     )
+
+
+def menu(context: Context) -> Keyboard:
+    _ = context.gettext
+    return [
+        [button(_("📣 Report a hazard"), Space.REPORT, "start")],
+        [button(_("📋 My reports"), Space.TRACK, "page", 0), button(_("Language"), Space.LANGUAGE)],
+    ]
+
+
+def menu_keyboard(context: Context) -> InlineKeyboardMarkup:
+    return keyboard(menu(context))
 
 
 async def answer(update: Update, text: str | None = None, *, alert: bool = False) -> None:
@@ -103,28 +101,27 @@ async def start(update: Update, context: Context) -> None:
         roles = ", ".join(role_name(context, r) for r in staff)
         text += "\n\n" + _("You are signed in as: {roles}.").format(roles=html.escape(roles))
     text += "\n\n" + _("What you can do:") + "\n" + command_list(context, account)
-    markup = menu_keyboard(context)
+    rows = menu(context)
     # A citizen is asked once whether they want reminders; staff get theirs by role anyway.
     # The question ends the welcome (not a message of its own), so the menu stays the last
     # message; handlers/subscriptions.py takes the yes/no row off once it is answered.
     ask = not staff and not account.user.subscription_asked
     if ask:
         text += "\n\n" + _("Do you want reminders on safety days and warnings for your area?")
-        markup = InlineKeyboardMarkup([*markup.inline_keyboard, subscription_question(context)])
-    await update.effective_message.reply_text(text, reply_markup=markup)  # type: ignore[union-attr]
+        rows.append(subscription_question(context))
+    message = update.effective_message
+    assert message is not None
+    await message.reply_text(text, reply_markup=keyboard(rows))
     if ask:
-        async with context.db.transaction() as tx:
-            await tx.users.mark_subscription_asked(account.id)
+        await subscriptions.mark_asked(context.services, account.id)
 
 
-SUBSCRIBE_PREFIX = "sub:1"
-
-
-def subscription_question(context: Context) -> list[InlineKeyboardButton]:
+def subscription_question(context: Context) -> list[Button]:
+    """The yes/no row of the question at /start; handlers/subscriptions.py answers it."""
     _ = context.gettext
     return [
-        InlineKeyboardButton(_("🔔 Yes, remind me"), callback_data=f"{SUBSCRIBE_PREFIX}:yes"),
-        InlineKeyboardButton(_("No, thanks"), callback_data=f"{SUBSCRIBE_PREFIX}:no"),
+        button(_("🔔 Yes, remind me"), Space.SUBSCRIBE, "yes"),
+        button(_("No, thanks"), Space.SUBSCRIBE, "no"),
     ]
 
 
@@ -182,8 +179,8 @@ async def on_error(update: object, context: Context) -> None:
     user = update.effective_user
     chosen = None
     try:
-        row = await context.db.read.users.get(user.id)
-        chosen = row.language if row else None
+        account = await accounts.account_of(context.services, user.id)
+        chosen = account.user.language if account else None
     except Exception:  # the database itself may be what failed
         log.warning("could not read the user's language", exc_info=True)
     default = context.city.city.default_language
@@ -234,10 +231,17 @@ async def delete_or_unbutton(bot: Bot, chat_id: int, message_id: int) -> None:
 
 
 async def refused(update: Update, context: Context) -> bool:
-    """Tell a non-admin they may not do this; True when they were refused."""
-    if context.account.has(Role.ADMIN):
+    """Tell a non-admin they may not do this; True when they were refused.
+
+    The core's admin tools refuse a non-admin themselves; this answers before their input is
+    even read, so a non-admin learns nothing of what an admin tool would have said to it.
+    """
+    try:
+        context.account.require(Role.ADMIN)
+    except NotAllowed as exc:
+        text = exc.render(context.gettext)
+    else:
         return False
-    text = NotAllowed().render(context.gettext)
     if update.callback_query is not None:
         await answer(update, text, alert=True)
     elif update.effective_message is not None:

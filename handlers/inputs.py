@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from telegram import Message, Update
 
+from bot import pending
 from bot.errors import InputMistake, ShaoziError
 from bot.tg.context import Context
 from bot.vocabulary.models import PendingInput
@@ -43,27 +44,32 @@ async def expect(
     data: dict[str, Any] | None = None,
 ) -> None:
     """Remember that the user's next message is this input (replacing any other)."""
-    async with context.db.transaction() as tx:
-        await tx.inputs.put(user_id, kind, case_id, version, data or {}, context.clock.now())
+    await pending.expect(
+        context.services, user_id, kind, case_id=case_id, version=version, data=data
+    )
 
 
 async def done(context: Context, user_id: int) -> bool:
-    async with context.db.autocommit() as session:
-        return await session.inputs.clear(user_id)
+    return await pending.clear(context.services, user_id)
+
+
+async def owed(context: Context) -> PendingInput | None:
+    """The input the user of this update owes, if any."""
+    return await pending.owed(context.services, context.account.id)
 
 
 async def on_message(update: Update, context: Context) -> bool:
     """Give the message to the input the user owes; False when they owe none."""
     if not context.has_account:
         return False
-    pending = await context.db.lookup.inputs.get(context.account.id)
-    if pending is None:
+    asked = await owed(context)
+    if asked is None:
         return False
-    handler = _HANDLERS.get(pending.kind)
+    handler = _HANDLERS.get(asked.kind)
     if handler is None:  # a kind from an older version of the bot
         await done(context, context.account.id)
         return False
-    await handler(update, context, pending)
+    await handler(update, context, asked)
     return True
 
 

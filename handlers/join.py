@@ -9,9 +9,8 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CommandHandler, filters
 
-from bot.accounts import Account
 from bot.errors import ShaoziError
-from bot.invites import redeem
+from bot.invites import join as redeem_invite
 from bot.tg.app import set_chat_commands
 from bot.tg.context import Context
 from bot.vocabulary.roles import Role
@@ -30,23 +29,20 @@ async def join(update: Update, context: Context) -> None:
             _("Send /join followed by your invite code, e.g. /join ABCD-EFGH-JKMN.")
         )
         return
-    code = "".join(context.args)
     account = context.account
     try:
-        invite = await redeem(context.db, code, account.id, context.clock.now())
+        joined = await redeem_invite(context.services, account, "".join(context.args))
     except ShaoziError as exc:
         await message.reply_text(exc.render(_))
         return
-    memberships = await context.db.read.users.memberships(account.id)
-    context.account = Account(account.user, memberships, account.default_language)
+    context.account = joined.account
+    invite = joined.invite
     where = ""
     if invite.department:
         department = context.city.department(invite.department)
-        name = department.name.get(account.language) if department else invite.department
-        where = name
-    elif invite.enterprise_id is not None:
-        enterprise = await context.db.read.enterprises.get(invite.enterprise_id)
-        where = enterprise.name if enterprise else ""
+        where = department.name.get(account.language) if department else invite.department
+    elif joined.enterprise is not None:
+        where = joined.enterprise.name
     role = role_name(context, invite.role)
     if where:
         text = _("You are now {role} of {where}.").format(

@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import html
 import logging
-import re
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
+from bot import subscriptions
+from bot.buttons import Space, button, decode, pattern
+from bot.errors import NotAllowed
 from bot.tg.context import Context
-from handlers.common import SUBSCRIBE_PREFIX as PREFIX
-from handlers.common import answer, menu_keyboard
+from handlers.common import answer, keyboard, menu_keyboard
 
 log = logging.getLogger(__name__)
 
-BUTTON = re.compile(rf"^{PREFIX}:(?:(yes|no)|d:([a-z][a-z0-9_]{{0,31}}|\*))$")
+AREA = "d"  # sub:1:d:DISTRICT, or sub:1:d:* for the whole city
 WHOLE_CITY = "*"
 
 
@@ -29,22 +30,17 @@ def area_keyboard(context: Context) -> InlineKeyboardMarkup:
     _ = context.gettext
     language = context.tr.language
     buttons = [
-        InlineKeyboardButton(
+        button(
             _("📍 My area: {district}").format(district=d.name.get(language)),
-            callback_data=f"{PREFIX}:d:{d.code}",
+            Space.SUBSCRIBE,
+            AREA,
+            d.code,
         )
         for d in context.city.districts
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    rows.append(
-        [InlineKeyboardButton(_("🏙 The whole city"), callback_data=f"{PREFIX}:d:{WHOLE_CITY}")]
-    )
-    return InlineKeyboardMarkup(rows)
-
-
-async def set_subscribed(context: Context, subscribed: bool) -> None:
-    async with context.db.transaction() as tx:
-        await tx.users.set_subscribed(context.account.id, subscribed)
+    rows.append([button(_("🏙 The whole city"), Space.SUBSCRIBE, AREA, WHOLE_CITY)])
+    return keyboard(rows)
 
 
 async def offer_areas(context: Context) -> None:
@@ -64,14 +60,14 @@ async def offer_areas(context: Context) -> None:
 
 async def subscribe(update: Update, context: Context) -> None:
     """Subscribe the user and offer the districts."""
-    await set_subscribed(context, True)
+    await subscriptions.set_subscribed(context.services, context.account.id, True)
     await offer_areas(context)
 
 
 async def unsubscribe(update: Update, context: Context) -> None:
     """Stop the user's reminders and warnings."""
     _ = context.gettext
-    await set_subscribed(context, False)
+    await subscriptions.set_subscribed(context.services, context.account.id, False)
     await context.bot.send_message(
         context.account.id,
         _(
@@ -91,39 +87,32 @@ async def drop_question(update: Update, context: Context) -> None:
         log.info("could not edit the subscription question: %s", exc.message)
 
 
-async def on_button(update: Update, context: Context) -> None:
-    """Answer the question at /start, or store the chosen area."""
+async def answer_question(update: Update, context: Context, yes: bool) -> None:
+    """Store the answer to the question at /start and say what follows from it."""
+    _ = context.gettext
+    await answer(update)
+    await subscriptions.set_subscribed(context.services, context.account.id, yes)
+    await drop_question(update, context)
+    if yes:
+        await offer_areas(context)
+        return
+    await context.bot.send_message(
+        context.account.id,
+        _("All right, no reminders. Send /subscribe if you change your mind."),
+    )
+
+
+async def choose_area(update: Update, context: Context, area: str) -> None:
+    """Store the chosen area (subscribing) and say what the user will get."""
     _ = context.gettext
     query = update.callback_query
     assert query is not None
-    match = BUTTON.match(query.data or "")
-    if match is None:
+    code = None if area == WHOLE_CITY else area
+    try:
+        district = await subscriptions.choose_area(context.services, context.account.id, code)
+    except NotAllowed:  # a district the city does not have: only a forged button
         await answer(update, _("This button is no longer valid."), alert=True)
         return
-    choice, area = match.groups()
-    if choice == "yes":
-        await answer(update)
-        await set_subscribed(context, True)
-        await drop_question(update, context)
-        await offer_areas(context)
-        return
-    if choice == "no":
-        await answer(update)
-        await set_subscribed(context, False)
-        await drop_question(update, context)
-        await context.bot.send_message(
-            context.account.id,
-            _("All right, no reminders. Send /subscribe if you change your mind."),
-        )
-        return
-    district = None if area == WHOLE_CITY else context.city.district(area)
-    if area != WHOLE_CITY and district is None:
-        await answer(update, _("This button is no longer valid."), alert=True)
-        return
-    # Choosing an area is asking for its warnings: it subscribes, even from an old message.
-    async with context.db.transaction() as tx:
-        await tx.users.set_subscribed(context.account.id, True)
-        await tx.users.set_district(context.account.id, district.code if district else None)
     await answer(update)
     if district is None:
         text = _(
@@ -141,10 +130,24 @@ async def on_button(update: Update, context: Context) -> None:
         await context.bot.send_message(context.account.id, text)
 
 
+async def on_button(update: Update, context: Context) -> None:
+    """Answer the question at /start, or store the chosen area."""
+    _ = context.gettext
+    query = update.callback_query
+    assert query is not None
+    pressed = decode(query.data)
+    if pressed is not None and pressed.action in ("yes", "no") and not pressed.args:
+        await answer_question(update, context, pressed.action == "yes")
+    elif pressed is not None and pressed.action == AREA and len(pressed.args) == 1:
+        await choose_area(update, context, pressed.args[0])
+    else:
+        await answer(update, _("This button is no longer valid."), alert=True)
+
+
 def handlers() -> list[BaseHandler[Update, Context, object]]:
     private = filters.ChatType.PRIVATE
     return [
         CommandHandler("subscribe", subscribe, private),
         CommandHandler("unsubscribe", unsubscribe, private),
-        CallbackQueryHandler(on_button, pattern=f"^{PREFIX}:"),
+        CallbackQueryHandler(on_button, pattern=pattern(Space.SUBSCRIBE)),
     ]
