@@ -33,7 +33,7 @@ from bot.settings import SAMPLE_CITY
 from bot.tg.app import ShaoziApp, outbox_worker, shutdown
 from fakebotapi import FakeBotAPI
 from sandbox.core import offline_settings, start_on_fake_api
-from tests.images import jpeg
+from tests.support.images import jpeg
 
 MODES = {"limited": (100_000, 1000.0), "telegram": (3_000, 30.0), "unlimited": (20_000, None)}
 TOKEN = "123456:BENCH"
@@ -80,7 +80,7 @@ def count_uploads(api: FakeBotAPI) -> list[int]:
             counter[0] += 1
         return handle(method, params, files)
 
-    api.handle = counting  # type: ignore[method-assign]
+    api.handle = counting  # type: ignore[method-assign]  # instrumented: counts uploads
     return counter
 
 

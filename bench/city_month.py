@@ -49,8 +49,8 @@ from bot.vocabulary.roles import Role
 from fakebotapi import FakeBotAPI, FakeUser, SentMessage
 from sandbox.core import offline_settings, start_on_fake_api
 from storage.db import from_db
-from tests.images import jpeg
 from tests.support import tables
+from tests.support.images import jpeg
 
 TOKEN = "123456:CITY-MONTH"
 NUMBER = re.compile(r"YH-\d{8}-\d{4}")

@@ -157,7 +157,7 @@ class Recorder:
                 self.calls[-1].append(Call(method, dict(params), message_id))
             return status, body
 
-        api.handle = recording  # type: ignore[method-assign]
+        api.handle = recording  # type: ignore[method-assign]  # instrumented: records each call
 
     def start(self, update: dict[str, Any]) -> None:
         self.updates.append(update)

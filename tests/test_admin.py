@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
-from bot.enterprises import check_character
 from bot.invites import InviteSpec, create_invite
 from bot.vocabulary.roles import Role
 from fakebotapi import FakeUser
-from tests.conftest import Bot
 from tests.support import tables
-
-NOT_ALLOWED = "You are not allowed to do that."
-CODE = re.compile(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}\b")
-
-
-def credit_code(n: int) -> str:
-    first17 = f"91330100MA2{n:06d}"
-    return first17 + check_character(first17)
-
-
-async def make_admin(bot: Bot) -> FakeUser:
-    code = await create_invite(bot.db, InviteSpec(Role.ADMIN), bot.clock.now())
-    admin = bot.user(language="en")
-    await admin.send(f"/join {code}")
-    assert admin.last.plain.startswith("You are now administrator.")
-    return admin
+from tests.support.cases import credit_code, report
+from tests.support.chat import INVITE_CODE, NOT_ALLOWED, Bot
+from tests.support.people import make_admin, staff
 
 
 async def make_member(bot: Bot, spec: InviteSpec) -> FakeUser:
@@ -61,7 +44,7 @@ async def test_admin_invites_an_officer_who_then_joins(bot: Bot) -> None:
     await admin.send("/invite officer fire")
     text = admin.last.plain
     assert text.startswith("One-time invite for: department officer of Fire and Rescue Detachment")
-    match = CODE.search(text)
+    match = INVITE_CODE.search(text)
     assert match is not None
     assert f"/join {match.group(0)}" in text
     officer = bot.user(language="en")
@@ -86,7 +69,7 @@ async def test_supervisor_enterprise_and_admin_invites(bot: Bot) -> None:
     await admin.send(f"/invite enterprise {enterprise_id}")
     text = admin.last.plain
     assert "enterprise safety officer of Laocheng <Machine> & Co" in text
-    match = CODE.search(text)
+    match = INVITE_CODE.search(text)
     assert match is not None
     contact = bot.user(language="en")
     await contact.send(f"/join {match.group(0)}")
@@ -227,7 +210,7 @@ async def test_citizens_and_officers_can_use_no_admin_tool(bot: Bot) -> None:
         ):
             await user.send(command)
             assert user.last.plain == NOT_ALLOWED, command
-            assert not CODE.search(user.last.plain)
+            assert not INVITE_CODE.search(user.last.plain)
         for membership_id in (admin_membership.id, officer_membership.id):
             for action in ("rm", "rmok", "rmno"):
                 await user.press_data(f"adm:1:{action}:{membership_id}", user.last)
@@ -340,10 +323,8 @@ async def test_find_enterprises(bot: Bot) -> None:
 
 
 async def test_admin_edits_an_enterprise_and_lists_departments(bot: Bot) -> None:
-    from tests.test_loop import staff as join_as
-
-    admin = await join_as(bot, InviteSpec(Role.ADMIN))
-    await join_as(bot, InviteSpec(Role.OFFICER, "fire"))
+    admin = await staff(bot, InviteSpec(Role.ADMIN))
+    await staff(bot, InviteSpec(Role.OFFICER, "fire"))
     await admin.send("/addenterprise Golden Dragon | 91350100M000100Y43 | laocheng | 1 Market Lane")
     enterprise_id = int(admin.last.plain.split("/invite enterprise ")[1].split()[0])
     await admin.send(
@@ -376,10 +357,7 @@ async def test_admin_edits_an_enterprise_and_lists_departments(bot: Bot) -> None
 
 
 async def test_admin_binds_a_department_group_chat_in_the_group(bot: Bot) -> None:
-    from tests.test_loop import report
-    from tests.test_loop import staff as join_as
-
-    admin = await join_as(bot, InviteSpec(Role.ADMIN))
+    admin = await staff(bot, InviteSpec(Role.ADMIN))
     group = -100500
     admin.join_group(group, title="Fire department")
     citizen = bot.user(language="en")

@@ -9,12 +9,12 @@ from __future__ import annotations
 from bot.invites import InviteSpec, create_invite
 from bot.vocabulary.roles import Role
 from fakebotapi import FakeUser
-from tests.conftest import Bot
-from tests.images import jpeg
 from tests.support import tables
-from tests.test_loop import LAOCHENG, enterprise_named, report, staff
+from tests.support.cases import DESCRIPTION, LAOCHENG, enterprise_named, report
+from tests.support.chat import Bot
+from tests.support.images import jpeg
+from tests.support.people import staff
 
-SECRET_DESCRIPTION = "The emergency exit of the Golden Dragon restaurant is locked."
 CASE_ACTIONS = (
     "open", "pho", "acc", "acc:red", "acc:red:major", "rej", "rej:not_hazard", "rej:other",
     "trf", "trf:housing", "dup", "ask", "asg", "asge:{ent}", "hdl", "dl:a:{ent}:7", "dl:h:0:7",
@@ -89,7 +89,7 @@ async def test_forged_buttons_and_commands_change_and_reveal_nothing(bot: Bot) -
             told = await forge_everything(
                 bot, user, case.id, current.version, enterprise_id, number
             )
-            assert SECRET_DESCRIPTION not in told, (stage, role)
+            assert DESCRIPTION not in told, (stage, role)
             assert "Chen Jing" not in told, (stage, role)
             assert "13912345678" not in told, (stage, role)
             assert await snapshot(bot, case.id) == before, (stage, role)
@@ -148,7 +148,7 @@ async def test_officers_see_only_their_department(bot: Bot) -> None:
     await reporter.send("/report")
     await reporter.press("Fire safety")
     await reporter.send_location(*LAOCHENG)
-    await reporter.send(SECRET_DESCRIPTION)
+    await reporter.send(DESCRIPTION)
     await reporter.press("No photo")
     await reporter.press("Go on without a photo")
     await reporter.press("Anonymous")
@@ -162,7 +162,7 @@ async def test_officers_see_only_their_department(bot: Bot) -> None:
     await housing.send(f"/case {number}")
     assert housing.last.plain == f"There is no case {number} that you can see."
     await city_supervisor.send(f"/case {number}")
-    assert SECRET_DESCRIPTION in city_supervisor.last.plain
+    assert DESCRIPTION in city_supervisor.last.plain
     assert "Reporter" not in city_supervisor.last.plain
 
 

@@ -3,33 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.awareness import due_days, sweep_awareness
 from bot.city import AwarenessDay
-from bot.services import Services
 from fakebotapi import FakeUser, SentMessage
-from tests.conftest import Bot
-from tests.test_subscriptions import subscriber
+from tests.support.chat import Bot
+from tests.support.moments import SHANGHAI, at
+from tests.support.people import subscriber
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 LANGUAGES = {"zh-hans": "zh_Hans", "zh-hant": "zh_Hant", "en": "en"}
 
 
-def at(date: dt.date, hour: int, minute: int = 0) -> dt.datetime:
-    """A time of the city (Asia/Shanghai)."""
-    return dt.datetime.combine(date, dt.time(hour, minute), tzinfo=SHANGHAI)
-
-
-def services(bot: Bot) -> Services:
-    assert bot.app is not None
-    return bot.app.bot_data.services
-
-
 async def sweep(bot: Bot) -> int:
-    return await sweep_awareness(services(bot), bot.clock.now())
+    return await sweep_awareness(bot.services, bot.clock.now())
 
 
 def day(bot: Bot, code: str) -> AwarenessDay:
@@ -143,9 +131,9 @@ async def test_school_safety_day_is_the_last_monday_of_march(
     assert entry.date_in(year) == monday
     # A week earlier is a Monday too, but not the last one.
     bot.clock.set(at(monday - dt.timedelta(days=8), 11))
-    assert entry.code not in [d.day.code for d in due_days(services(bot), bot.clock.now())]
+    assert entry.code not in [d.day.code for d in due_days(bot.services, bot.clock.now())]
     bot.clock.set(at(monday - dt.timedelta(days=1), 11))
-    assert [d.day.code for d in due_days(services(bot), bot.clock.now())] == [entry.code]
+    assert [d.day.code for d in due_days(bot.services, bot.clock.now())] == [entry.code]
     assert await sweep(bot) == 1
     await bot.drain()
     check_message(reader.last, entry, "zh_Hant")

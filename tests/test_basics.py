@@ -7,7 +7,7 @@ from telegram.ext import CommandHandler
 
 from bot.invites import InviteSpec, create_invite
 from bot.vocabulary.roles import Role
-from tests.conftest import Bot
+from tests.support.chat import Bot
 
 
 async def test_start_speaks_the_telegram_language(bot: Bot) -> None:

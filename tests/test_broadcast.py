@@ -4,33 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot import broadcasts
-from bot.services import Services
 from fakebotapi import FakeUser, SentMessage
-from tests.conftest import Bot
-from tests.images import has_metadata, jpeg
 from tests.support import tables
-from tests.test_admin import NOT_ALLOWED, make_admin
-from tests.test_subscriptions import subscriber
+from tests.support.chat import NOT_ALLOWED, Bot
+from tests.support.images import has_metadata, jpeg
+from tests.support.moments import SHANGHAI
+from tests.support.people import make_admin, subscriber
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 WARNING = "Heavy rain tonight: keep away from the riverbank & the <Xinhe> underpass."
-
-
-def services(bot: Bot) -> Services:
-    assert bot.app is not None
-    return bot.app.bot_data.services
 
 
 async def sweep(bot: Bot) -> tuple[int, int]:
     """Run the broadcast sweeps as the periodic job would: (queued, reports)."""
     now = bot.clock.now()
-    queued = await broadcasts.sweep_broadcast_queue(services(bot), now)
-    reports = await broadcasts.sweep_broadcast_reports(services(bot), now)
+    queued = await broadcasts.sweep_broadcast_queue(bot.services, now)
+    reports = await broadcasts.sweep_broadcast_reports(bot.services, now)
     return queued, reports
 
 

@@ -13,12 +13,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, expect, sync_playwright
 
-import handlers
 from bot.city import CityConfig
-from sandbox.core import Sandbox
 from sandbox.server import SandboxServer
-from tests.images import jpeg
-from tests.test_sandbox import NUMBER, START
+from tests.support.chat import NUMBER
+from tests.support.images import jpeg
+from tests.support.sandbox import new_sandbox
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -42,7 +41,7 @@ pytestmark = [
 
 @pytest.fixture
 def page(tmp_path: Path, city: CityConfig) -> Iterator[Page]:
-    box = Sandbox(city, handlers.install, data_dir=tmp_path / "box", language="en", start=START)
+    box = new_sandbox(tmp_path, city)
     with SandboxServer(box, port=0) as server, sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=ARGS

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-
-from city_month import simulate
+from bench.city_month import simulate
 
 
 async def test_three_city_days_keep_the_loop_whole() -> None:

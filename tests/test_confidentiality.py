@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Bot, check_confidentiality
 from tests.support import tables
-from tests.test_loop import test_a_case_from_report_to_closing, test_enterprise_self_report
+from tests.support.chat import Bot
+from tests.support.confidentiality import check_confidentiality
+from tests.support.scenarios import a_case_from_report_to_closing, an_enterprise_self_report
 
 
 async def test_enterprise_messages_of_the_loop_are_clean(bot: Bot) -> None:
-    await test_a_case_from_report_to_closing(bot)
+    await a_case_from_report_to_closing(bot)
     messages, photos = await check_confidentiality(bot)
     assert messages >= 10
     assert photos >= 2
@@ -22,13 +23,13 @@ async def test_enterprise_messages_of_the_loop_are_clean(bot: Bot) -> None:
 
 async def test_self_report_is_not_a_leak(bot: Bot) -> None:
     # The enterprise's own contact reported it; their own words come back to them.
-    await test_enterprise_self_report(bot)
+    await an_enterprise_self_report(bot)
     messages, _photos = await check_confidentiality(bot)
     assert messages >= 3
 
 
 async def test_the_check_catches_a_leak(bot: Bot) -> None:
-    await test_a_case_from_report_to_closing(bot)
+    await a_case_from_report_to_closing(bot)
     contact = next(
         row[0]
         for row in tables.rows(bot.db, "SELECT user_id FROM memberships WHERE role = 'enterprise'")

@@ -10,19 +10,11 @@ import pytest
 from bot.dates import parse_deadline
 from bot.errors import DateUnreadable
 from bot.invites import InviteSpec
-from bot.services import Services
 from bot.vocabulary.roles import Role
 from fakebotapi import FakeUser, SentMessage
-from tests.conftest import Bot
-from tests.test_loop import enterprise_named, report, staff
-
-LAOCHENG = (30.28, 120.19)
-NUMBER = re.compile(r"YH-\d{8}-\d{4}")
-
-
-def services(bot: Bot) -> Services:
-    assert bot.app is not None
-    return bot.app.bot_data.services
+from tests.support.cases import enterprise_named, report
+from tests.support.chat import Bot
+from tests.support.people import staff
 
 
 def local_date(bot: Bot, moment: dt.datetime) -> dt.date:
@@ -50,7 +42,7 @@ def local_date(bot: Bot, moment: dt.datetime) -> dt.date:
 async def test_the_forms_chinese_staff_type_are_read(
     bot: Bot, typed: str, expected: dt.date
 ) -> None:
-    deadline = parse_deadline(services(bot), typed)
+    deadline = parse_deadline(bot.services, typed)
     assert local_date(bot, deadline) == expected
     local = deadline.astimezone(bot.settings.zone)
     assert (local.hour, local.minute) == (23, 59)  # the end of that day in the city
@@ -59,7 +51,7 @@ async def test_the_forms_chinese_staff_type_are_read(
 @pytest.mark.parametrize("typed", ["next week", "下周五", "12月", "2月30日", "13/20", ""])
 async def test_a_text_that_is_not_a_date_is_told_to_type_a_date(bot: Bot, typed: str) -> None:
     with pytest.raises(DateUnreadable) as raised:
-        parse_deadline(services(bot), typed)
+        parse_deadline(bot.services, typed)
     assert raised.value.render(lambda text: text) == "Type the date, like 2026-11-29."
 
 

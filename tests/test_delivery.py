@@ -7,19 +7,27 @@ import datetime as dt
 import itertools
 import random
 from collections import Counter, defaultdict
+from collections.abc import Callable
 
 from bot.cards import Outgoing
 from bot.notify import Notifier
 from bot.reports import store_photo
+from bot.tg.app import outbox_worker
 from bot.tg.delivery import Limits, OutboxWorker
-from tests.conftest import Bot
-from tests.images import jpeg
 from tests.support import tables
+from tests.support.chat import Bot
+from tests.support.images import jpeg
+from tests.support.moments import SHANGHAI
+
+
+def saying(text: str) -> Callable[[object], Outgoing]:
+    """A notification that reads ``text`` in every language."""
+    return lambda _tr: Outgoing(text)
 
 
 async def queue(bot: Bot, users: list[int], per_user: int) -> list[str]:
     """Queue ``per_user`` numbered messages to each user; return their texts."""
-    services = bot.app.bot_data.services  # type: ignore[union-attr]
+    services = bot.services
     texts = []
     async with bot.db.transaction() as tx:
         for user_id in users:
@@ -29,18 +37,15 @@ async def queue(bot: Bot, users: list[int], per_user: int) -> list[str]:
             for user_id in users:
                 text = f"note {n} for {user_id}"
                 texts.append(text)
-                await notifier.user(user_id, f"t:{n}", lambda _tr, t=text: Outgoing(t))
+                await notifier.user(user_id, f"t:{n}", saying(text))
     return texts
 
 
 def worker(bot: Bot, limits: Limits) -> OutboxWorker:
-    services = bot.app.bot_data.services  # type: ignore[union-attr]
+    assert bot.app is not None
+    services = bot.services
     return OutboxWorker(
-        bot.app.bot,
-        services.db,
-        services.clock,
-        services.settings.photos_dir,
-        limits,  # type: ignore[union-attr]
+        bot.app.bot, services.db, services.clock, services.settings.photos_dir, limits
     )
 
 
@@ -81,7 +86,10 @@ async def test_faults_delay_but_never_lose_or_repeat(bot: Bot) -> None:
     assert set(delivered) == set(reachable)
     assert all(count == 1 for count in delivered.values())
     assert attempts > len(reachable) * 1.2  # the faults really happened, and were retried
-    statuses = dict(tables.rows(bot.db, "SELECT status, COUNT(*) FROM outbox GROUP BY status"))
+    statuses = {
+        row[0]: row[1]
+        for row in tables.rows(bot.db, "SELECT status, COUNT(*) FROM outbox GROUP BY status")
+    }
     assert statuses == {"sent": len(reachable), "dropped": len(blocked) * 5}
     for user_id in blocked:
         row = await bot.db.read.users.get(user_id)
@@ -104,11 +112,11 @@ async def test_faults_delay_but_never_lose_or_repeat(bot: Bot) -> None:
 async def test_group_chats_get_at_most_20_a_minute(bot: Bot) -> None:
     group = -100123
     bot.api.add_chat({"id": group, "type": "supergroup", "title": "Fire department"})
-    services = bot.app.bot_data.services  # type: ignore[union-attr]
+    services = bot.services
     async with bot.db.transaction() as tx:
         notifier = Notifier(tx, services, bot.clock.now())
         for n in range(45):
-            await notifier.group(group, f"g:{n}", lambda _tr, n=n: Outgoing(f"group note {n}"))
+            await notifier.group(group, f"g:{n}", saying(f"group note {n}"))
     sender = worker(bot, Limits())
     sent_by_minute = []
     for _minute in range(3):
@@ -139,15 +147,10 @@ async def test_the_overall_limit_holds_back_the_rest(bot: Bot) -> None:
 
 
 async def test_a_long_sending_stops_at_the_start_of_quiet_hours(bot: Bot) -> None:
-    from zoneinfo import ZoneInfo
-
-    from bot.tg.app import outbox_worker
-
-    shanghai = ZoneInfo("Asia/Shanghai")
-    bot.clock.set(dt.datetime(2026, 11, 23, 20, 59, 50, tzinfo=shanghai))
+    bot.clock.set(dt.datetime(2026, 11, 23, 20, 59, 50, tzinfo=SHANGHAI))
     users = list(range(8000, 9000))
     bot.api.any_private_chat = True
-    services = bot.app.bot_data.services  # type: ignore[union-attr]
+    services = bot.services
     async with bot.db.transaction() as tx:
         for user_id in users:
             await tx.users.touch(user_id, "en", bot.clock.now())
@@ -155,15 +158,16 @@ async def test_a_long_sending_stops_at_the_start_of_quiet_hours(bot: Bot) -> Non
         for user_id in users:
             await notifier.user(user_id, "warn", lambda _tr: Outgoing("Typhoon"), quiet=True)
     # The bot's own worker (with the city's sending window) at Telegram's 30 a second.
-    sender = dataclasses.replace(outbox_worker(bot.app), limits=Limits())  # type: ignore[arg-type]
+    assert bot.app is not None
+    sender = dataclasses.replace(outbox_worker(bot.app), limits=Limits())
     for _ in range(20):
         await sender.run_once()
         bot.clock.advance(seconds=1)
     evening = [m for m in bot.api.sent if m.chat_id in users]
     assert 0 < len(evening) < len(users)  # 30 a second for 10 seconds, then quiet hours
-    assert all(m.date.astimezone(shanghai).hour < 21 for m in evening)
+    assert all(m.date.astimezone(SHANGHAI).hour < 21 for m in evening)
     assert await bot.db.read.outbox.pending_count() == len(users) - len(evening)
-    bot.clock.set(dt.datetime(2026, 11, 24, 8, 0, tzinfo=shanghai))
+    bot.clock.set(dt.datetime(2026, 11, 24, 8, 0, tzinfo=SHANGHAI))
     while await bot.db.read.outbox.pending_count():
         await sender.run_once()
         bot.clock.advance(seconds=1)
@@ -175,7 +179,7 @@ async def test_sent_texts_are_forgotten_after_a_month_but_keys_stay(bot: Bot) ->
     await queue(bot, [9100], per_user=1)
     await bot.drain()
     bot.clock.advance(days=31)
-    services = bot.app.bot_data.services  # type: ignore[union-attr]
+    services = bot.services
     async with bot.db.transaction() as tx:  # a newer row, still pending: kept
         await Notifier(tx, services, bot.clock.now()).user(9100, "later", lambda _tr: Outgoing("x"))
     await bot.sweep()
@@ -193,7 +197,7 @@ async def test_sent_texts_are_forgotten_after_a_month_but_keys_stay(bot: Bot) ->
 
 
 async def test_a_photo_goes_up_once_then_by_its_file_id(bot: Bot) -> None:
-    services = bot.app.bot_data.services  # type: ignore[union-attr]
+    services = bot.services
     root = services.settings.photos_dir
     stored = await store_photo(bot.db, root, jpeg(seed=30), bot.clock.now())
     sha = stored.sha256

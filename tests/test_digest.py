@@ -5,40 +5,29 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.digest import sweep_digest
 from bot.invites import InviteSpec, create_invite
-from bot.services import Services
 from bot.vocabulary.lifecycle import Status
 from bot.vocabulary.roles import Role
 from fakebotapi import FakeUser
 from storage.db import to_db
-from tests.conftest import Bot
-from tests.test_loop import staff
+from tests.support.chat import Bot
+from tests.support.moments import SHANGHAI, at
+from tests.support.people import staff
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 # The week counted: Monday 23 November to Sunday 29 November 2026; sent Monday 30 November.
 MONDAY = dt.date(2026, 11, 30)
 GROUP = -1001234
 NUMBERS = itertools.count(1)
 
 
-def at(date: dt.date, hour: int, minute: int = 0) -> dt.datetime:
-    return dt.datetime.combine(date, dt.time(hour, minute), tzinfo=SHANGHAI)
-
-
 def nov(day: int, hour: int = 10, minute: int = 0) -> dt.datetime:
     return at(dt.date(2026, 11, day), hour, minute)
 
 
-def services(bot: Bot) -> Services:
-    assert bot.app is not None
-    return bot.app.bot_data.services
-
-
 async def sweep(bot: Bot) -> int:
-    return await sweep_digest(services(bot), bot.clock.now())
+    return await sweep_digest(bot.services, bot.clock.now())
 
 
 async def add_case(

@@ -3,30 +3,17 @@ and without the reporter's identity."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-
-from openpyxl import load_workbook
 
 from bot.invites import InviteSpec
 from bot.vocabulary.roles import Role
-from fakebotapi import FakeUser, SentMessage
 from storage.db import to_db
-from tests.conftest import Bot
 from tests.support import tables
-from tests.test_loop import enterprise_named, staff
-from tests.test_stats import (
-    REPORTER,
-    REPORTER_NAME,
-    REPORTER_PHONE,
-    ZONE,
-    Made,
-    chosen,
-    insert_cases,
-    make_cases,
-    member,
-)
+from tests.support.chat import Bot
+from tests.support.exports import csv_rows, export, seeded, sheet_rows
+from tests.support.generated import REPORTER, REPORTER_NAME, REPORTER_PHONE, chosen
+from tests.support.moments import SHANGHAI
+from tests.support.people import member, staff
 
 HEADERS = [
     "Case number",
@@ -45,45 +32,6 @@ HEADERS = [
     "Under supervision (挂牌督办) since",
     "Reward",
 ]
-BOM = b"\xef\xbb\xbf"
-
-
-async def seeded(bot: Bot, count: int = 600) -> list[Made]:
-    enterprises = [
-        await enterprise_named(bot, "=HYPERLINK(1)", "91330100MA27XL0T4C"),  # a formula-like name
-        await enterprise_named(bot, "Golden Dragon Restaurant", "91350100M000100Y43"),
-    ]
-    made = make_cases(bot, count, enterprises, seed=11)
-    await insert_cases(bot, made)
-    return made
-
-
-async def export(user: FakeUser, command: str) -> tuple[SentMessage, SentMessage]:
-    mark = len(user.transcript)
-    await user.send(command)
-    sent = user.transcript[mark:]
-    assert [m.method for m in sent] == ["sendDocument", "sendDocument"], [m.plain for m in sent]
-    xlsx, table = sent
-    assert xlsx.document_name is not None
-    assert xlsx.document_name.endswith(".xlsx")
-    assert table.document_name is not None
-    assert table.document_name.endswith(".csv")
-    return xlsx, table
-
-
-def sheet_rows(document: SentMessage) -> list[list[object]]:
-    assert document.document is not None
-    book = load_workbook(io.BytesIO(document.document), read_only=True)
-    sheet = book.worksheets[0]
-    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
-    book.close()
-    return rows
-
-
-def csv_rows(document: SentMessage) -> list[list[str]]:
-    assert document.document is not None
-    assert document.document.startswith(BOM)
-    return list(csv.reader(io.StringIO(document.document.decode("utf-8-sig"), newline="")))
 
 
 async def test_city_ledger_has_every_column_and_case(bot: Bot) -> None:
@@ -102,7 +50,7 @@ async def test_city_ledger_has_every_column_and_case(bot: Bot) -> None:
     for line, cells in zip(rows[1:], sheet[1:], strict=True):
         case = by_number[line[0]]
         assert cells[0] == line[0]
-        reported = case.created_at.astimezone(ZONE)
+        reported = case.created_at.astimezone(SHANGHAI)
         assert line[1] == f"{reported:%Y-%m-%d %H:%M}"
         assert isinstance(cells[1], dt.datetime)  # a real date in the spreadsheet
         assert abs(cells[1] - reported.replace(tzinfo=None)) < dt.timedelta(seconds=1)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,31 +19,14 @@ from bot.enterprises import (
     parse_enterprise_csv,
 )
 from bot.settings import Settings
-from tests.test_run_bot import RUN_BOT, environment
-
-
-def code(n: int) -> str:
-    """A valid credit code, different for each n."""
-    first17 = f"91330100MA2{n:06d}"
-    return first17 + check_character(first17)
+from tests.support.cases import credit_code as code
+from tests.support.process import run
 
 
 def wrong(n: int) -> str:
     """The code of ``code(n)`` with a wrong check character."""
     valid = code(n)
     return valid[:17] + ("0" if valid[17] != "0" else "1")
-
-
-def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, RUN_BOT, *args],
-        cwd=tmp_path,
-        env=environment(tmp_path, PYTHONIOENCODING="utf-8"),
-        capture_output=True,
-        encoding="utf-8",
-        timeout=60,
-        check=False,
-    )
 
 
 def stored(tmp_path: Path) -> list[tuple[str, str, str | None, str | None]]:

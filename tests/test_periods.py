@@ -16,20 +16,13 @@ from bot.clock import ManualClock
 from bot.i18n import Catalogs, Language
 from bot.invites import InviteSpec
 from bot.vocabulary.roles import Role
-from tests.conftest import Bot
-from tests.test_export import csv_rows, export, seeded
-from tests.test_loop import staff
-from tests.test_stats import (
-    ZONE,
-    Made,
-    ask_stats,
-    assert_text,
-    chosen,
-    insert_cases,
-    local,
-)
+from tests.support.chat import Bot
+from tests.support.exports import csv_rows, export, seeded
+from tests.support.figures import ask_stats, assert_text
+from tests.support.generated import DAY, Made, chosen, insert_cases
+from tests.support.moments import SHANGHAI, local
+from tests.support.people import staff
 
-DAY = dt.timedelta(days=1)
 NOVEMBER = (dt.date(2026, 11, 1), dt.date(2026, 11, 30))
 
 
@@ -38,9 +31,9 @@ def city_time(day: dt.date, hour: float = 10) -> dt.datetime:
 
 
 def period(clock: ManualClock, text: str | None) -> tuple[dt.date, dt.date]:
-    got = stats.parse_period(text, clock.now(), ZONE)
-    assert got.start == dt.datetime.combine(got.first, dt.time(), tzinfo=ZONE)
-    assert got.end == dt.datetime.combine(got.last + DAY, dt.time(), tzinfo=ZONE)
+    got = stats.parse_period(text, clock.now(), SHANGHAI)
+    assert got.start == dt.datetime.combine(got.first, dt.time(), tzinfo=SHANGHAI)
+    assert got.end == dt.datetime.combine(got.last + DAY, dt.time(), tzinfo=SHANGHAI)
     return got.first, got.last
 
 
@@ -135,7 +128,7 @@ def test_months_and_chinese_dates_make_ranges(clock: ManualClock) -> None:
     assert period(clock, "２０２６／１１／０３") == (dt.date(2026, 11, 3), dt.date(2026, 11, 3))
     assert period(clock, "2026.11.03..2026.11.05") == (dt.date(2026, 11, 3), dt.date(2026, 11, 5))
     with pytest.raises(stats.PeriodReversed) as reversed_months:
-        stats.parse_period("2026-11..2026-09", clock.now(), ZONE)
+        stats.parse_period("2026-11..2026-09", clock.now(), SHANGHAI)
     assert reversed_months.value.params["text"] == "2026-11-01..2026-09-30"
 
 
@@ -159,7 +152,7 @@ def test_a_refusal_lists_the_forms_with_last_month_as_the_example(
 ) -> None:
     clock.set(city_time(dt.date(2026, 12, 1)))
     with pytest.raises(stats.PeriodInvalid) as refused:
-        stats.parse_period(text, clock.now(), ZONE)
+        stats.parse_period(text, clock.now(), SHANGHAI)
     assert refused.value.params["example"] == "2026-11-01..2026-11-30"
     said = refused.value.render(Catalogs().translator(Language.EN).gettext)
     assert "Please give the period as today, week, month or year" in said
@@ -182,7 +175,7 @@ def made(
 ) -> Made:
     accepted = None if status == "submitted" else created + dt.timedelta(hours=2)
     assigned = None if status == "submitted" else created + dt.timedelta(hours=4)
-    day = created.astimezone(ZONE).date()
+    day = created.astimezone(SHANGHAI).date()
     return Made(
         n,
         f"YH-{day:%Y%m%d}-{n:05d}",

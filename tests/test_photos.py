@@ -20,10 +20,7 @@ from bot.photos import (
     photo_path,
     process_photo,
 )
-from tests.images import png_bomb
-
-GPS_IFD = 0x8825
-ORIENTATION = 0x0112
+from tests.support.images import GPS_IFD, phone_jpeg, png_bomb
 
 
 def scene(width: int, height: int) -> Image.Image:
@@ -37,18 +34,7 @@ def scene(width: int, height: int) -> Image.Image:
 
 
 def jpeg_with_exif(image: Image.Image, *, orientation: int | None = None) -> bytes:
-    exif = Image.Exif()
-    exif[0x010F] = "PhoneMaker"  # Make
-    gps = exif.get_ifd(GPS_IFD)
-    gps[1] = "N"
-    gps[2] = (30.0, 15.0, 1.5)  # GPSLatitude
-    gps[3] = "E"
-    gps[4] = (120.0, 9.0, 2.5)
-    if orientation is not None:
-        exif[ORIENTATION] = orientation
-    out = io.BytesIO()
-    image.save(out, "JPEG", exif=exif, quality=90)
-    return out.getvalue()
+    return phone_jpeg(image, orientation=orientation, quality=90)
 
 
 def stored_files(root: Path) -> list[Path]:

@@ -4,19 +4,16 @@ a credit code typed the way Chinese input methods type it."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from bot.invites import InviteSpec
 from bot.vocabulary.roles import Role
 from fakebotapi import FakeUser, SentMessage
-from tests.conftest import Bot
-from tests.test_loop import enterprise_named, staff
-from tests.test_stats import Made, insert_cases
+from tests.support.cases import enterprise_named
+from tests.support.chat import SORRY, Bot, case_buttons, listed, pages
+from tests.support.generated import DAY, Made, insert_cases
+from tests.support.people import staff
 
-DAY = dt.timedelta(days=1)
-NUMBER = re.compile(r"YH-\d{8}-\d{4}")
 CODE = "91350100M000100Y43"  # a valid code: its check character is 3
-SORRY = "Sorry, something went wrong"
 
 
 def made(
@@ -49,23 +46,6 @@ def made(
         escalated_at=None,
         enterprise_id=None,
     )
-
-
-def case_buttons(message: SentMessage) -> list[str]:
-    return [label for row in message.buttons for label, _ in row if NUMBER.fullmatch(label)]
-
-
-def listed(message: SentMessage) -> list[str]:
-    return NUMBER.findall(message.plain)
-
-
-async def pages(officer: FakeUser, first: SentMessage) -> list[list[str]]:
-    """The case buttons of each page, turning with "Next »" from the first page."""
-    seen = [case_buttons(first)]
-    while first.has_button("Next »"):
-        await officer.press("Next »", message=first)
-        seen.append(case_buttons(first))
-    return seen
 
 
 async def test_every_one_of_35_waiting_cases_is_on_a_page_and_opens_with_a_way_back(

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
-from bot import dates, rectification, triage
-from bot.accounts import Account
+from bot import dates, rectification
 from bot.invites import InviteSpec
 from bot.vocabulary.grading import Colour
-from bot.vocabulary.lifecycle import Level
 from bot.vocabulary.roles import Role
 from fakebotapi import FakeUser, SentMessage
-from tests.conftest import Bot
-from tests.images import jpeg
 from tests.support import tables
-from tests.test_loop import enterprise_named, report, staff
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from tests.support.cases import assigned_case, report
+from tests.support.chat import Bot
+from tests.support.images import jpeg
+from tests.support.moments import SHANGHAI
+from tests.support.people import account, staff
 
 
 def local(message: SentMessage) -> dt.datetime:
@@ -30,32 +27,6 @@ async def run_until(bot: Bot, until: dt.datetime, step: dt.timedelta) -> None:
         bot.clock.advance(step)
         await bot.sweep()
         await bot.drain()
-
-
-async def assigned_case(
-    bot: Bot, colour: Colour = Colour.ORANGE, days: int = 15
-) -> tuple[FakeUser, FakeUser, FakeUser, int]:
-    """A case ordered to an enterprise at 10:00 on 2026-11-22 (city time): deadline in ``days``."""
-    enterprise_id = await enterprise_named(bot, "Golden Dragon Restaurant", "91330100MA27XL0T4C")
-    officer = await staff(bot, InviteSpec(Role.OFFICER, "fire"))
-    contact = await staff(bot, InviteSpec(Role.ENTERPRISE, enterprise_id=enterprise_id))
-    supervisor = await staff(bot, InviteSpec(Role.SUPERVISOR))
-    number = await report(bot.user(language="en"))
-    case = await bot.db.read.cases.by_number(number)
-    assert case is not None
-    services = bot.app.bot_data.services  # type: ignore[union-attr]
-    actor = await account(bot, officer)
-    case = await triage.accept(services, actor, case.id, case.version, colour, Level.GENERAL)
-    deadline = dates.end_of_day(services, days)
-    await triage.assign(services, actor, case.id, case.version, enterprise_id, deadline)
-    await bot.drain()
-    return officer, contact, supervisor, case.id
-
-
-async def account(bot: Bot, user: FakeUser) -> Account:
-    row = await bot.db.read.users.get(user.user_id)
-    assert row is not None
-    return Account(row, await bot.db.read.users.memberships(user.user_id))
 
 
 async def test_the_deadline_ladder_to_escalation(bot: Bot) -> None:
@@ -96,7 +67,7 @@ async def test_the_deadline_ladder_to_escalation(bot: Bot) -> None:
 
 async def test_an_extension_restarts_the_ladder_and_closing_stops_it(bot: Bot) -> None:
     officer, contact, _supervisor, case_id = await assigned_case(bot, Colour.BLUE, days=3)
-    services = bot.app.bot_data.services  # type: ignore[union-attr]
+    services = bot.services
     actor_contact = await account(bot, contact)
     actor_officer = await account(bot, officer)
     await rectification.request_extension(

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import re
-from types import SimpleNamespace
+from collections.abc import Awaitable, Callable
 
 import pytest
 
 from bot.photos import photo_path
+from bot.tg.app import sweep_drafts
+from bot.tg.context import Context
 from bot.vocabulary.lifecycle import Status
 from fakebotapi import FakeUser
-from tests.conftest import Bot
-from tests.images import has_metadata, jpeg, png, png_bomb, truncated_jpeg
 from tests.support import tables
+from tests.support.cases import LAOCHENG
+from tests.support.chat import NUMBER, Bot
+from tests.support.images import has_metadata, jpeg, png, png_bomb, truncated_jpeg
 
-LAOCHENG = (30.28, 120.19)  # inside 老城区 of the sample city
 OUTSIDE = (31.5, 121.5)  # outside every district
 DESCRIPTION = "The fire exit on floor 2 is locked with a chain since Monday."
-NUMBER = re.compile(r"YH-\d{8}-\d{4}")
 
 
 async def at_the_photo_step(bot: Bot) -> FakeUser:
@@ -378,7 +378,7 @@ async def test_off_flow_input_is_explained_and_the_draft_kept(
         await user.send("Wang Wu")
     draft_before = await bot.db.read.drafts.get(user.user_id)
     assert draft_before is not None
-    senders = {
+    senders: dict[str, Callable[[], Awaitable[object]]] = {
         "sticker": user.send_sticker,
         "voice": user.send_voice,
         "video": user.send_video,
@@ -610,14 +610,12 @@ async def test_drafts_untouched_for_a_week_are_dropped(bot: Bot) -> None:
 
 
 async def test_the_hourly_sweep_drops_week_old_drafts(bot: Bot) -> None:
-    from bot.tg.app import sweep_drafts
-
     stale, fresh = bot.user(language="en"), bot.user(language="en")
     await stale.send("/report")
     bot.clock.advance(days=6)
     await fresh.send("/report")
     bot.clock.advance(days=1, minutes=1)
     assert bot.app is not None
-    await sweep_drafts(SimpleNamespace(bot_data=bot.app.bot_data))  # type: ignore[arg-type]
+    await sweep_drafts(Context(bot.app))  # as the job queue calls it
     assert await bot.db.read.drafts.get(stale.user_id) is None
     assert await bot.db.read.drafts.get(fresh.user_id) is not None

@@ -5,32 +5,31 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import re
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import dates, rectification, rewards, triage
-from bot.accounts import Account
+from bot import (
+    rectification,
+    rewards,
+)
 from bot.city import RewardPolicy
 from bot.errors import InputMistake
 from bot.invites import InviteSpec, create_invite
 from bot.rewards import Basis, Facts, Outcome, propose
-from bot.services import Services
 from bot.vocabulary.grading import Colour
 from bot.vocabulary.lifecycle import Level, Status
 from bot.vocabulary.models import Case
 from bot.vocabulary.roles import Role
 from fakebotapi import FakeUser, SentMessage
 from storage.rewards import RewardStatus
-from tests.conftest import Bot
-from tests.images import jpeg
 from tests.support import tables
-from tests.test_loop import LAOCHENG, NUMBER, enterprise_named, report, staff
+from tests.support.cases import accepted_and_ordered, enterprise_named, report
+from tests.support.chat import INVITE_CODE, Bot
+from tests.support.images import jpeg
+from tests.support.moments import SHANGHAI
+from tests.support.people import account, staff
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-CODE = re.compile(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}\b")
 POLICY = RewardPolicy(
     major_percent_of_fine=Decimal(15),
     major_minimum=3000,
@@ -203,31 +202,9 @@ def test_typed_amounts_that_are_not(typed: str) -> None:
 # Helpers ---------------------------------------------------------------------------------------
 
 
-def services_of(bot: Bot) -> Services:
-    assert bot.app is not None
-    return bot.app.bot_data.services
-
-
-async def account(bot: Bot, user: FakeUser) -> Account:
-    row = await bot.db.read.users.get(user.user_id)
-    assert row is not None
-    return Account(row, await bot.db.read.users.memberships(user.user_id))
-
-
 async def anonymous_report(citizen: FakeUser, *, seed: int) -> str:
-    await citizen.send("/report")
-    await citizen.press("Fire safety")
-    await citizen.send_location(*LAOCHENG)
-    await citizen.send(f"The fire exit of shop {seed} in the night market is chained shut.")
-    await citizen.send_photo(jpeg(seed=seed))
-    await citizen.press("Done")
-    await citizen.press("Anonymous")
-    if citizen.last.has_button("Mine is different"):
-        await citizen.press("Mine is different")
-    await citizen.press("Submit")
-    match = NUMBER.search(citizen.last.plain)
-    assert match
-    return match.group(0)
+    description = f"The fire exit of shop {seed} in the night market is chained shut."
+    return await report(citizen, photo_seed=seed, description=description, anonymous=True)
 
 
 class City:
@@ -252,19 +229,17 @@ class City:
 
     async def fixed(self, number: str, level: Level = MAJOR) -> Case:
         """Accept, order and fix the case through the workflow (the chat is tested elsewhere)."""
-        services = services_of(self.bot)
-        officer, contact = (
-            await account(self.bot, self.officer),
-            await account(self.bot, self.contact),
+        case = await accepted_and_ordered(
+            self.bot,
+            self.officer,
+            number,
+            self.enterprise_id,
+            colour=Colour.ORANGE,
+            days=15,
+            level=level,
         )
-        case = await self.bot.db.read.cases.by_number(number)
-        assert case is not None
-        case = await triage.accept(services, officer, case.id, case.version, Colour.ORANGE, level)
-        deadline = dates.end_of_day(services, 15)
-        case = await triage.assign(
-            services, officer, case.id, case.version, self.enterprise_id, deadline
-        )
-        case = await rectification.submit_fix(services, contact, case.id, [], "Fixed.")
+        contact = await account(self.bot, self.contact)
+        case = await rectification.submit_fix(self.bot.services, contact, case.id, [], "Fixed.")
         await self.bot.drain()
         return case
 
@@ -274,7 +249,7 @@ class City:
         case = await self.fixed(number, level)
         officer = await account(self.bot, self.officer)
         _case, reward = await rewards.close_case(
-            services_of(self.bot), officer, case.id, case.version, outcome
+            self.bot.services, officer, case.id, case.version, outcome
         )
         await self.bot.drain()
         return reward
@@ -289,7 +264,7 @@ def proposal_for(user: FakeUser, number: str) -> SentMessage:
 async def everything_stored(bot: Bot) -> str:
     """Every value of every table, as text."""
     names = tables.rows(bot.db, "SELECT name FROM sqlite_master WHERE type = 'table'")
-    values = []
+    values: list[str] = []
     for (table,) in names:
         for row in tables.rows(bot.db, f"SELECT * FROM {table}"):
             values.extend(str(v) for v in row)
@@ -378,12 +353,12 @@ async def test_an_anonymous_report_earns_a_reward_claimed_with_its_code(bot: Bot
     assert "A reward of 7,500 yuan was approved" in notice.plain
     assert "Reporting Centre of the Sample City Emergency Management Bureau" in notice.plain
     assert "Claim it by 2027-01-21" in notice.plain
-    assert not CODE.search(notice.plain)
+    assert not INVITE_CODE.search(notice.plain)
     forged = f"rw:1:code:{reward.id}"
     await supervisor.press_data(forged, notice)  # only the reporter may see the code
     assert supervisor.callback_answers[-1]["text"] == "You are not allowed to do that."
     await citizen.press("Show my claim code", message=notice)
-    found = CODE.search(notice.plain)
+    found = INVITE_CODE.search(notice.plain)
     assert found, notice.plain
     code = found.group(0)
     assert "A reward of 7,500 yuan was approved" in notice.plain
@@ -465,12 +440,12 @@ async def test_a_reward_unclaimed_is_reminded_then_lapses(bot: Bot) -> None:
     # Codes can be asked for until the last day; a new one voids the one shown before.
     reminder = citizen.last
     await citizen.press("Show my claim code", message=reminder)
-    found = CODE.search(reminder.plain)
+    found = INVITE_CODE.search(reminder.plain)
     assert found
     old_code = found.group(0)
     assert "replaces" not in reminder.plain
     await citizen.press("Show my claim code", message=notice)
-    found = CODE.search(notice.plain)
+    found = INVITE_CODE.search(notice.plain)
     assert found
     code = found.group(0)
     assert code != old_code
@@ -498,7 +473,7 @@ async def test_a_reward_unclaimed_is_reminded_then_lapses(bot: Bot) -> None:
     assert again.status is RewardStatus.EXPIRED
     await citizen.press_data(f"rw:1:code:{lapsed.id}", notice)  # a replayed press
     assert "lapsed on 2027-01-21" in citizen.callback_answers[-1]["text"]
-    assert CODE.search(notice.plain)  # the message was left as it was
+    assert INVITE_CODE.search(notice.plain)  # the message was left as it was
 
 
 async def test_a_lapsed_reward_is_caught_up_after_downtime_without_a_stale_reminder(
@@ -587,7 +562,7 @@ async def test_a_refusal_and_a_changed_amount(bot: Bot) -> None:
 
 async def test_the_outcome_questions_only_when_a_reward_is_possible(bot: Bot) -> None:
     city = await City(bot).setup()
-    services = services_of(bot)
+    services = bot.services
     citizen = bot.user(language="en")
 
     # Not genuine: closed, recorded without a reward, no supervisor bothered.
@@ -766,7 +741,7 @@ async def test_a_supervisor_does_not_decide_or_pay_their_own_reward(bot: Bot) ->
     await city.fire_head.press("Approve", message=proposal_for(city.fire_head, number))
     await bot.drain()
     await city.supervisor.press("Show my claim code", message=city.supervisor.last)
-    found = CODE.search(city.supervisor.last.plain)
+    found = INVITE_CODE.search(city.supervisor.last.plain)
     assert found
     await city.supervisor.send(f"/paid {found.group(0)}")
     assert city.supervisor.last.plain == "You are not allowed to do that."

@@ -2,51 +2,22 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from fakebotapi import FakeBotAPI, FakeBotServer, FakeUser
-from tests.conftest import TOKEN
-from tests.images import has_metadata, jpeg
+from tests.support.chat import TOKEN
+from tests.support.images import has_metadata, jpeg
+from tests.support.process import ROOT, RUN_BOT, environment, run
 
 pytestmark = pytest.mark.subprocess
-
-ROOT = Path(__file__).resolve().parent.parent
-RUN_BOT = str(ROOT / "run_bot.py")
-
-
-def environment(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHAOZI_")}
-    env.update(
-        {
-            "SHAOZI_DATABASE": str(tmp_path / "shaozi.db"),
-            "SHAOZI_DATA_DIR": str(tmp_path / "data"),
-            "PTB_TIMEDELTA": "1",
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    env.update(extra)
-    return env
-
-
-def run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, RUN_BOT, *args],
-        cwd=tmp_path,  # no stray .env
-        env=environment(tmp_path, **env),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_without_a_token_it_says_how_to_get_one(tmp_path: Path) -> None:
@@ -181,7 +152,7 @@ async def test_kill_9_after_each_step_loses_nothing(
     server: FakeBotServer, bot_process: BotProcess
 ) -> None:
     user = FakeUser(server.api, 502, language_code="en")
-    steps = [
+    steps: list[tuple[Callable[[], Awaitable[object]], str]] = [
         (lambda: user.send("/report"), "Step 1 of 6"),
         (lambda: user.press("Fire safety"), "Step 2 of 6"),
         (lambda: user.send_location(30.28, 120.19), "Step 3 of 6"),

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import json
-import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -14,14 +12,11 @@ from typing import Any
 
 import pytest
 
-import handlers
 from bot.city import CityConfig
-from sandbox.core import Sandbox
 from sandbox.server import SandboxServer
-from tests.images import jpeg
-
-NUMBER = re.compile(r"YH-\d{8}-\d{4}")
-START = dt.datetime(2026, 11, 22, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai: not quiet hours
+from tests.support.chat import NUMBER
+from tests.support.images import jpeg
+from tests.support.sandbox import new_sandbox
 
 
 class Client:
@@ -73,7 +68,7 @@ class Client:
 
 @pytest.fixture
 def sandbox(tmp_path: Path, city: CityConfig) -> Iterator[Client]:
-    box = Sandbox(city, handlers.install, data_dir=tmp_path / "box", language="en", start=START)
+    box = new_sandbox(tmp_path, city)
     with SandboxServer(box, port=0) as server:
         assert server.host == "127.0.0.1"
         yield Client(server.url)

@@ -13,10 +13,8 @@ import datetime as dt
 import random
 from collections import Counter
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 from bot import dates, rectification, triage, verification
-from bot.accounts import Account
 from bot.enterprises import check_character
 from bot.invites import InviteSpec
 from bot.tg.app import outbox_worker
@@ -25,10 +23,11 @@ from bot.vocabulary.grading import Colour
 from bot.vocabulary.lifecycle import Level
 from bot.vocabulary.roles import Role
 from fakebotapi import FakeUser
-from tests.conftest import Bot
-from tests.test_loop import report, staff
+from tests.support.cases import report
+from tests.support.chat import Bot
+from tests.support.moments import SHANGHAI
+from tests.support.people import account, staff
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 STEP = dt.timedelta(hours=1)
 DAYS = 60
 CASES = 36
@@ -54,12 +53,6 @@ class Plan:
     # (deadline, given at, ended at) of each deadline the case had
     deadlines: list[list[dt.datetime | None]] = field(default_factory=list)
     state: str = "submitted"
-
-
-async def account(bot: Bot, user: FakeUser) -> Account:
-    row = await bot.db.read.users.get(user.user_id)
-    assert row is not None
-    return Account(row, await bot.db.read.users.memberships(user.user_id))
 
 
 def in_window(moment: dt.datetime) -> bool:
@@ -121,13 +114,13 @@ async def test_sixty_days_with_restarts(bot: Bot) -> None:
         plans.append(plan)
     await bot.drain()
 
-    services = lambda: bot.app.bot_data.services  # noqa: E731
     officer_account = await account(bot, officer)
     kills = clean_restarts = 0
     in_flight: list[str] = []
 
     def new_worker() -> OutboxWorker:
-        base = outbox_worker(bot.app)  # type: ignore[arg-type]
+        assert bot.app is not None
+        base = outbox_worker(bot.app)
         # One request at a time, so a kill leaves exactly one message in flight.
         return OutboxWorker(base.bot, base.db, base.clock, base.photos_dir,
                             Limits(overall_per_second=30, concurrency=1))  # fmt: skip
@@ -153,22 +146,31 @@ async def test_sixty_days_with_restarts(bot: Bot) -> None:
             if plan.state == "submitted" and now >= plan.assign_at:
                 case = await bot.db.read.cases.get(plan.case_id)
                 assert case is not None
-                case = await triage.accept(services(), officer_account, case.id, case.version,
-                                             plan.colour, Level.GENERAL)  # fmt: skip
-                deadline = dates.end_of_day(services(), plan.days)
-                await triage.assign(services(), officer_account, case.id, case.version,
-                                      plan.enterprise_id, deadline)  # fmt: skip
+                case = await triage.accept(
+                    bot.services, officer_account, case.id, case.version, plan.colour, Level.GENERAL
+                )
+                deadline = dates.end_of_day(bot.services, plan.days)
+                await triage.assign(
+                    bot.services,
+                    officer_account,
+                    case.id,
+                    case.version,
+                    plan.enterprise_id,
+                    deadline,
+                )
                 plan.deadlines.append([deadline, now, None])
                 plan.state = "assigned"
             elif plan.state == "assigned" and plan.extend_at and now >= plan.extend_at:
                 contact_account = contact_accounts[plan.contact.user_id]
-                until = dates.end_of_day(services(), plan.extend_days)
-                await rectification.request_extension(services(), contact_account, plan.case_id,
-                                                      until, "Parts are on order.")  # fmt: skip
+                until = dates.end_of_day(bot.services, plan.extend_days)
+                await rectification.request_extension(
+                    bot.services, contact_account, plan.case_id, until, "Parts are on order."
+                )
                 fresh = await bot.db.read.cases.get(plan.case_id)
                 assert fresh is not None
-                await rectification.decide_extension(services(), officer_account, plan.case_id,
-                                                fresh.version, grant=True)  # fmt: skip
+                await rectification.decide_extension(
+                    bot.services, officer_account, plan.case_id, fresh.version, grant=True
+                )
                 plan.deadlines[-1][2] = now
                 plan.deadlines.append([until, now, None])
                 plan.extend_at = None
@@ -176,11 +178,11 @@ async def test_sixty_days_with_restarts(bot: Bot) -> None:
             elif plan.state == "assigned" and plan.fix_at and now >= plan.fix_at:
                 contact_account = contact_accounts[plan.contact.user_id]
                 await rectification.submit_fix(
-                    services(), contact_account, plan.case_id, [], "Fixed."
+                    bot.services, contact_account, plan.case_id, [], "Fixed."
                 )
                 fresh = await bot.db.read.cases.get(plan.case_id)
                 assert fresh is not None
-                await verification.close(services(), officer_account, plan.case_id, fresh.version)
+                await verification.close(bot.services, officer_account, plan.case_id, fresh.version)
                 plan.deadlines[-1][2] = now
                 plan.state = "closed"
         await bot.sweep()

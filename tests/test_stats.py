@@ -1,24 +1,22 @@
 """/stats and /overdue on 10,000 generated cases, checked against answers counted here.
 
 The cases are written straight into the database with chosen statuses, times, deadlines,
-departments, categories, districts, colours and self-reported flags. The expected figures are
-counted below in plain Python from the same list, by the definitions (DESIGN.md, DOMAIN.md),
-without bot/stats.py; then the bot's figures, the text a reader gets and the chart are compared.
+departments, categories, districts, colours and self-reported flags (tests/support/generated.py).
+The expected figures are counted in plain Python from the same list, by the definitions
+(DESIGN.md, DOMAIN.md), without bot/stats.py (tests/support/figures.py); then the bot's figures,
+the text a reader gets and the chart are compared.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-import random
 import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
-from babel.numbers import format_percent
 from fontTools.ttLib import TTFont
 from PIL import Image
 
@@ -28,243 +26,28 @@ from bot.city import CityConfig
 from bot.i18n import Catalogs, Language
 from bot.invites import InviteSpec
 from bot.vocabulary.roles import Role
-from fakebotapi import FakeUser
-from storage.db import to_db
-from storage.stats import figures_query
-from tests.conftest import Bot
+from storage.stats import Figures, figures_query
 from tests.support import tables
-from tests.test_loop import enterprise_named, staff
-
-ZONE = ZoneInfo("Asia/Shanghai")
-DAY = dt.timedelta(days=1)
-REPORTER = 777_000_001
-REPORTER_NAME = "Wang Mingzhu"
-REPORTER_PHONE = "13800138000"
-OPEN = ("accepted", "assigned", "fix_submitted")
-FOUND = ("accepted", "assigned", "fix_submitted", "closed")
-STATUSES = (
-    ("closed", 55),
-    ("assigned", 12),
-    ("fix_submitted", 6),
-    ("accepted", 5),
-    ("submitted", 8),
-    ("rejected", 9),
-    ("merged", 5),
+from tests.support.cases import enterprise_named
+from tests.support.chat import Bot
+from tests.support.figures import Expected, ask_stats, assert_text, expect
+from tests.support.generated import (
+    DAY,
+    FOUND,
+    OPEN,
+    REPORTER_NAME,
+    Made,
+    chosen,
+    insert_cases,
+    make_cases,
 )
-COLOURS = ("red", "orange", "yellow", "blue")
-FIRST_DAY = dt.date(2025, 6, 1)
+from tests.support.moments import SHANGHAI
+from tests.support.people import member, staff
+
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-@dataclass(frozen=True)
-class Made:
-    """A generated case, as the test knows it."""
-
-    id: int
-    number: str
-    department: str
-    category: str
-    district: str | None
-    colour: str | None
-    status: str
-    self_reported: bool
-    created_at: dt.datetime
-    accepted_at: dt.datetime | None
-    assigned_at: dt.datetime | None
-    deadline: dt.datetime | None
-    closed_at: dt.datetime | None
-    escalated_at: dt.datetime | None
-    enterprise_id: int | None
-
-    @property
-    def local_day(self) -> dt.date:
-        return self.created_at.astimezone(ZONE).date()
-
-
-def local(day: dt.date, hour: float) -> dt.datetime:
-    """A moment of a city day, in UTC."""
-    start = dt.datetime.combine(day, dt.time(), tzinfo=ZONE)
-    return (start + dt.timedelta(hours=hour)).astimezone(dt.UTC)
-
-
-def make_cases(bot: Bot, count: int, enterprises: list[int], seed: int = 7) -> list[Made]:
-    """Cases spread from FIRST_DAY to now: the times follow the status, a few sit just either
-    side of a city midnight (UTC 16:00), some have no deadline or no district."""
-    rng = random.Random(seed)
-    now = bot.clock.now()
-    today = now.astimezone(ZONE).date()
-    span = (today - FIRST_DAY).days
-    city = bot.city
-    categories = [c.code for c in city.categories]
-    districts = [d.code for d in city.districts]
-    names, weights = zip(*STATUSES, strict=True)
-    made = []
-    for n in range(1, count + 1):
-        day = FIRST_DAY + dt.timedelta(days=rng.randrange(span + 1))
-        # Every 25th case is reported in the first or last minute of a city day.
-        hour = rng.choice((0.01, 23.99)) if n % 25 == 0 else rng.uniform(0, 24)
-        created = min(local(day, hour), now - dt.timedelta(minutes=5))
-        category = rng.choice(categories)
-        district = None if n % 40 == 0 else rng.choice(districts)
-        department = city.route(category, district)
-        self_reported = rng.random() < 0.12
-        status = rng.choices(names, weights)[0]
-        if self_reported and status in ("rejected", "merged"):
-            status = "assigned"
-        colour = rng.choice(COLOURS) if status in FOUND else None
-        accepted = assigned = deadline = closed = escalated = None
-        if status in FOUND and not self_reported:
-            accepted = created + dt.timedelta(hours=rng.uniform(0.5, 60))
-        if status in ("assigned", "fix_submitted", "closed"):
-            assigned = (accepted or created) + dt.timedelta(hours=rng.uniform(1, 30))
-            if n % 17:  # a few were never given a deadline
-                deadline = assigned + DAY * rng.choice((3, 7, 15, 30))
-        if status == "accepted" and n % 3 == 0:
-            deadline = created + DAY * rng.choice((3, 7))  # rare, but it can be overdue
-        if status == "closed":
-            start = assigned or created
-            closed = start + DAY * rng.uniform(0.2, 40)
-            closed = min(closed, now - dt.timedelta(minutes=1))
-        if deadline is not None and rng.random() < 0.3:
-            escalated = deadline + DAY
-        elif status == "submitted" and rng.random() < 0.1:
-            escalated = created + DAY * 2
-        if escalated is not None and escalated > now:
-            escalated = None
-        enterprise = rng.choice(enterprises) if assigned is not None and n % 5 else None
-        made.append(
-            Made(
-                n,
-                f"YH-{day:%Y%m%d}-{n:05d}",
-                department,
-                category,
-                district,
-                colour,
-                status,
-                self_reported,
-                created,
-                accepted,
-                assigned,
-                deadline,
-                closed,
-                escalated,
-                enterprise,
-            )
-        )
-    return made
-
-
-async def insert_cases(bot: Bot, made: list[Made]) -> None:
-    """One executemany, as fast as a migration."""
-
-    def db(moment: dt.datetime | None) -> str | None:
-        return None if moment is None else to_db(moment)
-
-    stamp = to_db(bot.clock.now())
-    with tables.writing(bot.db) as conn:
-        conn.execute(
-            "INSERT OR IGNORE INTO users (id, created_at, last_seen_at) VALUES (?, ?, ?)",
-            (REPORTER, stamp, stamp),
-        )
-        conn.executemany(
-            "INSERT INTO cases (id, number, reporter_id, category, district, address,"
-            " description, anonymous, reporter_name, reporter_phone, department, status,"
-            " created_at, updated_at, colour, level, enterprise_id, deadline, accepted_at,"
-            " assigned_at, closed_at, escalated_at, self_reported, routed_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    c.id,
-                    c.number,
-                    REPORTER,
-                    c.category,
-                    c.district,
-                    f"{c.id} Jiefang Road",
-                    "A hazard.",
-                    0,
-                    REPORTER_NAME,
-                    REPORTER_PHONE,
-                    c.department,
-                    c.status,
-                    to_db(c.created_at),
-                    stamp,
-                    c.colour,
-                    "major" if c.colour == "red" else ("general" if c.colour else None),
-                    c.enterprise_id,
-                    db(c.deadline),
-                    db(c.accepted_at),
-                    db(c.assigned_at),
-                    db(c.closed_at),
-                    db(c.escalated_at),
-                    int(c.self_reported),
-                    to_db(c.created_at),
-                )
-                for c in made
-            ],
-        )
-
-
-# The expected figures, by the definitions ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Expected:
-    reported: int
-    found: int
-    rectified: int
-    rate: float
-    on_time: int
-    closed_with_deadline: int
-    overdue: int
-    escalated: int
-    waiting: int
-    rejected: int
-    merged: int
-    accept_hours: float | None
-    fix_hours: float | None
-
-
-def expect(cases: list[Made], now: dt.datetime) -> Expected:
-    found = [c for c in cases if c.status in FOUND]
-    closed = [c for c in cases if c.status == "closed"]
-    with_deadline = [c for c in closed if c.deadline is not None]
-    on_time = [c for c in with_deadline if c.closed_at and c.deadline and c.closed_at <= c.deadline]
-    accepted = [c.accepted_at - c.created_at for c in cases if c.accepted_at]
-    fixed = [c.closed_at - c.assigned_at for c in closed if c.closed_at and c.assigned_at]
-
-    def hours(spans: list[dt.timedelta]) -> float | None:
-        return sum(s.total_seconds() for s in spans) / len(spans) / 3600 if spans else None
-
-    return Expected(
-        reported=len(cases),
-        found=len(found),
-        rectified=len(closed),
-        rate=len(closed) / len(found) if found else 1.0,
-        on_time=len(on_time),
-        closed_with_deadline=len(with_deadline),
-        overdue=sum(
-            1 for c in cases if c.status in OPEN and c.deadline is not None and c.deadline < now
-        ),
-        escalated=sum(1 for c in cases if c.escalated_at is not None),
-        waiting=sum(1 for c in cases if c.status == "submitted"),
-        rejected=sum(1 for c in cases if c.status == "rejected"),
-        merged=sum(1 for c in cases if c.status == "merged"),
-        accept_hours=hours(accepted),
-        fix_hours=hours(fixed),
-    )
-
-
-def chosen(
-    made: list[Made], first: dt.date, last: dt.date, departments: set[str] | None
-) -> list[Made]:
-    return [
-        c
-        for c in made
-        if first <= c.local_day <= last and (departments is None or c.department in departments)
-    ]
-
-
-def assert_figures(got: stats.Figures, want: Expected) -> None:
+def assert_figures(got: Figures, want: Expected) -> None:
     assert got.reported == want.reported
     assert got.found == want.found
     assert got.rectified == want.rectified
@@ -321,19 +104,8 @@ async def world(bot: Bot) -> World:
     return World(made, enterprises)
 
 
-async def member(bot: Bot, role: Role, department: str | None, *, language: str) -> FakeUser:
-    """A staff member who speaks ``language`` (``staff`` expects English answers)."""
-    user = bot.user(language=language)
-    await user.send("/start")
-    async with bot.db.transaction() as tx:
-        await tx.users.add_membership(
-            user.user_id, role.value, department, None, None, bot.clock.now()
-        )
-    return user
-
-
 def period(bot: Bot, text: str | None) -> stats.Period:
-    return stats.parse_period(text, bot.clock.now(), ZONE)
+    return stats.parse_period(text, bot.clock.now(), SHANGHAI)
 
 
 # Figures ---------------------------------------------------------------------------------------
@@ -353,10 +125,10 @@ def period(bot: Bot, text: str | None) -> stats.Period:
 )
 def test_periods_are_whole_city_days(text: str | None, first: dt.date, last: dt.date) -> None:
     now = dt.datetime(2026, 11, 22, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
-    got = stats.parse_period(text, now, ZONE)
+    got = stats.parse_period(text, now, SHANGHAI)
     assert (got.first, got.last) == (first, last)
-    assert got.start == dt.datetime.combine(first, dt.time(), tzinfo=ZONE)
-    assert got.end == dt.datetime.combine(last + DAY, dt.time(), tzinfo=ZONE)
+    assert got.start == dt.datetime.combine(first, dt.time(), tzinfo=SHANGHAI)
+    assert got.end == dt.datetime.combine(last + DAY, dt.time(), tzinfo=SHANGHAI)
     assert got.start.utcoffset() == dt.timedelta(0)  # compared with UTC text in SQL
 
 
@@ -364,9 +136,9 @@ def test_periods_are_whole_city_days(text: str | None, first: dt.date, last: dt.
 def test_a_period_that_is_not_one_is_refused(text: str) -> None:
     now = dt.datetime(2026, 11, 22, 2, 0, tzinfo=dt.UTC)
     with pytest.raises(stats.PeriodInvalid):
-        stats.parse_period(text, now, ZONE)
+        stats.parse_period(text, now, SHANGHAI)
     with pytest.raises(stats.PeriodReversed):
-        stats.parse_period("2026-05-01..2026-04-01", now, ZONE)
+        stats.parse_period("2026-05-01..2026-04-01", now, SHANGHAI)
 
 
 @pytest.mark.parametrize("text", ["month", "2026-03-01..2026-05-31", "year"])
@@ -389,8 +161,8 @@ async def test_midnight_belongs_to_the_city_day(bot: Bot, world: World) -> None:
     """A case reported at 00:00:36 city time (16:00:36 UTC the day before) is the new day's."""
     assert bot.app is not None
     services = bot.app.bot_data.services
-    edges = [c for c in world.made if c.created_at.astimezone(ZONE).hour in (0, 23)]
-    day = next(c.local_day for c in edges if c.created_at.astimezone(ZONE).hour == 0)
+    edges = [c for c in world.made if c.created_at.astimezone(SHANGHAI).hour in (0, 23)]
+    day = next(c.local_day for c in edges if c.created_at.astimezone(SHANGHAI).hour == 0)
     got = await stats.compute(services, stats.Scope(None), period(bot, f"{day:%Y-%m-%d}"))
     on_day = [c for c in world.made if c.local_day == day]
     assert got.total.reported + got.self_reported.reported == len(on_day)
@@ -400,25 +172,12 @@ async def test_midnight_belongs_to_the_city_day(bot: Bot, world: World) -> None:
 
 def test_nothing_found_is_all_rectified() -> None:
     """整改率 is 100% when no hazard was found (DOMAIN.md)."""
-    assert stats.rectification_rate(stats.Figures()) == 1.0
-    assert stats.on_time_rate(stats.Figures()) is None
-    assert stats.rectification_rate(stats.Figures(found=8, rectified=6)) == 0.75
+    assert stats.rectification_rate(Figures()) == 1.0
+    assert stats.on_time_rate(Figures()) is None
+    assert stats.rectification_rate(Figures(found=8, rectified=6)) == 0.75
 
 
 # What the reader gets ------------------------------------------------------------------------
-
-
-def percent(value: float) -> str:
-    return format_percent(value, format="#,##0.0%", locale="en")
-
-
-async def ask_stats(user: FakeUser, text: str) -> tuple[str, bytes]:
-    mark = len(user.transcript)
-    await user.send(text)
-    sent = user.transcript[mark:]
-    assert [m.method for m in sent] == ["sendMessage", "sendPhoto"], [m.plain for m in sent]
-    assert sent[1].photo is not None
-    return sent[0].plain, sent[1].photo
 
 
 def assert_png(data: bytes) -> Image.Image:
@@ -430,32 +189,6 @@ def assert_png(data: bytes) -> Image.Image:
     assert image.width >= 600
     assert image.height >= 300
     return image
-
-
-def assert_text(text: str, cases: list[Made], now: dt.datetime) -> None:
-    want = expect([c for c in cases if not c.self_reported], now)
-    own = expect([c for c in cases if c.self_reported], now)
-    assert (
-        f"Found: {want.found:,} · rectified: {want.rectified:,} · "
-        f"rectification rate (整改率): {percent(want.rate)}"
-    ) in text
-    on_time = percent(want.on_time / want.closed_with_deadline)
-    assert (
-        f"Rectified on time: {on_time} ({want.on_time:,} of {want.closed_with_deadline:,}"
-        " with a deadline)"
-    ) in text
-    assert (
-        f"Overdue now: {want.overdue:,} · under supervision (挂牌督办): {want.escalated:,}" in text
-    )
-    assert (
-        f"Reports: {want.reported:,} (awaiting acceptance {want.waiting:,}, "
-        f"not accepted {want.rejected:,}, merged {want.merged:,})"
-    ) in text
-    assert (
-        f"Self-reported by enterprises (counted apart): found {own.found:,} · "
-        f"rectified {own.rectified:,}"
-    ) in text
-    assert len(text) < 4096
 
 
 async def test_city_supervisor_gets_text_and_chart(bot: Bot, world: World) -> None:
@@ -510,7 +243,7 @@ async def test_chart_labels_are_chinese_and_every_glyph_is_in_the_font(
     _text, sent = await ask_stats(supervisor, "/stats year")
     services = bot.app.bot_data.services
     got = await stats.compute(services, stats.Scope(None), period(bot, "year"))
-    cards = Cards(bot.city, ZONE)
+    cards = Cards(bot.city, SHANGHAI)
     with TTFont(charts.font_path(), lazy=True) as font:
         cmap = font.getBestCmap()
     for language in Language:
@@ -650,6 +383,6 @@ def test_a_scope_of_two_departments_is_named_in_the_readers_language(
 ) -> None:
     tr = Catalogs().translator(language)
     scope = stats.Scope(frozenset({"fire", "housing"}))
-    named = stats.scope_name(tr, Cards(city, ZoneInfo("Asia/Shanghai")), scope)
+    named = stats.scope_name(tr, Cards(city, SHANGHAI), scope)
     assert expected in named
     assert language is not Language.EN or "、" not in named

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sqlite3
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from tests.support import tables
 
 
 @pytest.fixture
-async def db(tmp_path: Path):  # type: ignore[no-untyped-def]
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
     async with Database(tmp_path / "shaozi.db") as database:
         await database.migrate()
         yield database

@@ -6,8 +6,8 @@ from bot.invites import InviteSpec
 from bot.vocabulary.models import User
 from bot.vocabulary.roles import Role
 from fakebotapi import FakeUser
-from tests.conftest import Bot
-from tests.test_loop import staff
+from tests.support.chat import Bot
+from tests.support.people import staff
 
 QUESTION = "Do you want reminders on safety days and warnings for your area?"
 
@@ -16,14 +16,6 @@ async def row(bot: Bot, user: FakeUser) -> User:
     found = await bot.db.read.users.get(user.user_id)
     assert found is not None
     return found
-
-
-async def subscriber(bot: Bot, language: str = "en", area: str = "sub:1:d:*") -> FakeUser:
-    """A user who subscribed with /subscribe and chose an area."""
-    user = bot.user(language=language)
-    await user.send("/subscribe")
-    await user.press(area)
-    return user
 
 
 async def test_a_citizen_is_asked_once_at_start_and_yes_subscribes(bot: Bot) -> None:

@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import re
-
-from bot import dates, triage
 from bot.invites import InviteSpec
 from bot.vocabulary.grading import Colour
-from bot.vocabulary.lifecycle import Level, Status
+from bot.vocabulary.lifecycle import Status
 from bot.vocabulary.roles import Role
 from fakebotapi import FakeUser, SentMessage
-from tests.conftest import Bot
-from tests.images import jpeg
-from tests.test_loop import enterprise_named, report, since, staff
-from tests.test_queue import case_buttons, listed, pages
-from tests.test_reminders import account, assigned_case
-from tests.test_stats import Made, insert_cases
+from tests.support.cases import accepted_and_ordered, assigned_case, enterprise_named, report
+from tests.support.chat import NOT_ALLOWED, SORRY, Bot, case_buttons, listed, pages, since
+from tests.support.generated import DAY, Made, insert_cases
+from tests.support.images import jpeg
+from tests.support.people import staff
 
-LAOCHENG = (30.28, 120.19)
-NUMBER = re.compile(r"YH-\d{8}-\d{4}")
-DAY = dt.timedelta(days=1)
-NOT_ALLOWED = "You are not allowed to do that."
 HARMLESS = {NOT_ALLOWED, "This button is no longer valid."}
-SORRY = "Sorry, something went wrong"
-
-
-# The small helpers of tests/test_loop.py ----------------------------------------------------
 
 
 def order(
@@ -75,13 +62,7 @@ def nothing_went_wrong(user: FakeUser) -> None:
 async def reported_and_ordered(bot: Bot, officer: FakeUser, enterprise_id: int, days: int) -> str:
     """A citizen's report, accepted and ordered to the enterprise by ``officer``."""
     number = await report(bot.user(language="en"), photo_seed=40 + days)
-    case = await bot.db.read.cases.by_number(number)
-    assert case is not None
-    services = bot.app.bot_data.services  # type: ignore[union-attr]
-    actor = await account(bot, officer)
-    case = await triage.accept(services, actor, case.id, case.version, Colour.YELLOW, Level.GENERAL)
-    deadline = dates.end_of_day(services, days)
-    await triage.assign(services, actor, case.id, case.version, enterprise_id, deadline)
+    await accepted_and_ordered(bot, officer, number, enterprise_id, colour=Colour.YELLOW, days=days)
     await bot.drain()
     return number
 

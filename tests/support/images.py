@@ -10,6 +10,7 @@ import zlib
 from PIL import Image
 
 GPS_IFD = 0x8825
+ORIENTATION = 0x0112
 
 
 def scene(width: int = 640, height: int = 480, seed: int = 1) -> Image.Image:
@@ -29,16 +30,26 @@ def scene(width: int = 640, height: int = 480, seed: int = 1) -> Image.Image:
 
 def jpeg(width: int = 640, height: int = 480, seed: int = 1, *, gps: bool = True) -> bytes:
     """A JPEG as a phone makes it: with a maker name and the GPS position in EXIF."""
+    return phone_jpeg(scene(width, height, seed), gps=gps)
+
+
+def phone_jpeg(
+    image: Image.Image, *, gps: bool = True, orientation: int | None = None, quality: int = 88
+) -> bytes:
+    """``image`` saved as a phone saves it: a maker name, the GPS position and the orientation
+    (when given) in EXIF."""
     exif = Image.Exif()
-    exif[0x010F] = "PhoneMaker"
+    exif[0x010F] = "PhoneMaker"  # Make
     if gps:
         ifd = exif.get_ifd(GPS_IFD)
         ifd[1] = "N"
-        ifd[2] = (30.0, 15.0, 1.5)
+        ifd[2] = (30.0, 15.0, 1.5)  # GPSLatitude
         ifd[3] = "E"
         ifd[4] = (120.0, 9.0, 2.5)
+    if orientation is not None:
+        exif[ORIENTATION] = orientation
     out = io.BytesIO()
-    scene(width, height, seed).save(out, "JPEG", exif=exif, quality=88)
+    image.save(out, "JPEG", exif=exif, quality=quality)
     return out.getvalue()
 
 

@@ -1,0 +1,125 @@
+"""The running bot of a chat test, and what the tests read in what it sent."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from telegram import Update
+
+import handlers
+from bot.city import CityConfig
+from bot.clock import ManualClock
+from bot.schedule import run_sweeps
+from bot.services import Services
+from bot.settings import Settings
+from bot.tg.app import ShaoziApp, outbox_worker, shutdown
+from bot.tg.delivery import DeliveryReport
+from fakebotapi import FakeBotAPI, FakeUser, SentMessage
+from sandbox.core import start_on_fake_api
+from storage.db import Database
+
+TOKEN = "123456:TEST-TOKEN"
+# What the bot says, as the tests look for it.
+NUMBER = re.compile(r"YH-\d{8}-\d{4}")  # a case number
+INVITE_CODE = re.compile(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}\b")
+NOT_ALLOWED = "You are not allowed to do that."
+SORRY = "Sorry, something went wrong"
+
+
+class Bot:
+    """The running bot of a test: its Application, and users who talk to it."""
+
+    def __init__(
+        self, api: FakeBotAPI, settings: Settings, clock: ManualClock, city: CityConfig
+    ) -> None:
+        self.api, self.settings, self.clock, self.city = api, settings, clock, city
+        self.app: ShaoziApp | None = None
+        self._next_user = 1000
+
+    async def start(self) -> ShaoziApp:
+        app = await start_on_fake_api(
+            self.api, self.settings, handlers.install, city=self.city, clock=self.clock
+        )
+        self.app = app
+        return app
+
+    async def stop(self) -> None:
+        if self.app is not None:
+            await shutdown(self.app)
+            await self.app.shutdown()
+            self.app = None
+
+    async def restart(self) -> ShaoziApp:
+        await self.stop()
+        return await self.start()
+
+    async def drain(self) -> DeliveryReport:
+        """Send every notification that is due now, as the outbox worker would."""
+        assert self.app is not None
+        return await outbox_worker(self.app).drain()
+
+    async def sweep(self) -> dict[str, int]:
+        """Run the periodic sweep once at the clock's time."""
+        return await run_sweeps(self.services)
+
+    async def deliver(self, update: dict[str, Any]) -> None:
+        assert self.app is not None, "the bot is not running"
+        await self.app.process_update(Update.de_json(update, self.app.bot))
+
+    def user(
+        self,
+        user_id: int | None = None,
+        *,
+        language: str | None = "zh-hans",
+        first_name: str = "Test",
+        last_name: str | None = None,
+        username: str | None = None,
+    ) -> FakeUser:
+        if user_id is None:
+            self._next_user += 1
+            user_id = self._next_user
+        return FakeUser(
+            self.api,
+            user_id,
+            language_code=language,
+            first_name=first_name,
+            last_name=last_name,
+            username=username,
+            deliver=self.deliver,
+        )
+
+    @property
+    def services(self) -> Services:
+        """The running application's services (a new one after each restart)."""
+        assert self.app is not None
+        return self.app.bot_data.services
+
+    @property
+    def db(self) -> Database:
+        return self.services.db
+
+
+def since(user: FakeUser, mark: int) -> list[SentMessage]:
+    return user.transcript[mark:]
+
+
+def texts(messages: list[SentMessage]) -> str:
+    return "\n---\n".join(m.plain for m in messages if m.plain)
+
+
+def case_buttons(message: SentMessage) -> list[str]:
+    return [label for row in message.buttons for label, _ in row if NUMBER.fullmatch(label)]
+
+
+def listed(message: SentMessage) -> list[str]:
+    return NUMBER.findall(message.plain)
+
+
+async def pages(officer: FakeUser, first: SentMessage) -> list[list[str]]:
+    """The case buttons of each page, turning with "Next »" from the first page."""
+    seen = [case_buttons(first)]
+    while first.has_button("Next »"):
+        await officer.press("Next »", message=first)
+        seen.append(case_buttons(first))
+    return seen
