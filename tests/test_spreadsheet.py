@@ -82,7 +82,7 @@ def test_the_hazard_ledger_guards_the_address_and_the_enterprise(
 
     with csv_path.open(encoding="utf-8-sig", newline="") as file:
         written = list(csv.reader(file))[1:]
-    sheet = load_workbook(xlsx_path, read_only=True).worksheets[0]
+    sheet = load_workbook(xlsx_path).worksheets[0]
     cells = list(sheet.iter_rows(min_row=2, values_only=True))
     for (_typed, cell), line, row in zip(TYPED, written, cells, strict=True):
         assert (line[4], line[8]) == (cell, cell)  # address, enterprise
