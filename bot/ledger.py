@@ -5,27 +5,32 @@ module), so a year of a large city never sits in memory. Headers and values are 
 language. The reporter's identity is not in the ledger at all (DESIGN.md, "Confidentiality"):
 storage/stats.py does not even read it.
 
-Blocking: ``write`` runs in a worker thread.
+Blocking: ``write`` runs in a worker thread (``export`` sees to it).
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
-import math
 import re
+import shutil
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot import stats
 from bot.cards import Cards
 from bot.i18n import N_, Translator
 from bot.labels import LEVEL_LABELS, STATUS_LABELS
+from bot.services import Services
+from bot.spreadsheet import safe_text
 from bot.stats import plain_colour
 from bot.vocabulary.grading import Colour
 from bot.vocabulary.lifecycle import FINAL, Level, Status
-from storage.stats import OPEN_WITH_DEADLINE, LedgerRow
+from storage.stats import OPEN_WITH_DEADLINE, LedgerReader, LedgerRow
 
 HEADERS: tuple[str, ...] = (
     N_("Case number"),
@@ -59,24 +64,12 @@ REWARD_LABELS: dict[str, str] = {
     "none": N_("no reward"),  # the case ended without one (an open case's cell is empty)
 }
 
-# A cell starting with one of these is a formula to Excel: someone's typed address must not be.
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
-# Control characters are not allowed in XLSX (openpyxl refuses them).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
-
-def safe_text(value: str | None) -> str:
-    if not value:
-        return ""
-    text = _CONTROL.sub("", value)
-    return "'" + text if text.startswith(_FORMULA) else text
-
 
 def days_overdue(row: LedgerRow, now: dt.datetime) -> int | None:
     """Whole days (begun) an open case is past its deadline; None when it is not overdue."""
     if row.deadline is None or row.status not in OPEN_WITH_DEADLINE or row.deadline >= now:
         return None
-    return max(1, math.ceil((now - row.deadline) / dt.timedelta(days=1)))
+    return stats.days_overdue(row.deadline, now)
 
 
 Cell = str | int | dt.datetime | None
@@ -176,3 +169,45 @@ def write(ledger: Ledger, rows: Iterable[LedgerRow], csv_path: Path, xlsx_path: 
 def _sheet_title(title: str) -> str:
     """Excel's rules: at most 31 characters, none of []:*?/\\."""
     return re.sub(r"[\[\]:*?/\\]", " ", title)[:31] or "Sheet"
+
+
+# An export ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Export:
+    """The ledger of a period as two files in a folder of their own, which ``discard`` removes."""
+
+    csv: Path
+    xlsx: Path
+    count: int  # cases
+
+
+def export_files(
+    root: Path, reader: LedgerReader, book: Ledger, scope: stats.Scope, period: stats.Period
+) -> Export:
+    """Write the ledger into a fresh folder under ``root`` (blocking: a worker thread)."""
+    root.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(dir=root))
+    csv_path = folder / f"hazard-ledger-{period.slug}.csv"
+    xlsx_path = folder / f"hazard-ledger-{period.slug}.xlsx"
+    rows = reader.rows(period.start, period.end, scope.departments)
+    try:
+        count = write(book, rows, csv_path, xlsx_path)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return Export(csv_path, xlsx_path, count)
+
+
+async def export(services: Services, tr: Translator, asked: stats.Request) -> Export:
+    """The hazard ledger a reader asked for (stats.request, without officers: the ledger is the
+    supervisors'), in their language."""
+    root = services.settings.data_dir / "exports"
+    reader = LedgerReader(services.db.path)
+    book = Ledger(tr, Cards(services.city, services.settings.zone), services.clock.now())
+    return await asyncio.to_thread(export_files, root, reader, book, asked.scope, asked.period)
+
+
+async def discard(export: Export) -> None:
+    await asyncio.to_thread(shutil.rmtree, export.csv.parent, ignore_errors=True)

@@ -25,6 +25,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 
 from bot.accounts import Account
+from bot.buttons import Space, encode
 from bot.cards import Outgoing, cards
 from bot.city import RewardPolicy
 from bot.dates import end_of_day
@@ -36,6 +37,7 @@ from bot.notify import Notifier, Render
 from bot.permissions import is_case_supervisor
 from bot.reasons import check_reason
 from bot.services import Services
+from bot.spreadsheet import safe_text
 from bot.verification import close
 from bot.vocabulary.lifecycle import Level
 from bot.vocabulary.models import Case
@@ -237,6 +239,10 @@ class RewardDecided(ShaoziError):
     translated = ("status",)
 
 
+class ClaimCodeMissing(InputMistake):
+    message = N_("Send /paid followed by the claim code.")
+
+
 class ClaimCodeUnknown(ShaoziError):
     message = N_(
         "No reward in your scope has this claim code. Check it and try again; nothing was changed."
@@ -327,6 +333,12 @@ async def should_ask(services: Services, case: Case) -> bool:
     return could_reward(policy, facts)
 
 
+async def awaits_fine(services: Services, actor: Account, case_id: int) -> bool:
+    """Whether the officer was asked the fine of this case's closing and has not typed it."""
+    pending = await services.db.lookup.inputs.get(actor.id)
+    return pending is not None and pending.kind == "reward_fine" and pending.case_id == case_id
+
+
 async def close_case(
     services: Services, actor: Account, case_id: int, version: int, outcome: Outcome | None
 ) -> tuple[Case, Reward | None]:
@@ -395,6 +407,14 @@ async def _decidable(session: Session, actor: Account, reward_id: int) -> tuple[
 async def decision_view(services: Services, actor: Account, reward_id: int) -> tuple[Reward, Case]:
     """A proposal a supervisor may still decide (else a ShaoziError saying why not)."""
     return await _decidable(services.db.read, actor, reward_id)
+
+
+async def changed_amount(services: Services, actor: Account, reward_id: int, text: str) -> int:
+    """The amount a supervisor typed to approve instead of the proposal's. Refused now, not
+    after they typed their reason too, when someone decided the proposal meanwhile."""
+    amount = check_amount(services.city.reward, parse_yuan(text, 5000))
+    await decision_view(services, actor, reward_id)
+    return amount
 
 
 async def approve(
@@ -474,6 +494,8 @@ async def issue_code(
 async def pay(services: Services, actor: Account, code: str) -> tuple[Reward, Case]:
     """Mark the reward with this claim code paid, once; tell the reporter."""
     scope = supervisor_scope(actor)
+    if not code:
+        raise ClaimCodeMissing()
     now = services.clock.now()
     async with services.db.transaction() as tx:
         reward = await tx.rewards.by_code_hash(code_hash(code)) if normalise(code) else None
@@ -557,7 +579,7 @@ async def sweep_rewards(services: Services, now: dt.datetime) -> int:
 
 
 def reward_data(action: str, reward: Reward) -> str:
-    return f"rw:1:{action}:{reward.id}"
+    return encode(Space.REWARD, action, reward.id)
 
 
 def decision_buttons(tr: Translator, reward: Reward) -> list[list[tuple[str, str]]]:
@@ -740,13 +762,6 @@ async def ledger(services: Services, actor: Account, limit: int | None = None) -
     return await services.db.read.rewards.ledger(supervisor_scope(actor), limit)
 
 
-def _cell(value: str | None) -> str:
-    """A text a person typed, kept from being read as a formula by a spreadsheet."""
-    if not value:
-        return ""
-    return "'" + value if value[0] in "=+-@\t\r" else value
-
-
 def ledger_rows(services: Services, tr: Translator, lines: list[LedgerLine]) -> list[list[str]]:
     """The ledger as rows of text: the header, then one row per reward."""
     _ = tr.gettext
@@ -788,13 +803,13 @@ def ledger_rows(services: Services, tr: Translator, lines: list[LedgerLine]) -> 
                 "" if reward.amount_approved is None else str(reward.amount_approved),
                 _(STATUS_LABELS[reward.status]),
                 basis_text(tr, policy, reward.basis),
-                _cell(reward.decision_note),
+                safe_text(reward.decision_note),
                 show.time(reward.proposed_at),
                 show.time(reward.approved_at) if reward.approved_at else "",
                 show.date(reward.expires_at) if reward.expires_at else "",
                 show.time(reward.paid_at) if reward.paid_at else "",
-                _("anonymous") if anonymous else _cell(line.reporter_name),
-                "" if anonymous else _cell(line.reporter_phone),
+                _("anonymous") if anonymous else safe_text(line.reporter_name),
+                "" if anonymous else safe_text(line.reporter_phone),
             ]
         )
     return rows

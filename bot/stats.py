@@ -14,6 +14,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import html
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -25,10 +26,12 @@ from babel.numbers import format_decimal, format_percent
 from bot.accounts import Account
 from bot.cards import COLOUR_LABELS, MAX_TEXT, Cards
 from bot.charts import Bars, Chart
-from bot.errors import InputMistake
+from bot.errors import InputMistake, NotAllowed
 from bot.i18n import N_, Language, Translator
+from bot.paging import clamp
 from bot.services import Services
 from bot.vocabulary.grading import Colour
+from bot.vocabulary.models import Case
 from bot.vocabulary.roles import Role
 from storage.stats import Figures
 
@@ -222,6 +225,25 @@ def scope_of(account: Account, *, officers: bool = True) -> Scope | None:
     return Scope(frozenset(departments)) if allowed else None
 
 
+@dataclass(frozen=True)
+class Request:
+    """What a reader asked for: the cases of their scope, reported in a period."""
+
+    scope: Scope
+    period: Period
+
+
+def request(
+    services: Services, actor: Account, text: str | None, *, officers: bool = True
+) -> Request:
+    """The actor's scope (NotAllowed without one) and the period they typed (a PeriodInvalid
+    or PeriodReversed when it is none; nothing typed is default_days)."""
+    scope = scope_of(actor, officers=officers)
+    if scope is None:
+        raise NotAllowed()
+    return Request(scope, parse_period(text, services.clock.now(), services.settings.zone))
+
+
 # Figures -------------------------------------------------------------------------------------
 
 
@@ -318,6 +340,12 @@ async def compute(services: Services, scope: Scope, period: Period) -> Stats:
     )
 
 
+async def figures_for(services: Services, actor: Account, text: str | None) -> Stats:
+    """The figures of the period the actor typed, in their scope."""
+    asked = request(services, actor, text)
+    return await compute(services, asked.scope, asked.period)
+
+
 async def standing(services: Services, scope: Scope) -> Standing:
     """Count the scope's overdue cases now and those of them under supervision."""
     read = services.db.read.stats
@@ -325,6 +353,42 @@ async def standing(services: Services, scope: Scope) -> Standing:
     count = await read.overdue_count(now, scope.departments)
     late = await read.overdue(now, scope.departments, count, 0) if count else []
     return Standing(len(late), sum(1 for case in late if case.escalated_at is not None))
+
+
+# Overdue cases -------------------------------------------------------------------------------
+
+OVERDUE_PAGE = 8
+
+
+def days_overdue(deadline: dt.datetime, now: dt.datetime) -> int:
+    """Whole days (begun) past a deadline: a case a minute late is a day late."""
+    return max(1, math.ceil((now - deadline) / dt.timedelta(days=1)))
+
+
+@dataclass(frozen=True)
+class Overdue:
+    """One page of the open cases past their deadline in a reader's scope."""
+
+    cases: list[Case]  # the longest overdue first
+    total: int
+    page: int  # from 0
+    pages: int
+    now: dt.datetime
+
+
+async def overdue_page(services: Services, actor: Account, page: int) -> Overdue:
+    """A page of the overdue cases the actor may see (NotAllowed: none)."""
+    scope = scope_of(actor)
+    if scope is None:
+        raise NotAllowed()
+    read = services.db.read.stats
+    now = services.clock.now()
+    total = await read.overdue_count(now, scope.departments)
+    if total == 0:
+        return Overdue([], 0, 0, 1, now)
+    number, pages = clamp(page, total, OVERDUE_PAGE)
+    cases = await read.overdue(now, scope.departments, OVERDUE_PAGE, number * OVERDUE_PAGE)
+    return Overdue(cases, total, number, pages, now)
 
 
 # How they read -------------------------------------------------------------------------------

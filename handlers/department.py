@@ -9,17 +9,15 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import html
-import math
-import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Message, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot import (
-    case_buttons,
+    assignment,
+    casefile,
     dates,
     permissions,
     questions,
@@ -29,98 +27,44 @@ from bot import (
     triage,
     verification,
 )
-from bot.buttons import case_data
-from bot.cards import COLOUR_LABELS, MAX_TEXT, REJECT_REASONS, Audience, Cards, Outgoing
-from bot.enterprises import CODE_LENGTH, credit_code_error, normalise_credit_code
-from bot.errors import (
-    CaseMovedOn,
-    CaseNotFound,
-    InputMistake,
-    NotAllowed,
-    NotThisStep,
-    ShaoziError,
-)
+from bot.assignment import Choice
+from bot.buttons import Space, case_data, decode_case, pattern
+from bot.cards import COLOUR_LABELS, MAX_TEXT, REJECT_REASONS, Audience, cards
+from bot.casefile import CaseMoved
+from bot.enterprises import CreditCodeError
+from bot.errors import InputMistake, NotAllowed, NotThisStep, ShaoziError
 from bot.i18n import N_
 from bot.labels import LEVEL_LABELS, STATUS_LABELS
-from bot.tg import delivery
+from bot.queue import queue_page
 from bot.tg.context import Context
 from bot.vocabulary.grading import Colour
 from bot.vocabulary.lifecycle import Level, Status
 from bot.vocabulary.models import Case, PendingInput
-from bot.vocabulary.roles import Role
 from handlers import inputs
-from handlers import supervisor as overdue_list
 from handlers.common import answer
+from handlers.staff import (
+    FROM_OVERDUE,
+    FROM_QUEUE,
+    Rows,
+    keyboard,
+    numbers,
+    page_data,
+    page_numbers,
+    paged,
+    render_card,
+    send_photos,
+    staff_card,
+)
 
-PREFIX = "cs:1"
-QUEUE_PREFIX = "qu:1"  # qu:1:PAGE turns the /queue list to a page
-QUEUE_PAGE = 10
-MAX_RESULTS = 8
-# A card opened from a list ("open" with args KEY, PAGE) gets a button back to that page of it;
-# the list's own callback re-checks who may read it.
+# A card opened from a list has a button back to its page; the list's own callback re-checks
+# who may read it.
 RETURNS = {
-    "q": (QUEUE_PREFIX, N_("« Back to the queue")),
-    "ov": (overdue_list.PREFIX, N_("« Back to the overdue list")),
+    FROM_QUEUE: (Space.QUEUE, N_("« Back to the queue")),
+    FROM_OVERDUE: (Space.OVERDUE, N_("« Back to the overdue list")),
 }
-DIGITS = re.compile(r"[0-9]{1,18}")  # not str.isdigit(): it accepts "²", which int() refuses
-
-
-@dataclass(frozen=True)
-class Pressed:
-    action: str
-    case_id: int
-    version: int
-    args: tuple[str, ...]
-
-
-def parse(data: str | None) -> Pressed | None:
-    parts = (data or "").split(":")
-    if len(parts) < 5 or parts[0] != "cs" or parts[1] != "1":
-        return None
-    if not (DIGITS.fullmatch(parts[3]) and DIGITS.fullmatch(parts[4])):
-        return None
-    return Pressed(parts[2], int(parts[3]), int(parts[4]), tuple(parts[5:]))
-
-
-def cards(context: Context) -> Cards:
-    return Cards(context.city, context.services.settings.zone)
-
-
-def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup | None:
-    if not rows:
-        return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
-    )
-
-
-async def enterprise_name(context: Context, case: Case) -> str | None:
-    if case.enterprise_id is None:
-        return None
-    enterprise = await context.db.read.enterprises.get(case.enterprise_id)
-    return enterprise.name if enterprise else None
-
-
-async def staff_card(context: Context, case: Case, audience: Audience) -> Outgoing:
-    """The card a staff member sees, with the buttons their role has at this state."""
-    text = cards(context).card(
-        context.tr,
-        case,
-        audience,
-        context.clock.now(),
-        enterprise_name=await enterprise_name(context, case),
-        photo_count=len(await context.db.read.cases.photo_hashes(case.id)),
-    )
-    if audience in (Audience.OFFICER, Audience.SUPERVISOR):
-        reward = await context.db.read.rewards.for_case(case.id)
-        if reward is not None:
-            text += "\n" + rewards.status_line(context.tr, reward)
-    buttons: list[list[tuple[str, str]]] = []
-    if audience is Audience.OFFICER:
-        buttons = case_buttons.officer_buttons(context.tr, case)
-    elif audience is Audience.ENTERPRISE and case.status is Status.ASSIGNED:
-        buttons = case_buttons.enterprise_buttons(context.tr, case)
-    return Outgoing(text, buttons)
+# For what a deadline is chosen: an assignment, a handling by the department itself, the
+# acknowledgement of a self-report, a returned fix.
+ASSIGN, HANDLE, ACKNOWLEDGE, RETURN = "a", "h", "k", "r"
 
 
 async def show_card(
@@ -129,7 +73,7 @@ async def show_card(
     case: Case,
     *,
     edit: bool,
-    extra: list[list[tuple[str, str]]] | None = None,
+    extra: Rows | None = None,
 ) -> None:
     """Show the case's current card: in place of the pressed message, or as a new one."""
     card = await staff_card(context, case, permissions.audience_of(context.account, case))
@@ -142,7 +86,7 @@ async def show_card(
     await context.bot.send_message(context.account.id, card.text, reply_markup=buttons)
 
 
-async def choose(update: Update, text: str, rows: list[list[tuple[str, str]]]) -> None:
+async def choose(update: Update, text: str, rows: Rows) -> None:
     """Replace the pressed message's buttons with a choice (the card text stays above)."""
     query = update.callback_query
     assert query is not None
@@ -161,34 +105,34 @@ def back(context: Context, case: Case) -> tuple[str, str]:
 async def on_button(update: Update, context: Context) -> None:
     """Check an officer's case button, then show the next choice or apply the action."""
     _ = context.gettext
-    pressed = parse(update.callback_query.data if update.callback_query else None)
+    pressed = decode_case(update.callback_query.data if update.callback_query else None)
     if pressed is None or pressed.action not in OFFICER_ACTIONS:
         await answer(update, _("This button is no longer valid."), alert=True)
         return
-    case = await context.db.read.cases.get(pressed.case_id)
-    viewing = pressed.action in VIEW_ACTIONS
-    allowed = permissions.can_view if viewing else permissions.is_case_officer
-    if case is None or not allowed(context.account, case):
-        await answer(update, NotAllowed().render(_), alert=True)
-        return
-    if case.version != pressed.version and not viewing:
-        moved = CaseMovedOn(status=STATUS_LABELS[case.status])
-        await answer(update, moved.render(_), alert=True)
-        await show_card(update, context, case, edit=True)
-        return
     try:
+        case = await casefile.pressed(
+            context.services,
+            context.account,
+            pressed.case_id,
+            pressed.version,
+            viewing=pressed.action in VIEW_ACTIONS,
+        )
         await OFFICER_ACTIONS[pressed.action](update, context, case, pressed.args)
+    except CaseMoved as moved:
+        await answer(update, moved.render(_), alert=True)
+        await show_card(update, context, moved.case, edit=True)
     except ShaoziError as exc:
         await answer(update, exc.render(_), alert=True)
 
 
 async def open_case(update: Update, context: Context, case: Case, args: tuple[str, ...]) -> None:
-    extra = []
+    extra: Rows = []
     if args:
-        if len(args) != 2 or args[0] not in RETURNS or not DIGITS.fullmatch(args[1]):
+        page = numbers(args[1:]) if len(args) == 2 else None
+        if not page or args[0] not in RETURNS:
             raise NotAllowed()
-        prefix, label = RETURNS[args[0]]
-        extra.append([(context.gettext(label), f"{prefix}:{int(args[1])}")])
+        space, label = RETURNS[args[0]]
+        extra.append([(context.gettext(label), page_data(space, page[0]))])
     await answer(update)
     await forget_fine(context, case)  # "« Back" from the closing questions
     await show_card(update, context, case, edit=True, extra=extra)
@@ -271,7 +215,7 @@ async def transfer(update: Update, context: Context, case: Case, args: tuple[str
         case,
         "transfer_reason",
         _("Why does it go to {department}? Type a short reason.").format(
-            department=html.escape(cards(context).department(context.tr, args[0]))
+            department=html.escape(cards(context.services).department(context.tr, args[0]))
         ),
         {"department": args[0]},
     )
@@ -314,21 +258,21 @@ async def assign(update: Update, context: Context, case: Case, args: tuple[str, 
 async def chosen_enterprise(
     update: Update, context: Context, case: Case, args: tuple[str, ...]
 ) -> None:
-    if not args or not args[0].isdigit():
+    chosen = numbers(args[:1])
+    if not chosen:
         raise NotAllowed()
-    if await context.db.read.enterprises.get(int(args[0])) is None:
-        raise NotAllowed()
-    await offer_deadlines(update, context, case, "a", int(args[0]))
+    enterprise = await assignment.enterprise(context.services, chosen[0])
+    await offer_deadlines(update, context, case, ASSIGN, enterprise.id)
 
 
 async def handle(update: Update, context: Context, case: Case, args: tuple[str, ...]) -> None:
-    await offer_deadlines(update, context, case, "h", 0)
+    await offer_deadlines(update, context, case, HANDLE, 0)
 
 
-def default_days(context: Context, case: Case) -> int:
-    """The city's deadline for the case's colour; an ungraded major hazard counts as red."""
-    colour = case.colour or (Colour.RED if case.level is Level.MAJOR else Colour.YELLOW)
-    return context.city.deadlines.days(colour)
+def deadline_label(context: Context, choice: Choice) -> str:
+    return context.ngettext("{n} day, by {date}", "{n} days, by {date}", choice.days).format(
+        n=choice.days, date=cards(context.services).date(choice.deadline)
+    )
 
 
 async def offer_deadlines(
@@ -336,66 +280,55 @@ async def offer_deadlines(
 ) -> None:
     """Offer the colour's default deadline, two others, or a typed date."""
     _ = context.gettext
-    default = default_days(context, case)
-    options = sorted({default, max(1, default // 2), default * 2})
     rows = []
-    for days in options:
-        date = cards(context).date(dates.end_of_day(context.services, days))
-        label = context.ngettext("{n} day, by {date}", "{n} days, by {date}", days).format(
-            n=days, date=date
-        )
-        if days == default:
+    for choice in assignment.deadline_choices(context.services, case):
+        label = deadline_label(context, choice)
+        if choice.default:
             label = "⭐ " + label
-        rows.append([(label, case_data("dl", case.id, case.version, kind, enterprise_id, days))])
-    rows.append(
-        [
-            (
-                _("📅 Another date (type it)"),
-                case_data("dlo", case.id, case.version, kind, enterprise_id),
-            )
-        ]
-    )
+        data = case_data("dl", case.id, case.version, kind, enterprise_id, choice.days)
+        rows.append([(label, data)])
+    other = case_data("dlo", case.id, case.version, kind, enterprise_id)
+    rows.append([(_("📅 Another date (type it)"), other)])
     await choose(update, _("By when must it be fixed?"), [*rows, [back(context, case)]])
 
 
 async def deadline_chosen(
     update: Update, context: Context, case: Case, args: tuple[str, ...]
 ) -> None:
-    if len(args) != 3 or not args[1].isdigit() or not args[2].isdigit():
+    chosen = numbers(args[1:]) if len(args) == 3 else None
+    if not chosen:
         raise NotAllowed()
-    kind, enterprise_id, days = args[0], int(args[1]), int(args[2])
-    if not 1 <= days <= 366:
-        raise NotAllowed()
-    deadline = dates.end_of_day(context.services, days)
-    if kind == "r":
-        pending = await context.db.lookup.inputs.get(context.account.id)
-        if pending is None or pending.kind != "return_deadline" or pending.case_id != case.id:
-            raise NotAllowed()
+    kind, (enterprise_id, days) = args[0], chosen
+    deadline = assignment.deadline_in(context.services, days)
+    if kind == RETURN:
+        reason = await assignment.returned_reason(context.services, context.account, case.id)
         await inputs.done(context, context.account.id)
         updated = await verification.return_fix(
-            context.services,
-            context.account,
-            case.id,
-            case.version,
-            pending.data["reason"],
-            deadline,
+            context.services, context.account, case.id, case.version, reason, deadline
         )
     else:
-        updated = await apply_deadline(context, case, kind, enterprise_id, deadline)
+        updated = await apply_deadline(
+            context, case.id, case.version, kind, enterprise_id, deadline
+        )
     await answer(update, context.gettext("Done."))
     await show_card(update, context, updated, edit=True)
 
 
 async def apply_deadline(
-    context: Context, case: Case, kind: str, enterprise_id: int, deadline: dt.datetime
+    context: Context,
+    case_id: int,
+    version: int,
+    kind: str,
+    enterprise_id: int,
+    deadline: dt.datetime,
 ) -> Case:
     services, actor = context.services, context.account
-    if kind == "a":
-        return await triage.assign(services, actor, case.id, case.version, enterprise_id, deadline)
-    if kind == "h":
-        return await triage.assign(services, actor, case.id, case.version, None, deadline)
-    if kind == "k":
-        return await triage.acknowledge(services, actor, case.id, case.version, deadline)
+    if kind == ASSIGN:
+        return await triage.assign(services, actor, case_id, version, enterprise_id, deadline)
+    if kind == HANDLE:
+        return await triage.assign(services, actor, case_id, version, None, deadline)
+    if kind == ACKNOWLEDGE:
+        return await triage.acknowledge(services, actor, case_id, version, deadline)
     raise NotAllowed()
 
 
@@ -403,21 +336,22 @@ async def other_deadline(
     update: Update, context: Context, case: Case, args: tuple[str, ...]
 ) -> None:
     _ = context.gettext
-    if len(args) != 2 or args[0] not in {"a", "h", "k", "r"} or not args[1].isdigit():
+    kinds = {ASSIGN, HANDLE, ACKNOWLEDGE, RETURN}
+    chosen = numbers(args[1:]) if len(args) == 2 and args[0] in kinds else None
+    if not chosen:
         raise NotAllowed()
-    data: dict[str, object] = {"kind": args[0], "enterprise_id": int(args[1])}
-    if args[0] == "r":
-        pending = await context.db.lookup.inputs.get(context.account.id)
-        if pending is None or pending.kind != "return_deadline" or pending.case_id != case.id:
-            raise NotAllowed()
-        data["reason"] = pending.data["reason"]
+    data: dict[str, object] = {"kind": args[0], "enterprise_id": chosen[0]}
+    if args[0] == RETURN:
+        data["reason"] = await assignment.returned_reason(
+            context.services, context.account, case.id
+        )
     await ask_for(
         update,
         context,
         case,
         "deadline",
         _("Type the date, like {example}.").format(
-            example=cards(context).date(dates.end_of_day(context.services, 7))
+            example=cards(context.services).date(dates.end_of_day(context.services, 7))
         ),
         data,
     )
@@ -434,7 +368,7 @@ async def acknowledge(update: Update, context: Context, case: Case, args: tuple[
 async def acknowledge_other(
     update: Update, context: Context, case: Case, args: tuple[str, ...]
 ) -> None:
-    await offer_deadlines(update, context, case, "k", 0)
+    await offer_deadlines(update, context, case, ACKNOWLEDGE, 0)
 
 
 async def close(update: Update, context: Context, case: Case, args: tuple[str, ...]) -> None:
@@ -462,11 +396,8 @@ async def close(update: Update, context: Context, case: Case, args: tuple[str, .
             context, context.account.id, "reward_fine", case_id=case.id, version=case.version
         )
         prompt = _("Fine imposed on the enterprise, in yuan? Type the amount, or press “No fine”.")
-        rows = [
-            [(_("No fine"), case_data("cls", case.id, case.version, "g1", "nf"))],
-            [back(context, case)],
-        ]
-        await choose(update, prompt, rows)
+        no_fine = case_data("cls", case.id, case.version, "g1", "nf")
+        await choose(update, prompt, [[(_("No fine"), no_fine)], [back(context, case)]])
         await context.bot.send_message(
             context.account.id,
             _("Case {number}: {prompt}").format(number=case.number, prompt=prompt)
@@ -481,8 +412,7 @@ async def close(update: Update, context: Context, case: Case, args: tuple[str, .
 
 async def forget_fine(context: Context, case: Case) -> None:
     """Stop waiting for the fine of this case (closed, or the officer went back)."""
-    pending = await context.db.lookup.inputs.get(context.account.id)
-    if pending is not None and pending.kind == "reward_fine" and pending.case_id == case.id:
+    if await rewards.awaits_fine(context.services, context.account, case.id):
         await inputs.done(context, context.account.id)
 
 
@@ -510,8 +440,7 @@ async def return_fix(update: Update, context: Context, case: Case, args: tuple[s
     )
 
 
-async def extension(update: Update, context: Context, case: Case, args: tuple[str, ...]) -> None:
-    grant = bool(args) and args[0] == "y"
+async def extension(update: Update, context: Context, case: Case, grant: bool) -> None:
     updated = await rectification.decide_extension(
         context.services, context.account, case.id, case.version, grant
     )
@@ -522,28 +451,18 @@ async def extension(update: Update, context: Context, case: Case, args: tuple[st
 async def extension_yes(
     update: Update, context: Context, case: Case, args: tuple[str, ...]
 ) -> None:
-    await extension(update, context, case, ("y",))
+    await extension(update, context, case, True)
 
 
 async def extension_no(update: Update, context: Context, case: Case, args: tuple[str, ...]) -> None:
-    await extension(update, context, case, ("n",))
+    await extension(update, context, case, False)
 
 
 async def photos(update: Update, context: Context, case: Case, args: tuple[str, ...]) -> None:
     """Send the case's photos on request (the stripped copies)."""
-    await send_photos(update, context, case)
-
-
-async def send_photos(update: Update, context: Context, case: Case) -> None:
-    _ = context.gettext
-    hashes = [
-        sha
-        for kind in ("report", "fix", "reopen")
-        for sha in await context.db.read.cases.photo_hashes(case.id, kind)
-    ]
-    root = context.services.settings.photos_dir
-    await delivery.send_photos(context.bot, context.db, root, context.account.id, hashes)
-    await answer(update, None if hashes else _("No photos."))
+    hashes = await casefile.photos(context.services, case)
+    await send_photos(context, hashes)
+    await answer(update, None if hashes else context.gettext("No photos."))
 
 
 async def ask_for(
@@ -596,37 +515,33 @@ OFFICER_ACTIONS: dict[str, CaseAction] = {
 # What officers type ---------------------------------------------------------------------------
 
 
-async def typed_case(
-    update: Update, context: Context, pending: PendingInput
-) -> tuple[Case, str] | None:
-    """The case and the text of a typed answer, or None after telling the user what is wrong."""
-    _ = context.gettext
+async def typed_text(update: Update, context: Context) -> tuple[Message, str] | None:
+    """The message and its text, or None after asking for text instead."""
     message = update.effective_message
     assert message is not None
     if message.text is None:
-        await message.reply_text(_("Please type it as text, or send /cancel."))
+        await message.reply_text(context.gettext("Please type it as text, or send /cancel."))
         return None
-    case = await context.db.read.cases.get(pending.case_id or 0)
-    if case is None:
-        await inputs.done(context, context.account.id)
-        await message.reply_text(NotAllowed().render(_))
-        return None
-    return case, message.text
+    return message, message.text
 
 
-Apply = Callable[[Case, str], Awaitable[Case | None]]
+async def stop(context: Context, message: Message, refusal: ShaoziError) -> None:
+    """Stop waiting for the input, saying why it was refused."""
+    await inputs.done(context, context.account.id)
+    await message.reply_text(refusal.render(context.gettext))
+
+
+Apply = Callable[[int, str], Awaitable[Case | None]]
 
 
 async def run_typed(update: Update, context: Context, pending: PendingInput, apply: Apply) -> None:
-    """Apply a typed input; keep waiting after a fixable mistake, stop after any other."""
-    _ = context.gettext
-    message = update.effective_message
-    assert message is not None
-    typed = await typed_case(update, context, pending)
+    """Apply a typed input to its case; keep waiting after a fixable mistake, stop after any
+    other (the core refuses a case the officer may not act on)."""
+    typed = await typed_text(update, context)
     if typed is None:
         return
-    case, text = typed
-    updated = await inputs.settle(context, message, lambda: apply(case, text))
+    message, text = typed
+    updated = await inputs.settle(context, message, lambda: apply(pending.case_id or 0, text))
     if updated is not None:
         await show_card(update, context, updated, edit=False)
 
@@ -635,9 +550,9 @@ async def run_typed(update: Update, context: Context, pending: PendingInput, app
 async def typed_reject_reason(update: Update, context: Context, pending: PendingInput) -> None:
     """Reject with the officer's own reason."""
 
-    async def apply(case: Case, text: str) -> Case:
+    async def apply(case_id: int, text: str) -> Case:
         return await triage.reject(
-            context.services, context.account, case.id, pending.version or 0, text
+            context.services, context.account, case_id, pending.version or 0, text
         )
 
     await run_typed(update, context, pending, apply)
@@ -647,11 +562,11 @@ async def typed_reject_reason(update: Update, context: Context, pending: Pending
 async def typed_transfer_reason(update: Update, context: Context, pending: PendingInput) -> None:
     """Transfer with the typed reason."""
 
-    async def apply(case: Case, text: str) -> Case:
+    async def apply(case_id: int, text: str) -> Case:
         return await triage.transfer(
             context.services,
             context.account,
-            case.id,
+            case_id,
             pending.version or 0,
             str(pending.data.get("department")),
             text,
@@ -664,9 +579,9 @@ async def typed_transfer_reason(update: Update, context: Context, pending: Pendi
 async def typed_merge_target(update: Update, context: Context, pending: PendingInput) -> None:
     """Merge into the typed case number."""
 
-    async def apply(case: Case, text: str) -> Case:
+    async def apply(case_id: int, text: str) -> Case:
         return await triage.merge(
-            context.services, context.account, case.id, pending.version or 0, text
+            context.services, context.account, case_id, pending.version or 0, text
         )
 
     await run_typed(update, context, pending, apply)
@@ -677,8 +592,8 @@ async def typed_question(update: Update, context: Context, pending: PendingInput
     """Relay the officer's question to the reporter."""
     _ = context.gettext
 
-    async def apply(case: Case, text: str) -> Case | None:
-        await questions.ask_reporter(context.services, context.account, case.id, text)
+    async def apply(case_id: int, text: str) -> Case | None:
+        await questions.ask_reporter(context.services, context.account, case_id, text)
         message = update.effective_message
         assert message is not None
         await message.reply_text(_("Your question was passed on. The answer will come here."))
@@ -691,12 +606,15 @@ async def typed_question(update: Update, context: Context, pending: PendingInput
 async def typed_return_reason(update: Update, context: Context, pending: PendingInput) -> None:
     """Take the reason a fix is returned, then offer the new deadline."""
     _ = context.gettext
-    typed = await typed_case(update, context, pending)
+    typed = await typed_text(update, context)
     if typed is None:
         return
-    case, text = typed
-    message = update.effective_message
-    assert message is not None
+    message, text = typed
+    try:
+        case = await casefile.officer_case(context.services, context.account, pending.case_id or 0)
+    except ShaoziError as exc:
+        await stop(context, message, exc)
+        return
     try:
         reason = reasons.check_reason(text)
     except InputMistake as exc:
@@ -710,18 +628,15 @@ async def typed_return_reason(update: Update, context: Context, pending: Pending
         version=pending.version,
         data={"reason": reason},
     )
-    default = default_days(context, case)
-    date = cards(context).date(dates.end_of_day(context.services, default))
+    choice = assignment.default_choice(context.services, case)
     rows = [
         [
             (
-                context.ngettext("{n} day, by {date}", "{n} days, by {date}", default).format(
-                    n=default, date=date
-                ),
-                case_data("dl", case.id, case.version, "r", 0, default),
+                deadline_label(context, choice),
+                case_data("dl", case.id, case.version, RETURN, 0, choice.days),
             )
         ],
-        [(_("📅 Another date (type it)"), case_data("dlo", case.id, case.version, "r", 0))],
+        [(_("📅 Another date (type it)"), case_data("dlo", case.id, case.version, RETURN, 0))],
     ]
     await message.reply_text(
         _("By when must it be fixed again? Choose, or type a date."), reply_markup=keyboard(rows)
@@ -732,12 +647,12 @@ async def typed_return_reason(update: Update, context: Context, pending: Pending
 async def typed_return_deadline(update: Update, context: Context, pending: PendingInput) -> None:
     """Return the fix with the typed new deadline."""
 
-    async def apply(case: Case, text: str) -> Case:
+    async def apply(case_id: int, text: str) -> Case:
         deadline = dates.parse_deadline(context.services, text)
         return await verification.return_fix(
             context.services,
             context.account,
-            case.id,
+            case_id,
             pending.version or 0,
             str(pending.data["reason"]),
             deadline,
@@ -750,23 +665,21 @@ async def typed_return_deadline(update: Update, context: Context, pending: Pendi
 async def typed_deadline(update: Update, context: Context, pending: PendingInput) -> None:
     """Apply the typed deadline to an assignment, a handling, an acknowledgement or a return."""
 
-    async def apply(case: Case, text: str) -> Case:
+    async def apply(case_id: int, text: str) -> Case:
         deadline = dates.parse_deadline(context.services, text)
         kind = str(pending.data.get("kind"))
         version = pending.version or 0
-        if kind == "r":
+        if kind == RETURN:
             return await verification.return_fix(
                 context.services,
                 context.account,
-                case.id,
+                case_id,
                 version,
                 str(pending.data["reason"]),
                 deadline,
             )
-        fresh = case.model_copy(update={"version": version})
-        return await apply_deadline(
-            context, fresh, kind, int(pending.data.get("enterprise_id") or 0), deadline
-        )
+        enterprise_id = int(pending.data.get("enterprise_id") or 0)
+        return await apply_deadline(context, case_id, version, kind, enterprise_id, deadline)
 
     await run_typed(update, context, pending, apply)
 
@@ -777,12 +690,12 @@ async def typed_fine(update: Update, context: Context, pending: PendingInput) ->
     message = update.effective_message
     assert message is not None
 
-    async def apply(case: Case, text: str) -> Case:
+    async def apply(case_id: int, text: str) -> Case:
         fine = rewards.parse_yuan(text)
         updated, reward = await rewards.close_case(
             context.services,
             context.account,
-            case.id,
+            case_id,
             pending.version or 0,
             rewards.Outcome(genuine=True, fine=fine or None),
         )
@@ -798,25 +711,23 @@ async def typed_fine(update: Update, context: Context, pending: PendingInput) ->
 async def typed_search(update: Update, context: Context, pending: PendingInput) -> None:
     """Find enterprises by name or credit code and offer them with their record."""
     _ = context.gettext
-    typed = await typed_case(update, context, pending)
+    typed = await typed_text(update, context)
     if typed is None:
         return
-    case, text = typed
-    message = update.effective_message
-    assert message is not None
-    found = await context.db.read.enterprises.search(text, MAX_RESULTS)
-    code = normalise_credit_code(text)
-    if not found and code != text.strip():
-        # A code typed with a Chinese input method comes in full-width characters.
-        found = await context.db.read.enterprises.search(code, MAX_RESULTS)
-    if not found and looks_like_credit_code(code):
-        problem = credit_code_error(code)
-        if problem is not None:
-            await message.reply_text(
-                html.escape(problem.render(_)) + "\n" + _("(Send /cancel to give up.)")
-            )
-            return
-    if not found:
+    message, text = typed
+    try:
+        search = await assignment.find_enterprises(
+            context.services, context.account, pending.case_id or 0, text
+        )
+    except CreditCodeError as problem:
+        await message.reply_text(
+            html.escape(problem.render(_)) + "\n" + _("(Send /cancel to give up.)")
+        )
+        return
+    except ShaoziError as exc:
+        await stop(context, message, exc)
+        return
+    if not search.found:
         await message.reply_text(
             _("No enterprise matches “{text}”. Try another part of the name, or /cancel.").format(
                 text=html.escape(text.strip())
@@ -824,81 +735,42 @@ async def typed_search(update: Update, context: Context, pending: PendingInput) 
         )
         return
     await inputs.done(context, context.account.id)
-    now = context.clock.now()
+    case, version = search.case, pending.version or 0
     lines = [_("Choose the enterprise for case {number}:").format(number=case.number)]
     rows = []
-    fresh = case.model_copy(update={"version": pending.version or 0})
-    for enterprise in found:
-        open_, overdue, closed = await context.db.read.cases.enterprise_counts(enterprise.id, now)
+    for record in search.found:
+        enterprise = record.enterprise
         lines.append(
             "• "
             + html.escape(enterprise.name)
             + f" ({enterprise.credit_code or '—'}) · "
             + _("open {open}, overdue {overdue}, closed {closed}").format(
-                open=open_, overdue=overdue, closed=closed
+                open=record.open, overdue=record.overdue, closed=record.closed
             )
         )
-        rows.append(
-            [(enterprise.name[:60], case_data("asge", fresh.id, fresh.version, enterprise.id))]
-        )
+        rows.append([(enterprise.name[:60], case_data("asge", case.id, version, enterprise.id))])
     await message.reply_text("\n".join(lines), reply_markup=keyboard(rows))
-
-
-def looks_like_credit_code(code: str) -> bool:
-    """Whether a normalised search text is meant as a whole credit code rather than a name: a
-    code has a six-digit district code and mostly digits; a name rarely has eight."""
-    return (
-        len(code) >= CODE_LENGTH
-        and code.isascii()
-        and code.isalnum()
-        and sum(ch.isdigit() for ch in code) >= 8
-    )
 
 
 # /queue and /case ---------------------------------------------------------------------------
 
 
-def needs_action_first(now: dt.datetime) -> Callable[[Case], tuple[bool, bool]]:
-    """Sort key: cases the reporter says are not fixed, then overdue ones (each oldest first,
-    as the storage returns them and sorting is stable)."""
-    return lambda case: (not case.reopened, not case.overdue(now))
-
-
-Rows = list[list[tuple[str, str]]]
-
-
-async def queue_page(context: Context, departments: list[str], page: int) -> tuple[str, Rows]:
-    """One page of the cases waiting on the officer's departments, a button for each case.
-
-    The departments' lists follow one another; a page shows the heading of each department it
-    has cases of (the first page also of those with none), so every case is on some page.
-    """
+async def queue_text(context: Context, page: int) -> tuple[str, Rows]:
+    """One page of the officer's queue, a button for each case (NotAllowed: no officer)."""
     _ = context.gettext
-    now = context.clock.now()
-    show = cards(context)
-    waiting: dict[str, list[Case]] = {}
-    for code in departments:
-        cases = await context.db.read.cases.department_queue(code)
-        waiting[code] = sorted(cases, key=needs_action_first(now))
-    listed = [(code, case) for code in departments for case in waiting[code]]
-    pages = max(1, math.ceil(len(listed) / QUEUE_PAGE))
-    page = min(max(page, 0), pages - 1)
-    shown = listed[page * QUEUE_PAGE : (page + 1) * QUEUE_PAGE]
+    listing = await queue_page(context.services, context.account, page)
+    show, now = cards(context.services), listing.now
     lines = []
-    for code in departments:
-        on_page = [case for department, case in shown if department == code]
-        if not on_page and (waiting[code] or page > 0):
-            continue
-        count = len(waiting[code])
+    for section in listing.sections:
         lines.append(
             "<b>"
-            + html.escape(show.department(context.tr, code))
+            + html.escape(show.department(context.tr, section.department))
             + "</b> · "
-            + context.ngettext("{count} case waiting", "{count} cases waiting", count).format(
-                count=count
-            )
+            + context.ngettext(
+                "{count} case waiting", "{count} cases waiting", section.waiting
+            ).format(count=section.waiting)
         )
-        for case in on_page:
+        for case in section.cases:
             flags = ""
             if case.reopened:
                 flags += " ⚠️"
@@ -907,60 +779,38 @@ async def queue_page(context: Context, departments: list[str], page: int) -> tup
             category = html.escape(show.category(context.tr, case.category))
             status = show.status(context.tr, case, now)
             lines.append(f"• {case.number} · {category} · {status}{flags}")
-    if not listed:
+    if listing.empty:
         lines.append(_("Nothing is waiting. Well done!"))
     buttons = [
-        (case.number, case_data("open", case.id, case.version, "q", page)) for _, case in shown
+        (case.number, case_data("open", case.id, case.version, FROM_QUEUE, listing.page))
+        for case in listing.cases
     ]
-    return paged(context, lines, buttons, QUEUE_PREFIX, page, pages)
-
-
-def paged(
-    context: Context,
-    lines: list[str],
-    buttons: list[tuple[str, str]],
-    prefix: str,
-    page: int,
-    pages: int,
-) -> tuple[str, Rows]:
-    """A list page: its lines, its buttons two a row, and when there are several pages the page
-    number and « Previous / Next » (``prefix:PAGE``)."""
-    _ = context.gettext
-    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    if pages > 1:
-        lines = [*lines, "(" + _("page {page} of {pages}").format(page=page + 1, pages=pages) + ")"]
-        turn = []
-        if page > 0:
-            turn.append((_("« Previous"), f"{prefix}:{page - 1}"))
-        if page < pages - 1:
-            turn.append((_("Next »"), f"{prefix}:{page + 1}"))
-        rows.append(turn)
-    return "\n".join(lines), rows
+    return paged(context, lines, buttons, Space.QUEUE, listing.page, listing.pages)
 
 
 async def queue(update: Update, context: Context) -> None:
     """List the cases waiting on the officer's departments, what needs action first."""
-    _ = context.gettext
-    departments = sorted(context.account.departments(Role.OFFICER))
-    if not departments:
-        await context.bot.send_message(context.account.id, NotAllowed().render(_))
+    try:
+        text, rows = await queue_text(context, 0)
+    except ShaoziError as exc:
+        await context.bot.send_message(context.account.id, exc.render(context.gettext))
         return
-    text, rows = await queue_page(context, departments, 0)
     await context.bot.send_message(context.account.id, text, reply_markup=keyboard(rows))
 
 
 async def on_queue_page(update: Update, context: Context) -> None:
     """Show a page of the queue in place of the pressed message (a list page or a case card
     opened from it); the officer's departments are read again: roles may have changed."""
-    _ = context.gettext
     query = update.callback_query
     assert query is not None
-    departments = sorted(context.account.departments(Role.OFFICER))
-    parts = (query.data or "").split(":")
-    if not departments or len(parts) != 3 or not DIGITS.fullmatch(parts[2]):
-        await answer(update, NotAllowed().render(_), alert=True)
+    chosen = page_numbers(query.data, Space.QUEUE)
+    try:
+        if chosen is None or len(chosen) != 1:
+            raise NotAllowed()
+        text, rows = await queue_text(context, chosen[0])
+    except ShaoziError as exc:
+        await answer(update, exc.render(context.gettext), alert=True)
         return
-    text, rows = await queue_page(context, departments, int(parts[2]))
     await answer(update)
     with contextlib.suppress(BadRequest):  # unchanged, or too old to edit
         await query.edit_message_text(text, reply_markup=keyboard(rows))
@@ -974,21 +824,22 @@ async def case_command(update: Update, context: Context) -> None:
             context.account.id, _("Send /case followed by the case number.")
         )
         return
-    number = context.args[0].strip().upper()
-    case = await context.db.read.cases.by_number(number)
-    if case is None or not permissions.can_view(context.account, case):
-        await context.bot.send_message(
-            context.account.id,
-            CaseNotFound(number=html.escape(number)).render(_),
-        )
+    try:
+        found = await casefile.case_file(context.services, context.account, context.args[0])
+    except ShaoziError as exc:
+        await context.bot.send_message(context.account.id, exc.render(_))
         return
-    audience = permissions.audience_of(context.account, case)
-    card = await staff_card(context, case, audience)
-    events = await context.db.read.cases.events(case.id)
+    view = found.view
+    case = view.case
+    card = render_card(context, view)
     room = MAX_TEXT - len(card.text) - 2
-    text = card.text + "\n\n" + cards(context).timeline(context.tr, events, audience, room)
+    text = (
+        card.text
+        + "\n\n"
+        + cards(context.services).timeline(context.tr, found.events, view.audience, room)
+    )
     buttons = list(card.buttons)
-    if audience is not Audience.ENTERPRISE or case.status is Status.ASSIGNED:
+    if view.audience is not Audience.ENTERPRISE or case.status is Status.ASSIGNED:
         buttons.append([(_("📷 Photos"), case_data("pho", case.id, case.version))])
     await context.bot.send_message(context.account.id, text, reply_markup=keyboard(buttons))
 
@@ -998,6 +849,6 @@ def handlers() -> list[BaseHandler[Update, Context, object]]:
     return [
         CommandHandler("queue", queue, private),
         CommandHandler("case", case_command, private),
-        CallbackQueryHandler(on_button, pattern=f"^{PREFIX}:"),
-        CallbackQueryHandler(on_queue_page, pattern=f"^{QUEUE_PREFIX}:"),
+        CallbackQueryHandler(on_button, pattern=pattern(Space.CASE)),
+        CallbackQueryHandler(on_queue_page, pattern=pattern(Space.QUEUE)),
     ]

@@ -9,46 +9,37 @@ from __future__ import annotations
 
 import contextlib
 import html
-import re
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot import rewards
+from bot.buttons import Space, decode, pattern
 from bot.cards import cards
 from bot.errors import NotAllowed, ShaoziError
 from bot.tg.context import Context
 from bot.vocabulary.models import PendingInput
 from handlers import inputs
 from handlers.common import answer
+from handlers.staff import keyboard
 
-PREFIX = "rw:1"
-BUTTON = re.compile(rf"^{PREFIX}:(ok|chg|no|code|open):(\d+)$")
+ACTIONS = frozenset({"ok", "chg", "no", "code", "open"})
 LISTED = 30
 
 
-def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup | None:
-    if not rows:
-        return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
-    )
-
-
-async def refuse_non_supervisor(update: Update, context: Context) -> bool:
-    """Tell anyone who is not a supervisor that they may not; True when refused."""
-    try:
-        rewards.supervisor_scope(context.account)
-    except NotAllowed as exc:
-        message = update.effective_message
-        if message is not None:
-            await message.reply_text(exc.render(context.gettext))
-        return True
-    return False
-
-
 # Buttons ----------------------------------------------------------------------------------------
+
+
+def pressed_reward(data: str | None) -> tuple[str, int] | None:
+    """The action and the reward of a reward button (rw:1:ACTION:REWARD)."""
+    pressed = decode(data)
+    if pressed is None or pressed.space is not Space.REWARD or pressed.action not in ACTIONS:
+        return None
+    reward_id = pressed.number(0)
+    if reward_id is None or len(pressed.args) != 1:
+        return None
+    return pressed.action, reward_id
 
 
 async def on_button(update: Update, context: Context) -> None:
@@ -56,11 +47,11 @@ async def on_button(update: Update, context: Context) -> None:
     _ = context.gettext
     query = update.callback_query
     assert query is not None
-    match = BUTTON.match(query.data or "")
-    if match is None:
+    pressed = pressed_reward(query.data)
+    if pressed is None:
         await answer(update, _("This button is no longer valid."), alert=True)
         return
-    action, reward_id = match.group(1), int(match.group(2))
+    action, reward_id = pressed
     try:
         if action == "code":
             await show_code(update, context, reward_id)
@@ -182,15 +173,13 @@ async def typed_amount(update: Update, context: Context, pending: PendingInput) 
     if message.text is None:
         await message.reply_text(_("Please type it as text, or send /cancel."))
         return
-    policy = context.city.reward
-
-    async def apply() -> int:
-        amount = rewards.check_amount(policy, rewards.parse_yuan(message.text or "", 5000))
-        # Refused here, not after the reason, when someone decided it meanwhile.
-        await rewards.decision_view(context.services, context.account, pending_reward(pending))
-        return amount
-
-    amount = await inputs.settle(context, message, apply)
+    amount = await inputs.settle(
+        context,
+        message,
+        lambda: rewards.changed_amount(
+            context.services, context.account, pending_reward(pending), message.text or ""
+        ),
+    )
     if amount is None:
         return
     await inputs.expect(
@@ -268,12 +257,7 @@ async def paid_command(update: Update, context: Context) -> None:
     _ = context.gettext
     message = update.effective_message
     assert message is not None
-    if await refuse_non_supervisor(update, context):
-        return
     code = "".join(context.args or [])
-    if not code:
-        await message.reply_text(_("Send /paid followed by the claim code."))
-        return
     try:
         reward, case = await rewards.pay(context.services, context.account, code)
     except ShaoziError as exc:
@@ -291,9 +275,11 @@ async def rewards_command(update: Update, context: Context) -> None:
     _ = context.gettext
     message = update.effective_message
     assert message is not None
-    if await refuse_non_supervisor(update, context):
+    try:
+        lines = await rewards.ledger(context.services, context.account, LISTED)
+    except ShaoziError as exc:
+        await message.reply_text(exc.render(_))
         return
-    lines = await rewards.ledger(context.services, context.account, LISTED)
     if not lines:
         await message.reply_text(_("There are no rewards in your scope yet."))
         return
@@ -327,9 +313,11 @@ async def ledger_command(update: Update, context: Context) -> None:
     _ = context.gettext
     message = update.effective_message
     assert message is not None
-    if await refuse_non_supervisor(update, context):
+    try:
+        data = await rewards.ledger_csv(context.services, context.account, context.tr)
+    except ShaoziError as exc:
+        await message.reply_text(exc.render(_))
         return
-    data = await rewards.ledger_csv(context.services, context.account, context.tr)
     day = cards(context.services).date(context.clock.now())
     await context.bot.send_document(
         context.account.id,
@@ -347,5 +335,5 @@ def handlers() -> list[BaseHandler[Update, Context, object]]:
         CommandHandler("rewards", rewards_command, private),
         CommandHandler("rewardledger", ledger_command, private),
         CommandHandler("paid", paid_command, private),
-        CallbackQueryHandler(on_button, pattern=f"^{PREFIX}:"),
+        CallbackQueryHandler(on_button, pattern=pattern(Space.REWARD)),
     ]

@@ -11,45 +11,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
-import math
-import re
-import shutil
-import tempfile
-from pathlib import Path
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ChatAction
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot import charts, ledger, stats
-from bot.buttons import case_data
-from bot.cards import Cards
-from bot.errors import InputMistake, NotAllowed
+from bot.buttons import Space, case_data, pattern
+from bot.cards import cards
+from bot.errors import NotAllowed, ShaoziError
 from bot.tg.context import Context
 from handlers.common import answer
-from storage.stats import LedgerReader
+from handlers.staff import FROM_OVERDUE, Rows, keyboard, page_data, page_numbers
 
-PREFIX = "ov:1"
-PAGE = 8
-DIGITS = re.compile(r"[0-9]{1,18}")  # not str.isdigit(): it accepts "²", which int() refuses
 # Telegram lets a bot upload documents up to 50 MB.
 MAX_DOCUMENT = 50 * 1024 * 1024
 
 
-def cards(context: Context) -> Cards:
-    return Cards(context.city, context.services.settings.zone)
-
-
-async def refuse(context: Context) -> None:
-    await context.bot.send_message(context.account.id, NotAllowed().render(context.gettext))
-
-
-def period_of(context: Context) -> stats.Period:
-    """The period named after the command (stats.default_days when none); raises when
-    unreadable."""
-    text = " ".join(context.args or []) or None
-    return stats.parse_period(text, context.clock.now(), context.services.settings.zone)
+def period_text(context: Context) -> str | None:
+    """What was typed after the command: the period (stats.default_days when nothing)."""
+    return " ".join(context.args or []) or None
 
 
 # /stats --------------------------------------------------------------------------------------
@@ -57,18 +39,12 @@ def period_of(context: Context) -> stats.Period:
 
 async def stats_command(update: Update, context: Context) -> None:
     """Send the period's figures in the reader's scope, then the chart."""
-    _ = context.gettext
-    scope = stats.scope_of(context.account)
-    if scope is None:
-        await refuse(context)
-        return
     try:
-        period = period_of(context)
-    except InputMistake as exc:
-        await context.bot.send_message(context.account.id, exc.render(_))
+        figures = await stats.figures_for(context.services, context.account, period_text(context))
+    except ShaoziError as exc:
+        await context.bot.send_message(context.account.id, exc.render(context.gettext))
         return
-    figures = await stats.compute(context.services, scope, period)
-    show = cards(context)
+    show = cards(context.services)
     await context.bot.send_message(context.account.id, stats.render_text(context.tr, show, figures))
     chart = stats.chart(context.tr, show, figures)
     if chart is None:
@@ -80,33 +56,26 @@ async def stats_command(update: Update, context: Context) -> None:
 # /overdue ------------------------------------------------------------------------------------
 
 
-Keyboard = list[list[InlineKeyboardButton]]
-
-
-async def overdue_page(context: Context, scope: stats.Scope, page: int) -> tuple[str, Keyboard]:
-    """The text and buttons of one page of the overdue list."""
+async def overdue_page(context: Context, page: int) -> tuple[str, Rows]:
+    """The text and buttons of one page of the overdue list (NotAllowed: no scope)."""
     _ = context.gettext
-    now = context.clock.now()
-    read = context.db.read.stats
-    total = await read.overdue_count(now, scope.departments)
-    if total == 0:
+    listing = await stats.overdue_page(context.services, context.account, page)
+    if listing.total == 0:
         return _("No case is overdue. Well done!"), []
-    pages = math.ceil(total / PAGE)
-    page = min(max(page, 0), pages - 1)
-    cases = await read.overdue(now, scope.departments, PAGE, page * PAGE)
-    show = cards(context)
+    now, page, pages = listing.now, listing.page, listing.pages
+    show = cards(context.services)
     lines = [
         "⏰ <b>"
-        + context.ngettext("{count} case is overdue", "{count} cases are overdue", total).format(
-            count=stats.Numbers(context.tr).count(total)
-        )
+        + context.ngettext(
+            "{count} case is overdue", "{count} cases are overdue", listing.total
+        ).format(count=stats.Numbers(context.tr).count(listing.total))
         + "</b>"
         + (" · " + _("page {page} of {pages}").format(page=page + 1, pages=pages))
     ]
-    rows: Keyboard = []
-    for case in cases:
+    rows: Rows = []
+    for case in listing.cases:
         assert case.deadline is not None
-        days = max(1, math.ceil((now - case.deadline).total_seconds() / 86400))
+        days = stats.days_overdue(case.deadline, now)
         overdue = context.ngettext("{n} day overdue", "{n} days overdue", days).format(n=days)
         parts = [
             case.number,
@@ -118,13 +87,12 @@ async def overdue_page(context: Context, scope: stats.Scope, page: int) -> tuple
             parts.append(_("under supervision (挂牌督办)"))
         lines.append("• " + " · ".join(parts))
         label = f"{case.number} · {overdue}"
-        opened = case_data("open", case.id, case.version, "ov", page)
-        rows.append([InlineKeyboardButton(label, callback_data=opened)])
+        rows.append([(label, case_data("open", case.id, case.version, FROM_OVERDUE, page))])
     turn = []
     if page > 0:
-        turn.append(InlineKeyboardButton(_("‹ Previous"), callback_data=f"{PREFIX}:{page - 1}"))
+        turn.append((_("‹ Previous"), page_data(Space.OVERDUE, page - 1)))
     if page < pages - 1:
-        turn.append(InlineKeyboardButton(_("Next ›"), callback_data=f"{PREFIX}:{page + 1}"))
+        turn.append((_("Next ›"), page_data(Space.OVERDUE, page + 1)))
     if turn:
         rows.append(turn)
     return "\n".join(lines), rows
@@ -132,13 +100,12 @@ async def overdue_page(context: Context, scope: stats.Scope, page: int) -> tuple
 
 async def overdue_command(update: Update, context: Context) -> None:
     """List the open cases past their deadline in the reader's scope, longest overdue first."""
-    scope = stats.scope_of(context.account)
-    if scope is None:
-        await refuse(context)
+    try:
+        text, rows = await overdue_page(context, 0)
+    except ShaoziError as exc:
+        await context.bot.send_message(context.account.id, exc.render(context.gettext))
         return
-    text, rows = await overdue_page(context, scope, 0)
-    markup = InlineKeyboardMarkup(rows) if rows else None
-    await context.bot.send_message(context.account.id, text, reply_markup=markup)
+    await context.bot.send_message(context.account.id, text, reply_markup=keyboard(rows))
 
 
 async def on_page(update: Update, context: Context) -> None:
@@ -146,59 +113,40 @@ async def on_page(update: Update, context: Context) -> None:
     opened from one); the scope is checked again: roles may have changed."""
     query = update.callback_query
     assert query is not None
-    scope = stats.scope_of(context.account)
-    parts = (query.data or "").split(":")
-    if scope is None or len(parts) != 3 or not DIGITS.fullmatch(parts[2]):
-        await answer(update, NotAllowed().render(context.gettext), alert=True)
+    chosen = page_numbers(query.data, Space.OVERDUE)
+    try:
+        if chosen is None or len(chosen) != 1:
+            raise NotAllowed()
+        text, rows = await overdue_page(context, chosen[0])
+    except ShaoziError as exc:
+        await answer(update, exc.render(context.gettext), alert=True)
         return
-    text, rows = await overdue_page(context, scope, int(parts[2]))
     await answer(update)
     with contextlib.suppress(BadRequest):  # unchanged, or too old to edit
-        await query.edit_message_text(text, reply_markup=InlineKeyboardMarkup(rows))
+        # An empty list takes the buttons off the page it replaces.
+        markup = keyboard(rows) or InlineKeyboardMarkup([])
+        await query.edit_message_text(text, reply_markup=markup)
 
 
 # /export -------------------------------------------------------------------------------------
 
 
-def export_files(
-    root: Path, reader: LedgerReader, book: ledger.Ledger, scope: stats.Scope, period: stats.Period
-) -> tuple[Path, Path, int]:
-    """Write the ledger into a fresh folder under ``root`` (blocking: a worker thread)."""
-    root.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(dir=root))
-    csv_path = folder / f"hazard-ledger-{period.slug}.csv"
-    xlsx_path = folder / f"hazard-ledger-{period.slug}.xlsx"
-    rows = reader.rows(period.start, period.end, scope.departments)
-    try:
-        count = ledger.write(book, rows, csv_path, xlsx_path)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    return csv_path, xlsx_path, count
-
-
 async def export_command(update: Update, context: Context) -> None:
     """Send the hazard ledger of a period as XLSX and CSV documents."""
     _ = context.gettext
-    scope = stats.scope_of(context.account, officers=False)
-    if scope is None:
-        await refuse(context)
-        return
     try:
-        period = period_of(context)
-    except InputMistake as exc:
+        asked = stats.request(
+            context.services, context.account, period_text(context), officers=False
+        )
+    except ShaoziError as exc:
         await context.bot.send_message(context.account.id, exc.render(_))
         return
     # A year of a large city takes a while: show that something is coming.
     await context.bot.send_chat_action(context.account.id, ChatAction.UPLOAD_DOCUMENT)
-    root = context.services.settings.data_dir / "exports"
-    reader = LedgerReader(context.db.path)
-    book = ledger.Ledger(context.tr, cards(context), context.clock.now())
-    csv_path, xlsx_path, count = await asyncio.to_thread(
-        export_files, root, reader, book, scope, period
-    )
+    export = await ledger.export(context.services, context.tr, asked)
+    period = asked.period
     try:
-        if count == 0:
+        if export.count == 0:
             await context.bot.send_message(
                 context.account.id,
                 _("No hazard was reported in {period}: the ledger is empty.").format(
@@ -209,9 +157,9 @@ async def export_command(update: Update, context: Context) -> None:
         caption = context.ngettext(
             "Hazard ledger (隐患台账), {period}: {count} case.",
             "Hazard ledger (隐患台账), {period}: {count} cases.",
-            count,
-        ).format(period=period.label, count=count)
-        for path in (xlsx_path, csv_path):
+            export.count,
+        ).format(period=period.label, count=export.count)
+        for path in (export.xlsx, export.csv):
             data = await asyncio.to_thread(path.read_bytes)
             if len(data) > MAX_DOCUMENT:
                 await context.bot.send_message(
@@ -223,7 +171,7 @@ async def export_command(update: Update, context: Context) -> None:
                 context.account.id, data, filename=path.name, caption=caption
             )
     finally:
-        await asyncio.to_thread(shutil.rmtree, csv_path.parent, ignore_errors=True)
+        await ledger.discard(export)
 
 
 def handlers() -> list[BaseHandler[Update, Context, object]]:
@@ -232,5 +180,5 @@ def handlers() -> list[BaseHandler[Update, Context, object]]:
         CommandHandler("stats", stats_command, private),
         CommandHandler("overdue", overdue_command, private),
         CommandHandler("export", export_command, private),
-        CallbackQueryHandler(on_page, pattern=f"^{PREFIX}:"),
+        CallbackQueryHandler(on_page, pattern=pattern(Space.OVERDUE)),
     ]

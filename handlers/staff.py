@@ -1,0 +1,123 @@
+"""What the staff features show alike in Telegram: the staff card of a case, keyboards, list
+pages with their « Previous / Next » buttons, and a case's photos.
+
+Shared by handlers/department.py (officers), handlers/enterprise.py (enterprise contacts) and
+handlers/supervisor.py; the data comes from the core (bot/casefile.py, bot/queue.py,
+bot/tasks.py, bot/stats.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import cast
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot import case_buttons, rewards
+from bot.buttons import Pressed, Space, decode, encode
+from bot.cards import Audience, Outgoing, cards
+from bot.casefile import StaffView, staff_view
+from bot.tg import delivery
+from bot.tg.context import Context
+from bot.vocabulary.lifecycle import Status
+from bot.vocabulary.models import Case
+
+Rows = list[list[tuple[str, str]]]
+
+# A case card opened from a list ("open" with the arguments KEY, PAGE) gets a button back to
+# that page of it; the list's own callback re-checks who may read it.
+FROM_QUEUE, FROM_OVERDUE = "q", "ov"
+LISTS = {FROM_QUEUE: Space.QUEUE, FROM_OVERDUE: Space.OVERDUE}
+
+
+def keyboard(rows: Rows) -> InlineKeyboardMarkup | None:
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )
+
+
+def render_card(context: Context, view: StaffView) -> Outgoing:
+    """The card a staff member sees, with the buttons their role has at this state."""
+    case, audience = view.case, view.audience
+    text = cards(context.services).card(
+        context.tr,
+        case,
+        audience,
+        context.clock.now(),
+        enterprise_name=view.enterprise_name,
+        photo_count=view.photo_count,
+    )
+    if view.reward is not None:
+        text += "\n" + rewards.status_line(context.tr, view.reward)
+    buttons: Rows = []
+    if audience is Audience.OFFICER:
+        buttons = case_buttons.officer_buttons(context.tr, case)
+    elif audience is Audience.ENTERPRISE and case.status is Status.ASSIGNED:
+        buttons = case_buttons.enterprise_buttons(context.tr, case)
+    return Outgoing(text, buttons)
+
+
+async def staff_card(context: Context, case: Case, audience: Audience) -> Outgoing:
+    return render_card(context, await staff_view(context.services, case, audience))
+
+
+# Lists a page at a time ------------------------------------------------------------------------
+
+
+def page_data(space: Space, page: int, *args: object) -> str:
+    """The data of a list's button: ``qu:1:PAGE`` turns to a page, ``tk:1:PAGE:CASE`` opens a
+    case of that page."""
+    return encode(space, str(page), *args)
+
+
+def page_numbers(data: str | None, space: Space) -> list[int] | None:
+    """The numbers of a list's button (the page, and what it opens), or None when the data is
+    not the list's or a part of it is not a number."""
+    pressed = decode(data)
+    if pressed is None or pressed.space is not space:
+        return None
+    return numbers([pressed.action, *pressed.args])
+
+
+def numbers(parts: Sequence[str]) -> list[int] | None:
+    """Parts of a button's data read as ids or pages; None when one of them is not one."""
+    held = Pressed(Space.CASE, "", tuple(parts))
+    read = [held.number(index) for index in range(len(parts))]
+    if any(number is None for number in read):
+        return None
+    return cast(list[int], read)
+
+
+def paged(
+    context: Context,
+    lines: list[str],
+    buttons: list[tuple[str, str]],
+    space: Space,
+    page: int,
+    pages: int,
+) -> tuple[str, Rows]:
+    """A list page: its lines, its buttons two a row, and when there are several pages the page
+    number and « Previous / Next »."""
+    _ = context.gettext
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    if pages > 1:
+        lines = [*lines, "(" + _("page {page} of {pages}").format(page=page + 1, pages=pages) + ")"]
+        turn = []
+        if page > 0:
+            turn.append((_("« Previous"), page_data(space, page - 1)))
+        if page < pages - 1:
+            turn.append((_("Next »"), page_data(space, page + 1)))
+        rows.append(turn)
+    return "\n".join(lines), rows
+
+
+# Photos ----------------------------------------------------------------------------------------
+
+
+async def send_photos(context: Context, hashes: list[str]) -> None:
+    """Send stored photos to the user, by the file ids Telegram has where it has them."""
+    root = context.services.settings.photos_dir
+    # The adapter keeps the file ids it learns in the database it is given.
+    await delivery.send_photos(context.bot, context.db, root, context.account.id, hashes)
