@@ -18,9 +18,10 @@ from bot.errors import NotAllowed, ShaoziError
 from bot.invites import InviteSpec
 from bot.tg.app import set_chat_commands
 from bot.tg.context import Context
+from bot.tg.keyboards import keyboard
 from bot.vocabulary.models import Enterprise
 from bot.vocabulary.roles import INVITABLE, Role
-from handlers.common import answer, keyboard, refused, role_name
+from handlers.common import answer, refused, role_name
 
 log = logging.getLogger(__name__)
 

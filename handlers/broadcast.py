@@ -15,11 +15,12 @@ from bot.buttons import Space, button, decode, pattern
 from bot.errors import NotAllowed, ShaoziError
 from bot.subscriptions import district_of
 from bot.tg.context import Context
+from bot.tg.keyboards import keyboard
 from bot.tg.media import download, kind_of
 from bot.tg.photos import send_stored
 from bot.vocabulary.models import PendingInput
 from handlers import inputs
-from handlers.common import answer, keyboard, refused
+from handlers.common import answer, refused
 
 # bc:1:aud:ID:AREA previews the draft for an audience, bc:1:ok:ID:AREA sends it to that
 # audience, bc:1:no:ID drops it. AREA is a district's code, or ALL (*) for every subscriber.
@@ -83,7 +84,9 @@ async def typed_broadcast(update: Update, context: Context, pending: PendingInpu
         )
 
 
-async def audience_keyboard(context: Context, draft: broadcasts.Broadcast) -> InlineKeyboardMarkup:
+async def audience_keyboard(
+    context: Context, draft: broadcasts.Broadcast
+) -> InlineKeyboardMarkup | None:
     _ = context.gettext
     counts = await broadcasts.audience_counts(context.services)
     everyone = _("📢 All subscribers ({count})").format(count=sum(counts.values()))

@@ -5,9 +5,8 @@ from __future__ import annotations
 import contextlib
 import html
 import logging
-from collections.abc import Iterable
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Bot, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
@@ -18,6 +17,7 @@ from bot.errors import NotAllowed
 from bot.i18n import resolve_language
 from bot.menu import commands_for
 from bot.tg.context import Context
+from bot.tg.keyboards import keyboard
 from bot.vocabulary.roles import Role
 
 log = logging.getLogger(__name__)
@@ -53,13 +53,6 @@ def command_list(context: Context, account: Account) -> str:
     )
 
 
-def keyboard(rows: Iterable[Iterable[tuple[str, str]]]) -> InlineKeyboardMarkup:
-    """Telegram's inline keyboard of rows of buttons (label, data), as the codec builds them."""
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
-    )
-
-
 def menu(context: Context) -> Keyboard:
     _ = context.gettext
     return [
@@ -68,7 +61,7 @@ def menu(context: Context) -> Keyboard:
     ]
 
 
-def menu_keyboard(context: Context) -> InlineKeyboardMarkup:
+def menu_keyboard(context: Context) -> InlineKeyboardMarkup | None:
     return keyboard(menu(context))
 
 

@@ -37,6 +37,7 @@ from bot.i18n import N_
 from bot.labels import LEVEL_LABELS, STATUS_LABELS
 from bot.queue import queue_page
 from bot.tg.context import Context
+from bot.tg.keyboards import keyboard
 from bot.vocabulary.grading import Colour
 from bot.vocabulary.lifecycle import Level, Status
 from bot.vocabulary.models import Case, PendingInput
@@ -46,7 +47,6 @@ from handlers.staff import (
     FROM_OVERDUE,
     FROM_QUEUE,
     Rows,
-    keyboard,
     numbers,
     page_data,
     page_numbers,

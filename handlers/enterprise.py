@@ -19,12 +19,13 @@ from bot.labels import STATUS_LABELS
 from bot.photos import PhotoError
 from bot.reports import MAX_PHOTOS, check_plan
 from bot.tg.context import Context
+from bot.tg.keyboards import keyboard
 from bot.tg.media import download, kind_of
 from bot.vocabulary.lifecycle import Status
 from bot.vocabulary.models import Case, PendingInput
 from handlers import inputs
 from handlers.common import answer, delete_or_unbutton
-from handlers.staff import Rows, keyboard, numbers, page_data, page_numbers, paged, staff_card
+from handlers.staff import Rows, numbers, page_data, page_numbers, paged, staff_card
 
 # The answers to "drop the fix photos sent so far?": keep (continue that fix), or drop CASE COUNT
 # (go on; the case and count agreed to, so a stale answer cannot drop photos sent since).

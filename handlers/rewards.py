@@ -19,10 +19,10 @@ from bot.buttons import Space, decode, pattern
 from bot.cards import cards
 from bot.errors import NotAllowed, ShaoziError
 from bot.tg.context import Context
+from bot.tg.keyboards import keyboard
 from bot.vocabulary.models import PendingInput
 from handlers import inputs
 from handlers.common import answer
-from handlers.staff import keyboard
 
 ACTIONS = frozenset({"ok", "chg", "no", "code", "open"})
 LISTED = 30

@@ -11,14 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import cast
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-
 from bot import case_buttons, rewards
 from bot.buttons import Pressed, Space, decode, encode
 from bot.cards import Audience, Outgoing, cards
 from bot.casefile import StaffView, staff_view
-from bot.tg import delivery
 from bot.tg.context import Context
+from bot.tg.photos import send_stored
 from bot.vocabulary.lifecycle import Status
 from bot.vocabulary.models import Case
 
@@ -28,14 +26,6 @@ Rows = list[list[tuple[str, str]]]
 # that page of it; the list's own callback re-checks who may read it.
 FROM_QUEUE, FROM_OVERDUE = "q", "ov"
 LISTS = {FROM_QUEUE: Space.QUEUE, FROM_OVERDUE: Space.OVERDUE}
-
-
-def keyboard(rows: Rows) -> InlineKeyboardMarkup | None:
-    if not rows:
-        return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
-    )
 
 
 def render_card(context: Context, view: StaffView) -> Outgoing:
@@ -118,6 +108,4 @@ def paged(
 
 async def send_photos(context: Context, hashes: list[str]) -> None:
     """Send stored photos to the user, by the file ids Telegram has where it has them."""
-    root = context.services.settings.photos_dir
-    # The adapter keeps the file ids it learns in the database it is given.
-    await delivery.send_photos(context.bot, context.db, root, context.account.id, hashes)
+    await send_stored(context.bot, context.services, context.account.id, hashes)

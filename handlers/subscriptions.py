@@ -17,7 +17,8 @@ from bot import subscriptions
 from bot.buttons import Space, button, decode, pattern
 from bot.errors import NotAllowed
 from bot.tg.context import Context
-from handlers.common import answer, keyboard, menu_keyboard
+from bot.tg.keyboards import keyboard
+from handlers.common import answer, menu_keyboard
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ AREA = "d"  # sub:1:d:DISTRICT, or sub:1:d:* for the whole city
 WHOLE_CITY = "*"
 
 
-def area_keyboard(context: Context) -> InlineKeyboardMarkup:
+def area_keyboard(context: Context) -> InlineKeyboardMarkup | None:
     """One button per district of the city, two a row, then the whole city."""
     _ = context.gettext
     language = context.tr.language

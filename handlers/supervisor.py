@@ -22,8 +22,9 @@ from bot.buttons import Space, case_data, pattern
 from bot.cards import cards
 from bot.errors import NotAllowed, ShaoziError
 from bot.tg.context import Context
+from bot.tg.keyboards import keyboard
 from handlers.common import answer
-from handlers.staff import FROM_OVERDUE, Rows, keyboard, page_data, page_numbers
+from handlers.staff import FROM_OVERDUE, Rows, page_data, page_numbers
 
 # Telegram lets a bot upload documents up to 50 MB.
 MAX_DOCUMENT = 50 * 1024 * 1024

@@ -20,11 +20,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Message
+from telegram import Bot, InlineKeyboardMarkup, InputMediaPhoto, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.clock import Clock
 from bot.photos import read_photo
+from bot.tg.keyboards import keyboard
 from bot.vocabulary.models import OutboxRow
 from storage.db import Database
 
@@ -124,12 +125,7 @@ class Pacer:
 
 
 def markup(row: OutboxRow) -> InlineKeyboardMarkup | None:
-    buttons = row.payload.get("buttons") or []
-    if not buttons:
-        return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=data) for label, data in r] for r in buttons]
-    )
+    return keyboard(row.payload.get("buttons") or [])
 
 
 def message_count(row: OutboxRow) -> int:
