@@ -79,3 +79,12 @@ async def account_of(services: Services, user_id: int) -> Account | None:
         return None
     memberships = await read.memberships(user_id)
     return Account(user, memberships, services.city.city.default_language)
+
+
+async def set_language(services: Services, account: Account, language: Language) -> Account:
+    """Store the user's choice; return the account as it now speaks."""
+    async with services.db.transaction() as tx:
+        await tx.users.set_language(account.id, language.value)
+        user = await tx.users.get(account.id)
+    assert user is not None
+    return Account(user, account.memberships, account.default_language)

@@ -15,6 +15,7 @@ from bot.city import CityConfig
 from bot.dates import end_of_day
 from bot.enterprises import CODE_LENGTH, credit_code_error, normalise_credit_code
 from bot.errors import NotAllowed
+from bot.pending import owed
 from bot.services import Services
 from bot.vocabulary.grading import Colour
 from bot.vocabulary.lifecycle import Level
@@ -63,7 +64,7 @@ def deadline_in(services: Services, days: int) -> dt.datetime:
 async def returned_reason(services: Services, actor: Account, case_id: int) -> str:
     """Why the officer returns this case's fix, as they typed it before choosing the new
     deadline; refused when they are not in the middle of returning it."""
-    pending = await services.db.lookup.inputs.get(actor.id)
+    pending = await owed(services, actor.id)
     if pending is None or pending.kind != "return_deadline" or pending.case_id != case_id:
         raise NotAllowed()
     return str(pending.data["reason"])

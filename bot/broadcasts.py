@@ -24,7 +24,6 @@ from bot.errors import InputMistake, NotAllowed, ShaoziError
 from bot.i18n import N_, Language, Translator, resolve_language
 from bot.notify import Notifier, Render
 from bot.quiet import allowed_from
-from bot.reports import store_photo
 from bot.services import Services
 from bot.subscriptions import district_of
 from bot.vocabulary.roles import Role
@@ -143,14 +142,6 @@ async def draft_for(services: Services, actor: Account, broadcast_id: int) -> Br
     if broadcast.sent_at is not None:
         raise AlreadySent()
     return broadcast
-
-
-async def keep_photo(services: Services, data: bytes) -> str:
-    """Strip and store the photo of a warning; its hash, for :func:`create_draft`."""
-    stored = await store_photo(
-        services.db, services.settings.photos_dir, data, services.clock.now()
-    )
-    return stored.sha256
 
 
 async def audience_counts(services: Services) -> dict[str | None, int]:

@@ -318,6 +318,13 @@ class CityConfig(_Strict):
     def department(self, code: str) -> Department | None:
         return next((d for d in self.departments if d.code == code), None)
 
+    def group_chat(self, code: str, bound: int | None) -> int | None:
+        """A department's group chat: the one bound in chat (/setgroup), else the city file's."""
+        if bound is not None:
+            return bound
+        department = self.department(code)
+        return department.group_chat_id if department is not None else None
+
     def district(self, code: str) -> District | None:
         return next((d for d in self.districts if d.code == code), None)
 

@@ -27,14 +27,6 @@ def department_of(city: CityConfig, code: str) -> Department:
     return department
 
 
-def group_chat_of(city: CityConfig, code: str, bound: int | None) -> int | None:
-    """The department's group chat: bound in chat (/setgroup), else from the city file."""
-    if bound is not None:
-        return bound
-    department = city.department(code)
-    return department.group_chat_id if department is not None else None
-
-
 @dataclass(frozen=True)
 class DepartmentStaff:
     department: Department
@@ -53,7 +45,7 @@ async def overview(services: Services, actor: Account) -> list[DepartmentStaff]:
         officers = await read.users.members(Role.OFFICER.value, department=code)
         supervisors = await read.users.members(Role.SUPERVISOR.value, department=code)
         bound = await read.departments.group_chat(code)
-        chat = group_chat_of(services.city, code, bound)
+        chat = services.city.group_chat(code, bound)
         listed.append(DepartmentStaff(department, len(officers), len(supervisors), chat))
     return listed
 

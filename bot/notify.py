@@ -85,11 +85,7 @@ class Notifier:
 
     async def department_group(self, code: str) -> int | None:
         """The department's group chat: bound in chat (/setgroup), else from the city file."""
-        bound = await self.tx.departments.group_chat(code)
-        if bound is not None:
-            return bound
-        department = self.services.city.department(code)
-        return department.group_chat_id if department is not None else None
+        return self.services.city.group_chat(code, await self.tx.departments.group_chat(code))
 
     async def officers(self, case: Case, key: str, render: Render, *, quiet: bool = False) -> int:
         return await self.department(case.department, key, render, quiet=quiet)

@@ -34,6 +34,7 @@ from bot.i18n import N_, Translator
 from bot.invites import code_hash, new_code, normalise
 from bot.labels import LEVEL_LABELS
 from bot.notify import Notifier, Render
+from bot.pending import owed
 from bot.permissions import is_case_supervisor
 from bot.reasons import check_reason
 from bot.services import Services
@@ -335,7 +336,7 @@ async def should_ask(services: Services, case: Case) -> bool:
 
 async def awaits_fine(services: Services, actor: Account, case_id: int) -> bool:
     """Whether the officer was asked the fine of this case's closing and has not typed it."""
-    pending = await services.db.lookup.inputs.get(actor.id)
+    pending = await owed(services, actor.id)
     return pending is not None and pending.kind == "reward_fine" and pending.case_id == case_id
 
 

@@ -14,9 +14,9 @@ from bot.errors import CaseMovedOn, ExtensionPending, ExtensionTooShort, NotAllo
 from bot.i18n import N_
 from bot.labels import STATUS_LABELS
 from bot.paging import Page, page_of
+from bot.pending import owed
 from bot.permissions import is_case_enterprise, is_case_officer
 from bot.plans import needs_plan
-from bot.reports import store_photo
 from bot.services import Services
 from bot.vocabulary.lifecycle import Status
 from bot.vocabulary.models import Case
@@ -121,19 +121,11 @@ class Unsent:
 
 
 async def unsent_fix(services: Services, actor: Account) -> Unsent | None:
-    pending = await services.db.lookup.inputs.get(actor.id)
+    pending = await owed(services, actor.id)
     if pending is None or pending.kind != "fix" or not pending.data.get("photos"):
         return None
     case = await services.db.read.cases.get(pending.case_id or 0)
     return None if case is None else Unsent(case, len(pending.data["photos"]))
-
-
-async def store_fix_photo(services: Services, data: bytes) -> str:
-    """Store a fix photo (stripped, like every photo); its hash names it. Raises PhotoError."""
-    stored = await store_photo(
-        services.db, services.settings.photos_dir, data, services.clock.now()
-    )
-    return stored.sha256
 
 
 # More time -----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from bot.accounts import Account
 from bot.errors import QuestionAnswered, ShaoziError
 from bot.i18n import N_
+from bot.pending import owed
 from bot.reports import StaleButton
 from bot.services import Services
 from bot.vocabulary.lifecycle import Status
@@ -84,7 +85,7 @@ async def closed_case(services: Services, actor: Account, case_id: int) -> Case:
 
 async def owed_reopen(services: Services, user_id: int, case_id: int) -> PendingInput:
     """The user's open "not fixed" input about this case (the button to send it back bare)."""
-    pending = await services.db.lookup.inputs.get(user_id)
+    pending = await owed(services, user_id)
     if (
         pending is None
         or pending.kind != NOT_FIXED

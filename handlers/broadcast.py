@@ -13,6 +13,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from bot import broadcasts
 from bot.buttons import Space, button, decode, pattern
 from bot.errors import NotAllowed, ShaoziError
+from bot.reports import save_photo
 from bot.subscriptions import district_of
 from bot.tg.context import Context
 from bot.tg.keyboards import keyboard
@@ -66,7 +67,7 @@ async def typed_broadcast(update: Update, context: Context, pending: PendingInpu
             return
         try:
             broadcasts.check_text(text)
-            photo = await broadcasts.keep_photo(services, await download(message))
+            photo = (await save_photo(services, await download(message))).sha256
         except ShaoziError as exc:  # a mistake or a bad image: the admin may send another
             await message.reply_text(exc.render(_) + "\n" + _("(Send /cancel to give up.)"))
             return

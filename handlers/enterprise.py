@@ -17,7 +17,7 @@ from bot.cards import Audience, cards
 from bot.errors import InputMistake, NotAllowed, ShaoziError
 from bot.labels import STATUS_LABELS
 from bot.photos import PhotoError
-from bot.reports import MAX_PHOTOS, check_plan
+from bot.reports import MAX_PHOTOS, check_plan, save_photo
 from bot.tg.context import Context
 from bot.tg.keyboards import keyboard
 from bot.tg.media import download, kind_of
@@ -298,7 +298,7 @@ async def typed_fix(update: Update, context: Context, pending: PendingInput) -> 
             return
         try:
             raw = await download(message)
-            sha = await tasks.store_fix_photo(context.services, raw)
+            sha = (await save_photo(context.services, raw)).sha256
         except PhotoError as exc:
             await message.reply_text(exc.render(_))
             return

@@ -10,9 +10,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
+from bot.accounts import set_language
 from bot.buttons import Space, decode, encode, pattern
 from bot.i18n import LANGUAGE_NAMES, Language
-from bot.language import set_language
 from bot.tg.app import set_chat_commands
 from bot.tg.context import Context
 from handlers.common import answer
