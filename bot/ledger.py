@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import stats
-from bot.cards import Cards
+from bot.cards import Cards, cards
 from bot.i18n import N_, Translator
 from bot.labels import LEVEL_LABELS, STATUS_LABELS
 from bot.services import Services
@@ -205,7 +205,7 @@ async def export(services: Services, tr: Translator, asked: stats.Request) -> Ex
     supervisors'), in their language."""
     root = services.settings.data_dir / "exports"
     reader = LedgerReader(services.db.path)
-    book = Ledger(tr, Cards(services.city, services.settings.zone), services.clock.now())
+    book = Ledger(tr, cards(services), services.clock.now())
     return await asyncio.to_thread(export_files, root, reader, book, asked.scope, asked.period)
 
 
