@@ -13,6 +13,7 @@ from bot.accounts import Account
 from bot.enterprises import enterprise
 from bot.errors import ShaoziError
 from bot.i18n import N_
+from bot.paging import clamp_offset
 from bot.services import Services
 from bot.vocabulary.models import Enterprise, Membership
 from bot.vocabulary.roles import Role
@@ -77,7 +78,7 @@ async def staff_page(
     """The staff memberships from ``offset`` (kept within the list), by role and department."""
     actor.require(Role.ADMIN)
     memberships = await services.db.read.users.all_memberships()
-    offset = max(0, min(offset, (len(memberships) - 1) // size * size)) if memberships else 0
+    offset = clamp_offset(offset, len(memberships), size)
     shown = [await _member(services, m) for m in memberships[offset : offset + size]]
     return StaffPage(shown, offset, len(memberships), size)
 

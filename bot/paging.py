@@ -1,4 +1,5 @@
-"""Lists shown a page at a time (the queue, /tasks, /overdue): which page, of how many."""
+"""Lists shown a page at a time (the queue, /tasks, /overdue, /my, /members): which page, of
+how many."""
 
 from __future__ import annotations
 
@@ -16,6 +17,13 @@ def clamp(page: int, total: int, size: int) -> tuple[int, int]:
     list may have shrunk since its button was made."""
     pages = max(1, math.ceil(total / size))
     return min(max(page, 0), pages - 1), pages
+
+
+def clamp_offset(offset: int, total: int, size: int) -> int:
+    """The first item of the page holding ``offset`` (lists turned by offset: /my, /members),
+    within the list as it is now."""
+    page, _ = clamp(offset // size, total, size)
+    return page * size
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from bot.accounts import Account
 from bot.errors import QuestionAnswered, ShaoziError
 from bot.i18n import N_
+from bot.paging import clamp_offset
 from bot.pending import owed
 from bot.reports import StaleButton
 from bot.services import Services
@@ -37,7 +38,7 @@ async def my_cases(services: Services, user_id: int, offset: int) -> Page:
     total = await services.db.read.cases.count_for_user(user_id)
     if total == 0:
         return Page([], 0, 0)
-    offset = min(offset, (total - 1) // PAGE_SIZE * PAGE_SIZE)
+    offset = clamp_offset(offset, total, PAGE_SIZE)
     cases = await services.db.read.cases.for_user(user_id, PAGE_SIZE, offset)
     return Page(cases, offset, total)
 
