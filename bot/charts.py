@@ -69,6 +69,22 @@ def _font_name() -> str:
     return str(font_manager.FontProperties(fname=str(path)).get_name())
 
 
+def _bundled_first() -> None:
+    """Put the bundled font's entry before any other of the same family name.
+
+    Matplotlib finds a font by family and takes the first of equal matches; a system with
+    Debian's fonts-noto-cjk has a "Noto Sans CJK SC" of its own, listed before ours, which would
+    then be drawn with (and differ between machines).
+    """
+    from matplotlib import font_manager
+
+    manager, path = font_manager.fontManager, font_path()
+    ours = [f for f in manager.ttflist if Path(f.fname) == path]
+    if manager.ttflist[: len(ours)] != ours:
+        manager.ttflist = ours + [f for f in manager.ttflist if Path(f.fname) != path]
+        font_manager.FontManager._findfont_cached.cache_clear()
+
+
 def _width(char: str) -> int:
     return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
 
@@ -133,6 +149,7 @@ def draw(chart: Chart) -> tuple[bytes, list[tuple[str, Path]]]:
 
     with _lock:
         family = _font_name()
+        _bundled_first()
         with matplotlib.rc_context(
             {"font.family": "sans-serif", "font.sans-serif": [family], "axes.unicode_minus": False}
         ):

@@ -1,0 +1,57 @@
+"""Charts draw with the bundled CJK font on any machine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import matplotlib
+import pytest
+from matplotlib import font_manager
+
+from bot import charts
+
+CHART = charts.Chart(
+    "隐患统计",
+    "2026年12月",
+    [
+        charts.Bars(
+            "按部门", ["消防救援支队", "住房和城乡建设局"], [("发现", [12, 7]), ("整改", [9, 7])]
+        )
+    ],
+)
+
+
+@pytest.fixture
+def system_noto() -> Iterator[Path]:
+    """A system font of the bundled font's family name, listed before it (as Debian's
+    fonts-noto-cjk is): here matplotlib's own DejaVu Sans file under that name."""
+    charts.draw(CHART)  # the bundled font is registered
+    manager = font_manager.fontManager
+    other = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+    bundled = next(f for f in manager.ttflist if Path(f.fname) == charts.font_path())
+    impostor = font_manager.FontEntry(
+        fname=str(other),
+        name=bundled.name,
+        style=bundled.style,
+        variant=bundled.variant,
+        weight=bundled.weight,
+        stretch=bundled.stretch,
+        size=bundled.size,
+    )
+    saved = list(manager.ttflist)
+    manager.ttflist = [impostor, *saved]
+    font_manager.FontManager._findfont_cached.cache_clear()
+    try:
+        yield other
+    finally:
+        manager.ttflist = saved
+        font_manager.FontManager._findfont_cached.cache_clear()
+
+
+def test_every_text_is_drawn_with_the_bundled_font_even_beside_a_system_one(
+    system_noto: Path,
+) -> None:
+    _png, texts = charts.draw(CHART)
+    assert any("消防" in text for text, _path in texts)
+    assert {path for _text, path in texts} == {charts.font_path()}
