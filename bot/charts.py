@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -82,7 +82,14 @@ def _bundled_first() -> None:
     ours = [f for f in manager.ttflist if Path(f.fname) == path]
     if manager.ttflist[: len(ours)] != ours:
         manager.ttflist = ours + [f for f in manager.ttflist if Path(f.fname) != path]
-        font_manager.FontManager._findfont_cached.cache_clear()
+        forget_font_choices()
+
+
+def forget_font_choices() -> None:
+    """Make matplotlib look for fonts again (it remembers its choices in a private cache)."""
+    from matplotlib import font_manager
+
+    cast(Any, font_manager.FontManager)._findfont_cached.cache_clear()
 
 
 def _width(char: str) -> int:

@@ -41,12 +41,12 @@ def system_noto() -> Iterator[Path]:
     )
     saved = list(manager.ttflist)
     manager.ttflist = [impostor, *saved]
-    font_manager.FontManager._findfont_cached.cache_clear()
+    charts.forget_font_choices()
     try:
         yield other
     finally:
         manager.ttflist = saved
-        font_manager.FontManager._findfont_cached.cache_clear()
+        charts.forget_font_choices()
 
 
 def test_every_text_is_drawn_with_the_bundled_font_even_beside_a_system_one(
