@@ -12,6 +12,8 @@ import importlib.util
 import io
 import threading
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -136,7 +138,10 @@ def figure(chart: Chart) -> Figure:
         ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
         ax.margins(x=0.12)
         ax.set_title(panel.title, loc="left", fontsize=11)
-        ax.legend(loc="best", fontsize=8, frameon=False)
+        # Above the bars, right of the panel's title: "best" could still lay it over a bar.
+        ax.legend(
+            loc="lower right", bbox_to_anchor=(1, 1), ncols=max(count, 1), fontsize=8, frameon=False
+        )
         ax.spines[["top", "right"]].set_visible(False)
     return fig
 
@@ -147,12 +152,10 @@ def render(chart: Chart) -> bytes:
     return png
 
 
-def draw(chart: Chart) -> tuple[bytes, list[tuple[str, Path]]]:
-    """The PNG, and every text drawn on it with the font file it was drawn with."""
+@contextmanager
+def drawing() -> Iterator[None]:
+    """Matplotlib set up for a chart: the bundled CJK font, one render at a time."""
     import matplotlib
-    from matplotlib import font_manager
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.text import Text
 
     with _lock:
         family = _font_name()
@@ -160,13 +163,23 @@ def draw(chart: Chart) -> tuple[bytes, list[tuple[str, Path]]]:
         with matplotlib.rc_context(
             {"font.family": "sans-serif", "font.sans-serif": [family], "axes.unicode_minus": False}
         ):
-            fig = figure(chart)
-            FigureCanvasAgg(fig)
-            out = io.BytesIO()
-            fig.savefig(out, format="png")
-            texts = [
-                (text.get_text(), Path(font_manager.findfont(text.get_fontproperties())))
-                for text in fig.findobj(Text)
-                if isinstance(text, Text) and text.get_visible() and text.get_text()
-            ]
+            yield
+
+
+def draw(chart: Chart) -> tuple[bytes, list[tuple[str, Path]]]:
+    """The PNG, and every text drawn on it with the font file it was drawn with."""
+    from matplotlib import font_manager
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
+
+    with drawing():
+        fig = figure(chart)
+        FigureCanvasAgg(fig)
+        out = io.BytesIO()
+        fig.savefig(out, format="png")
+        texts = [
+            (text.get_text(), Path(font_manager.findfont(text.get_fontproperties())))
+            for text in fig.findobj(Text)
+            if isinstance(text, Text) and text.get_visible() and text.get_text()
+        ]
     return out.getvalue(), texts

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 import pytest
@@ -55,3 +56,32 @@ def test_every_text_is_drawn_with_the_bundled_font_even_beside_a_system_one(
     _png, texts = charts.draw(CHART)
     assert any("消防" in text for text, _path in texts)
     assert {path for _text, path in texts} == {charts.font_path()}
+
+
+def test_no_legend_covers_a_bar() -> None:
+    """Long panels (every district) used to get their legend over a bar ("best" placement)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.patches import Rectangle
+
+    districts = ["老城区", "东坡区", "西湖区", "滨江区", "开发区", "高新区", "江北区"]
+    chart = charts.Chart(
+        "隐患统计",
+        "2026年",
+        [
+            charts.Bars("按区", districts, [("发现", [40] * 7), ("整改", [38] * 7)]),
+            charts.Bars("按颜色", ["红", "橙"], [("发现", [1, 60]), ("整改", [1, 58])]),
+        ],
+    )
+    with charts.drawing():
+        fig = charts.figure(chart)
+        canvas: Any = FigureCanvasAgg(fig)  # its draw() and get_renderer() are untyped
+        canvas.draw()
+    renderer = canvas.get_renderer()
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        assert legend is not None
+        box = legend.get_window_extent(renderer)
+        bars = [p for p in ax.patches if isinstance(p, Rectangle) and p.get_width() > 0]
+        assert bars
+        for bar in bars:
+            assert not box.overlaps(bar.get_window_extent(renderer)), ax.get_title()
