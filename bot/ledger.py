@@ -27,7 +27,7 @@ from bot.i18n import N_, Translator
 from bot.labels import LEVEL_LABELS, STATUS_LABELS
 from bot.services import Services
 from bot.spreadsheet import safe_text
-from bot.stats import plain_colour
+from bot.stats_report import plain_colour
 from bot.vocabulary.grading import Colour
 from bot.vocabulary.lifecycle import FINAL, Level, Status
 from storage.stats import OPEN_WITH_DEADLINE, LedgerReader, LedgerRow
