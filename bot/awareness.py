@@ -14,7 +14,8 @@ import datetime as dt
 import html
 from dataclasses import dataclass
 
-from bot.broadcasts import REPORT_BUTTON, REPORT_DATA, mass_send_time, queue_to_subscribers
+from bot.broadcast_notices import REPORT_BUTTON, REPORT_DATA
+from bot.broadcasts import mass_send_time, queue_to_subscribers
 from bot.cards import Outgoing
 from bot.city import AwarenessDay
 from bot.i18n import Translator

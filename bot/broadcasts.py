@@ -8,26 +8,25 @@ where it stopped, and a replay queues nothing twice.
 A broadcast is a draft until its author confirms it with the audience they saw in the preview.
 The confirmation queues it; the sweep finishes the queuing if a crash interrupted it and, when
 none of its rows is pending any more, sends the author a delivery report: sent, failed, blocked.
+What they say is bot/broadcast_notices.py's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 import logging
 from typing import Any
 
 from bot.accounts import Account
-from bot.buttons import Space, encode
-from bot.cards import Outgoing
+from bot.broadcast_notices import broadcast_message, delivery_report
 from bot.errors import InputMistake, NotAllowed, ShaoziError
-from bot.i18n import N_, Language, Translator, resolve_language
+from bot.i18n import N_, Language, resolve_language
 from bot.notify import Notifier, Render
 from bot.quiet import allowed_from
 from bot.services import Services
 from bot.subscriptions import district_of
 from bot.vocabulary.roles import Role
-from storage.broadcasts import Broadcast, DeliveryCounts
+from storage.broadcasts import Broadcast
 
 __all__ = ["Broadcast"]  # the draft and its sending, as the functions below return them
 
@@ -36,9 +35,6 @@ log = logging.getLogger(__name__)
 # Subscribers per transaction: large enough to be quick, small enough not to hold up others.
 CHUNK = 2000
 MAX_TEXT = 3000
-EXCERPT = 60
-REPORT_BUTTON = N_("📣 Report a hazard")
-REPORT_DATA = encode(Space.REPORT, "start")  # the report flow's own "start" button
 
 
 class BroadcastEmpty(InputMistake):
@@ -157,27 +153,6 @@ async def audience_size(services: Services, district: str | None) -> int:
     return _audience_size(await audience_counts(services), district)
 
 
-def audience_name(services: Services, tr: Translator, district: str | None) -> str:
-    if district is None:
-        return tr.gettext("all subscribers")
-    place = services.city.district(district)
-    name = place.name.get(tr.language) if place is not None else district
-    return tr.gettext("subscribers in {district}").format(district=html.escape(name))
-
-
-def broadcast_message(services: Services, broadcast: Broadcast) -> Render:
-    """The warning as each subscriber gets it, in their language around the admin's words."""
-
-    def render(tr: Translator) -> Outgoing:
-        city = html.escape(services.city.city.name.get(tr.language))
-        title = tr.gettext("📢 Safety notice from {city}").format(city=city)
-        text = f"<b>{title}</b>\n\n{html.escape(broadcast.text)}"
-        photos = [broadcast.photo] if broadcast.photo else []
-        return Outgoing(text, [[(tr.gettext(REPORT_BUTTON), REPORT_DATA)]], photos)
-
-    return render
-
-
 async def confirm(
     services: Services, actor: Account, broadcast_id: int, district: str | None
 ) -> Broadcast:
@@ -229,25 +204,6 @@ async def sweep_broadcast_queue(services: Services, now: dt.datetime) -> int:
     for broadcast in await services.db.read.broadcasts.unreported():
         queued += await queue_broadcast(services, broadcast, now)
     return queued
-
-
-def delivery_report(services: Services, broadcast: Broadcast, counts: DeliveryCounts) -> Render:
-    def render(tr: Translator) -> Outgoing:
-        _ = tr.gettext
-        excerpt = broadcast.text if len(broadcast.text) <= EXCERPT else broadcast.text[:EXCERPT]
-        if excerpt != broadcast.text:
-            excerpt += "…"
-        lines = [
-            "<b>" + _("Delivery report of your broadcast #{id}").format(id=broadcast.id) + "</b>",
-            "“" + html.escape(" ".join(excerpt.split())) + "”",
-            _("To: {audience}").format(audience=audience_name(services, tr, broadcast.district)),
-            _("Delivered: {count}").format(count=counts.sent),
-            _("Failed: {count}").format(count=counts.failed),
-            _("Blocked the bot: {count}").format(count=counts.dropped),
-        ]
-        return Outgoing("\n".join(lines))
-
-    return render
 
 
 async def sweep_broadcast_reports(services: Services, now: dt.datetime) -> int:

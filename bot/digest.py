@@ -8,18 +8,16 @@ is alive. City-wide supervisors get one line per department that had anything; a
 supervisors get that department's figures. If the bot was down on Monday, the digest goes out
 when it is back, until the week is over; a week that ended before anyone used the bot has
 none. Everything is queued in one transaction under keys ``dg:{week}:…``, so a week's digest
-goes out once.
+goes out once. What it says is bot/digest_notices.py's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 from dataclasses import dataclass
 
-from bot.cards import Outgoing
-from bot.i18n import Translator
-from bot.notify import Notifier, Render
+from bot.digest_notices import city_digest, department_digest
+from bot.notify import Notifier
 from bot.services import Services
 from bot.vocabulary.roles import Role
 from storage.cases import WeekCounts
@@ -63,103 +61,6 @@ def due_week(services: Services, now: dt.datetime) -> Week | None:
     return Week(monday, start, end)
 
 
-def department_name(services: Services, tr: Translator, code: str) -> str:
-    department = services.city.department(code)
-    return html.escape(department.name.get(tr.language) if department is not None else code)
-
-
-def _period(week: Week) -> str:
-    return f"{week.monday:%Y-%m-%d} – {week.sunday:%Y-%m-%d}"
-
-
-def figures(tr: Translator, counts: WeekCounts) -> list[str]:
-    _ = tr.gettext
-    if counts.quiet:
-        return [_("A quiet week: no new, accepted, closed, overdue or escalated cases.")]
-    return [
-        _("New reports: {count}").format(count=counts.new),
-        _("Accepted: {count}").format(count=counts.accepted),
-        _("Closed (销号): {count}").format(count=counts.closed),
-        _("Overdue now: {count}").format(count=counts.overdue),
-        _("Escalated (挂牌督办): {count}").format(count=counts.escalated),
-    ]
-
-
-def department_digest(services: Services, week: Week, counts: WeekCounts) -> Render:
-    def render(tr: Translator) -> Outgoing:
-        title = tr.gettext("📊 Weekly digest: {department}").format(
-            department=department_name(services, tr, counts.department)
-        )
-        lines = [f"<b>{title}</b>", _period(week), "", *figures(tr, counts)]
-        return Outgoing("\n".join(lines))
-
-    return render
-
-
-def city_digest(services: Services, week: Week, rows: list[WeekCounts]) -> Render:
-    def render(tr: Translator) -> Outgoing:
-        _ = tr.gettext
-        city = html.escape(services.city.city.name.get(tr.language))
-        title = _("📊 Weekly digest: {city}").format(city=city)
-        lines = [f"<b>{title}</b>", _period(week), ""]
-        active = [r for r in rows if not r.quiet]
-        if not active:
-            lines.append(
-                _(
-                    "A quiet week across the city: no new, accepted, closed, overdue or "
-                    "escalated cases."
-                )
-            )
-            return Outgoing("\n".join(lines))
-        for r in active:
-            lines.append(
-                "• "
-                + _(
-                    "{department}: {new} new, {accepted} accepted, {closed} closed, "
-                    "{overdue} overdue, {escalated} escalated"
-                ).format(
-                    department=department_name(services, tr, r.department),
-                    new=r.new,
-                    accepted=r.accepted,
-                    closed=r.closed,
-                    overdue=r.overdue,
-                    escalated=r.escalated,
-                )
-            )
-        total = WeekCounts(
-            department="",
-            new=sum(r.new for r in active),
-            accepted=sum(r.accepted for r in active),
-            closed=sum(r.closed for r in active),
-            overdue=sum(r.overdue for r in active),
-            escalated=sum(r.escalated for r in active),
-        )
-        lines.append(
-            _(
-                "Whole city: {new} new, {accepted} accepted, {closed} closed, "
-                "{overdue} overdue, {escalated} escalated"
-            ).format(
-                new=total.new,
-                accepted=total.accepted,
-                closed=total.closed,
-                overdue=total.overdue,
-                escalated=total.escalated,
-            )
-        )
-        quiet = len(rows) - len(active)
-        if quiet:
-            lines.append(
-                tr.ngettext(
-                    "{count} other department had a quiet week.",
-                    "{count} other departments had a quiet week.",
-                    quiet,
-                ).format(count=quiet)
-            )
-        return Outgoing("\n".join(lines))
-
-    return render
-
-
 async def sweep_digest(services: Services, now: dt.datetime) -> int:
     """Queue last week's digest once, from Monday 09:00 until the week is over."""
     week = due_week(services, now)
@@ -182,7 +83,7 @@ async def sweep_digest(services: Services, now: dt.datetime) -> int:
         notifier = Notifier(tx, services, now)
         told: set[tuple[int, str]] = set()  # (officer, department): a supervisor too needs one
         for counts in rows:
-            render = department_digest(services, week, counts)
+            render = department_digest(services, week.monday, week.sunday, counts)
             key = f"{week.key}:dep:{counts.department}"
             group = await notifier.department_group(counts.department)
             if group is not None:
@@ -199,12 +100,12 @@ async def sweep_digest(services: Services, now: dt.datetime) -> int:
         by_code = {r.department: r for r in rows}
         for user_id, scope in scopes:
             if scope is None:
-                render = city_digest(services, week, rows)
+                render = city_digest(services, week.monday, week.sunday, rows)
                 queued += await notifier.user(user_id, f"{week.key}:sup", render, quiet=True)
             elif user_id not in city_wide and (user_id, scope) not in told:
                 # (The city-wide summary has their department; as its officer they have it.)
                 counts = by_code.get(scope, WeekCounts(department=scope))
-                render = department_digest(services, week, counts)
+                render = department_digest(services, week.monday, week.sunday, counts)
                 key = f"{week.key}:sup:{scope}"
                 queued += await notifier.user(user_id, key, render, quiet=True)
     return queued

@@ -27,7 +27,7 @@ from bot.i18n import N_, Translator
 from bot.labels import LEVEL_LABELS, STATUS_LABELS
 from bot.services import Services
 from bot.spreadsheet import safe_text
-from bot.stats import plain_colour
+from bot.stats_report import plain_colour
 from bot.vocabulary.grading import Colour
 from bot.vocabulary.lifecycle import FINAL, Level, Status
 from storage.stats import OPEN_WITH_DEADLINE, LedgerReader, LedgerRow
@@ -54,8 +54,8 @@ HEADERS: tuple[str, ...] = (
 WIDTHS = (20, 17, 24, 14, 30, 18, 12, 26, 26, 17, 14, 17, 8, 17, 20)
 assert len(WIDTHS) == len(HEADERS)
 
-# The statuses of the rewards table (migration 0005), with the msgids bot/rewards.py shows them
-# with, so one translation serves both; a case without a row has no reward.
+# The statuses of the rewards table (migration 0005), with the msgids bot/reward_notices.py shows
+# them with, so one translation serves both; a case without a row has no reward.
 REWARD_LABELS: dict[str, str] = {
     "proposed": N_("proposed, awaiting approval"),
     "approved": N_("approved, not yet claimed"),

@@ -20,6 +20,7 @@ from bot.case_buttons import (
     extension_buttons,
     fixed_buttons,
     officer_buttons,
+    triage_buttons,
 )
 from bot.i18n import N_, Translator
 from bot.notify import Render
@@ -353,5 +354,45 @@ def supervision_card(services: Services, case: Case, reason: str, now: dt.dateti
         text = "<b>" + headline.format(number=case.number, reason=tr.gettext(reason)) + "</b>"
         body = cards(services).card(tr, case, Audience.SUPERVISOR, now)
         return Outgoing(text + "\n\n" + body)
+
+    return render
+
+
+# Reminders: bot/reminders.py decides which is due and who gets it ---------------------------------
+
+
+def triage_reminder(services: Services, case: Case) -> Render:
+    """To the department's officers: a report nobody has accepted yet."""
+    return officer_card(
+        services,
+        case,
+        headline=N_("Reminder: case {number} is waiting to be accepted"),
+        buttons=triage_buttons,
+    )
+
+
+def deadline_reminder(services: Services, case: Case, kind: str, days: int) -> Render:
+    """To whoever must fix the case, by the rung's ``kind``: ``days`` before the deadline
+    ("before"), on its day ("today"), or once it passed ("overdue")."""
+    date = cards(services).date(case.deadline)
+    texts = {
+        "today": N_("Today is the deadline of case {number}: it must be fixed by tonight."),
+        "overdue": N_(
+            "Case {number} is overdue: its deadline was {date}. Submit the fix now; an overdue "
+            "case is put under supervision (挂牌督办)."
+        ),
+    }
+
+    def render(tr: Translator) -> Outgoing:
+        if kind == "before":
+            template = tr.ngettext(
+                "Reminder: case {number} must be fixed by {date} ({days} day left).",
+                "Reminder: case {number} must be fixed by {date} ({days} days left).",
+                days,
+            )
+        else:
+            template = tr.gettext(texts[kind])
+        text = template.format(number=case.number, date=date, days=days)
+        return Outgoing(text, enterprise_buttons(tr, case) if case.enterprise_id else [])
 
     return render

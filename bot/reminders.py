@@ -13,11 +13,8 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.cards import Outgoing, cards
-from bot.case_buttons import enterprise_buttons, triage_buttons
 from bot.escalation import escalate
-from bot.i18n import N_, Translator
-from bot.notices import officer_card
+from bot.notices import deadline_reminder, triage_reminder
 from bot.notify import Notifier
 from bot.quiet import allowed_from
 from bot.services import Services
@@ -166,35 +163,10 @@ async def _queue_due(
 async def remind(services: Services, notifier: Notifier, case: Case, rung: Rung) -> int:
     """A reminder to whoever must act: the enterprise, or the department doing it itself."""
     key = f"rem:{case.id}:{rung.key}"
-    date = cards(services).date(case.deadline)
     if rung.kind == "triage":
-        card = officer_card(
-            services,
-            case,
-            headline=N_("Reminder: case {number} is waiting to be accepted"),
-            buttons=triage_buttons,
-        )
+        card = triage_reminder(services, case)
         return await notifier.officers(case, key, card, quiet=True)
-    texts = {
-        "today": N_("Today is the deadline of case {number}: it must be fixed by tonight."),
-        "overdue": N_(
-            "Case {number} is overdue: its deadline was {date}. Submit the fix now; an overdue "
-            "case is put under supervision (挂牌督办)."
-        ),
-    }
-
-    def render(tr: Translator) -> Outgoing:
-        if rung.kind == "before":
-            template = tr.ngettext(
-                "Reminder: case {number} must be fixed by {date} ({days} day left).",
-                "Reminder: case {number} must be fixed by {date} ({days} days left).",
-                rung.days,
-            )
-        else:
-            template = tr.gettext(texts[rung.kind])
-        text = template.format(number=case.number, date=date, days=rung.days)
-        return Outgoing(text, enterprise_buttons(tr, case) if case.enterprise_id else [])
-
+    render = deadline_reminder(services, case, rung.kind, rung.days)
     if case.enterprise_id is not None:
         return await notifier.enterprise(case, key, render, quiet=True)
     return await notifier.officers(case, key, render, quiet=True)

@@ -1,15 +1,11 @@
-"""Whistleblower rewards (有奖举报): the policy, and a reward's way from closing to payout.
-
-The policy follows the 2018 national rules (安全生产领域举报奖励办法), adjustable per city in
-``[reward]``: a verified, genuine report of a major hazard (or illegal operation) earns a share of
-the fine, between a minimum and a maximum; a city may add a fixed amount for ordinary hazards,
-capped per reporter and month. Only the case's first reporter is rewarded, never an enterprise
-for its own self-report, and the enterprise's own contacts only where the city allows it.
+"""Whistleblower rewards (有奖举报): a reward's way from closing to payout.
 
 The officer records the outcome when closing (genuine? fine?); a supervisor of the case's scope
 approves, changes or refuses the proposal; the reporter then gets a one-time claim code (only its
 hash is stored) and claims offline, where a supervisor marks it paid with ``/paid CODE``. Nothing
 of this enters the case's history: an enterprise reads that history and must not learn of it.
+
+What the policy gives is bot/reward_policy.py's; what each party is told, bot/reward_notices.py's.
 """
 
 from __future__ import annotations
@@ -17,30 +13,34 @@ from __future__ import annotations
 import asyncio
 import csv
 import datetime as dt
-import html
 import io
 import re
-from dataclasses import dataclass, replace
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from enum import StrEnum
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 from bot.accounts import Account
-from bot.buttons import Space, encode
-from bot.cards import Outgoing, cards
+from bot.cards import cards
 from bot.city import RewardPolicy
 from bot.dates import end_of_day
 from bot.errors import InputMistake, NotAllowed, ShaoziError
 from bot.i18n import N_, Translator
 from bot.invites import code_hash, new_code, normalise
-from bot.labels import LEVEL_LABELS
-from bot.notify import Notifier, Render
+from bot.notify import Notifier
 from bot.pending import owed
 from bot.permissions import is_case_supervisor
 from bot.reasons import check_reason
+from bot.reward_notices import (
+    STATUS_LABELS,
+    approved_message,
+    lapsed_message,
+    ledger_rows,
+    paid_message,
+    proposal_card,
+    reminder_message,
+)
+from bot.reward_policy import Facts, could_reward, propose
 from bot.services import Services
-from bot.spreadsheet import safe_text
 from bot.verification import close
-from bot.vocabulary.lifecycle import Level
 from bot.vocabulary.models import Case
 from bot.vocabulary.roles import Role
 from storage.db import Session
@@ -49,145 +49,7 @@ from storage.rewards import LedgerLine, Reward, RewardStatus
 __all__ = ["Reward", "RewardStatus"]
 
 REMIND_DAYS_BEFORE = 7
-# Stands for "some fine" when asking whether any outcome could earn a reward.
-_ANY_FINE = 10**12
 MAX_YUAN = 10**10
-
-
-# The policy ----------------------------------------------------------------------------------
-
-
-class Basis(StrEnum):
-    """Why the policy proposed what it did (stored with the reward, shown to staff)."""
-
-    PERCENT = "percent"
-    MINIMUM = "minimum"
-    MAXIMUM = "maximum"
-    NO_FINE = "no_fine"
-    ORDINARY = "ordinary"
-    MONTHLY_CAP = "monthly_cap"
-    CAP_REACHED = "cap_reached"
-    NO_ORDINARY = "no_ordinary"
-    NOT_GENUINE = "not_genuine"
-    NOT_FIRST = "not_first"
-    ENTERPRISE_CONTACT = "enterprise_contact"
-    SELF_REPORTED = "self_reported"
-    DISABLED = "disabled"
-
-
-BASIS_LABELS: dict[Basis, str] = {
-    # "% of" would read as a printf "%o" to gettext tools: the percent sign ends the phrase.
-    Basis.PERCENT: N_("share of the fine: {percent}%"),
-    Basis.MINIMUM: N_("share of the fine: {percent}%, raised to the minimum"),
-    Basis.MAXIMUM: N_("share of the fine: {percent}%, cut to the maximum"),
-    Basis.NO_FINE: N_("the minimum for a major hazard without a fine"),
-    Basis.ORDINARY: N_("the city's fixed amount for an ordinary hazard"),
-    Basis.MONTHLY_CAP: N_("what is left under the reporter's monthly cap"),
-    Basis.CAP_REACHED: N_("the reporter's monthly cap for ordinary hazards is reached"),
-    Basis.NO_ORDINARY: N_("the city gives no reward for ordinary hazards"),
-    Basis.NOT_GENUINE: N_("the report was not genuine"),
-    Basis.NOT_FIRST: N_("only the first reporter of a case is rewarded"),
-    Basis.ENTERPRISE_CONTACT: N_("the reporter is a contact of the enterprise"),
-    Basis.SELF_REPORTED: N_("the enterprise reported its own hazard"),
-    Basis.DISABLED: N_("rewards are turned off"),
-}
-
-STATUS_LABELS: dict[RewardStatus, str] = {
-    RewardStatus.PROPOSED: N_("proposed, awaiting approval"),
-    RewardStatus.APPROVED: N_("approved, not yet claimed"),
-    RewardStatus.PAID: N_("paid"),
-    RewardStatus.EXPIRED: N_("lapsed, not claimed in time"),
-    RewardStatus.NONE: N_("no reward"),
-}
-
-
-@dataclass(frozen=True)
-class Facts:
-    """What decides a reward: the case's outcome and who the reporter is."""
-
-    level: Level | None
-    genuine: bool
-    fine: int | None  # yuan; None: no fine imposed
-    first_reporter: bool = True  # the case's reporter; co-reporters who followed are not
-    enterprise_contact: bool = False  # a contact of the case's own enterprise
-    self_reported: bool = False  # 隐患自查自报
-    paid_this_month: int = 0  # yuan for ordinary hazards already promised or paid this month
-
-
-@dataclass(frozen=True)
-class Proposal:
-    amount: int | None  # whole yuan, or None: no reward
-    basis: Basis
-
-
-def propose(policy: RewardPolicy, facts: Facts) -> Proposal:
-    """The reward the city's policy gives for these facts, and why."""
-    if not policy.enabled:
-        return Proposal(None, Basis.DISABLED)
-    if facts.self_reported:
-        return Proposal(None, Basis.SELF_REPORTED)
-    if not facts.genuine:
-        return Proposal(None, Basis.NOT_GENUINE)
-    if not facts.first_reporter:
-        return Proposal(None, Basis.NOT_FIRST)
-    if facts.enterprise_contact and not policy.enterprise_contacts_eligible:
-        return Proposal(None, Basis.ENTERPRISE_CONTACT)
-    if facts.level is Level.MAJOR:
-        return _major(policy, facts.fine)
-    return _ordinary(policy, facts.paid_this_month)
-
-
-def _major(policy: RewardPolicy, fine: int | None) -> Proposal:
-    if not fine or fine <= 0:
-        return _some(policy.major_minimum, Basis.NO_FINE)
-    share = (Decimal(fine) * policy.major_percent_of_fine / 100).quantize(
-        Decimal(1), rounding=ROUND_HALF_UP
-    )
-    amount = int(share)
-    if amount < policy.major_minimum:
-        return _some(policy.major_minimum, Basis.MINIMUM)
-    if amount > policy.major_maximum:
-        return _some(policy.major_maximum, Basis.MAXIMUM)
-    return _some(amount, Basis.PERCENT)
-
-
-def _ordinary(policy: RewardPolicy, paid_this_month: int) -> Proposal:
-    if policy.ordinary_fixed <= 0:
-        return Proposal(None, Basis.NO_ORDINARY)
-    if policy.ordinary_monthly_cap <= 0:
-        return Proposal(policy.ordinary_fixed, Basis.ORDINARY)
-    left = policy.ordinary_monthly_cap - paid_this_month
-    if left <= 0:
-        return Proposal(None, Basis.CAP_REACHED)
-    if left < policy.ordinary_fixed:
-        return Proposal(left, Basis.MONTHLY_CAP)
-    return Proposal(policy.ordinary_fixed, Basis.ORDINARY)
-
-
-def _some(amount: int, basis: Basis) -> Proposal:
-    return Proposal(amount if amount > 0 else None, basis)
-
-
-def could_reward(policy: RewardPolicy, facts: Facts) -> bool:
-    """Whether some outcome (a genuine report, some fine) would earn a reward: only then is
-    the officer asked about it when closing."""
-    return propose(policy, replace(facts, genuine=True, fine=_ANY_FINE)).amount is not None
-
-
-def percent_text(policy: RewardPolicy) -> str:
-    return format(policy.major_percent_of_fine.normalize(), "f")
-
-
-def basis_text(tr: Translator, policy: RewardPolicy, basis: str) -> str:
-    try:
-        label = BASIS_LABELS[Basis(basis)]
-    except ValueError:
-        return basis
-    return tr.gettext(label).format(percent=percent_text(policy))
-
-
-def yuan(amount: int | None) -> str:
-    return "—" if amount is None else f"{amount:,}"
 
 
 # Amounts typed by staff ------------------------------------------------------------------------
@@ -576,244 +438,12 @@ async def sweep_rewards(services: Services, now: dt.datetime) -> int:
     return queued
 
 
-# Messages ---------------------------------------------------------------------------------------
-
-
-def reward_data(action: str, reward: Reward) -> str:
-    return encode(Space.REWARD, action, reward.id)
-
-
-def decision_buttons(tr: Translator, reward: Reward) -> list[list[tuple[str, str]]]:
-    _ = tr.gettext
-    return [
-        [(_("✅ Approve"), reward_data("ok", reward))],
-        [
-            (_("✏️ Change amount"), reward_data("chg", reward)),
-            (_("✖ Refuse"), reward_data("no", reward)),
-        ],
-    ]
-
-
-def proposal_text(services: Services, tr: Translator, reward: Reward, case: Case) -> str:
-    """A proposal as a supervisor reads it: the case and the money, never the reporter."""
-    _ = tr.gettext
-    policy = services.city.reward
-    level = _(LEVEL_LABELS[reward.level]) if reward.level else "—"
-    fine = _("{amount} yuan").format(amount=yuan(reward.fine)) if reward.fine else _("no fine")
-    lines = [
-        "<b>" + _("Reward proposal for case {number}").format(number=case.number) + "</b>",
-        _("Department: {value}").format(
-            value=html.escape(cards(services).department(tr, case.department))
-        ),
-        _("Category: {value}").format(
-            value=html.escape(cards(services).category(tr, case.category))
-        ),
-        _("Hazard level: {value}").format(value=level),
-        _("Fine: {value}").format(value=fine),
-        _("Proposed reward: {amount} yuan ({basis})").format(
-            amount=yuan(reward.amount_proposed),
-            basis=html.escape(basis_text(tr, policy, reward.basis)),
-        ),
-        "",
-        _("Who reported it is in the reward ledger (/rewardledger), for the payout only."),
-    ]
-    return "\n".join(lines)
-
-
-def proposal_card(services: Services, reward: Reward, case: Case) -> Render:
-    def render(tr: Translator) -> Outgoing:
-        return Outgoing(proposal_text(services, tr, reward, case), decision_buttons(tr, reward))
-
-    return render
-
-
-def claim_where(services: Services, tr: Translator) -> str:
-    where = services.city.reward.claim_where
-    if where is not None:
-        return html.escape(where.get(tr.language))
-    return tr.gettext("Ask the city's reporting hotline (12350) where to claim it.")
-
-
-def code_button(tr: Translator, reward: Reward) -> list[list[tuple[str, str]]]:
-    return [[(tr.gettext("🔑 Show my claim code"), reward_data("code", reward))]]
-
-
-def approved_text(
-    services: Services,
-    tr: Translator,
-    reward: Reward,
-    case: Case,
-    code: str | None = None,
-    *,
-    replaces: bool = False,
-) -> str:
-    """The reporter's reward notice; with ``code``, the one time its claim code is shown."""
-    _ = tr.gettext
-    lines = [
-        "<b>" + _("A reward for your report {number}").format(number=case.number) + "</b>",
-        _("A reward of {amount} yuan was approved for your report. Thank you!").format(
-            amount=yuan(reward.amount)
-        ),
-        _("Where to claim it: {where}").format(where=claim_where(services, tr)),
-        _("Claim it by {date}; after that it lapses.").format(
-            date=cards(services).date(reward.expires_at)
-        ),
-        "",
-    ]
-    if code is None:
-        lines.append(
-            _(
-                "Press the button to see your claim code. It is all you need to claim the "
-                "reward, so keep it to yourself."
-            )
-        )
-    else:
-        lines.append(_("Your claim code: <code>{code}</code>").format(code=code))
-        lines.append(
-            _(
-                "It is shown only this once and is not kept by the bot: write it down. Anyone "
-                "with this code can claim the reward."
-            )
-        )
-        if replaces:
-            lines.append(_("It replaces the code shown before, which no longer works."))
-    return "\n".join(lines)
-
-
-def approved_message(services: Services, reward: Reward, case: Case) -> Render:
-    def render(tr: Translator) -> Outgoing:
-        return Outgoing(approved_text(services, tr, reward, case), code_button(tr, reward))
-
-    return render
-
-
-def reminder_message(services: Services, reward: Reward, case: Case) -> Render:
-    def render(tr: Translator) -> Outgoing:
-        text = tr.gettext(
-            "Reminder: the reward of {amount} yuan for your report {number} must be claimed "
-            "by {date}, with your claim code, at: {where}"
-        ).format(
-            amount=yuan(reward.amount),
-            number=case.number,
-            date=cards(services).date(reward.expires_at),
-            where=claim_where(services, tr),
-        )
-        buttons = code_button(tr, reward) if reward.claim_code_hash is None else []
-        return Outgoing(text, buttons)
-
-    return render
-
-
-def lapsed_message(services: Services, reward: Reward, case: Case) -> Render:
-    def render(tr: Translator) -> Outgoing:
-        return Outgoing(
-            tr.gettext(
-                "The reward of {amount} yuan for your report {number} was not claimed by "
-                "{date} and has lapsed."
-            ).format(
-                amount=yuan(reward.amount),
-                number=case.number,
-                date=cards(services).date(reward.expires_at),
-            )
-        )
-
-    return render
-
-
-def paid_message(reward: Reward, case: Case) -> Render:
-    def render(tr: Translator) -> Outgoing:
-        return Outgoing(
-            tr.gettext(
-                "The reward of {amount} yuan for your report {number} was paid. Thank you for "
-                "helping to keep the city safe!"
-            ).format(amount=yuan(reward.amount), number=case.number)
-        )
-
-    return render
-
-
-def status_line(tr: Translator, reward: Reward) -> str:
-    """The reward on a staff member's case card."""
-    status = tr.gettext(STATUS_LABELS[reward.status])
-    if reward.amount is None:
-        return tr.gettext("Reward: {status}").format(status=status)
-    return tr.gettext("Reward: {status}, {amount} yuan").format(
-        status=status, amount=yuan(reward.amount)
-    )
-
-
-def outcome_text(services: Services, tr: Translator, reward: Reward | None) -> str:
-    """What the closing officer is told about the reward."""
-    if reward is None:
-        return ""
-    if reward.status is RewardStatus.PROPOSED:
-        return tr.gettext("A reward of {amount} yuan was proposed; a supervisor decides.").format(
-            amount=yuan(reward.amount_proposed)
-        )
-    return tr.gettext("No reward: {reason}.").format(
-        reason=basis_text(tr, services.city.reward, reward.basis)
-    )
-
-
 # The ledger -----------------------------------------------------------------------------------
 
 
 async def ledger(services: Services, actor: Account, limit: int | None = None) -> list[LedgerLine]:
     """The rewards in a supervisor's scope, newest first."""
     return await services.db.read.rewards.ledger(supervisor_scope(actor), limit)
-
-
-def ledger_rows(services: Services, tr: Translator, lines: list[LedgerLine]) -> list[list[str]]:
-    """The ledger as rows of text: the header, then one row per reward."""
-    _ = tr.gettext
-    show = cards(services)
-    policy = services.city.reward
-    rows = [
-        [
-            _("Case"),
-            _("Department"),
-            _("Category"),
-            _("Hazard level"),
-            _("Genuine"),
-            _("Fine (yuan)"),
-            _("Proposed (yuan)"),
-            _("Approved (yuan)"),
-            _("Status"),
-            _("Why"),
-            _("Supervisor's note"),
-            _("Proposed on"),
-            _("Approved on"),
-            _("Claim by"),
-            _("Paid on"),
-            _("Reporter"),
-            _("Phone"),
-        ]
-    ]
-    for line in lines:
-        reward = line.reward
-        anonymous = line.anonymous or not line.reporter_name
-        rows.append(
-            [
-                line.number,
-                show.department(tr, line.department),
-                show.category(tr, line.category),
-                _(LEVEL_LABELS[reward.level]) if reward.level else "",
-                _("yes") if reward.genuine else _("no"),
-                "" if reward.fine is None else str(reward.fine),
-                "" if reward.amount_proposed is None else str(reward.amount_proposed),
-                "" if reward.amount_approved is None else str(reward.amount_approved),
-                _(STATUS_LABELS[reward.status]),
-                basis_text(tr, policy, reward.basis),
-                safe_text(reward.decision_note),
-                show.time(reward.proposed_at),
-                show.time(reward.approved_at) if reward.approved_at else "",
-                show.date(reward.expires_at) if reward.expires_at else "",
-                show.time(reward.paid_at) if reward.paid_at else "",
-                _("anonymous") if anonymous else safe_text(line.reporter_name),
-                "" if anonymous else safe_text(line.reporter_phone),
-            ]
-        )
-    return rows
 
 
 def to_csv(rows: list[list[str]]) -> bytes:

@@ -10,7 +10,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot import broadcasts
+from bot import broadcast_notices, broadcasts
 from bot.buttons import Space, button, decode, pattern
 from bot.errors import NotAllowed, ShaoziError
 from bot.reports import save_photo
@@ -115,11 +115,11 @@ async def preview(
     _ = context.gettext
     services, user_id = context.services, context.account.id
     await answer(update)
-    message = broadcasts.broadcast_message(services, draft)(context.tr)
+    message = broadcast_notices.broadcast_message(services, draft)(context.tr)
     await send_stored(context.bot, services, user_id, list(message.photos))
     await context.bot.send_message(user_id, message.text, reply_markup=keyboard(message.buttons))
     count = await broadcasts.audience_size(services, district)
-    audience = broadcasts.audience_name(services, context.tr, district)
+    audience = broadcast_notices.audience_name(services, context.tr, district)
     now = context.clock.now()
     lines = [
         _("⬆️ This is the preview."),
@@ -152,7 +152,7 @@ async def confirmed(
     services = context.services
     broadcast = await broadcasts.confirm(services, context.account, broadcast_id, district)
     await answer(update)
-    audience = broadcasts.audience_name(services, context.tr, broadcast.district)
+    audience = broadcast_notices.audience_name(services, context.tr, broadcast.district)
     text = context.ngettext(
         "✅ Confirmed: it is going out to {count} subscriber ({audience}). "
         "You will get a delivery report when it has gone out.",

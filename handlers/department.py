@@ -23,6 +23,7 @@ from bot import (
     questions,
     reasons,
     rectification,
+    reward_notices,
     rewards,
     triage,
     verification,
@@ -424,7 +425,7 @@ async def close_with(
     )
     await forget_fine(context, case)
     told = context.gettext("Closed (销号). The reporter is told.")
-    about_reward = rewards.outcome_text(context.services, context.tr, reward)
+    about_reward = reward_notices.outcome_text(context.services, context.tr, reward)
     await answer(update, f"{told} {about_reward}".strip())
     await show_card(update, context, updated, edit=True)
 
@@ -700,7 +701,7 @@ async def typed_fine(update: Update, context: Context, pending: PendingInput) ->
             rewards.Outcome(genuine=True, fine=fine or None),
         )
         told = context.gettext("Closed (销号). The reporter is told.")
-        about_reward = rewards.outcome_text(context.services, context.tr, reward)
+        about_reward = reward_notices.outcome_text(context.services, context.tr, reward)
         await message.reply_text(f"{told} {about_reward}".strip())
         return updated
 

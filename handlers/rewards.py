@@ -14,7 +14,7 @@ from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot import rewards
+from bot import reward_notices, rewards
 from bot.buttons import Space, decode, pattern
 from bot.cards import cards
 from bot.errors import NotAllowed, ShaoziError
@@ -73,13 +73,13 @@ async def decide(update: Update, context: Context, action: str, reward_id: int) 
         await answer(update)
         await context.bot.send_message(
             context.account.id,
-            rewards.proposal_text(context.services, context.tr, reward, case),
-            reply_markup=keyboard(rewards.decision_buttons(context.tr, reward)),
+            reward_notices.proposal_text(context.services, context.tr, reward, case),
+            reply_markup=keyboard(reward_notices.decision_buttons(context.tr, reward)),
         )
     elif action == "ok":
         approved, case = await rewards.approve(context.services, context.account, reward_id)
         text = _("Approved: {amount} yuan for case {number}. The reporter is told.").format(
-            amount=rewards.yuan(approved.amount), number=case.number
+            amount=reward_notices.yuan(approved.amount), number=case.number
         )
         await answer(update, text)
         await settled(update, context, text)
@@ -91,7 +91,7 @@ async def decide(update: Update, context: Context, action: str, reward_id: int) 
             case.id,
             reward.id,
             _("Case {number}: type the reward in yuan (proposed: {amount}).").format(
-                number=case.number, amount=rewards.yuan(reward.amount_proposed)
+                number=case.number, amount=reward_notices.yuan(reward.amount_proposed)
             ),
         )
     elif action == "no":
@@ -143,7 +143,7 @@ async def show_code(update: Update, context: Context, reward_id: int) -> None:
     assert query is not None
     before, case, code = await rewards.issue_code(context.services, context.account, reward_id)
     replaces = before.claim_code_hash is not None
-    text = rewards.approved_text(
+    text = reward_notices.approved_text(
         context.services, context.tr, before, case, code=code, replaces=replaces
     )
     await answer(update)
@@ -191,7 +191,9 @@ async def typed_amount(update: Update, context: Context, pending: PendingInput) 
     )
     await prompt(
         context,
-        _("Why {amount} yuan? Type the reason for the ledger.").format(amount=rewards.yuan(amount)),
+        _("Why {amount} yuan? Type the reason for the ledger.").format(
+            amount=reward_notices.yuan(amount)
+        ),
     )
 
 
@@ -218,7 +220,7 @@ async def typed_change_reason(update: Update, context: Context, pending: Pending
             message.text or "",
         )
         return _("Approved: {amount} yuan for case {number}. The reporter is told.").format(
-            amount=rewards.yuan(approved.amount), number=case.number
+            amount=reward_notices.yuan(approved.amount), number=case.number
         )
 
     done = await inputs.settle(context, message, apply)
@@ -265,7 +267,7 @@ async def paid_command(update: Update, context: Context) -> None:
         return
     await message.reply_text(
         _("Paid: {amount} yuan for case {number}. The reporter is told.").format(
-            amount=rewards.yuan(reward.amount), number=case.number
+            amount=reward_notices.yuan(reward.amount), number=case.number
         )
     )
 
@@ -288,9 +290,9 @@ async def rewards_command(update: Update, context: Context) -> None:
     rows = []
     for line in lines:
         reward = line.reward
-        entry = f"• {line.number} · {_(rewards.STATUS_LABELS[reward.status])}"
+        entry = f"• {line.number} · {_(reward_notices.STATUS_LABELS[reward.status])}"
         if reward.amount is not None:
-            entry += " · " + _("{amount} yuan").format(amount=rewards.yuan(reward.amount))
+            entry += " · " + _("{amount} yuan").format(amount=reward_notices.yuan(reward.amount))
         if reward.status is rewards.RewardStatus.APPROVED:
             entry += " · " + _("claim by {date}").format(date=show.date(reward.expires_at))
         text.append(entry)
@@ -299,7 +301,7 @@ async def rewards_command(update: Update, context: Context) -> None:
                 [
                     (
                         _("Decide {number}").format(number=line.number),
-                        rewards.reward_data("open", reward),
+                        reward_notices.reward_data("open", reward),
                     )
                 ]
             )

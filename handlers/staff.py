@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import cast
 
-from bot import case_buttons, rewards
+from bot import case_buttons, reward_notices
 from bot.buttons import Pressed, Space, decode, encode
 from bot.cards import Audience, Outgoing, cards
 from bot.casefile import StaffView, staff_view
@@ -40,7 +40,7 @@ def render_card(context: Context, view: StaffView) -> Outgoing:
         photo_count=view.photo_count,
     )
     if view.reward is not None:
-        text += "\n" + rewards.status_line(context.tr, view.reward)
+        text += "\n" + reward_notices.status_line(context.tr, view.reward)
     buttons: Rows = []
     if audience is Audience.OFFICER:
         buttons = case_buttons.officer_buttons(context.tr, case)

@@ -17,7 +17,7 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot import charts, ledger, stats
+from bot import charts, ledger, stats, stats_report
 from bot.buttons import Space, case_data, pattern
 from bot.cards import cards
 from bot.errors import NotAllowed, ShaoziError
@@ -46,8 +46,10 @@ async def stats_command(update: Update, context: Context) -> None:
         await context.bot.send_message(context.account.id, exc.render(context.gettext))
         return
     show = cards(context.services)
-    await context.bot.send_message(context.account.id, stats.render_text(context.tr, show, figures))
-    chart = stats.chart(context.tr, show, figures)
+    await context.bot.send_message(
+        context.account.id, stats_report.render_text(context.tr, show, figures)
+    )
+    chart = stats_report.chart(context.tr, show, figures)
     if chart is None:
         return
     png = await asyncio.to_thread(charts.render, chart)
@@ -69,7 +71,7 @@ async def overdue_page(context: Context, page: int) -> tuple[str, Rows]:
         "⏰ <b>"
         + context.ngettext(
             "{count} case is overdue", "{count} cases are overdue", listing.total
-        ).format(count=stats.Numbers(context.tr).count(listing.total))
+        ).format(count=stats_report.Numbers(context.tr).count(listing.total))
         + "</b>"
         + (" · " + _("page {page} of {pages}").format(page=page + 1, pages=pages))
     ]

@@ -11,12 +11,14 @@ import pytest
 
 from bot import (
     rectification,
+    reward_policy,
     rewards,
 )
 from bot.city import RewardPolicy
 from bot.errors import InputMistake
 from bot.invites import InviteSpec, create_invite
-from bot.rewards import Basis, Facts, Outcome, propose
+from bot.reward_policy import Basis, Facts, propose
+from bot.rewards import Outcome
 from bot.vocabulary.grading import Colour
 from bot.vocabulary.lifecycle import Level, Status
 from bot.vocabulary.models import Case
@@ -155,7 +157,7 @@ MAJOR, GENERAL = Level.MAJOR, Level.GENERAL
     ],
 )
 def test_the_policy(facts: Facts, policy: RewardPolicy, amount: int | None, basis: Basis) -> None:
-    assert propose(policy, facts) == rewards.Proposal(amount, basis)
+    assert propose(policy, facts) == reward_policy.Proposal(amount, basis)
 
 
 @pytest.mark.parametrize(
@@ -173,7 +175,7 @@ def test_the_policy(facts: Facts, policy: RewardPolicy, amount: int | None, basi
 def test_the_officer_is_asked_only_when_a_reward_is_possible(
     facts: Facts, policy: RewardPolicy, asked: bool
 ) -> None:
-    assert rewards.could_reward(policy, facts) is asked
+    assert reward_policy.could_reward(policy, facts) is asked
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
-from bot import ledger, rewards
+from bot import ledger, reward_notices, rewards
 from bot.cards import Cards
 from bot.city import CityConfig
 from bot.clock import ManualClock
@@ -132,7 +132,7 @@ async def test_the_reward_ledger_guards_the_note_and_the_reporter(
         for index, (typed, _cell) in enumerate(TYPED, start=1)
     ]
     tr = Catalogs().translator(Language.EN)
-    data = rewards.to_csv(rewards.ledger_rows(services, tr, lines))
+    data = rewards.to_csv(reward_notices.ledger_rows(services, tr, lines))
     header, *written = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     for (_typed, cell), line in zip(TYPED, written, strict=True):
         row = dict(zip(header, line, strict=True))

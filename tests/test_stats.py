@@ -20,7 +20,7 @@ import pytest
 from fontTools.ttLib import TTFont
 from PIL import Image
 
-from bot import charts, stats
+from bot import charts, stats, stats_report
 from bot.cards import Cards
 from bot.city import CityConfig
 from bot.i18n import Catalogs, Language
@@ -209,7 +209,7 @@ async def test_city_supervisor_gets_text_and_chart(bot: Bot, world: World) -> No
     assert f"• {name.name.en}: {found:,} / {rectified:,}" in text
     for title in ("By department", "By category", "By district", "By risk colour"):
         assert title in text
-    assert text.count("• ") <= 4 * stats.TOP
+    assert text.count("• ") <= 4 * stats_report.TOP
     assert_png(png)
 
 
@@ -248,7 +248,7 @@ async def test_chart_labels_are_chinese_and_every_glyph_is_in_the_font(
         cmap = font.getBestCmap()
     for language in Language:
         tr = Catalogs().translator(language)
-        chart = stats.chart(tr, cards, got)
+        chart = stats_report.chart(tr, cards, got)
         assert chart is not None
         png, texts = charts.draw(chart)
         assert_png(png)
@@ -383,6 +383,6 @@ def test_a_scope_of_two_departments_is_named_in_the_readers_language(
 ) -> None:
     tr = Catalogs().translator(language)
     scope = stats.Scope(frozenset({"fire", "housing"}))
-    named = stats.scope_name(tr, Cards(city, SHANGHAI), scope)
+    named = stats_report.scope_name(tr, Cards(city, SHANGHAI), scope)
     assert expected in named
     assert language is not Language.EN or "、" not in named
