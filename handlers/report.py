@@ -462,6 +462,8 @@ def wrong_kind_note(context: Context, kind: str, step: Step, draft: ReportDraft)
         return _("Stickers cannot be part of a report.")
     typed = "text" in report_flow.accepts(step)
     if kind == "voice":
+        if step is Step.PHOTOS:
+            return _("I cannot use voice messages; please send a photo, or choose below.")
         if not typed:
             return _("I cannot use voice messages; please choose with the buttons.")
         return _("I cannot use voice messages; please type instead.")

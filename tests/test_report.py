@@ -20,11 +20,14 @@ OUTSIDE = (31.5, 121.5)  # outside every district
 DESCRIPTION = "The fire exit on floor 2 is locked with a chain since Monday."
 
 
-async def at_the_photo_step(bot: Bot) -> FakeUser:
-    """A new English-speaking user whose fire-safety report has reached its photos (step 4)."""
-    user = bot.user(language="en")
+FIRE_SAFETY = {"en": "Fire safety", "zh-hans": "消防安全", "zh-hant": "消防安全"}
+
+
+async def at_the_photo_step(bot: Bot, language: str = "en") -> FakeUser:
+    """A new user whose fire-safety report has reached its photos (step 4)."""
+    user = bot.user(language=language)
     await user.send("/report")
-    await user.press("Fire safety")
+    await user.press(FIRE_SAFETY[language])
     await user.send_location(*LAOCHENG)
     await user.send(DESCRIPTION)
     return user
@@ -341,6 +344,7 @@ async def test_report_started_twice_offers_to_continue(bot: Bot) -> None:
         ("category", "sticker", "Stickers cannot be part of a report."),
         ("location", "voice", "I cannot use voice messages; please type instead."),
         ("category", "voice", "I cannot use voice messages; please choose with the buttons."),
+        ("photos", "voice", "I cannot use voice messages; please send a photo, or choose below."),
         ("identity", "photo", "The photo step is done. To change the photos, press ✏️ Edit"),
         ("location", "video", "Videos cannot be attached to a report"),
         ("location", "photo", "Photos come at step 4"),
@@ -619,3 +623,22 @@ async def test_the_hourly_sweep_drops_week_old_drafts(bot: Bot) -> None:
     await sweep_drafts(Context(bot.app))  # as the job queue calls it
     assert await bot.db.read.drafts.get(stale.user_id) is None
     assert await bot.db.read.drafts.get(fresh.user_id) is not None
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("zh-hans", "我无法使用语音消息，请发送照片，或在下方选择。"),
+        ("zh-hant", "我無法使用語音訊息，請傳送照片，或在下方選擇。"),
+        ("en", "I cannot use voice messages; please send a photo, or choose below."),
+    ],
+)
+async def test_a_voice_message_at_the_photo_step_asks_for_a_photo(
+    bot: Bot, language: str, expected: str
+) -> None:
+    user = await at_the_photo_step(bot, language)
+    await user.send_voice()
+    assert expected in "\n".join(user.texts()[-2:])
+    draft = await bot.db.read.drafts.get(user.user_id)
+    assert draft is not None
+    assert draft.data["description"] == DESCRIPTION
