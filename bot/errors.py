@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from bot.i18n import N_
@@ -46,6 +47,24 @@ class InviteExpired(ShaoziError):
 
 class NotAllowed(ShaoziError):
     message = N_("You are not allowed to do that.")
+
+
+class NotAPlace(InputMistake):
+    """A shared location outside the Earth's coordinates (a forged or broken client's)."""
+
+    message = N_(
+        "That is not a place: a latitude lies between -90 and 90 and a longitude between -180 "
+        "and 180. Share the place again, or type its address."
+    )
+
+
+def check_point(latitude: float, longitude: float) -> tuple[float, float]:
+    """The point, if it is one on Earth; NotAPlace otherwise (it is never stored)."""
+    if not (math.isfinite(latitude) and math.isfinite(longitude)):
+        raise NotAPlace()
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        raise NotAPlace()
+    return latitude, longitude
 
 
 # Cases: the ``status`` of a case is its label's msgid, translated when the error is shown.

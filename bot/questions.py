@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot import notices
 from bot.accounts import Account
-from bot.errors import NotAllowed, NotThisStep, QuestionAnswered
+from bot.errors import NotAllowed, NotThisStep, QuestionAnswered, check_point
 from bot.labels import STATUS_LABELS
 from bot.notify import Notifier
 from bot.permissions import is_case_officer
@@ -44,6 +44,8 @@ async def answer_question(
 ) -> Case:
     """Relay the reporter's answer to the officer who asked; once per question."""
     body = check_reason(text, MAX_QUESTION) if text else None
+    if location is not None:
+        location = check_point(*location)
     now = services.clock.now()
     async with services.db.transaction() as tx:
         question = await tx.questions.get(question_id)

@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from bot.accounts import Account
 from bot.dates import end_of_day, parse_deadline
-from bot.errors import ShaoziError
+from bot.errors import ShaoziError, check_point
 from bot.i18n import N_
 from bot.reports import (
     MAX_PHOTOS,
@@ -308,7 +308,7 @@ async def _location(services: Services, draft: ReportDraft, sent: Sent) -> Taken
         d.district = None
     else:
         assert sent.point is not None
-        d.latitude, d.longitude = sent.point
+        d.latitude, d.longitude = check_point(*sent.point)
         d.address = sent.address
         found = services.city.district_at(*sent.point)
         d.district = found.code if found else None
@@ -330,7 +330,7 @@ async def _district(services: Services, draft: ReportDraft, sent: Sent) -> Taken
             raise ChooseWithButtons()
     else:
         assert sent.point is not None
-        district = services.city.district_at(*sent.point)
+        district = services.city.district_at(*check_point(*sent.point))
         if district is None:
             raise OutsideDistricts()
         d.latitude, d.longitude = sent.point

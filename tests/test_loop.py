@@ -278,3 +278,22 @@ async def test_a_rejected_case_asks_its_reporter_nothing_more(bot: Bot) -> None:
     actor = await account(bot, officer)
     with pytest.raises(errors.NotThisStep):
         await questions.ask_reporter(bot.services, actor, case.id, "Which floor was it?")
+
+
+async def test_an_answer_with_coordinates_off_the_earth_is_refused(bot: Bot) -> None:
+    officer = await staff(bot, InviteSpec(Role.OFFICER, "fire"))
+    citizen = bot.user(language="en")
+    await report(citizen)
+    await bot.drain()
+    await officer.press("Ask the reporter", message=officer.last)
+    await officer.send("Where exactly is the exit?")
+    await bot.drain()
+    await citizen.press("Answer")
+    mark = len(officer.transcript)
+    await citizen.send_location(95.0, 120.19)
+    assert "That is not a place" in citizen.last.plain
+    await bot.drain()
+    assert not since(officer, mark)
+    # The answer is still owed, and a real place is passed on.
+    await citizen.send_location(30.2812, 120.1934)
+    assert "Your answer about" in citizen.last.plain

@@ -642,3 +642,31 @@ async def test_a_voice_message_at_the_photo_step_asks_for_a_photo(
     draft = await bot.db.read.drafts.get(user.user_id)
     assert draft is not None
     assert draft.data["description"] == DESCRIPTION
+
+
+NOT_A_PLACE = {
+    "zh-hans": "这不是一个有效的地点",
+    "zh-hant": "這不是一個有效的地點",
+    "en": "That is not a place: a latitude lies between -90 and 90",
+}
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "zh-hant", "en"])
+@pytest.mark.parametrize(("latitude", "longitude"), [(91.0, 120.19), (30.28, 200.0)])
+async def test_coordinates_off_the_earth_are_no_place_and_are_not_stored(
+    bot: Bot, language: str, latitude: float, longitude: float
+) -> None:
+    user = bot.user(language=language)
+    await user.send("/report")
+    await user.press(FIRE_SAFETY[language])
+    await user.send_location(latitude, longitude)
+    assert NOT_A_PLACE[language] in "\n".join(user.texts()[-2:])
+    draft = await bot.db.read.drafts.get(user.user_id)
+    assert draft is not None
+    assert draft.step == "location"
+    assert draft.data.get("latitude") is None
+    # The place step still takes a real place.
+    await user.send_location(*LAOCHENG)
+    after = await bot.db.read.drafts.get(user.user_id)
+    assert after is not None
+    assert after.step == "description"
