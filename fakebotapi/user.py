@@ -283,17 +283,19 @@ class FakeUser:
             raise AssertionError(f"button {button.get('text')!r} is not a callback button")
         return await self.press_data(button["callback_data"], target)
 
-    async def press_data(self, data: str, message: SentMessage) -> JSONDict:
-        """Send a callback query with arbitrary (possibly forged) data for `message`."""
-        query = {
+    async def press_data(self, data: str | None, message: SentMessage) -> JSONDict:
+        """Send a callback query with arbitrary (possibly forged) data for `message`; None sends
+        one without data, as a broken or hostile client may."""
+        query: JSONDict = {
             "id": self.api.new_callback_query_id(),
             "from": self.user,
             # Read through the API (under its lock) in case an HTTP thread is editing it.
             "message": self.api.get_message(message.chat_id, message.message_id)
             or copy.deepcopy(message.raw),
             "chat_instance": f"instance-{message.chat_id}",
-            "data": data,
         }
+        if data is not None:
+            query["data"] = data
         return await self._emit({"callback_query": query})
 
     def _newest_with_keyboard(self) -> SentMessage | None:

@@ -53,6 +53,8 @@ def install(app: ShaoziApp) -> None:
     """Register every handler; in group 0 the first match wins, so order matters."""
     app.add_handler(TypeHandler(Update, common.load_account), group=ACCOUNT_GROUP)
     ordered: list[BaseHandler[Update, common.Context, object]] = [
+        # First: a press without data would match any handler with a pattern.
+        common.dataless_press(),
         *common.commands(),
         # A report in progress asks its step again in the language just chosen.
         *language.handlers(report.ask_again),

@@ -197,6 +197,21 @@ def commands() -> list[BaseHandler[Update, Context, object]]:
     ]
 
 
+class DatalessPress(BaseHandler[Update, Context, object]):
+    """A button press that carries no data. PTB hands such a press to the first handler with a
+    pattern (it was the language chooser's); no button of ours lacks data, so it is stale."""
+
+    def check_update(self, update: object) -> bool:
+        if not isinstance(update, Update) or update.callback_query is None:
+            return False
+        query = update.callback_query
+        return not query.data and not query.game_short_name
+
+
+def dataless_press() -> BaseHandler[Update, Context, object]:
+    return DatalessPress(stale_button)
+
+
 def fallbacks() -> list[BaseHandler[Update, Context, object]]:
     private = filters.ChatType.PRIVATE
     return [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from telegram import Update
 from telegram.ext import CommandHandler
 
@@ -105,6 +106,24 @@ async def test_forged_button_does_nothing(bot: Bot) -> None:
     row = await bot.db.read.users.get(user.user_id)
     assert row is not None
     assert row.language is None
+
+
+@pytest.mark.parametrize(
+    ("language", "stale"),
+    [
+        ("zh-hans", "这个按钮已失效。"),
+        ("zh-hant", "這個按鈕已失效。"),
+        ("en", "This button is no longer valid."),
+    ],
+)
+async def test_a_press_without_data_is_a_stale_button(bot: Bot, language: str, stale: str) -> None:
+    """PTB passes a press without data to any handler with a pattern (the language chooser)."""
+    user = bot.user(language=language)
+    await user.send("/start")
+    sent = len(user.transcript)
+    await user.press_data(None, user.last)
+    assert user.callback_answers[-1]["text"] == stale
+    assert len(user.transcript) == sent  # no language chooser, nothing else
 
 
 async def test_a_failing_handler_gets_an_apology_not_a_traceback(bot: Bot) -> None:
