@@ -241,12 +241,12 @@ def request(
 # Figures -------------------------------------------------------------------------------------
 
 
-def rate(done: int, of: int) -> float:
-    """A share; 100% of nothing is 100% (a city that found no hazard has fixed them all)."""
-    return 1.0 if of == 0 else done / of
+def rate(done: int, of: int) -> float | None:
+    """A share; None of nothing (DOMAIN.md: no 整改率 when none were found, shown as "—")."""
+    return None if of == 0 else done / of
 
 
-def rectification_rate(figures: Figures) -> float:
+def rectification_rate(figures: Figures) -> float | None:
     return rate(figures.rectified, figures.found)
 
 

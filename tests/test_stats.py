@@ -28,7 +28,7 @@ from bot.invites import InviteSpec
 from bot.vocabulary.roles import Role
 from storage.stats import Figures, figures_query
 from tests.support import tables
-from tests.support.cases import enterprise_named
+from tests.support.cases import enterprise_named, report
 from tests.support.chat import Bot
 from tests.support.figures import Expected, ask_stats, assert_text, expect
 from tests.support.generated import (
@@ -170,9 +170,9 @@ async def test_midnight_belongs_to_the_city_day(bot: Bot, world: World) -> None:
     assert {c.id for c in on_day} != {c.id for c in utc_day}  # the zone mattered
 
 
-def test_nothing_found_is_all_rectified() -> None:
-    """整改率 is 100% when no hazard was found (DOMAIN.md)."""
-    assert stats.rectification_rate(Figures()) == 1.0
+def test_nothing_found_has_no_rate() -> None:
+    """No 整改率 when no hazard was found (DOMAIN.md: shown as "—", not as 100%)."""
+    assert stats.rectification_rate(Figures()) is None
     assert stats.on_time_rate(Figures()) is None
     assert stats.rectification_rate(Figures(found=8, rectified=6)) == 0.75
 
@@ -264,6 +264,27 @@ async def test_chart_labels_are_chinese_and_every_glyph_is_in_the_font(
             assert not missing, f"no glyph for {sorted(missing)} in {value!r}"
         if language is not Language.EN:
             assert re.search(r"[\u4e00-\u9fff]", drawn)
+
+
+@pytest.mark.parametrize(
+    ("language", "line"),
+    [
+        ("zh-hans", "企业自查自报（单独统计）：发现 0 · 已整改 0 · 整改率 — · 逾期 0"),
+        ("zh-hant", "企業自查自報（另行統計）：發現 0 · 已整改 0 · 整改率 — · 逾期 0"),
+        (
+            "en",
+            "Self-reported by enterprises (counted apart): found 0 · rectified 0 · — · overdue 0",
+        ),
+    ],
+)
+async def test_no_rate_of_nothing_found(bot: Bot, language: str, line: str) -> None:
+    """With no self-report, their 整改率 is "—", not 100% (0 of 0)."""
+    await report(bot.user(language="en"))
+    supervisor = await member(bot, Role.SUPERVISOR, None, language=language)
+    await supervisor.send("/stats today")
+    text = supervisor.last.plain
+    assert line in text
+    assert "100" not in text
 
 
 async def test_nothing_reported_gives_text_and_no_chart(bot: Bot) -> None:

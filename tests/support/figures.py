@@ -17,7 +17,7 @@ class Expected:
     reported: int
     found: int
     rectified: int
-    rate: float
+    rate: float | None
     on_time: int
     closed_with_deadline: int
     overdue: int
@@ -44,7 +44,7 @@ def expect(cases: list[Made], now: dt.datetime) -> Expected:
         reported=len(cases),
         found=len(found),
         rectified=len(closed),
-        rate=len(closed) / len(found) if found else 1.0,
+        rate=len(closed) / len(found) if found else None,
         on_time=len(on_time),
         closed_with_deadline=len(with_deadline),
         overdue=sum(
@@ -59,8 +59,8 @@ def expect(cases: list[Made], now: dt.datetime) -> Expected:
     )
 
 
-def percent(value: float) -> str:
-    return format_percent(value, format="#,##0.0%", locale="en")
+def percent(value: float | None) -> str:
+    return "—" if value is None else format_percent(value, format="#,##0.0%", locale="en")
 
 
 async def ask_stats(user: FakeUser, text: str) -> tuple[str, bytes]:
