@@ -290,11 +290,13 @@ class Stats:
 
 @dataclass(frozen=True)
 class Standing:
-    """The scope's open cases past their deadline now, whatever the period, and how many of
-    them are under supervision (挂牌督办)."""
+    """The scope's open cases past their deadline now, whatever the period, how many of them
+    are under supervision (挂牌督办), and the cases under supervision for not being accepted in
+    time."""
 
     overdue: int
     supervised: int
+    unaccepted: int = 0
 
 
 def _ranked(lines: list[Line]) -> list[Line]:
@@ -341,12 +343,14 @@ async def figures_for(services: Services, actor: Account, text: str | None) -> S
 
 
 async def standing(services: Services, scope: Scope) -> Standing:
-    """Count the scope's overdue cases now and those of them under supervision."""
+    """Count the scope's overdue cases now, those of them under supervision, and the cases
+    under supervision for not being accepted in time."""
     read = services.db.read.stats
     now = services.clock.now()
     count = await read.overdue_count(now, scope.departments)
     late = await read.overdue(now, scope.departments, count, 0) if count else []
-    return Standing(len(late), sum(1 for case in late if case.escalated_at is not None))
+    unaccepted = await read.unaccepted_supervised_count(scope.departments)
+    return Standing(len(late), sum(1 for case in late if case.escalated_at is not None), unaccepted)
 
 
 # Overdue cases -------------------------------------------------------------------------------

@@ -102,13 +102,24 @@ def _lines(stats: Stats, dimension: str) -> list[Line]:
 
 
 def standing_text(tr: Translator, standing: Standing) -> str:
-    if standing.overdue == 0:
+    if standing.overdue == 0 and standing.unaccepted == 0:
         return tr.gettext("No case is overdue. Well done!")
     n = Numbers(tr)
-    return tr.gettext(
-        "Overdue now, whatever the period: {overdue} · of them under supervision (挂牌督办): "
-        "{supervised} · the list: /overdue"
-    ).format(overdue=n.count(standing.overdue), supervised=n.count(standing.supervised))
+    lines = []
+    if standing.overdue:
+        lines.append(
+            tr.gettext(
+                "Overdue now, whatever the period: {overdue} · of them under supervision "
+                "(挂牌督办): {supervised} · the list: /overdue"
+            ).format(overdue=n.count(standing.overdue), supervised=n.count(standing.supervised))
+        )
+    if standing.unaccepted:
+        lines.append(
+            tr.gettext("Not accepted in time, under supervision (挂牌督办): {unaccepted}").format(
+                unaccepted=n.count(standing.unaccepted)
+            )
+        )
+    return "\n".join(lines)
 
 
 def render_text(tr: Translator, cards: Cards, stats: Stats) -> str:

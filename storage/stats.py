@@ -218,6 +218,16 @@ class StatsRepo:
         )
         return int(value or 0)
 
+    async def unaccepted_supervised_count(self, departments: Collection[str] | None) -> int:
+        """Cases still waiting to be accepted that were escalated for it (挂牌督办)."""
+        params: dict[str, Any] = {}
+        value = await self.sql.fetch_value(
+            f"SELECT COUNT(*) FROM cases WHERE status IN {_SUBMITTED_SQL}"
+            " AND escalated_at IS NOT NULL" + _scope(departments, params),
+            params,
+        )
+        return int(value or 0)
+
     async def overdue(
         self, now: dt.datetime, departments: Collection[str] | None, limit: int, offset: int
     ) -> list[Case]:

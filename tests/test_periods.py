@@ -16,12 +16,14 @@ from bot.clock import ManualClock
 from bot.i18n import Catalogs, Language
 from bot.invites import InviteSpec
 from bot.vocabulary.roles import Role
+from storage.db import to_db
+from tests.support import tables
 from tests.support.chat import Bot
 from tests.support.exports import csv_rows, export, seeded
 from tests.support.figures import ask_stats, assert_text
 from tests.support.generated import DAY, Made, chosen, insert_cases
 from tests.support.moments import SHANGHAI, local
-from tests.support.people import staff
+from tests.support.people import member, staff
 
 NOVEMBER = (dt.date(2026, 11, 1), dt.date(2026, 11, 30))
 
@@ -268,6 +270,33 @@ async def test_an_empty_period_still_tells_what_is_overdue_now(bot: Bot) -> None
     housing = await staff(bot, InviteSpec(Role.SUPERVISOR, "housing"))
     await housing.send("/stats 今天")
     assert "No hazard was reported in this period." in housing.last.plain
+    assert "No case is overdue. Well done!" in housing.last.plain
+
+
+@pytest.mark.parametrize(
+    ("language", "line"),
+    [
+        ("zh-hans", "超时未受理，挂牌督办：1"),
+        ("zh-hant", "逾時未受理，掛牌督辦：1"),
+        ("en", "Not accepted in time, under supervision (挂牌督办): 1"),
+    ],
+)
+async def test_an_empty_period_counts_escalations_for_late_acceptance(
+    bot: Bot, language: str, line: str
+) -> None:
+    cases = await late_autumn(bot)
+    waiting = next(c for c in cases if c.status == "submitted")
+    tables.execute(
+        bot.db,
+        "UPDATE cases SET escalated_at = ? WHERE id = ?",
+        (to_db(waiting.created_at + dt.timedelta(days=1)), waiting.id),
+    )
+    supervisor = await member(bot, Role.SUPERVISOR, None, language=language)
+    await supervisor.send("/stats today")
+    assert line in supervisor.last.plain
+    # A department with nothing late and nothing escalated is still told so.
+    housing = await staff(bot, InviteSpec(Role.SUPERVISOR, "housing"))
+    await housing.send("/stats today")
     assert "No case is overdue. Well done!" in housing.last.plain
 
 
