@@ -381,7 +381,15 @@ def deadline_reminder(services: Services, case: Case, kind: str, days: int) -> R
             "Case {number} is overdue: its deadline was {date}. Submit the fix now; an overdue "
             "case is put under supervision (挂牌督办)."
         ),
+        # Once under supervision (a red case from its order, or escalated before the notice
+        # could go out in the morning), "will be" would contradict what the enterprise was told.
+        "overdue-supervised": N_(
+            "Case {number} is overdue: its deadline was {date}. It is under supervision "
+            "(挂牌督办): submit the fix now."
+        ),
     }
+    if kind == "overdue" and case.escalated_at is not None:
+        kind = "overdue-supervised"
 
     def render(tr: Translator) -> Outgoing:
         if kind == "before":

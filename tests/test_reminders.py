@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from bot import dates, rectification
 from bot.invites import InviteSpec
 from bot.vocabulary.grading import Colour
@@ -103,6 +105,29 @@ async def close_now(bot: Bot, officer: FakeUser, contact: FakeUser, case_id: int
     assert case is not None
     assert case.status == "closed"
     await bot.drain()
+
+
+@pytest.mark.parametrize(
+    ("language", "said", "never"),
+    [
+        ("zh-hans", "该案件已挂牌督办，请立即提交整改结果。", "逾期案件将被挂牌督办"),
+        ("zh-hant", "該案件已掛牌督辦，請立即提交整改結果。", "逾期案件將被掛牌督辦"),
+        ("en", "It is under supervision (挂牌督办): submit the fix now.", "is put under"),
+    ],
+)
+async def test_a_case_under_supervision_is_never_said_to_be_put_under_it_later(
+    bot: Bot, language: str, said: str, never: str
+) -> None:
+    """A red case is under supervision from its order: its overdue notice says so, in order."""
+    _officer, contact, _supervisor, _case_id = await assigned_case(
+        bot, Colour.RED, days=2, contact_language=language
+    )
+    start = len(contact.transcript)
+    await run_until(bot, dt.datetime(2026, 11, 26, 12, tzinfo=SHANGHAI), dt.timedelta(hours=1))
+    received = [m.plain for m in contact.transcript[start:]]
+    overdue = [text for text in received if said in text]
+    assert len(overdue) == 1
+    assert not any(never in text for text in received)
 
 
 async def test_red_cases_are_escalated_at_assignment(bot: Bot) -> None:

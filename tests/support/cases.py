@@ -80,7 +80,7 @@ async def accepted_and_ordered(
 
 
 async def assigned_case(
-    bot: Bot, colour: Colour = Colour.ORANGE, days: int = 15
+    bot: Bot, colour: Colour = Colour.ORANGE, days: int = 15, *, contact_language: str = "en"
 ) -> tuple[FakeUser, FakeUser, FakeUser, int]:
     """A case ordered to an enterprise at 10:00 on 2026-11-22 (city time): deadline in ``days``.
 
@@ -88,7 +88,9 @@ async def assigned_case(
     """
     enterprise_id = await enterprise_named(bot, "Golden Dragon Restaurant", "91330100MA27XL0T4C")
     officer = await staff(bot, InviteSpec(Role.OFFICER, "fire"))
-    contact = await staff(bot, InviteSpec(Role.ENTERPRISE, enterprise_id=enterprise_id))
+    contact = await staff(
+        bot, InviteSpec(Role.ENTERPRISE, enterprise_id=enterprise_id), language=contact_language
+    )
     supervisor = await staff(bot, InviteSpec(Role.SUPERVISOR))
     number = await report(bot.user(language="en"))
     case = await accepted_and_ordered(bot, officer, number, enterprise_id, colour=colour, days=days)
