@@ -206,6 +206,7 @@ async def advance(
             step = Step.DUPLICATES
     if step is Step.SUMMARY:
         draft.data.editing = False
+        draft.data.before_edit = None
     draft.step = step
     await save(services, draft, message_id)
     return found
@@ -258,6 +259,18 @@ async def restart(services: Services, account: Account) -> ReportDraft:
 async def cancel(services: Services, user_id: int) -> bool:
     """Drop the report in progress; False when there was none."""
     return await cancel_draft(services.db, user_id)
+
+
+async def cancel_edit(services: Services, draft: ReportDraft) -> bool:
+    """Undo a change begun from the summary and go back to it; False when none was begun."""
+    before = draft.data.before_edit
+    if not draft.data.editing or before is None:
+        return False
+    kept = draft.data.photo_status_id
+    draft.data = DraftData.model_validate({**before, "photo_status_id": kept})
+    draft.step = Step.SUMMARY
+    await save(services, draft)
+    return True
 
 
 async def own_enterprises(services: Services, account: Account) -> list[tuple[int, str]]:
@@ -564,6 +577,7 @@ async def edit(services: Services, draft: ReportDraft, field: str) -> None:
         raise StaleButton()
     d = draft.data
     d.editing = True
+    d.before_edit = d.model_dump(exclude={"editing", "before_edit", "photo_status_id"})
     if step is Step.PHOTOS:
         # The photos stay: the step asks for more, or they can be removed there.
         d.duplicates_dismissed = False

@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
@@ -90,8 +91,10 @@ class DraftData(BaseModel):
     anonymous: bool | None = None
     name: str | None = None
     phone: str | None = None
-    # Set when a field is edited from the summary: finishing it returns there.
+    # Set when a field is edited from the summary: finishing it returns there, and /cancel
+    # puts back what the report held before (``before_edit``) instead of dropping it.
     editing: bool = False
+    before_edit: dict[str, Any] | None = None
     # The user said their report differs from the similar cases shown; asked again only if
     # what made them similar (category, place, photos) changes.
     duplicates_dismissed: bool = False

@@ -418,6 +418,11 @@ async def cancel_command(update: Update, context: Context) -> None:
             reply_markup=ReplyKeyboardRemove(),
         )
         return
+    draft = await report_flow.current_draft(context.services, context.account.id)
+    if draft is not None and await report_flow.cancel_edit(context.services, draft):
+        note = _("The change was cancelled; your report is as it was.")
+        await ask(context, draft, note, after_keyboard=True)
+        return
     if not await report_flow.cancel(context.services, context.account.id):
         await common.cancel(update, context)
         return

@@ -670,3 +670,32 @@ async def test_coordinates_off_the_earth_are_no_place_and_are_not_stored(
     after = await bot.db.read.drafts.get(user.user_id)
     assert after is not None
     assert after.step == "description"
+
+
+@pytest.mark.parametrize(
+    ("language", "note"),
+    [
+        ("zh-hans", "已取消修改，您的举报保持原样。"),
+        ("zh-hant", "已取消修改，您的舉報保持原樣。"),
+        ("en", "The change was cancelled; your report is as it was."),
+    ],
+)
+async def test_cancel_during_an_edit_cancels_the_edit_not_the_report(
+    bot: Bot, language: str, note: str
+) -> None:
+    user = bot.user(language="en")
+    await fill_until_summary(user)
+    await user.send("/language")
+    await user.press({"zh-hans": "简体中文", "zh-hant": "繁體中文", "en": "English"}[language])
+    await user.press({"zh-hans": "✏️ 修改", "zh-hant": "✏️ 修改", "en": "Edit"}[language])
+    await user.press({"zh-hans": "身份", "zh-hant": "檢舉身分", "en": "Identity"}[language])
+    await user.send("/cancel")
+    said = "\n".join(user.texts()[-2:])
+    assert note in said
+    draft = await bot.db.read.drafts.get(user.user_id)
+    assert draft is not None
+    assert draft.step == "summary"
+    assert draft.data["anonymous"] is True  # the identity step had cleared it
+    assert draft.data["description"] == DESCRIPTION
+    await user.press("✅")
+    assert NUMBER.search(user.last.plain)
