@@ -138,6 +138,8 @@ class Limits(_Strict):
     draft_ttl_days: int = Field(default=7, ge=1, le=90)
     duplicate_radius_m: int = Field(default=150, ge=10, le=5000)
     duplicate_days: int = Field(default=30, ge=1, le=365)
+    # How long after closing the reporter may still say "not fixed" and send the case back.
+    reopen_days: int = Field(default=30, ge=1, le=365)
 
 
 class Reminders(_Strict):

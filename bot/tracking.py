@@ -12,6 +12,7 @@ from bot.paging import clamp_offset
 from bot.pending import owed
 from bot.reports import StaleButton
 from bot.services import Services
+from bot.verification import check_reopenable
 from bot.vocabulary.lifecycle import Status
 from bot.vocabulary.models import Case, CaseEvent, CaseSummary, PendingInput, Question
 
@@ -70,17 +71,22 @@ async def case_by_id(services: Services, user_id: int, case_id: int) -> CaseView
     return await _view(services, user_id, await services.db.read.cases.get(case_id))
 
 
-async def closed_case(services: Services, actor: Account, case_id: int) -> Case:
+async def closed_case(
+    services: Services, actor: Account, case_id: int, *, reopening: bool = False
+) -> Case:
     """The reporter's case awaiting their word on whether it is really fixed.
 
     Raises StaleButton for a case that is not theirs, AlreadyVerified once it is no longer
-    closed (they answered, or the department moved on).
+    closed (they answered, or the department moved on), and, when they would send it back
+    (``reopening``), ReopenLapsed once the city's time for that has passed.
     """
     case = await services.db.read.cases.get(case_id)
     if case is None or case.reporter_id != actor.id:
         raise StaleButton()
     if case.status is not Status.CLOSED:
         raise AlreadyVerified()
+    if reopening:
+        check_reopenable(services, case)
     return case
 
 

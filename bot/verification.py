@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 from bot import notices
 from bot.accounts import Account
 from bot.cards import cards
+from bot.errors import ShaoziError
+from bot.i18n import N_
 from bot.notify import Notifier
 from bot.permissions import is_case_officer
 from bot.reasons import check_reason
@@ -87,6 +89,20 @@ async def return_fix(
     )
 
 
+class ReopenLapsed(ShaoziError):
+    message = N_(
+        "Case {number} was closed on {date}; it is too late to send it back. If the hazard is "
+        "there again, report it with /report."
+    )
+
+
+def check_reopenable(services: Services, case: Case) -> None:
+    """The reporter may say "not fixed" for the city's ``reopen_days`` after closing."""
+    days = dt.timedelta(days=services.city.limits.reopen_days)
+    if case.closed_at is not None and services.clock.now() > case.closed_at + days:
+        raise ReopenLapsed(number=case.number, date=cards(services).date(case.closed_at))
+
+
 async def reopen(
     services: Services, actor: Account, case_id: int, note: str | None, photo: str | None
 ) -> Case:
@@ -98,6 +114,7 @@ async def reopen(
         return account.id == case.reporter_id
 
     async def change(tx: Session, case: Case) -> Change:
+        check_reopenable(services, case)
         if photo is not None:
             position = await tx.cases.photo_count(case.id, "reopen")
             await tx.cases.add_photo(case.id, "reopen", position, photo, actor.id, now)

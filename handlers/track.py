@@ -185,7 +185,9 @@ async def on_verify(update: Update, context: Context) -> None:
     try:
         if case_id is None or verdict not in ("ok", "no"):
             raise StaleButton()
-        case = await tracking.closed_case(context.services, context.account, case_id)
+        case = await tracking.closed_case(
+            context.services, context.account, case_id, reopening=verdict == "no"
+        )
     except ShaoziError as exc:
         await answer(update, exc.render(_), alert=True)
         return

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from bot import errors, questions
+from bot import errors, questions, rectification, verification
 from bot.invites import InviteSpec
+from bot.vocabulary.grading import Colour
 from bot.vocabulary.roles import Role
 from fakebotapi import FakeUser, SentMessage
-from tests.support.cases import enterprise_named, report
+from tests.support.cases import accepted_and_ordered, enterprise_named, report
 from tests.support.chat import Bot, since, texts
 from tests.support.images import has_metadata, jpeg
 from tests.support.people import account, staff
@@ -297,3 +298,44 @@ async def test_an_answer_with_coordinates_off_the_earth_is_refused(bot: Bot) -> 
     # The answer is still owed, and a real place is passed on.
     await citizen.send_location(30.2812, 120.1934)
     assert "Your answer about" in citizen.last.plain
+
+
+@pytest.mark.parametrize(
+    ("language", "lapsed"),
+    [
+        ("zh-hans", "已超过可退回的期限"),
+        ("zh-hant", "已超過可退回的期限"),
+        ("en", "it is too late to send it back"),
+    ],
+)
+async def test_not_fixed_lapses_after_the_citys_period(
+    bot: Bot, language: str, lapsed: str
+) -> None:
+    enterprise_id = await enterprise_named(bot, "Golden Dragon Restaurant", "91330100MA27XL0T4C")
+    officer = await staff(bot, InviteSpec(Role.OFFICER, "fire"))
+    contact = await staff(bot, InviteSpec(Role.ENTERPRISE, enterprise_id=enterprise_id))
+    citizen = bot.user(language="en")
+    number = await report(citizen)
+    await citizen.send("/language")
+    await citizen.press({"zh-hans": "简体中文", "zh-hant": "繁體中文", "en": "English"}[language])
+    case = await accepted_and_ordered(
+        bot, officer, number, enterprise_id, colour=Colour.YELLOW, days=7
+    )
+    case = await rectification.submit_fix(
+        bot.services, await account(bot, contact), case.id, [], "Crates removed."
+    )
+    await verification.close(bot.services, await account(bot, officer), case.id, case.version)
+    await bot.drain()
+    question, no = next(
+        (m, data)
+        for m in reversed(citizen.transcript)
+        for row in m.buttons
+        for _label, data in row
+        if data is not None and data.startswith("vf:1:no:")
+    )
+    bot.clock.advance(days=bot.city.limits.reopen_days + 1)
+    await citizen.press_data(no, question)
+    assert lapsed in citizen.callback_answers[-1]["text"]
+    fresh = await bot.db.read.cases.get(case.id)
+    assert fresh is not None
+    assert fresh.status == "closed"
