@@ -112,9 +112,20 @@ class Joined:
     enterprise: Enterprise | None  # of an enterprise role
 
 
-async def join(services: Services, actor: Account, code: str) -> Joined:
-    """Redeem an invite code for the actor; raise a ShaoziError saying why not."""
+async def join(
+    services: Services,
+    actor: Account,
+    code: str,
+    *,
+    name: str | None = None,
+    username: str | None = None,
+) -> Joined:
+    """Redeem an invite code for the actor; raise a ShaoziError saying why not. ``name`` and
+    ``username`` are how they go by, for admins to know who holds which role."""
     invite = await redeem(services.db, code, actor.id, services.clock.now())
+    if name or username:
+        async with services.db.transaction() as tx:
+            await tx.users.name_member(actor.id, (name or "")[:64] or None, username)
     memberships = await services.db.read.users.memberships(actor.id)
     account = Account(actor.user, memberships, actor.default_language)
     company = None

@@ -19,7 +19,7 @@ from bot.invites import InviteSpec
 from bot.tg.app import set_chat_commands
 from bot.tg.context import Context
 from bot.tg.keyboards import keyboard
-from bot.vocabulary.models import Enterprise
+from bot.vocabulary.models import Enterprise, Membership
 from bot.vocabulary.roles import INVITABLE, Role
 from handlers.common import answer, refused, role_name
 
@@ -200,10 +200,20 @@ async def invite(update: Update, context: Context) -> None:
 # /members --------------------------------------------------------------------------------------
 
 
+def who(membership: Membership) -> str:
+    """The member as they go by in Telegram (their id, for those who joined before names were
+    kept); plain text."""
+    name = membership.name or ""
+    if membership.username:
+        name = f"{name} (@{membership.username})" if name else f"@{membership.username}"
+    return name or str(membership.user_id)
+
+
 def describe(context: Context, member: members.Member) -> str:
-    """One membership as HTML: role, where, the member's Telegram id."""
+    """One membership as HTML: who, role, where."""
     membership = member.membership
-    parts = [html.escape(role_name(context, membership.role))]
+    parts = [f"<b>{html.escape(who(membership))}</b>"]
+    parts.append(html.escape(role_name(context, membership.role)))
     if membership.department:
         parts.append(html.escape(department_name(context, membership.department)))
     elif membership.enterprise_id is not None:
@@ -212,8 +222,11 @@ def describe(context: Context, member: members.Member) -> str:
         parts.append(html.escape(name or f"#{membership.enterprise_id}"))
     elif membership.role is Role.SUPERVISOR:
         parts.append(html.escape(context.gettext("the whole city")))
-    parts.append(f"<code>{membership.user_id}</code>")
     return " · ".join(parts)
+
+
+def short_name(name: str, limit: int = 24) -> str:
+    return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
 async def members_page(context: Context, offset: int) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -222,14 +235,15 @@ async def members_page(context: Context, offset: int) -> tuple[str, InlineKeyboa
     if not page.total:
         return _("Nobody holds a staff role yet. Make an invite with /invite."), None
     lines = [
-        _("Staff members ({first}–{last} of {total}): role · where · Telegram id").format(
+        _("Staff members ({first}–{last} of {total}): who · role · where").format(
             first=page.offset + 1, last=page.offset + len(page.members), total=page.total
         )
     ]
     buttons = []
     for number, member in enumerate(page.members, start=page.offset + 1):
         lines.append(f"{number}. {describe(context, member)}")
-        label = _("Remove {number}").format(number=number)
+        name = f"{number}. {short_name(who(member.membership))}"
+        label = _("Remove {member}").format(member=name)
         buttons.append(button(label, Space.ADMIN, REMOVE, member.membership.id))
     rows = [buttons[i : i + 4] for i in range(0, len(buttons), 4)]
     nav = []

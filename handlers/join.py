@@ -31,7 +31,14 @@ async def join(update: Update, context: Context) -> None:
         return
     account = context.account
     try:
-        joined = await redeem_invite(context.services, account, "".join(context.args))
+        user = update.effective_user
+        joined = await redeem_invite(
+            context.services,
+            account,
+            "".join(context.args),
+            name=user.full_name if user else None,
+            username=user.username if user else None,
+        )
     except ShaoziError as exc:
         await message.reply_text(exc.render(_))
         return

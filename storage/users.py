@@ -129,6 +129,13 @@ class UserRepo:
         row = await self.sql.fetch_one("SELECT * FROM memberships WHERE id = ?", (membership_id,))
         return None if row is None else Membership.model_validate(dict(row))
 
+    async def name_member(self, user_id: int, name: str | None, username: str | None) -> None:
+        """Record how a staff member goes by, on each of their roles."""
+        await self.sql.execute(
+            "UPDATE memberships SET name = ?, username = ? WHERE user_id = ?",
+            (name, username, user_id),
+        )
+
     async def remove_membership(self, membership_id: int) -> bool:
         return await self.sql.execute("DELETE FROM memberships WHERE id = ?", (membership_id,)) > 0
 

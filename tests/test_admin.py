@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.invites import InviteSpec, create_invite
 from bot.vocabulary.roles import Role
 from fakebotapi import FakeUser
 from tests.support import tables
 from tests.support.cases import credit_code, report
 from tests.support.chat import INVITE_CODE, NOT_ALLOWED, Bot
-from tests.support.people import make_admin, staff
+from tests.support.people import make_admin, member, staff
 
 
-async def make_member(bot: Bot, spec: InviteSpec) -> FakeUser:
+async def make_member(
+    bot: Bot, spec: InviteSpec, first_name: str = "Test", username: str | None = None
+) -> FakeUser:
     code = await create_invite(bot.db, spec, bot.clock.now())
-    user = bot.user(language="en")
+    user = bot.user(language="en", first_name=first_name, username=username)
     await user.send(f"/join {code}")
     assert user.last.plain.startswith("You are now ")
     return user
@@ -28,12 +32,12 @@ async def count(bot: Bot, table: str) -> int:
     return tables.count(bot.db, table)
 
 
-def line_number(text: str, user_id: int, role: str) -> int:
-    """The number of the /members line for this user and role."""
+def line_number(text: str, name: str, role: str) -> int:
+    """The number of the /members line for this member and role."""
     for line in text.splitlines():
-        if line.endswith(f" · {user_id}") and f". {role}" in line:
+        if f". {name} · {role}" in line:
             return int(line.split(".", 1)[0])
-    raise AssertionError(f"no line for {user_id} as {role} in:\n{text}")
+    raise AssertionError(f"no line for {name} as {role} in:\n{text}")
 
 
 # /invite ------------------------------------------------------------------------------------
@@ -110,30 +114,34 @@ async def test_bad_invite_arguments_are_answered_clearly(bot: Bot) -> None:
 
 async def test_members_are_listed_and_removed_after_confirming(bot: Bot) -> None:
     admin = await make_admin(bot)
-    officer = await make_member(bot, InviteSpec(Role.OFFICER, "fire"))
-    supervisor = await make_member(bot, InviteSpec(Role.SUPERVISOR))
-    citizen = bot.user(language="en")
+    officer = await make_member(
+        bot, InviteSpec(Role.OFFICER, "fire"), first_name="Wang Fang", username="wangfang"
+    )
+    supervisor = await make_member(bot, InviteSpec(Role.SUPERVISOR), first_name="Li Na")
+    citizen = bot.user(language="en", first_name="Zhou Min")
     await citizen.send("/start")
 
     await admin.send("/members")
     listing = admin.last
     text = listing.plain
-    assert text.startswith("Staff members (1–3 of 3)")
-    assert f"administrator · {admin.user_id}" in text
-    assert f"department officer · Fire and Rescue Detachment · {officer.user_id}" in text
-    assert f"supervisor · the whole city · {supervisor.user_id}" in text
-    assert str(citizen.user_id) not in text
+    assert text.startswith("Staff members (1–3 of 3): who · role · where")
+    assert "Test · administrator" in text
+    assert "Wang Fang (@wangfang) · department officer · Fire and Rescue Detachment" in text
+    assert "Li Na · supervisor · the whole city" in text
+    for user in (admin, officer, supervisor, citizen):
+        assert str(user.user_id) not in text  # names, not Telegram ids
+    assert "Zhou Min" not in text
 
     (removed,) = await bot.db.read.users.memberships(officer.user_id)
-    number = line_number(text, officer.user_id, "department officer")
-    await admin.press(f"Remove {number}", message=listing)
+    number = line_number(text, "Wang Fang (@wangfang)", "department officer")
+    await admin.press(f"Remove {number}. Wang Fang (@wangfang)", message=listing)
     confirm = admin.last
     assert confirm.plain.startswith(
-        f"Remove department officer · Fire and Rescue Detachment · {officer.user_id}?"
+        "Remove Wang Fang (@wangfang) · department officer · Fire and Rescue Detachment?"
     )
     assert await bot.db.read.users.memberships(officer.user_id)  # not yet
     await admin.press("Yes, remove", message=confirm)
-    assert admin.last.plain.startswith("Removed: department officer")
+    assert admin.last.plain.startswith("Removed: Wang Fang (@wangfang) · department officer")
     assert await bot.db.read.users.memberships(officer.user_id) == []
     await officer.send("/help")
     assert "/queue" not in officer.last.plain
@@ -143,10 +151,10 @@ async def test_members_are_listed_and_removed_after_confirming(bot: Bot) -> None
     assert admin.callback_answers[-1]["text"] == "This member was already removed."
     await admin.press_data(f"adm:1:rmok:{removed.id}", confirm)
     assert admin.callback_answers[-1]["text"] == "This member was already removed."
-    assert admin.last.plain.startswith("Removed: department officer")
+    assert admin.last.plain.startswith("Removed: Wang Fang (@wangfang) · department officer")
 
     # "Keep" removes nothing.
-    number = line_number(text, supervisor.user_id, "supervisor")
+    number = line_number(text, "Li Na", "supervisor")
     await admin.press(f"Remove {number}", message=listing)
     await admin.press("Keep")
     assert admin.last.plain == "Nothing was removed."
@@ -159,7 +167,7 @@ async def test_an_admin_cannot_remove_their_own_admin_role(bot: Bot) -> None:
     (own,) = await bot.db.read.users.memberships(admin.user_id)
     await admin.send("/members")
     listing = admin.last
-    number = line_number(listing.plain, admin.user_id, "administrator")
+    number = line_number(listing.plain, "Test", "administrator")
     await admin.press(f"Remove {number}", message=listing)
     assert admin.callback_answers[-1]["text"].startswith(
         "You cannot remove your own administrator role"
@@ -375,3 +383,21 @@ async def test_admin_binds_a_department_group_chat_in_the_group(bot: Bot) -> Non
     assert f"group chat {group}" in admin.last.plain
     await admin.send("/unsetgroup fire", chat_id=group)
     assert "no longer sends its cases" in bot.api.messages_to(group)[-1].plain
+
+
+@pytest.mark.parametrize(
+    ("language", "headline", "remove"),
+    [
+        ("zh-hans", "工作人员（第 1 至 2 位，共 2 位）：姓名 · 身份 · 所属", "移除 2. Wang Fang"),
+        ("zh-hant", "工作人員（第 1 至 2 位，共 2 位）：姓名 · 身分 · 所屬", "移除 2. Wang Fang"),
+        ("en", "Staff members (1–2 of 2): who · role · where", "Remove 2. Wang Fang"),
+    ],
+)
+async def test_members_are_named_in_every_language(
+    bot: Bot, language: str, headline: str, remove: str
+) -> None:
+    admin = await member(bot, Role.ADMIN, None, language=language)
+    await make_member(bot, InviteSpec(Role.OFFICER, "fire"), first_name="Wang Fang")
+    await admin.send("/members")
+    assert admin.last.plain.startswith(headline)
+    assert admin.last.has_button(remove)

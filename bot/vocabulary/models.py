@@ -35,6 +35,8 @@ class Membership(_Row):
     department: str | None
     enterprise_id: int | None
     created_at: dt.datetime
+    name: str | None = None  # as the member goes by in Telegram, when they joined
+    username: str | None = None
 
 
 class Invite(_Row):
