@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from bot import notices
 from bot.accounts import Account
 from bot.cards import cards
+from bot.errors import AlreadyVerified, NotThisStep
 from bot.notify import Notifier
 from bot.permissions import is_case_officer
 from bot.reasons import check_reason
@@ -108,4 +109,8 @@ async def reopen(
 
         return Change({"reopened": True, "closed_at": None}, note=text, announce=announce)
 
-    return await transition(services, actor, case_id, None, Action.REOPEN, may, change)
+    try:
+        return await transition(services, actor, case_id, None, Action.REOPEN, may, change)
+    except NotThisStep:
+        # No longer closed: they sent it back already (pressed twice), or the officers moved on.
+        raise AlreadyVerified() from None
