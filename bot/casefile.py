@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 from bot.accounts import Account
 from bot.cards import Audience
-from bot.errors import CaseMovedOn, CaseNotFound, NotAllowed
-from bot.labels import STATUS_LABELS
+from bot.errors import CaseMoved, CaseNotFound, NotAllowed
 from bot.permissions import audience_of, can_view, is_case_officer
 from bot.rewards import Reward
 from bot.services import Services
@@ -21,14 +20,6 @@ from bot.vocabulary.models import Case, CaseEvent
 
 # The photos a staff member may ask for, in the order they are sent.
 PHOTO_KINDS = ("report", "fix", "reopen")
-
-
-class CaseMoved(CaseMovedOn):
-    """The card pressed on is out of date; ``case`` is the case as it is now."""
-
-    def __init__(self, case: Case) -> None:
-        super().__init__(status=STATUS_LABELS[case.status])
-        self.case = case
 
 
 @dataclass(frozen=True)
@@ -82,6 +73,13 @@ async def officer_case(services: Services, actor: Account, case_id: int) -> Case
     if case is None or not is_case_officer(actor, case):
         raise NotAllowed()
     return case
+
+
+async def changed_since(services: Services, case_id: int, version: int | None) -> bool:
+    """Whether the case is no longer at ``version``: when the bot asked an officer for input
+    on the case at that version, a refusal of it now means someone else acted first."""
+    case = await services.db.read.cases.get(case_id)
+    return case is not None and version is not None and case.version != version
 
 
 async def case_file(services: Services, actor: Account, number: str) -> CaseFile:

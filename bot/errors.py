@@ -6,6 +6,8 @@ import math
 from typing import Any
 
 from bot.i18n import N_
+from bot.labels import STATUS_LABELS
+from bot.vocabulary.models import Case
 
 
 class ShaoziError(Exception):
@@ -39,6 +41,10 @@ class InviteUnknown(ShaoziError):
 
 class InviteUsed(ShaoziError):
     message = N_("This invite code has already been used. Ask for a new one.")
+
+
+class InviteJoined(ShaoziError):
+    message = N_("You have already joined with this invite code.")
 
 
 class InviteExpired(ShaoziError):
@@ -79,6 +85,25 @@ class CaseMovedOn(ShaoziError):
     translated = ("status",)
 
 
+class CaseMoved(CaseMovedOn):
+    """Someone changed the case first (the card acted on is out of date); ``case`` is the case
+    as it is now, for the card the loser of the race is shown instead."""
+
+    def __init__(self, case: Case) -> None:
+        super().__init__(status=STATUS_LABELS[case.status])
+        self.case = case
+
+
+class CaseLeft(ShaoziError):
+    """Someone acted on the case first and it is no longer the actor's (passed to another
+    department): said only to whom the bot itself had asked for input on it."""
+
+    message = N_(
+        "Someone acted on this case first, and it is no longer yours to act on. Nothing was "
+        "changed."
+    )
+
+
 class NotThisStep(ShaoziError):
     message = N_("This cannot be done while the case is {status}.")
     translated = ("status",)
@@ -97,6 +122,13 @@ class ExtensionTooShort(InputMistake):
 
 class MergeTargetInvalid(InputMistake):
     message = N_("This report cannot be merged into case {number}: choose another open case.")
+
+
+class AlreadyVerified(ShaoziError):
+    """The reporter's word on a closed case, once it is no longer closed: they gave it already
+    (the button pressed twice), or the department moved on."""
+
+    message = N_("Thank you, the department already has your answer.")
 
 
 class QuestionAnswered(ShaoziError):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from bot.accounts import Account
 from bot.departments import department_of
 from bot.enterprises import EnterpriseUnknown, enterprise
-from bot.errors import InviteExpired, InviteUnknown, InviteUsed
+from bot.errors import InviteExpired, InviteJoined, InviteUnknown, InviteUsed
 from bot.services import Services
 from bot.vocabulary.models import Enterprise, Invite
 from bot.vocabulary.roles import Role
@@ -71,6 +71,8 @@ async def redeem(db: Database, code: str, user_id: int, now: dt.datetime) -> Inv
         invite = await tx.invites.by_hash(code_hash(code)) if normalise(code) else None
         if invite is None:
             raise InviteUnknown()
+        if invite.used_by == user_id:
+            raise InviteJoined()  # their own code again (sent twice, or a replayed update)
         if invite.used_by is not None:
             raise InviteUsed()
         if invite.expires_at <= now:

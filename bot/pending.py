@@ -24,6 +24,15 @@ async def expect(
         await tx.inputs.put(user_id, kind, case_id, version, data or {}, services.clock.now())
 
 
+async def expect_once(
+    services: Services, user_id: int, kind: str, *, case_id: int | None = None
+) -> bool:
+    """Ask for this input unless the user owes it already for this case (the same button
+    pressed twice); False then, and nothing changes."""
+    async with services.db.autocommit() as session:
+        return await session.inputs.put_new(user_id, kind, case_id, services.clock.now())
+
+
 async def owed(services: Services, user_id: int) -> PendingInput | None:
     """The input the user owes, if any (asked on every message: an inline lookup)."""
     return await services.db.lookup.inputs.get(user_id)

@@ -20,6 +20,7 @@ from bot.i18n import N_
 from bot.reports import (
     MAX_PHOTOS,
     STEP_NUMBER,
+    AlreadyFollowing,
     DraftData,
     DraftGone,
     Duplicate,
@@ -444,12 +445,15 @@ async def take(services: Services, draft: ReportDraft, sent: Sent) -> Taken:
 # Buttons --------------------------------------------------------------------------------------
 
 
-async def draft_for_press(services: Services, user_id: int, action: str, key: str) -> ReportDraft:
+async def draft_for_press(
+    services: Services, user_id: int, action: str, key: str, case_id: int | None = None
+) -> ReportDraft:
     """The draft a report button acts on, checked: the action is known, the button carries the
     current draft's key and belongs to its step.
 
-    Raises StaleButton, AlreadyFiled (a second "submit": the case has its number), DraftGone, or
-    EarlierButton (which carries the draft, to ask its step again).
+    Raises StaleButton, AlreadyFiled (a second "submit": the case has its number),
+    AlreadyFollowing (a second "follow it" on case ``case_id``), DraftGone, or EarlierButton
+    (which carries the draft, to ask its step again).
     """
     if action not in ACTION_STEPS:
         raise StaleButton()
@@ -459,6 +463,11 @@ async def draft_for_press(services: Services, user_id: int, action: str, key: st
             case = await services.db.read.cases.by_draft_key(key)
             if case is not None and case.reporter_id == user_id:
                 raise AlreadyFiled(number=case.number)
+        if action == "dup" and case_id is not None:
+            read = services.db.read.cases
+            case = await read.get(case_id)
+            if case is not None and await read.is_participant(case_id, user_id):
+                raise AlreadyFollowing(number=case.number)
         raise DraftGone()
     steps = ACTION_STEPS[action]
     if steps is not None and draft.step not in steps:

@@ -185,6 +185,12 @@ class DraftGone(ShaoziError):
     )
 
 
+class AlreadyFollowing(ShaoziError):
+    """The same "follow it" press twice: the first followed the case and dropped the draft."""
+
+    message = N_("You follow case {number} already and will get its updates. See /my.")
+
+
 # Rules ----------------------------------------------------------------------------------
 
 
@@ -468,9 +474,9 @@ async def follow_instead(
             raise DraftGone()
         row = await tx.drafts.get(user_id)
         if row is None or row.key != key:
-            # A replayed press after the follow already happened is fine: same outcome.
+            # Pressed twice (or replayed): the first press followed the case.
             if await tx.cases.is_participant(case_id, user_id):
-                return case
+                raise AlreadyFollowing(number=case.number)
             raise DraftGone()
         if case.reporter_id != user_id and await tx.cases.add_follower(case_id, user_id, now):
             await tx.cases.add_event(case_id, now, user_id, "follow")

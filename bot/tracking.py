@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.accounts import Account
-from bot.errors import QuestionAnswered, ShaoziError
+from bot.errors import AlreadyVerified, QuestionAnswered, ShaoziError
 from bot.i18n import N_
 from bot.paging import clamp_offset
-from bot.pending import owed
+from bot.pending import expect_once, owed
 from bot.reports import StaleButton
 from bot.services import Services
 from bot.verification import check_reopenable
@@ -21,8 +21,13 @@ PAGE_SIZE = 5
 NOT_FIXED = "not_fixed"
 
 
-class AlreadyVerified(ShaoziError):
-    message = N_("Thank you, the department already has your answer.")
+class NotFixedNoted(ShaoziError):
+    """ "Not fixed" pressed again while the bot waits for what is still wrong."""
+
+    message = N_(
+        "You have said so already. Tell me what is still wrong, or press the button to send "
+        "it back as it is."
+    )
 
 
 @dataclass(frozen=True)
@@ -71,27 +76,38 @@ async def case_by_id(services: Services, user_id: int, case_id: int) -> CaseView
     return await _view(services, user_id, await services.db.read.cases.get(case_id))
 
 
-async def closed_case(
-    services: Services, actor: Account, case_id: int, *, reopening: bool = False
-) -> Case:
+async def closed_case(services: Services, actor: Account, case_id: int) -> Case:
     """The reporter's case awaiting their word on whether it is really fixed.
 
     Raises StaleButton for a case that is not theirs, AlreadyVerified once it is no longer
-    closed (they answered, or the department moved on), and, when they would send it back
-    (``reopening``), ReopenLapsed once the city's time for that has passed.
+    closed (they answered, or the department moved on).
     """
     case = await services.db.read.cases.get(case_id)
     if case is None or case.reporter_id != actor.id:
         raise StaleButton()
     if case.status is not Status.CLOSED:
         raise AlreadyVerified()
-    if reopening:
-        check_reopenable(services, case)
+    return case
+
+
+async def not_fixed(services: Services, actor: Account, case_id: int) -> Case:
+    """The reporter says their closed case is not fixed: they now owe what is still wrong (or
+    the bare send-back). Raises what closed_case raises, ReopenLapsed once the city's time for
+    that has passed, and NotFixedNoted when they said so already (the button pressed twice at
+    once), so they are asked once."""
+    case = await closed_case(services, actor, case_id)
+    check_reopenable(services, case)
+    if not await expect_once(services, actor.id, NOT_FIXED, case_id=case.id):
+        raise NotFixedNoted()
     return case
 
 
 async def owed_reopen(services: Services, user_id: int, case_id: int) -> PendingInput:
-    """The user's open "not fixed" input about this case (the button to send it back bare)."""
+    """The user's open "not fixed" input about this case (the button to send it back bare).
+
+    Raises AlreadyVerified when their own case is no longer closed (sent back by a first
+    press), StaleButton for any other press that names nothing they owe.
+    """
     pending = await owed(services, user_id)
     if (
         pending is None
@@ -99,6 +115,9 @@ async def owed_reopen(services: Services, user_id: int, case_id: int) -> Pending
         or case_id is None
         or pending.case_id != case_id
     ):
+        case = await services.db.read.cases.get(case_id)
+        if case is not None and case.reporter_id == user_id and case.status is not Status.CLOSED:
+            raise AlreadyVerified()
         raise StaleButton()
     return pending
 

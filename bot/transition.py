@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.accounts import Account
-from bot.errors import CaseMovedOn, NotAllowed, NotThisStep
+from bot.errors import CaseMoved, NotAllowed, NotThisStep
 from bot.labels import STATUS_LABELS
 from bot.notify import Notifier
 from bot.services import Services
@@ -50,7 +50,7 @@ async def transition(
             # Someone without a right to the case learns nothing about it, not even its state.
             raise NotAllowed()
         if version is not None and case.version != version:
-            raise CaseMovedOn(status=STATUS_LABELS[case.status])
+            raise CaseMoved(case)
         target = next_status(action, case.status)
         if target is None:
             raise NotThisStep(status=STATUS_LABELS[case.status])
@@ -61,7 +61,8 @@ async def transition(
             # (or the case moves elsewhere) its Grant button must not move a newer deadline.
             values.update(extension_until=None, extension_reason=None)
         if not await tx.cases.update(case.id, case.version, now, values):
-            raise CaseMovedOn(status=STATUS_LABELS[case.status])
+            # Changed since it was read (by another process): the write is the check.
+            raise CaseMoved(await tx.cases.get(case.id) or case)
         event_id = await tx.cases.add_event(
             case.id, now, actor.id, action.value, case.status.value, target.value, planned.note
         )

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from bot import notices
 from bot.accounts import Account
 from bot.cards import cards
-from bot.errors import ShaoziError
+from bot.errors import AlreadyVerified, NotThisStep, ShaoziError
 from bot.i18n import N_
 from bot.notify import Notifier
 from bot.permissions import is_case_officer
@@ -125,4 +125,8 @@ async def reopen(
 
         return Change({"reopened": True, "closed_at": None}, note=text, announce=announce)
 
-    return await transition(services, actor, case_id, None, Action.REOPEN, may, change)
+    try:
+        return await transition(services, actor, case_id, None, Action.REOPEN, may, change)
+    except NotThisStep:
+        # No longer closed: they sent it back already (pressed twice), or the officers moved on.
+        raise AlreadyVerified() from None

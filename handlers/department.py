@@ -31,9 +31,8 @@ from bot import (
 from bot.assignment import Choice
 from bot.buttons import Space, case_data, decode_case, pattern
 from bot.cards import COLOUR_LABELS, MAX_TEXT, REJECT_REASONS, Audience, cards
-from bot.casefile import CaseMoved
 from bot.enterprises import CreditCodeError
-from bot.errors import InputMistake, NotAllowed, NotThisStep, ShaoziError
+from bot.errors import CaseLeft, CaseMoved, InputMistake, NotAllowed, NotThisStep, ShaoziError
 from bot.i18n import N_
 from bot.labels import LEVEL_LABELS, STATUS_LABELS
 from bot.queue import queue_page
@@ -537,14 +536,30 @@ Apply = Callable[[int, str], Awaitable[Case | None]]
 
 async def run_typed(update: Update, context: Context, pending: PendingInput, apply: Apply) -> None:
     """Apply a typed input to its case; keep waiting after a fixable mistake, stop after any
-    other (the core refuses a case the officer may not act on)."""
+    other (the core refuses a case the officer may not act on). Whoever was beaten to the case
+    by another officer is told so, with the case's card as it is now if they may still see it."""
     typed = await typed_text(update, context)
     if typed is None:
         return
     message, text = typed
-    updated = await inputs.settle(context, message, lambda: apply(pending.case_id or 0, text))
-    if updated is not None:
-        await show_card(update, context, updated, edit=False)
+    case_id = pending.case_id or 0
+    moved: list[Case] = []
+
+    async def attempt() -> Case | None:
+        try:
+            return await apply(case_id, text)
+        except CaseMoved as exc:
+            moved.append(exc.case)
+            raise
+        except NotAllowed:
+            # The bot asked them for this while the case was theirs: it was passed on since.
+            if await casefile.changed_since(context.services, case_id, pending.version):
+                raise CaseLeft() from None
+            raise
+
+    updated = await inputs.settle(context, message, attempt)
+    if updated is not None or moved:
+        await show_card(update, context, updated or moved[0], edit=False)
 
 
 @inputs.handles("reject_reason")

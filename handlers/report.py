@@ -51,6 +51,7 @@ from bot.reports import (
     MIN_DESCRIPTION,
     STEP_NUMBER,
     TOTAL_STEPS,
+    AlreadyFollowing,
     DraftData,
     DraftGone,
     Duplicate,
@@ -601,7 +602,9 @@ async def on_button(update: Update, context: Context) -> None:
         await start_report(update, context)
         return
     try:
-        draft = await report_flow.draft_for_press(context.services, context.account.id, action, key)
+        draft = await report_flow.draft_for_press(
+            context.services, context.account.id, action, key, press.number(1)
+        )
     except EarlierButton as exc:
         await answer(update, exc.render(_), alert=True)
         await ask(context, exc.draft)
@@ -612,7 +615,7 @@ async def on_button(update: Update, context: Context) -> None:
     await answer(update)
     try:
         await BUTTON_ACTIONS[action](update, context, draft, press)
-    except DraftGone as exc:
+    except (DraftGone, AlreadyFollowing) as exc:  # no draft any more: nothing to ask again
         await context.bot.send_message(draft.user_id, exc.render(_))
     except ShaoziError as exc:
         await ask(context, draft, exc.render(_))

@@ -185,9 +185,10 @@ async def on_verify(update: Update, context: Context) -> None:
     try:
         if case_id is None or verdict not in ("ok", "no"):
             raise StaleButton()
-        case = await tracking.closed_case(
-            context.services, context.account, case_id, reopening=verdict == "no"
-        )
+        if verdict == "ok":
+            case = await tracking.closed_case(context.services, context.account, case_id)
+        else:
+            case = await tracking.not_fixed(context.services, context.account, case_id)
     except ShaoziError as exc:
         await answer(update, exc.render(_), alert=True)
         return
@@ -197,7 +198,6 @@ async def on_verify(update: Update, context: Context) -> None:
     if verdict == "ok":
         await context.bot.send_message(context.account.id, _("Thank you for confirming!"))
         return
-    await inputs.expect(context, context.account.id, NOT_FIXED, case_id=case.id)
     bare = encode(Space.VERIFY, "bare", case.id)
     await context.bot.send_message(
         context.account.id,

@@ -203,6 +203,14 @@ class Database:
         await self.close()
 
     @property
+    def in_transaction(self) -> bool:
+        """Whether a write transaction is open now. An inline one never waits for anything but
+        the database, so one open while this process waits on the network stays open across
+        that wait: never allowed (tests check it at every Bot API call)."""
+        inline = self._statements is not None and self._statements.in_transaction
+        return inline or (self._writer is not None and self._writer.in_transaction)
+
+    @property
     def read(self) -> Session:
         """A session for reads outside any transaction."""
         if self._reader is None:

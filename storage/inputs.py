@@ -38,6 +38,21 @@ class PendingInputRepo:
             (user_id, kind, case_id, version, json.dumps(data, ensure_ascii=False), to_db(now)),
         )
 
+    async def put_new(self, user_id: int, kind: str, case_id: int | None, now: dt.datetime) -> bool:
+        """Ask the user for an input, replacing whatever was asked before, unless it is this
+        very one (same kind, same case); False then. One statement: the check is the write."""
+        asked = await self.sql.fetch_value(
+            "INSERT INTO pending_inputs (user_id, kind, case_id, version, data, created_at)"
+            " VALUES (?, ?, ?, NULL, '{}', ?) ON CONFLICT (user_id) DO UPDATE SET"
+            " kind = excluded.kind, case_id = excluded.case_id, version = NULL, data = '{}',"
+            " created_at = excluded.created_at"
+            " WHERE NOT (pending_inputs.kind = excluded.kind"
+            "            AND pending_inputs.case_id IS excluded.case_id)"
+            " RETURNING user_id",
+            (user_id, kind, case_id, to_db(now)),
+        )
+        return asked is not None
+
     async def clear(self, user_id: int) -> bool:
         return (
             await self.sql.execute("DELETE FROM pending_inputs WHERE user_id = ?", (user_id,)) > 0

@@ -645,7 +645,8 @@ async def test_a_stale_outcome_closes_nothing_twice(bot: Bot) -> None:
         "This case has moved on (it is now: closed)" in (city.officer.callback_answers[-1]["text"])
     )
     await city.officer.send("50000")
-    assert "This case has moved on (it is now: closed)" in city.officer.last.plain
+    assert "This case has moved on (it is now: closed)" in city.officer.transcript[-2].plain
+    assert "Status: closed" in city.officer.last.plain  # and the case as it is now
     case = await bot.db.read.cases.by_number(number)
     assert case is not None
     events = [e.kind for e in await bot.db.read.cases.events(case.id)]

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from telegram import Update
+from telegram.request import BaseRequest
 
 import handlers
 from bot.city import CityConfig
@@ -31,15 +32,28 @@ class Bot:
     """The running bot of a test: its Application, and users who talk to it."""
 
     def __init__(
-        self, api: FakeBotAPI, settings: Settings, clock: ManualClock, city: CityConfig
+        self,
+        api: FakeBotAPI,
+        settings: Settings,
+        clock: ManualClock,
+        city: CityConfig,
+        *,
+        request: BaseRequest | None = None,
     ) -> None:
+        """``request`` carries the bot's Bot API calls another way (a network's round trip)."""
         self.api, self.settings, self.clock, self.city = api, settings, clock, city
+        self.request = request
         self.app: ShaoziApp | None = None
         self._next_user = 1000
 
     async def start(self) -> ShaoziApp:
         app = await start_on_fake_api(
-            self.api, self.settings, handlers.install, city=self.city, clock=self.clock
+            self.api,
+            self.settings,
+            handlers.install,
+            city=self.city,
+            clock=self.clock,
+            request=self.request,
         )
         self.app = app
         return app
