@@ -147,6 +147,13 @@ class Sent:
     photo: PhotoSource | None = None
 
 
+class EditNotTaken(ShaoziError):
+    message = N_(
+        "I do not take edited messages. Please send it again (in a report, ✏️ Edit on the "
+        "summary changes any answer)."
+    )
+
+
 class Noted(StrEnum):
     """What a message was taken as, when the user is told."""
 
@@ -156,6 +163,8 @@ class Noted(StrEnum):
     SAME_PHOTO = "same_photo"  # a photo the report has already
     LAST_PHOTO = "last_photo"  # the photo that fills the report: on to the next step
     PHONE = "phone"
+    DESCRIPTION_EDITED = "description_edited"  # an edit of the message that gave it
+    ADDRESS_EDITED = "address_edited"
 
 
 @dataclass(frozen=True)
@@ -311,6 +320,22 @@ async def photo_status(services: Services, draft: ReportDraft, shown: int) -> in
     return previous if previous is not None and previous != shown else None
 
 
+async def take_edit(services: Services, draft: ReportDraft, message_id: int, text: str) -> Noted:
+    """An edit of a message the report took as its description or typed address updates that
+    answer (checked as when it was sent); any other edit raises EditNotTaken."""
+    d = draft.data
+    if message_id == d.description_message_id and d.description is not None:
+        d.description = check_description(text)
+        noted = Noted.DESCRIPTION_EDITED
+    elif message_id == d.address_message_id and d.address is not None:
+        d.address = check_address(text)
+        noted = Noted.ADDRESS_EDITED
+    else:
+        raise EditNotTaken()
+    await save(services, draft)
+    return noted
+
+
 # Messages at each step ------------------------------------------------------------------------
 
 
@@ -318,6 +343,7 @@ async def _location(services: Services, draft: ReportDraft, sent: Sent) -> Taken
     d = draft.data
     if sent.text is not None:
         d.address = check_address(sent.text)
+        d.address_message_id = sent.message_id
         d.latitude = d.longitude = None
         d.district = None
     else:
@@ -355,6 +381,7 @@ async def _district(services: Services, draft: ReportDraft, sent: Sent) -> Taken
 async def _description(services: Services, draft: ReportDraft, sent: Sent) -> Taken:
     assert sent.text is not None
     draft.data.description = check_description(sent.text)
+    draft.data.description_message_id = sent.message_id
     return Taken(None, await advance(services, draft, Step.DESCRIPTION, sent.message_id))
 
 

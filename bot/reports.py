@@ -108,6 +108,9 @@ class DraftData(BaseModel):
     # The bot's "photo n received … Done" message: when the next photo's comes, this one goes,
     # so the chat keeps a single one, under the newest photo.
     photo_status_id: int | None = None
+    # The messages that gave the typed answers, so an edit of one of them updates that answer.
+    description_message_id: int | None = None
+    address_message_id: int | None = None
 
     @property
     def has_location(self) -> bool:

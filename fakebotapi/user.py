@@ -121,6 +121,13 @@ class FakeUser:
             content["entities"] = [entity]
         return await self._send(content, chat_id)
 
+    async def edit(self, sent: JSONDict, text: str) -> JSONDict:
+        """Edit the text of a message this user sent (what ``send`` returned), as Telegram
+        reports it: an update with ``edited_message``."""
+        message = {**sent["message"], "text": text, "edit_date": self.api.timestamp()}
+        message.pop("entities", None)
+        return await self._emit({"edited_message": message})
+
     async def command(
         self, name: str, args: str = "", *, chat_id: int | None = None, mention: bool = False
     ) -> JSONDict:

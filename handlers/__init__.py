@@ -62,7 +62,7 @@ def install(app: ShaoziApp) -> None:
         *admin.handlers(),
         *subscriptions.handlers(),
         *broadcast.handlers(),
-        # Before the fallbacks: /cancel of a report in progress.
+        # Before the fallbacks: /cancel of a report in progress, and every edited message.
         *report.handlers(),
         *track.handlers(),
         *track.reporter_handlers(),

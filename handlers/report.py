@@ -28,7 +28,7 @@ from telegram import (
     Update,
 )
 from telegram.error import BadRequest
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import report_flow
 from bot.buttons import Pressed, Space, decode, encode, pattern
@@ -40,6 +40,7 @@ from bot.report_flow import (
     EDITABLE,
     PROPOSAL_DAYS,
     EarlierButton,
+    EditNotTaken,
     NoPhotoYet,
     Noted,
     Sent,
@@ -520,7 +521,31 @@ def noted_text(context: Context, noted: Noted | None, draft: ReportDraft) -> str
         )
     if noted is Noted.PHONE:
         return _("📱 Phone number noted.")
+    if noted is Noted.DESCRIPTION_EDITED:
+        return _("✏️ The description now reads as you edited it.")
+    if noted is Noted.ADDRESS_EDITED:
+        return _("✏️ The address now reads as you edited it.")
     return None
+
+
+async def on_edited(update: Update, context: Context) -> None:
+    """Take the edit of a message the report used as an answer; say so of any other edit."""
+    _ = context.gettext
+    message = update.edited_message
+    assert message is not None
+    draft = None
+    if context.has_account:
+        draft = await report_flow.current_draft(context.services, context.account.id)
+    try:
+        if draft is None or message.text is None:
+            raise EditNotTaken()
+        noted = await report_flow.take_edit(
+            context.services, draft, message.message_id, message.text
+        )
+    except ShaoziError as exc:
+        await message.reply_text(html.escape(exc.render(_)))
+        return
+    await ask(context, draft, noted_text(context, noted, draft))
 
 
 async def on_message(update: Update, context: Context) -> bool:
@@ -850,6 +875,8 @@ assert BUTTON_ACTIONS.keys() == report_flow.ACTION_STEPS.keys()
 def handlers() -> list[BaseHandler[Update, Context, object]]:
     private = filters.ChatType.PRIVATE
     return [
+        # An edit is never taken as a new message (PTB hands edits to message handlers too).
+        MessageHandler(filters.UpdateType.EDITED_MESSAGE & private, on_edited),
         CommandHandler("report", start_report, private),
         CommandHandler("cancel", cancel_command, private),
         CallbackQueryHandler(on_button, pattern=pattern(Space.REPORT)),

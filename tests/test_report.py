@@ -699,3 +699,37 @@ async def test_cancel_during_an_edit_cancels_the_edit_not_the_report(
     assert draft.data["description"] == DESCRIPTION
     await user.press("✅")
     assert NUMBER.search(user.last.plain)
+
+
+@pytest.mark.parametrize(
+    ("language", "updated", "not_taken"),
+    [
+        ("zh-hans", "✏️ 隐患描述已按您的修改更新。", "我不采用修改过的消息。"),
+        ("zh-hant", "✏️ 隱患描述已依您的修改更新。", "我不採用修改過的訊息。"),
+        ("en", "✏️ The description now reads as you edited it.", "I do not take edited messages."),
+    ],
+)
+async def test_an_edited_description_updates_the_report_and_other_edits_are_explained(
+    bot: Bot, language: str, updated: str, not_taken: str
+) -> None:
+    user = bot.user(language=language)
+    await user.send("/report")
+    await user.press(FIRE_SAFETY[language])
+    await user.send_location(*LAOCHENG)
+    described = await user.send(DESCRIPTION)
+    edited = "The fire exit on floor 3 is locked with a chain since Monday."
+    await user.edit(described, edited)
+    assert updated in "\n".join(user.texts()[-2:])
+    draft = await bot.db.read.drafts.get(user.user_id)
+    assert draft is not None
+    assert draft.data["description"] == edited
+    assert draft.step == "photos"  # still where it was
+    # An edit the report cannot use is said so, and changes nothing.
+    other = await user.send("hello")
+    await user.edit(other, "hello again")
+    assert not_taken in user.last.plain
+    # An edit too short for a description is refused like a message would be.
+    await user.edit(described, "fire")
+    draft = await bot.db.read.drafts.get(user.user_id)
+    assert draft is not None
+    assert draft.data["description"] == edited
