@@ -18,7 +18,7 @@ import datetime as dt
 import math
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from bot.accounts import Account
@@ -372,6 +372,7 @@ class Overdue:
     page: int  # from 0
     pages: int
     now: dt.datetime
+    enterprises: dict[int, str] = field(default_factory=dict)  # the page's, by id: their names
 
 
 async def overdue_page(services: Services, actor: Account, page: int) -> Overdue:
@@ -386,4 +387,9 @@ async def overdue_page(services: Services, actor: Account, page: int) -> Overdue
         return Overdue([], 0, 0, 1, now)
     number, pages = clamp(page, total, OVERDUE_PAGE)
     cases = await read.overdue(now, scope.departments, OVERDUE_PAGE, number * OVERDUE_PAGE)
-    return Overdue(cases, total, number, pages, now)
+    names = {}
+    for enterprise_id in {c.enterprise_id for c in cases if c.enterprise_id is not None}:
+        company = await services.db.read.enterprises.get(enterprise_id)
+        if company is not None:
+            names[enterprise_id] = company.name
+    return Overdue(cases, total, number, pages, now, names)

@@ -80,9 +80,14 @@ async def overdue_page(context: Context, page: int) -> tuple[str, Rows]:
         assert case.deadline is not None
         days = stats.days_overdue(case.deadline, now)
         overdue = context.ngettext("{n} day overdue", "{n} days overdue", days).format(n=days)
+        if case.enterprise_id is None:
+            who = _("Handled by the department itself")
+        else:
+            who = listing.enterprises.get(case.enterprise_id, f"#{case.enterprise_id}")
         parts = [
             case.number,
             html.escape(show.department(context.tr, case.department)),
+            html.escape(who),
             html.escape(show.category(context.tr, case.category)),
             overdue,
         ]

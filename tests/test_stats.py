@@ -347,6 +347,11 @@ async def test_overdue_list_pages_longest_first_and_opens_a_case(bot: Bot, world
     days = -(-(now - first.deadline) // DAY)
     assert f"{first.number} · Fire and Rescue Detachment" in page.plain
     assert f"{days} days overdue" in page.plain
+    # Each line names who must fix it: the enterprise, or the department itself.
+    names = {world.enterprises[0]: "Golden Dragon Restaurant", world.enterprises[1]: "Other Ltd"}
+    for case, line in zip(late[:8], page.plain.splitlines()[1:], strict=True):
+        who = names[case.enterprise_id] if case.enterprise_id else "Handled by the department"
+        assert who in line, line
     # Every case of the list is the department's, and a button opens it.
     assert all(c.department == "fire" for c in late)
     await supervisor.press("Next ›", message=page)
@@ -372,9 +377,17 @@ async def test_officer_overdue_is_their_department_only(bot: Bot, world: World) 
         and c.deadline < now
     ]
     await officer.send("/overdue")
-    assert f"{len(late):,} cases are overdue" in officer.last.plain
-    shown = set(re.findall(r"YH-\d{8}-\d{5}", officer.last.plain))
-    assert shown <= {c.number for c in late}
+    listing = officer.last
+    assert f"{len(late):,} cases are overdue" in listing.plain
+    shown = re.findall(r"YH-\d{8}-\d{5}", listing.plain)
+    assert set(shown) <= {c.number for c in late}
+    # An officer opens the full card, with the actions the case has for them (a fix to verify).
+    status = {c.number: c.status for c in late}
+    waiting = next(number for number in shown if status[number] == "fix_submitted")
+    await officer.press(waiting, message=listing)
+    assert f"Case {waiting}" in listing.plain
+    assert listing.has_button("Verified: close the case")
+    assert listing.has_button("Back to the overdue list")
 
 
 async def test_figures_are_read_from_the_index_without_a_sort(bot: Bot) -> None:
