@@ -29,7 +29,7 @@ from bot import (
     verification,
 )
 from bot.assignment import Choice
-from bot.buttons import Space, case_data, decode_case, pattern
+from bot.buttons import Space, case_data, decode, decode_case, pattern
 from bot.cards import COLOUR_LABELS, MAX_TEXT, REJECT_REASONS, Audience, cards
 from bot.enterprises import CreditCodeError
 from bot.errors import CaseLeft, CaseMoved, InputMistake, NotAllowed, NotThisStep, ShaoziError
@@ -77,6 +77,8 @@ async def show_card(
 ) -> None:
     """Show the case's current card: in place of the pressed message, or as a new one."""
     card = await staff_card(context, case, permissions.audience_of(context.account, case))
+    if edit and not extra:
+        extra = way_back(update)  # a card opened from a list keeps its way back to it
     buttons = keyboard([*card.buttons, *(extra or [])])
     query = update.callback_query
     if edit and query is not None and query.message is not None:
@@ -92,7 +94,22 @@ async def choose(update: Update, text: str, rows: Rows) -> None:
     assert query is not None
     await answer(update, text)
     with contextlib.suppress(BadRequest):
-        await query.edit_message_reply_markup(keyboard(rows))
+        await query.edit_message_reply_markup(keyboard([*rows, *way_back(update)]))
+
+
+def way_back(update: Update) -> Rows:
+    """The pressed message's button back to the list it was opened from (/queue, /overdue),
+    kept on its next card and choices until the officer goes back."""
+    query = update.callback_query
+    message = query.message if query is not None else None
+    markup = getattr(message, "reply_markup", None)
+    for row in markup.inline_keyboard if markup is not None else ():
+        for button in row:
+            data = button.callback_data if isinstance(button.callback_data, str) else None
+            pressed = decode(data)
+            if pressed is not None and pressed.space in (Space.QUEUE, Space.OVERDUE):
+                return [[(button.text, data)]] if data else []
+    return []
 
 
 def back(context: Context, case: Case) -> tuple[str, str]:

@@ -85,6 +85,17 @@ async def test_every_one_of_35_waiting_cases_is_on_a_page_and_opens_with_a_way_b
         assert page.plain == before
         assert case_buttons(page) == shown[1]
     assert not any(SORRY in str(a.get("text")) for a in officer.callback_answers)
+    # Acting on a case opened from the list keeps the way back on every card it goes through.
+    number = shown[1][0]
+    await officer.press(number, message=page)
+    await officer.press("Accept", message=page)
+    assert page.has_button("« Back to the queue")  # beside the choice of colour
+    await officer.press("yellow", message=page)
+    await officer.press("general hazard", message=page)
+    assert "accepted" in page.plain
+    assert page.has_button("« Back to the queue")  # on the refreshed card
+    await officer.press("« Back to the queue", message=page)
+    assert "(page 2 of 4)" in page.plain
 
 
 async def test_an_officer_of_two_departments_opens_cases_of_both(bot: Bot) -> None:
