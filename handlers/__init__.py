@@ -18,6 +18,7 @@ from handlers import (
     inputs,
     join,
     language,
+    membership,
     report,
     rewards,
     subscriptions,
@@ -53,6 +54,7 @@ def install(app: ShaoziApp) -> None:
     """Register every handler; in group 0 the first match wins, so order matters."""
     app.add_handler(TypeHandler(Update, common.load_account), group=ACCOUNT_GROUP)
     ordered: list[BaseHandler[Update, common.Context, object]] = [
+        *membership.handlers(),
         *common.commands(),
         # A report in progress asks its step again in the language just chosen.
         *language.handlers(report.ask_again),
