@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -10,7 +11,11 @@ from bot.i18n import Language, resolve_language
 from bot.services import Services
 from bot.vocabulary.models import Membership, User
 from bot.vocabulary.roles import Role
+from storage.db import Session
 from storage.users import touch_due
+
+# Why the rows waiting for a user who blocked the bot were dropped (as Telegram says it).
+BLOCKED = "bot was blocked by the user"
 
 
 @dataclass(frozen=True)
@@ -88,3 +93,24 @@ async def set_language(services: Services, account: Account, language: Language)
         user = await tx.users.get(account.id)
     assert user is not None
     return Account(user, account.memberships, account.default_language)
+
+
+async def chat_gone(tx: Session, chat_id: int, now: dt.datetime, reason: str) -> None:
+    """Stop writing to a chat that blocked the bot or no longer exists: what waits for it is
+    dropped, and a user is left out of every audience until they are back (their subscription
+    stays as they chose it)."""
+    await tx.outbox.drop_pending_for_chat(chat_id, reason)
+    if chat_id > 0:
+        await tx.users.mark_blocked(chat_id, now)
+
+
+async def blocked(services: Services, user_id: int) -> None:
+    """The user blocked the bot (Telegram said so): nothing more goes to them."""
+    async with services.db.transaction() as tx:
+        await chat_gone(tx, user_id, services.clock.now(), BLOCKED)
+
+
+async def unblocked(services: Services, user_id: int) -> None:
+    """The user unblocked the bot: they are in their audiences again."""
+    async with services.db.autocommit() as session:
+        await session.users.mark_unblocked(user_id)

@@ -56,6 +56,18 @@ def shorten(text: str, units: int) -> str:
     return "".join(out).rstrip() + "…"
 
 
+def map_link(latitude: float, longitude: float) -> str:
+    """A map point as a link that opens a map, shown as its coordinates (HTML): in the card
+    instead of a separate location message. AMap (高德), which officers in China use, told that
+    the point is GPS (WGS-84) as Telegram and Open311 give it; it opens in any browser, and in
+    the AMap app where installed."""
+    url = (
+        f"https://uri.amap.com/marker?position={longitude:.6f},{latitude:.6f}"
+        "&coordinate=wgs84&src=shaozi"
+    )
+    return f'<a href="{html.escape(url)}">{latitude:.5f}, {longitude:.5f}</a>'
+
+
 COLOUR_LABELS: dict[Colour, str] = {
     Colour.RED: N_("🔴 red (major risk)"),
     Colour.ORANGE: N_("🟠 orange (high risk)"),
@@ -99,7 +111,8 @@ NOTES_SHOWN: dict[Audience, frozenset[str]] = {
 
 @dataclass
 class Outgoing:
-    """One notification: text with buttons, after optional photos and a map point."""
+    """One notification: text (HTML) with buttons, after optional photos and a map point. How
+    it goes is the channel's: in Telegram a text that fits rides as a single photo's caption."""
 
     text: str
     buttons: list[list[tuple[str, str]]] = field(default_factory=list)
@@ -164,13 +177,14 @@ class Cards:
         return district.name.get(tr.language) if district else "—"
 
     def place(self, tr: Translator, case: Case) -> str:
+        """Where the hazard is, as HTML: the address, the point as a map link, the district."""
         parts = []
         if case.address:
-            parts.append(case.address)
+            parts.append(html.escape(case.address))
         if case.latitude is not None and case.longitude is not None:
-            parts.append(f"{case.latitude:.5f}, {case.longitude:.5f}")
+            parts.append(map_link(case.latitude, case.longitude))
         if case.district:
-            parts.append(self.district(tr, case.district))
+            parts.append(html.escape(self.district(tr, case.district)))
         return " · ".join(parts) or "—"
 
     def status(self, tr: Translator, case: Case, now: dt.datetime) -> str:
@@ -197,7 +211,7 @@ class Cards:
             _("Case <b>{number}</b>").format(number=case.number),
             _("Status: {status}").format(status=self.status(tr, case, now)),
             _("Category: {value}").format(value=html.escape(self.category(tr, case.category))),
-            _("Place: {value}").format(value=html.escape(self.place(tr, case))),
+            _("Place: {value}").format(value=self.place(tr, case)),
         ]
         if case.colour or case.level:
             grade = []

@@ -95,6 +95,11 @@ def officer_buttons(tr: Translator, case: Case) -> Rows:
     return []
 
 
+def photos_button(tr: Translator, case: Case) -> Button:
+    """Sends every photo of the case (the stripped copies) to whoever may look at it."""
+    return _on(case, tr.gettext("📷 Photos"), "pho")
+
+
 def fixed_buttons(tr: Translator, case: Case) -> Rows:
     """The reporter's answer to "is the hazard really gone?" after the case was closed."""
     _ = tr.gettext

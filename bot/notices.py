@@ -12,7 +12,7 @@ import datetime as dt
 import html
 from collections.abc import Callable
 
-from bot.cards import Audience, Outgoing, cards, note_text
+from bot.cards import Audience, Outgoing, cards, map_link, note_text
 from bot.case_buttons import (
     Rows,
     answer_buttons,
@@ -20,6 +20,7 @@ from bot.case_buttons import (
     extension_buttons,
     fixed_buttons,
     officer_buttons,
+    photos_button,
     triage_buttons,
 )
 from bot.i18n import N_, Translator
@@ -27,13 +28,6 @@ from bot.notify import Render
 from bot.plans import needs_plan
 from bot.services import Services
 from bot.vocabulary.models import Case
-
-
-def _location(case: Case) -> tuple[float, float] | None:
-    if case.latitude is not None and case.longitude is not None:
-        return (case.latitude, case.longitude)
-    return None
-
 
 # To the department's officers --------------------------------------------------------------
 
@@ -49,7 +43,11 @@ def officer_card(
     enterprise_name: str | None = None,
 ) -> Render:
     """A case card for officers, after a headline (a msgid with {number}), and ``extra``
-    (HTML, or made in the officer's language) below it."""
+    (HTML, or made in the officer's language) below it.
+
+    It shows the first of ``photos`` (a channel may send the card as its caption: one message
+    for a burst of new cases, within Telegram's one a second to a chat) and, when there are
+    more, the button that sends them all; the map point is a link in the card."""
 
     def render(tr: Translator) -> Outgoing:
         now = services.clock.now()
@@ -60,7 +58,10 @@ def officer_card(
         below = extra(tr) if callable(extra) else extra
         if below:
             text += "\n\n" + below
-        return Outgoing(text, buttons(tr, case), photos or [], _location(case))
+        rows = buttons(tr, case)
+        if len(photos or []) > 1:
+            rows = [*rows, [photos_button(tr, case)]]
+        return Outgoing(text, rows, (photos or [])[:1])
 
     return render
 
@@ -147,7 +148,9 @@ def answered(
         ]
         if answer:
             lines.append(_("Answer: {value}").format(value=html.escape(answer)))
-        return Outgoing("\n".join(lines), [], [photo] if photo else [], location)
+        if location:
+            lines.append(_("Place: {value}").format(value=map_link(*location)))
+        return Outgoing("\n".join(lines), [], [photo] if photo else [])
 
     return render
 
@@ -179,7 +182,7 @@ def rectification_order(services: Services, case: Case, photos: list[str]) -> Re
             text += "\n" + _(
                 "A major hazard: first send the department your rectification plan (治理方案)."
             )
-        return Outgoing(text, enterprise_buttons(tr, case), photos, _location(case))
+        return Outgoing(text, enterprise_buttons(tr, case), photos)
 
     return render
 

@@ -266,6 +266,35 @@ class FakeUser:
             content["entities"] = [entity]
         return await self._send(content, message.chat_id)
 
+    # --- the chat itself ---------------------------------------------------------------------
+
+    async def block_bot(self) -> JSONDict:
+        """Block the bot: sends to this chat answer 403, and the bot is told (my_chat_member)."""
+        self.api.block(self.user_id)
+        return await self._emit({"my_chat_member": self._membership("member", "kicked")})
+
+    async def unblock_bot(self) -> JSONDict:
+        """Unblock the bot (Telegram: "restart"): the bot may write again, and is told so."""
+        self.api.unblock(self.user_id)
+        return await self._emit({"my_chat_member": self._membership("kicked", "member")})
+
+    def _membership(self, old: str, new: str) -> JSONDict:
+        """A ChatMemberUpdated of the bot in this private chat, from ``old`` to ``new`` status."""
+
+        def member(status: str) -> JSONDict:
+            state: JSONDict = {"status": status, "user": self.api.bot_user}
+            if status == "kicked":
+                state["until_date"] = 0  # for ever
+            return state
+
+        return {
+            "chat": self.chat,
+            "from": self.user,
+            "date": self.api.timestamp(),
+            "old_chat_member": member(old),
+            "new_chat_member": member(new),
+        }
+
     # --- buttons ----------------------------------------------------------------------------
 
     async def press(self, label_or_data: str, *, message: SentMessage | None = None) -> JSONDict:

@@ -18,6 +18,7 @@ from handlers import (
     inputs,
     join,
     language,
+    membership,
     report,
     rewards,
     subscriptions,
@@ -55,6 +56,7 @@ def install(app: ShaoziApp) -> None:
     ordered: list[BaseHandler[Update, common.Context, object]] = [
         # First: a press without data would match any handler with a pattern.
         common.dataless_press(),
+        *membership.handlers(),
         *common.commands(),
         # A report in progress asks its step again in the language just chosen.
         *language.handlers(report.ask_again),

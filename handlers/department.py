@@ -17,6 +17,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from bot import (
     assignment,
+    case_buttons,
     casefile,
     dates,
     permissions,
@@ -37,6 +38,7 @@ from bot.i18n import N_
 from bot.labels import LEVEL_LABELS, STATUS_LABELS
 from bot.queue import queue_page
 from bot.tg.context import Context
+from bot.tg.delivery import fits_caption
 from bot.tg.keyboards import keyboard
 from bot.vocabulary.grading import Colour
 from bot.vocabulary.lifecycle import Level, Status
@@ -83,8 +85,15 @@ async def show_card(
     query = update.callback_query
     if edit and query is not None and query.message is not None:
         with contextlib.suppress(BadRequest):  # unchanged, or too old to edit
-            await query.edit_message_text(card.text, reply_markup=buttons)
-            return
+            if not (isinstance(query.message, Message) and query.message.photo):
+                await query.edit_message_text(card.text, reply_markup=buttons)
+                return
+            # A notice sent as a photo with the card as its caption.
+            if fits_caption(card.text):
+                await query.edit_message_caption(card.text, reply_markup=buttons)
+                return
+            # The card outgrew a caption: it comes anew, the photo keeps no stale buttons.
+            await query.edit_message_reply_markup(None)
     await context.bot.send_message(context.account.id, card.text, reply_markup=buttons)
 
 
@@ -873,7 +882,7 @@ async def case_command(update: Update, context: Context) -> None:
     )
     buttons = list(card.buttons)
     if view.audience is not Audience.ENTERPRISE or case.status is Status.ASSIGNED:
-        buttons.append([(_("📷 Photos"), case_data("pho", case.id, case.version))])
+        buttons.append([case_buttons.photos_button(context.tr, case)])
     await context.bot.send_message(context.account.id, text, reply_markup=keyboard(buttons))
 
 

@@ -11,7 +11,7 @@ from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot import rectification, stats, tasks
+from bot import case_buttons, rectification, stats, tasks
 from bot.buttons import CasePress, Space, case_data, decode_case, pattern
 from bot.cards import Audience, cards
 from bot.errors import InputMistake, NotAllowed, ShaoziError
@@ -75,7 +75,7 @@ async def order_card(context: Context, case: Case, back: Rows) -> tuple[str, Row
     card = await staff_card(context, case, Audience.ENTERPRISE)
     rows = list(card.buttons)
     if case.status is Status.ASSIGNED:
-        rows.append([(context.gettext("📷 Photos"), case_data("pho", case.id, case.version))])
+        rows.append([case_buttons.photos_button(context.tr, case)])
     return card.text, [*rows, *back]
 
 

@@ -84,10 +84,19 @@ class OutboxRepo:
         )
         return [_row(dict(r)) for r in rows]
 
-    async def mark_sent(self, row_id: int, now: dt.datetime) -> None:
+    async def mark_sent(self, row_id: int, now: dt.datetime, error: str | None = None) -> None:
+        """Done: every part was accepted, or refused for good (``error`` says which)."""
         await self.sql.execute(
-            "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ?",
-            (to_db(now), row_id),
+            "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1,"
+            " last_error = IFNULL(?, last_error) WHERE id = ?",
+            (to_db(now), error, row_id),
+        )
+
+    async def mark_parts_sent(self, row_id: int, parts: int) -> None:
+        """The first ``parts`` parts of a pending row are settled: a retry goes on after them."""
+        await self.sql.execute(
+            "UPDATE outbox SET parts_sent = ? WHERE id = ? AND status = 'pending'",
+            (parts, row_id),
         )
 
     async def postpone(

@@ -146,6 +146,10 @@ class UserRepo:
             "UPDATE users SET blocked_at = ? WHERE id = ?", (to_db(now), user_id)
         )
 
+    async def mark_unblocked(self, user_id: int) -> None:
+        """They unblocked the bot: messages go to them again, the subscription they chose with."""
+        await self.sql.execute("UPDATE users SET blocked_at = NULL WHERE id = ?", (user_id,))
+
     # Subscriptions (awareness days, broadcasts) -----------------------------------------------
 
     async def mark_subscription_asked(self, user_id: int) -> None:

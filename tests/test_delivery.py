@@ -10,14 +10,19 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 
 from bot.cards import Outgoing
+from bot.invites import InviteSpec
 from bot.notify import Notifier
 from bot.reports import store_photo
 from bot.tg.app import outbox_worker
 from bot.tg.delivery import Limits, OutboxWorker
+from bot.vocabulary.roles import Role
+from fakebotapi.api import FakeNetworkError
 from tests.support import tables
-from tests.support.chat import Bot
-from tests.support.images import jpeg
+from tests.support.cases import LAOCHENG, report
+from tests.support.chat import Bot, map_points, since
+from tests.support.images import has_metadata, jpeg
 from tests.support.moments import SHANGHAI
+from tests.support.people import staff
 
 
 def saying(text: str) -> Callable[[object], Outgoing]:
@@ -226,3 +231,172 @@ async def test_a_photo_goes_up_once_then_by_its_file_id(bot: Bot) -> None:
     [again] = await send_to([6004])
     assert again != first[0]
     assert await bot.db.lookup.photos.file_ids([sha]) == {sha: again}
+
+
+# A notification in parts: photos, a map point, the text and its buttons -----------------------
+
+BUTTON = [[("Look", "x:1")]]
+
+
+async def photos(bot: Bot, count: int, seed: int = 40) -> list[str]:
+    root = bot.services.settings.photos_dir
+    now = bot.clock.now()
+    stored = [await store_photo(bot.db, root, jpeg(seed=seed + n), now) for n in range(count)]
+    return [photo.sha256 for photo in stored]
+
+
+async def queue_to(bot: Bot, users: list[int], message: Outgoing) -> None:
+    for user_id in users:
+        bot.user(user_id, language="en")  # the fake API knows their chats
+    async with bot.db.transaction() as tx:
+        for user_id in users:
+            await tx.users.touch(user_id, "en", bot.clock.now())
+        notifier = Notifier(tx, bot.services, bot.clock.now())
+        for user_id in users:
+            await notifier.user(user_id, "parts", lambda _tr: message)
+
+
+async def deliver_all(bot: Bot, sender: OutboxWorker) -> None:
+    for _ in range(2000):
+        await sender.run_once()
+        if await bot.db.read.outbox.pending_count() == 0:
+            return
+        bot.clock.advance(seconds=1)
+    raise AssertionError("the outbox never emptied")
+
+
+async def test_a_retry_goes_on_from_the_first_part_not_yet_sent(bot: Bot) -> None:
+    users = list(range(5100, 5130))
+    album = await photos(bot, 2)
+    await queue_to(bot, users, Outgoing("A wall", BUTTON, album, LAOCHENG))
+    rng = random.Random(11)
+
+    def chaos(method: str, params: dict[str, object]) -> dict[str, object] | None:
+        roll = rng.random()
+        if roll < 0.1:
+            return {"retry_after": 1}
+        if roll < 0.2:
+            return {"network": True}
+        if roll < 0.3:
+            return {"error_code": 502, "description": "Bad Gateway"}
+        return None
+
+    bot.api.chaos = chaos
+    await deliver_all(bot, worker(bot, Limits()))
+
+    sent = [m for m in bot.api.sent if m.chat_id in users]
+    # Each part arrived once: the album (two photo messages), the map point, the text.
+    assert len([m for m in sent if m.photo]) == 2 * len(users)
+    assert len([m for m in sent if m.location]) == len(users)
+    cards = [m for m in sent if m.plain == "A wall"]
+    assert sorted(m.chat_id for m in cards) == users
+    assert all(m.has_button("Look") for m in cards)
+    # Faults hit the parts after the album too, so rows were retried with their album sent.
+    later = len(bot.api.calls_of("sendLocation")) + len(bot.api.calls_of("sendMessage"))
+    assert later > 2 * len(users)
+
+
+async def test_only_the_part_in_flight_at_a_failure_goes_twice(bot: Bot) -> None:
+    album = await photos(bot, 2)
+    await queue_to(bot, [5200], Outgoing("A wall", BUTTON, album, LAOCHENG))
+    lost_answers = ["sendLocation"]
+
+    def answer_lost(method: str, params: dict[str, object]) -> None:
+        if method in lost_answers:  # Telegram has the map point; the bot never hears so
+            lost_answers.remove(method)
+            raise FakeNetworkError("timed out")
+
+    bot.api.after_call = answer_lost
+    await deliver_all(bot, worker(bot, Limits()))
+    assert [m.method for m in bot.api.messages_to(5200)] == [
+        "sendMediaGroup",
+        "sendMediaGroup",
+        "sendLocation",
+        "sendLocation",  # the part in flight, again
+        "sendMessage",
+    ]
+
+
+async def test_a_refused_map_point_or_photo_still_delivers_the_card(bot: Bot) -> None:
+    [photo] = await photos(bot, 1)
+    await queue_to(bot, [5300], Outgoing("Map refused", BUTTON, [photo], LAOCHENG))
+    bot.api.fail_next("sendLocation", error_code=400, description="Bad Request: wrong location")
+    await bot.drain()
+    got = bot.api.messages_to(5300)
+    assert [m.method for m in got] == ["sendPhoto", "sendMessage"]
+    assert got[1].plain == "Map refused"
+    assert got[1].has_button("Look")
+
+    # The card as the caption of a photo Telegram refuses: the card goes alone.
+    await queue_to(bot, [5301], Outgoing("Photo refused", BUTTON, [photo]))
+    bot.api.fail_next("sendPhoto", error_code=400, description="Bad Request: IMAGE_PROCESS_FAILED")
+    await bot.drain()
+    [alone] = bot.api.messages_to(5301)
+    assert (alone.method, alone.plain) == ("sendMessage", "Photo refused")
+    assert alone.has_button("Look")
+
+    # Both rows count as sent, the part left out on record for the operator.
+    rows = tables.rows(bot.db, "SELECT chat_id, status, last_error FROM outbox ORDER BY id")
+    assert [(r[0], r[1]) for r in rows] == [(5300, "sent"), (5301, "sent")]
+    assert rows[0][2] == "map point: Wrong location"
+    assert rows[1][2] == "photo with the text: Image_process_failed"
+
+    # A text Telegram refuses is what the row was for: it failed.
+    await queue_to(bot, [5302], Outgoing("<b>broken", BUTTON))
+    report = await bot.drain()
+    assert report.failed == 1
+    assert bot.api.messages_to(5302) == []
+
+
+# A new case reaches an officer as one message ----------------------------------------------
+
+
+async def test_a_new_case_is_one_message_to_the_officer(bot: Bot) -> None:
+    officer = await staff(bot, InviteSpec(Role.OFFICER, "fire"))
+    number = await report(bot.user(language="en"))
+    mark = len(officer.transcript)
+    await bot.drain()
+    [card] = since(officer, mark)
+    assert card.method == "sendPhoto"
+    assert not has_metadata(card.photo or b"")
+    assert f"New report {number}" in card.plain
+    assert "Reporter: Chen Jing, 13912345678" in card.plain
+    assert map_points(card) == [LAOCHENG]  # the place: a tap opens the map
+    for label in ("Accept", "Reject", "Transfer", "Duplicate", "Ask the reporter"):
+        assert card.has_button(label)
+    assert not card.has_button("Photos")  # its only photo is this one
+
+    # The officer acts on it in place: the caption becomes the card as it is now.
+    await officer.press("Accept", message=card)
+    await officer.press("orange", message=card)
+    await officer.press("general hazard", message=card)
+    assert "Status: accepted" in card.plain
+    assert card.has_button("Order an enterprise to fix it")
+    assert len(since(officer, mark)) == 1
+
+
+async def test_the_other_photos_of_a_new_case_come_on_request(bot: Bot) -> None:
+    officer = await staff(bot, InviteSpec(Role.OFFICER, "fire"))
+    number = await report(bot.user(language="en"), photo_seed=20, photos=3)
+    mark = len(officer.transcript)
+    await bot.drain()
+    [card] = since(officer, mark)
+    assert (card.method, card.photo is not None) == ("sendPhoto", True)
+    assert f"New report {number}" in card.plain
+    await officer.press("Photos", message=card)
+    shown = [m for m in since(officer, mark + 1) if m.photo]
+    assert len(shown) == 3
+    assert shown[0].file_id == card.file_id  # the first again, by the file id it went up with
+
+
+async def test_a_card_too_long_for_a_caption_follows_its_photo(bot: Bot) -> None:
+    officer = await staff(bot, InviteSpec(Role.OFFICER, "fire"))
+    description = "The emergency exit is locked and the corridor is full of boxes. " * 14
+    number = await report(bot.user(language="en"), description=description)
+    mark = len(officer.transcript)
+    await bot.drain()
+    photo, card = since(officer, mark)
+    assert (photo.method, card.method) == ("sendPhoto", "sendMessage")
+    assert f"New report {number}" in card.plain
+    assert map_points(card) == [LAOCHENG]
+    assert card.has_button("Accept")

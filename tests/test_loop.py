@@ -14,7 +14,7 @@ from bot.vocabulary.grading import Colour
 from bot.vocabulary.roles import Role
 from fakebotapi import FakeUser, SentMessage
 from tests.support.cases import accepted_and_ordered, enterprise_named, report
-from tests.support.chat import Bot, since, texts
+from tests.support.chat import Bot, map_points, since, texts
 from tests.support.images import has_metadata, jpeg
 from tests.support.people import account, staff
 from tests.support.scenarios import a_case_from_report_to_closing, an_enterprise_self_report
@@ -183,10 +183,11 @@ async def test_refused_extension_reused_fix_photo_and_not_fixed_with_a_photo(bot
     await citizen.press("No, it is not fixed", message=citizen.last)
     await citizen.send_photo(jpeg(seed=63), caption="Still locked")
     await bot.drain()
-    photos = [m for m in officer.transcript[-3:] if m.photo]
-    assert len(photos) == 1
-    assert not has_metadata(photos[0].photo or b"")
-    assert "Still locked" in officer.last.plain
+    reopened = officer.last  # the reporter's photo, stripped, with the card as its caption
+    assert reopened.photo is not None
+    assert not has_metadata(reopened.photo)
+    assert "The reporter says case" in reopened.plain
+    assert "Still locked" in reopened.plain
 
 
 async def test_a_long_history_fits_in_one_message(bot: Bot) -> None:
@@ -279,6 +280,24 @@ async def test_a_rejected_case_asks_its_reporter_nothing_more(bot: Bot) -> None:
     actor = await account(bot, officer)
     with pytest.raises(errors.NotThisStep):
         await questions.ask_reporter(bot.services, actor, case.id, "Which floor was it?")
+
+
+async def test_a_place_given_as_the_answer_reaches_the_officer_as_a_map_link(bot: Bot) -> None:
+    officer = await staff(bot, InviteSpec(Role.OFFICER, "fire"))
+    citizen = bot.user(language="en")
+    number = await report(citizen)
+    await bot.drain()
+    await officer.press("Ask the reporter", message=officer.last)
+    await officer.send("Where exactly is the exit?")
+    await bot.drain()
+    await citizen.press("Answer")
+    await citizen.send_location(30.2812, 120.1934)
+    mark = len(officer.transcript)
+    await bot.drain()
+    [answer] = since(officer, mark)
+    assert f"The reporter of {number} answered your question." in answer.plain
+    assert "Place: 30.28120, 120.19340" in answer.plain
+    assert map_points(answer) == [(30.2812, 120.1934)]
 
 
 async def test_an_answer_with_coordinates_off_the_earth_is_refused(bot: Bot) -> None:

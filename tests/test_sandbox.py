@@ -119,9 +119,9 @@ def test_a_citizen_reports_and_the_officer_gets_the_case(sandbox: Client) -> Non
     card = officer[-1]
     assert f"New report {number}" in card["html"]
     assert any("Accept" in b["text"] for row in card["buttons"] for b in row)
-    assert officer[-3]["photo"]
-    assert officer[-2]["location"]
-    assert sandbox.get(officer[-3]["photo"])[:2] == b"\xff\xd8"
+    # One message: the photo, the card as its caption, the place a link to the map.
+    assert sandbox.get(card["photo"])[:2] == b"\xff\xd8"
+    assert 'href="https://uri.amap.com/marker?position=' in card["html"]
     count = next(u for u in sandbox.get("/api/users")["users"] if u["key"] == "officer")["count"]
     assert count == len([m for m in officer if m["from"] == "bot"])
 

@@ -7,7 +7,13 @@ import logging
 from collections.abc import Callable, Set
 from typing import Any
 
-from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    LinkPreviewOptions,
+)
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
@@ -150,7 +156,14 @@ def build_application(
         .base_url(settings.api_url)
         .base_file_url(settings.file_url)
         .context_types(ContextTypes(context=Context, bot_data=BotData))
-        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.zone))
+        # No link previews: a card's map link would show a preview fetched from the map site.
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                tzinfo=settings.zone,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )

@@ -1,8 +1,10 @@
 """The outbox's delivery: sends queued notifications within Telegram's limits, at least once.
 
-A row is marked sent as soon as Telegram accepted all of it, so a crash resends only the rows
-that were in flight; nothing else is sent twice and nothing is lost. Rows of one chat go out in
-the order they were queued.
+A row goes as its parts (photos, a map point, the text with its buttons; a text that fits rides
+as the caption of a single photo), each recorded as Telegram accepts it: a retry or a crash
+resends at most the part in flight, nothing else is sent twice and nothing is lost. A part
+Telegram refuses for good is left out and the rest still goes. Rows of one chat go out in the
+order they were queued.
 
 Limits (Telegram's, https://core.telegram.org/bots/faq): about 30 messages a second overall,
 one a second to a private chat, 20 a minute to a group. They are kept on the injected clock,
@@ -19,10 +21,13 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from telegram import Bot, InlineKeyboardMarkup, InputMediaPhoto, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from bot import accounts
+from bot.cards import visible_len
 from bot.clock import Clock
 from bot.photos import read_photo
 from bot.tg.keyboards import keyboard
@@ -32,6 +37,7 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12
+CAPTION = 1024  # the longest caption Telegram takes, counted as bot.cards.visible_len counts
 MAX_BACKOFF = dt.timedelta(minutes=10)
 # Telegram's answers that mean this chat can no longer be written to.
 GONE = ("chat not found", "bot was blocked", "user is deactivated", "bot was kicked")
@@ -128,65 +134,132 @@ def markup(row: OutboxRow) -> InlineKeyboardMarkup | None:
     return keyboard(row.payload.get("buttons") or [])
 
 
-def message_count(row: OutboxRow) -> int:
-    """How many Telegram messages a row becomes (an album counts as one request)."""
-    payload = row.payload
-    photos = len(payload.get("photos") or [])
-    return (
-        (1 if photos else 0)
-        + (1 if payload.get("location") else 0)
-        + (1 if payload.get("text") else 0)
-    ) or 1
+def fits_caption(text: str) -> bool:
+    """Whether an HTML text may go as the caption of a photo."""
+    return visible_len(text) <= CAPTION
 
 
-async def send_row(bot: Bot, db: Database, row: OutboxRow, photos_dir: Path) -> None:
-    """Send one queued notification: its photos, its map point, then its text and buttons."""
-    payload = row.payload
-    await send_photos(bot, db, photos_dir, row.chat_id, list(payload.get("photos") or []))
+@dataclass(frozen=True)
+class Part:
+    """One request of a queued notification: photos (an album is one request), a map point, or
+    the text with the buttons, which rides as the caption of a single photo when it fits."""
+
+    photos: tuple[str, ...] = ()
+    location: tuple[float, float] | None = None
+    text: str | None = None
+
+    @property
+    def kind(self) -> str:
+        if self.photos:
+            return "photo with the text" if self.text else "photos"
+        return "map point" if self.location else "text"
+
+    def fallbacks(self) -> tuple[Part, ...]:
+        """What still goes when Telegram refuses this part for good: the text alone, when it
+        was the caption of the refused photo."""
+        return (Part(text=self.text),) if self.photos and self.text else ()
+
+
+def parts(payload: dict[str, Any]) -> list[Part]:
+    """A row's parts in the order they go: its photos (albums of up to ten), its map point, its
+    text and buttons. A text right after a single photo is that photo's caption when it fits:
+    one message instead of two (an album cannot carry buttons)."""
+    photos = list(payload.get("photos") or [])
+    result = [Part(photos=tuple(photos[i : i + ALBUM])) for i in range(0, len(photos), ALBUM)]
     location = payload.get("location")
     if location:
-        await bot.send_location(row.chat_id, latitude=location[0], longitude=location[1])
-    if payload.get("text"):
-        await bot.send_message(row.chat_id, payload["text"], reply_markup=markup(row))
+        result.append(Part(location=(float(location[0]), float(location[1]))))
+    text = payload.get("text")
+    if text:
+        if result and len(result[-1].photos) == 1 and fits_caption(text):
+            result[-1] = Part(photos=result[-1].photos, text=text)
+        else:
+            result.append(Part(text=text))
+    return result
+
+
+def message_count(row: OutboxRow) -> int:
+    """How many Telegram messages the rest of a row becomes (an album counts as one request)."""
+    return len(parts(row.payload)[row.parts_sent :]) or 1
+
+
+def gone(exc: TelegramError) -> bool:
+    """Whether Telegram's answer means this chat can no longer be written to."""
+    return isinstance(exc, Forbidden) or any(reason in exc.message.lower() for reason in GONE)
+
+
+async def send_part(
+    bot: Bot,
+    db: Database,
+    root: Path,
+    chat_id: int,
+    part: Part,
+    buttons: InlineKeyboardMarkup | None,
+) -> None:
+    """Send one part of a notification; the buttons go with its text."""
+    buttons = buttons if part.text else None
+    if part.photos:
+        await send_media(bot, db, root, chat_id, list(part.photos), part.text, buttons)
+    elif part.location is not None:
+        await bot.send_location(chat_id, latitude=part.location[0], longitude=part.location[1])
+    elif part.text:
+        await bot.send_message(chat_id, part.text, reply_markup=buttons)
 
 
 async def send_photos(bot: Bot, db: Database, root: Path, chat_id: int, hashes: list[str]) -> None:
-    """Send stored photos, in albums of up to ten. A photo Telegram already has goes by its file
-    id: its bytes go up once, not once per recipient (a broadcast's photo, a case's photos for
-    each officer and contact)."""
-    known = await db.lookup.photos.file_ids(hashes)
+    """Send stored photos, in albums of up to ten."""
     for start in range(0, len(hashes), ALBUM):
-        chunk = hashes[start : start + ALBUM]
-        try:
-            sent = await _send_album(bot, root, chat_id, chunk, known)
-        except BadRequest as exc:
-            stale: dict[str, str | None] = {sha: None for sha in chunk if sha in known}
-            if not stale or "file" not in exc.message.lower():
-                raise
-            # A file id Telegram no longer takes (another bot's token, say): send the bytes.
-            log.warning("file ids of %d photos refused (%s); uploading them", len(stale), exc)
-            async with db.autocommit() as session:
-                await session.photos.set_file_ids(stale)
-            for sha in stale:
-                del known[sha]
-            sent = await _send_album(bot, root, chat_id, chunk, known)
-        learned: dict[str, str | None] = {
-            sha: message.photo[-1].file_id
-            for sha, message in zip(chunk, sent, strict=False)
-            if sha not in known and message.photo
-        }
-        if learned:
-            async with db.autocommit() as session:
-                await session.photos.set_file_ids(learned)
-            known.update({sha: file_id for sha, file_id in learned.items() if file_id})
+        await send_media(bot, db, root, chat_id, hashes[start : start + ALBUM])
+
+
+async def send_media(
+    bot: Bot,
+    db: Database,
+    root: Path,
+    chat_id: int,
+    hashes: list[str],
+    caption: str | None = None,
+    buttons: InlineKeyboardMarkup | None = None,
+) -> None:
+    """Send up to ten stored photos: one (with its caption and buttons), or an album. A photo
+    Telegram already has goes by its file id: its bytes go up once, not once per recipient (a
+    broadcast's photo, a case's photos for each officer and contact)."""
+    known = await db.lookup.photos.file_ids(hashes)
+    try:
+        sent = await _send_album(bot, root, chat_id, hashes, known, caption, buttons)
+    except BadRequest as exc:
+        stale: dict[str, str | None] = {sha: None for sha in hashes if sha in known}
+        if not stale or "file" not in exc.message.lower():
+            raise
+        # A file id Telegram no longer takes (another bot's token, say): send the bytes.
+        log.warning("file ids of %d photos refused (%s); uploading them", len(stale), exc)
+        async with db.autocommit() as session:
+            await session.photos.set_file_ids(stale)
+        for sha in stale:
+            del known[sha]
+        sent = await _send_album(bot, root, chat_id, hashes, known, caption, buttons)
+    learned: dict[str, str | None] = {
+        sha: message.photo[-1].file_id
+        for sha, message in zip(hashes, sent, strict=False)
+        if sha not in known and message.photo
+    }
+    if learned:
+        async with db.autocommit() as session:
+            await session.photos.set_file_ids(learned)
 
 
 async def _send_album(
-    bot: Bot, root: Path, chat_id: int, hashes: list[str], known: dict[str, str]
+    bot: Bot,
+    root: Path,
+    chat_id: int,
+    hashes: list[str],
+    known: dict[str, str],
+    caption: str | None,
+    buttons: InlineKeyboardMarkup | None,
 ) -> Sequence[Message]:
     media: list[str | bytes] = [known.get(sha) or read_photo(root, sha) for sha in hashes]
     if len(media) == 1:
-        return [await bot.send_photo(chat_id, media[0])]
+        return [await bot.send_photo(chat_id, media[0], caption=caption, reply_markup=buttons)]
     return await bot.send_media_group(chat_id, [InputMediaPhoto(item) for item in media])
 
 
@@ -257,26 +330,31 @@ class OutboxWorker:
             return await self.deliver(row)
 
     async def deliver(self, row: OutboxRow) -> str:
-        """Send one row and record the outcome: sent, postponed, failed or dropped."""
+        """Send the parts of a row not yet settled and record the outcome: sent, postponed,
+        failed or dropped. Each part is recorded as soon as Telegram took it, so a retry (after
+        RetryAfter, a network error, a crash) goes on from the first part not yet sent: at
+        most the part in flight goes twice."""
+        todo = parts(row.payload)
+        refusals: list[str] = []
+        lost = False  # the last part, the point of the notification, was refused
         try:
-            await send_row(self.bot, self.db, row, self.photos_dir)
+            for index in range(row.parts_sent, len(todo)):
+                refused = await self._send_part(row, todo[index])
+                refusals.extend(refused)
+                # Every way of sending it refused: the part is not there at all.
+                lost = len(refused) > len(todo[index].fallbacks())
+                if index + 1 < len(todo):
+                    async with self.db.autocommit() as session:
+                        await session.outbox.mark_parts_sent(row.id, index + 1)
         except RetryAfter as exc:
             wait = _seconds(exc.retry_after)
             self.pacer.pause(wait)
             await self._postpone(row, dt.timedelta(seconds=wait), str(exc), count_attempt=False)
             return "postponed"
-        except Forbidden as exc:
+        except (Forbidden, BadRequest) as exc:  # what _send_part lets through: the chat is gone
             await self._chat_gone(row, exc.message)
             return "dropped"
-        except BadRequest as exc:
-            if any(reason in exc.message.lower() for reason in GONE):
-                await self._chat_gone(row, exc.message)
-                return "dropped"
-            log.error("outbox row %s refused by Telegram: %s", row.id, exc.message)
-            async with self.db.transaction() as tx:
-                await tx.outbox.give_up(row.id, "failed", exc.message)
-            return "failed"
-        except (NetworkError, OSError) as exc:  # timeouts, 5xx answers, a missing photo file
+        except (NetworkError, OSError) as exc:  # timeouts, 5xx answers, an unreadable photo
             if row.attempts + 1 >= MAX_ATTEMPTS:
                 async with self.db.transaction() as tx:
                     await tx.outbox.give_up(row.id, "failed", str(exc))
@@ -289,10 +367,37 @@ class OutboxWorker:
             async with self.db.transaction() as tx:
                 await tx.outbox.give_up(row.id, "failed", str(exc))
             return "failed"
+        error = "; ".join(refusals) or None
+        if lost:
+            async with self.db.transaction() as tx:
+                await tx.outbox.give_up(row.id, "failed", error or "")
+            return "failed"
         # The hot path: one statement, its own transaction, committed before the next row.
         async with self.db.autocommit() as session:
-            await session.outbox.mark_sent(row.id, self.clock.now())
+            await session.outbox.mark_sent(row.id, self.clock.now(), error)
         return "sent"
+
+    async def _send_part(self, row: OutboxRow, part: Part) -> list[str]:
+        """Send one part; Telegram's refusals for good (400, a photo file gone), each logged.
+
+        A refused part is left out and the rest still goes; the card whose photo was refused
+        goes alone. Only a chat that is gone ends the row here (the error is raised)."""
+        refusals: list[str] = []
+        for attempt in (part, *part.fallbacks()):
+            try:
+                await send_part(
+                    self.bot, self.db, self.photos_dir, row.chat_id, attempt, markup(row)
+                )
+                return refusals
+            except BadRequest as exc:
+                if gone(exc):
+                    raise
+                reason = exc.message
+            except FileNotFoundError as exc:  # a stored photo that is no longer there
+                reason = str(exc)
+            log.error("outbox row %s: %s refused, left out: %s", row.id, attempt.kind, reason)
+            refusals.append(f"{attempt.kind}: {reason}")
+        return refusals
 
     async def _postpone(
         self, row: OutboxRow, wait: dt.timedelta, error: str, *, count_attempt: bool = True
@@ -304,9 +409,7 @@ class OutboxWorker:
         """Stop writing to a chat that blocked the bot or no longer exists."""
         async with self.db.transaction() as tx:
             await tx.outbox.give_up(row.id, "dropped", reason)
-            await tx.outbox.drop_pending_for_chat(row.chat_id, reason)
-            if row.chat_id > 0:
-                await tx.users.mark_blocked(row.chat_id, self.clock.now())
+            await accounts.chat_gone(tx, row.chat_id, self.clock.now(), reason)
 
     async def drain(self) -> DeliveryReport:
         """Pass after pass until nothing due can go now (what waits for a limit stays)."""

@@ -173,6 +173,7 @@ class OutboxRow(_Row):
     sent_at: dt.datetime | None
     broadcast_id: int | None = None
     quiet: bool = False
+    parts_sent: int = 0  # the parts Telegram has accepted or refused for good (bot/tg/delivery.py)
 
 
 class PendingInput(_Row):

@@ -36,14 +36,16 @@ async def report(
     photo_seed: int = 1,
     description: str = DESCRIPTION,
     anonymous: bool = False,
+    photos: int = 1,
 ) -> str:
-    """A fire-safety report in Laocheng, with one photo, in the citizen's name unless
-    ``anonymous``; its case number."""
+    """A fire-safety report in Laocheng, with one photo (or ``photos``), in the citizen's name
+    unless ``anonymous``; its case number."""
     await citizen.send("/report")
     await citizen.press("Fire safety")
     await citizen.send_location(*LAOCHENG)
     await citizen.send(description)
-    await citizen.send_photo(jpeg(seed=photo_seed))
+    for n in range(photos):
+        await citizen.send_photo(jpeg(seed=photo_seed + n))
     await citizen.press("Done")
     if anonymous:
         await citizen.press("Anonymous")

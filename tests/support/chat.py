@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from telegram import Update
 from telegram.request import BaseRequest
@@ -120,6 +121,22 @@ def since(user: FakeUser, mark: int) -> list[SentMessage]:
 
 def texts(messages: list[SentMessage]) -> str:
     return "\n---\n".join(m.plain for m in messages if m.plain)
+
+
+def links(message: SentMessage) -> list[str]:
+    """The addresses the links of a message's text or caption open."""
+    return [str(e["url"]) for e in message.entities if e.get("type") == "text_link"]
+
+
+def map_points(message: SentMessage) -> list[tuple[float, float]]:
+    """The (latitude, longitude) of each map link in a message, as a user's map would show."""
+    points = []
+    for url in links(message):
+        query = parse_qs(urlsplit(url).query)
+        if urlsplit(url).netloc == "uri.amap.com" and query.get("coordinate") == ["wgs84"]:
+            longitude, latitude = (float(v) for v in query["position"][0].split(","))
+            points.append((latitude, longitude))
+    return points
 
 
 def case_buttons(message: SentMessage) -> list[str]:

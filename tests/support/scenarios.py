@@ -10,7 +10,7 @@ from bot.invites import InviteSpec
 from bot.vocabulary.lifecycle import Status
 from bot.vocabulary.roles import Role
 from tests.support.cases import LAOCHENG, enterprise_named, report
-from tests.support.chat import NUMBER, Bot, since, texts
+from tests.support.chat import NUMBER, Bot, map_points, since, texts
 from tests.support.images import has_metadata, jpeg
 from tests.support.people import staff
 
@@ -27,15 +27,16 @@ async def a_case_from_report_to_closing(bot: Bot) -> None:
     supervisor = await staff(bot, InviteSpec(Role.SUPERVISOR))
     citizen = bot.user(language="en", first_name="Jing", username="chenjing88")
 
-    # 1. The citizen reports; the fire department's officer gets it with photo and place.
+    # 1. The citizen reports; the fire department's officer gets it in one message: the photo
+    # with the card as its caption, the place a link to the map, the buttons.
     number = await report(citizen)
     mark_o = len(officer.transcript)
     await bot.drain()
     new = since(officer, mark_o)
-    assert [m.method for m in new] == ["sendPhoto", "sendLocation", "sendMessage"]
-    assert not has_metadata(new[0].photo or b"")
-    assert new[1].location == LAOCHENG
-    card = new[2]
+    assert [m.method for m in new] == ["sendPhoto"]
+    card = new[0]
+    assert not has_metadata(card.photo or b"")
+    assert map_points(card) == [LAOCHENG]
     assert f"New report {number}" in card.plain
     assert "Reporter: Chen Jing, 13912345678" in card.plain  # real name: officers may see it
     for label in ("Accept", "Reject", "Transfer", "Duplicate", "Ask the reporter"):
@@ -89,7 +90,8 @@ async def a_case_from_report_to_closing(bot: Bot) -> None:
     mark_e, mark_c = len(contact.transcript), len(citizen.transcript)
     await bot.drain()
     order = since(contact, mark_e)
-    assert [m.method for m in order] == ["sendPhoto", "sendLocation", "sendMessage"]
+    assert [m.method for m in order] == ["sendPhoto"]  # the order is the photo's caption
+    assert map_points(order[0]) == [LAOCHENG]
     assert f"Rectification order (整改通知) for case {number}" in order[-1].plain
     assert "by 2026-12-07" in order[-1].plain
     assert order[-1].has_button("Submit the fix")
