@@ -99,18 +99,38 @@ def plan_sent(services: Services, case: Case) -> Render:
     )
 
 
-def fix_submitted(services: Services, case: Case, photos: list[str]) -> Render:
+def fix_submitted(
+    services: Services, case: Case, photos: list[str], enterprise_name: str | None
+) -> Render:
     return officer_card(
-        services, case, headline=N_("Fix submitted for case {number}"), photos=photos
+        services,
+        case,
+        headline=N_("Fix submitted for case {number}"),
+        photos=photos,
+        enterprise_name=enterprise_name,
     )
 
 
-def extension_requested(services: Services, case: Case) -> Render:
+def extension_requested(
+    services: Services, case: Case, enterprise_name: str | None, *, late: bool
+) -> Render:
+    """The enterprise's request for more time; ``late`` when it came after the deadline."""
+    deadline = cards(services).date(case.deadline)
+
+    def after_deadline(tr: Translator) -> str:
+        if not late:
+            return ""
+        return tr.gettext("⏰ Asked for after the deadline ({date}) had passed.").format(
+            date=deadline
+        )
+
     return officer_card(
         services,
         case,
         headline=N_("Extension requested for case {number}"),
         buttons=extension_buttons,
+        extra=after_deadline,
+        enterprise_name=enterprise_name,
     )
 
 

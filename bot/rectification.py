@@ -46,6 +46,14 @@ async def submit_plan(services: Services, actor: Account, case_id: int, plan: st
     return updated
 
 
+async def enterprise_name(tx: Session, case: Case) -> str | None:
+    """The name of the enterprise ordered to fix the case, for the officers' cards."""
+    if case.enterprise_id is None:
+        return None
+    company = await tx.enterprises.get(case.enterprise_id)
+    return company.name if company is not None else None
+
+
 async def request_extension(
     services: Services, actor: Account, case_id: int, until: dt.datetime, reason: str
 ) -> Case:
@@ -58,8 +66,11 @@ async def request_extension(
         if case.deadline is not None and until <= case.deadline:
             raise ExtensionTooShort(date=cards(services).date(case.deadline))
 
+        late = case.deadline is not None and services.clock.now() > case.deadline
+        name = await enterprise_name(tx, case)
+
         async def announce(n: Notifier, updated: Case, event: int) -> None:
-            render = notices.extension_requested(services, updated)
+            render = notices.extension_requested(services, updated, name, late=late)
             await n.officers(updated, f"ev:{event}", render)
 
         return Change(
@@ -117,11 +128,11 @@ async def submit_fix(
         for position, sha in enumerate(photos, start=await tx.cases.photo_count(case.id, "fix")):
             await tx.cases.add_photo(case.id, "fix", position, sha, actor.id, now)
         flag = await fix_photo_flag(tx, case, photos)
+        name = await enterprise_name(tx, case)
 
         async def announce(n: Notifier, updated: Case, event: int) -> None:
-            await n.officers(
-                updated, f"ev:{event}", notices.fix_submitted(services, updated, photos)
-            )
+            render = notices.fix_submitted(services, updated, photos, name)
+            await n.officers(updated, f"ev:{event}", render)
             await n.participants(updated, f"ev:{event}", notices.fix_in_review(updated))
 
         values = {"fix_submitted_at": now, "fix_note": text, "fix_flag": flag, "reopened": False}

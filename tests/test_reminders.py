@@ -204,3 +204,41 @@ async def test_after_downtime_past_the_deadline_only_the_overdue_notice_goes(bot
         (case_id,),
     )
     assert [r[1] for r in rows] == [1, 1, 1, 0]
+
+
+@pytest.mark.parametrize(
+    ("language", "late"),
+    [
+        ("zh-hans", "⏰ 申请时整改期限（2026-11-25）已过。"),
+        ("zh-hant", "⏰ 申請時整改期限（2026-11-25）已過。"),
+        ("en", "⏰ Asked for after the deadline (2026-11-25) had passed."),
+    ],
+)
+async def test_officers_cards_of_a_fix_and_a_late_request_name_the_enterprise(
+    bot: Bot, language: str, late: str
+) -> None:
+    officer, contact, _supervisor, case_id = await assigned_case(bot, Colour.BLUE, days=3)
+    await officer.send("/language")
+    await officer.press({"zh-hans": "简体中文", "zh-hant": "繁體中文", "en": "English"}[language])
+    services = bot.services
+    on_time = dates.end_of_day(services, 10)
+    await rectification.request_extension(
+        services, await account(bot, contact), case_id, on_time, "Parts on order."
+    )
+    await bot.drain()
+    assert "Golden Dragon Restaurant" in officer.last.plain
+    assert late not in officer.last.plain  # asked in time
+    case = await bot.db.read.cases.get(case_id)
+    assert case is not None
+    await rectification.decide_extension(
+        services, await account(bot, officer), case_id, case.version, grant=False
+    )
+    bot.clock.advance(days=4)  # past the deadline of 2026-11-25
+    await rectification.request_extension(
+        services, await account(bot, contact), case_id, dates.end_of_day(services, 5), "Sorry."
+    )
+    await bot.drain()
+    assert late in officer.last.plain
+    await rectification.submit_fix(services, await account(bot, contact), case_id, [], "Done.")
+    await bot.drain()
+    assert "Golden Dragon Restaurant" in officer.last.plain
