@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import socket
+import sqlite3
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 from telegram import Update
 
@@ -19,10 +22,12 @@ from bot.city import CityConfig
 from bot.clock import ManualClock
 from bot.schedule import INBOX_RETENTION, run_sweeps
 from bot.settings import Settings
+from bot.tg import inbox as inbox_module
 from bot.tg.processing import conversation_of
 from fakebotapi import FakeBotAPI, FakeUser
+from storage.inbox import InboxRepo
 from tests.support import tables
-from tests.support.chat import Bot
+from tests.support.chat import SORRY, Bot
 from tests.support.polling import Polling
 
 WELCOME = "Welcome to Shaozi"
@@ -90,6 +95,66 @@ async def test_each_update_is_committed_before_the_next_offset_confirms_it(
     assert inbox(polling) == [(1, True, False), (2, True, False), (3, True, False)]
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_the_webhook_answers_telegram_after_the_commit(polling: Polling) -> None:
+    hold = polling.hold()
+    port = free_port()
+    await polling.start(webhook=port)
+    answered: list[tuple[int, list[tuple[int, bool, bool]]]] = []
+    async with httpx.AsyncClient() as client:
+
+        async def post(update: dict[str, Any]) -> None:
+            response = await client.post(f"http://127.0.0.1:{port}/hook", json=update)
+            answered.append((response.status_code, inbox(polling)))
+
+        user = FakeUser(polling.api, 801, language_code="en", deliver=post)
+        sent = await user.send("/help")
+        await hold.until_running(1)
+        # Telegram had its 200 with the update committed, not yet handled.
+        assert answered == [(200, [(1, False, True)])]
+        hold.released.set()
+        assert HELP in (await answers(user, 1))[0]
+        await polling.idle()
+        await post(sent)  # Telegram retries a call whose answer it did not get
+        await user.send("/start")  # one conversation: a queued replay would be answered first
+        texts = await answers(user, 2)
+        await polling.idle()
+    assert answered[1] == (200, [(1, True, False)])
+    assert len(texts) == 2
+    assert WELCOME in texts[1]
+
+
+async def test_a_database_that_refuses_for_a_while_delays_polling_and_loses_nothing(
+    polling: Polling, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inbox_module, "RETRY_FIRST", 0)
+    refusals = 3
+    add = InboxRepo.add
+
+    async def refusing(repo: InboxRepo, *args: Any) -> bool:
+        nonlocal refusals
+        if refusals:
+            refusals -= 1
+            raise sqlite3.OperationalError("database is locked")
+        return await add(repo, *args)
+
+    monkeypatch.setattr(InboxRepo, "add", refusing)
+    await polling.start()
+    user = polling.user(251)
+    await user.send("/help")
+    assert HELP in (await answers(user, 1))[0]
+    assert refusals == 0
+    await user.send("/start")  # polling goes on
+    assert WELCOME in (await answers(user, 2))[1]
+    await polling.idle()
+    assert inbox(polling) == [(1, True, False), (2, True, False)]
+
+
 async def test_an_update_that_comes_again_is_not_handled_again(polling: Polling) -> None:
     app = await polling.start()
     user = polling.user(201)
@@ -139,6 +204,25 @@ async def test_what_a_crash_left_unhandled_is_handled_on_start_once_in_order(
     assert len(other.texts()) == 1
     assert WELCOME in other.texts()[0]
     assert inbox(polling) == [(n, True, False) for n in (1, 2, 3, 4)]
+
+
+async def test_an_update_whose_handler_failed_counts_as_handled(polling: Polling) -> None:
+    polling.fail(lambda update: chat_of(update) == 351)
+    await polling.start()
+    unlucky, other = polling.user(351), polling.user(352)
+    await unlucky.send("/help")
+    assert SORRY in (await answers(unlucky, 1))[0]  # the error handler answered
+    await other.send("/help")
+    assert HELP in (await answers(other, 1))[0]
+    await polling.idle()
+    assert inbox(polling) == [(1, True, False), (2, True, False)]
+    answered = len(unlucky.transcript)
+    await polling.stop()
+    await polling.start()  # nothing to handle again: the user was answered
+    await other.send("/start")
+    assert WELCOME in (await answers(other, 2))[1]
+    await polling.idle()
+    assert len(unlucky.transcript) == answered
 
 
 async def test_one_users_updates_wait_for_each_other_and_no_one_else_does(

@@ -21,6 +21,10 @@ from bot.services import Services
 
 log = logging.getLogger(__name__)
 
+# Seconds between attempts to commit an update while the database refuses, doubling to the most.
+RETRY_FIRST = 0.1
+RETRY_MOST = 5.0
+
 
 class Inbox(asyncio.Queue[object]):
     """The update queue of the Application (``ApplicationBuilder.update_queue``)."""
@@ -32,16 +36,30 @@ class Inbox(asyncio.Queue[object]):
     async def put(self, item: object) -> None:
         """Queue an update once it is committed, unless it came before; anything else (PTB's
         stop signal) at once."""
-        if isinstance(item, Update) and not await self.receive(item):
+        if isinstance(item, Update) and not await self.keep(item):
             log.info("update %d came again; it is handled once", item.update_id)
             return
         await super().put(item)
 
-    async def receive(self, update: Update) -> bool:
-        """Write the update to the inbox as it came; False when it was there already."""
+    async def keep(self, update: Update) -> bool:
+        """Commit the update, however long the database refuses: an error here would end PTB's
+        polling for good, and until this returns Telegram keeps the update (polling is not
+        confirmed, a webhook call not answered). False when it was there already."""
+        payload = update.to_json()
+        delay = RETRY_FIRST
+        while True:
+            try:
+                return await self.receive(update.update_id, payload)
+            except Exception:
+                log.exception("could not keep update %d; trying again", update.update_id)
+            await asyncio.sleep(delay)
+            delay = min(2 * delay, RETRY_MOST)
+
+    async def receive(self, update_id: int, payload: str) -> bool:
+        """Write an update's JSON to the inbox; False when it was there already."""
         services = self._services
         async with services.db.autocommit() as session:
-            return await session.inbox.add(update.update_id, update.to_json(), services.clock.now())
+            return await session.inbox.add(update_id, payload, services.clock.now())
 
     async def requeue(self, bot: Bot) -> int:
         """Queue, in arrival order, what was received and not handled before the last stop;

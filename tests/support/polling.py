@@ -72,6 +72,7 @@ class Polling:
         self.on_poll: Callable[[int], None] | None = None
         self._polled = asyncio.Event()
         self._holds: list[Hold] = []
+        self._first: list[BaseHandler[Update, Any, None]] = []
         handle = api.handle
 
         def watching(method: str, params: Any, files: Any = None) -> tuple[int, Any]:
@@ -93,12 +94,23 @@ class Polling:
         does not wait for it forever)."""
         hold = Hold(chosen)
         self._holds.append(hold)
+        self._first.append(hold.handler())
         return hold
 
-    async def start(self, *, fetch: bool = True) -> ShaoziApp:
+    def fail(self, chosen: Callable[[Update], bool]) -> None:
+        """Make the next start's handlers raise on the updates ``chosen`` picks (a bug)."""
+
+        async def broken(update: Update, context: object) -> None:
+            if chosen(update):
+                raise RuntimeError("a handler failed")
+
+        self._first.append(TypeHandler(Update, broken))
+
+    async def start(self, *, fetch: bool = True, webhook: int | None = None) -> ShaoziApp:
         """Start as run_polling does: post_init (which queues what a stop left unhandled),
         polling, then fetching from the queue (``fetch=False``: updates are received and kept,
-        not handled)."""
+        not handled). With ``webhook`` (a port), as run_webhook does: Telegram's POSTs come to
+        http://127.0.0.1:PORT/hook."""
         app = build_application(
             self.settings,
             handlers.install,
@@ -106,13 +118,21 @@ class Polling:
             clock=self.clock,
             request=FakeRequest(self.api),
         )
-        for n, hold in enumerate(self._holds):  # one handler runs per group
-            app.add_handler(hold.handler(), group=FIRST_GROUP - n)
+        for n, handler in enumerate(self._first):  # one handler runs per group
+            app.add_handler(handler, group=FIRST_GROUP - n)
         await app.initialize()
         assert app.post_init is not None
         await app.post_init(app)
         assert app.updater is not None
-        await app.updater.start_polling()
+        if webhook is None:
+            await app.updater.start_polling()
+        else:
+            await app.updater.start_webhook(
+                listen="127.0.0.1",
+                port=webhook,
+                url_path="hook",
+                webhook_url="https://bot.example.org/hook",  # the proxy in front of it
+            )
         if fetch:
             await app.start()
         self.app = app
