@@ -9,10 +9,13 @@ Shaozi's run (texts, a location, button presses whose message carries its keyboa
 each with one text: the message's text, the place, or the button's data. A second echo figure
 feeds it short texts only ("hello 17"), the cheapest update there is. A third application, the
 floor, makes for each update exactly the Bot API calls Shaozi made, with no logic and no
-database: what PTB itself costs for what Shaozi says.
+database: what PTB itself costs for what Shaozi says. A last figure has every user file their
+report at the same time, each update committed to the durable inbox and handled by the update
+processor, as the running bot does: what per-conversation concurrency gives (the others take
+updates one after another, as a bot without it would).
 Each is timed ``--rounds`` times, interleaved, and its best round counts (this machine's figures
 move 20-30% between single runs). ``--rtt-ms`` makes every Bot API call wait that long for its
-answer, as a network round trip to Telegram would (all four wait alike).
+answer, as a network round trip to Telegram would (all wait alike).
 Target: Shaozi at least half the echo's rate.
 Run: python bench/throughput.py [--reports N] [--rounds N] [--rtt-ms MS]
 """
@@ -40,7 +43,8 @@ import handlers
 from bot.city import load_city
 from bot.clock import ManualClock
 from bot.settings import SAMPLE_CITY
-from bot.tg.app import shutdown
+from bot.tg.app import ShaoziApp, shutdown
+from bot.tg.inbox import Inbox
 from fakebotapi import FakeBotAPI, FakeRequest, FakeUser
 from sandbox.core import offline_settings, start_on_fake_api
 
@@ -245,10 +249,11 @@ async def one_report(user: FakeUser, lat: float, lon: float) -> None:
     await user.press("Submit")
 
 
-async def shaozi_reports(reports: int, folder: Path, rtt: float) -> tuple[float, Recorder]:
-    """Seconds for Shaozi to take ``reports`` complete reports, and what it got and did."""
+async def shaozi_app(reports: int, folder: Path, rtt: float) -> tuple[FakeBotAPI, ShaoziApp]:
+    """Shaozi on its own fake API, initialized, for ``reports`` reports in one day."""
     api = FakeBotAPI(token=TOKEN)
-    api.history_limit = 1000
+    # Enough history that every user still sees their last message when all report at once.
+    api.history_limit = max(1000, 20 * reports)
     settings = offline_settings(folder, TOKEN)
     city = load_city(SAMPLE_CITY)
     # One simulated day: lift the per-person daily limit (each report has its own user anyway).
@@ -257,33 +262,72 @@ async def shaozi_reports(reports: int, folder: Path, rtt: float) -> tuple[float,
     app = await start_on_fake_api(
         api, settings, handlers.install, city=city, clock=ManualClock(), request=transport(api, rtt)
     )
-    districts = city.districts
+    return api, app
+
+
+def place(app: ShaoziApp, n: int) -> tuple[float, float]:
+    """The n-th report's place: a grid about 300 m apart, so none is another's duplicate."""
+    districts = app.bot_data.services.city.districts
+    lat, lon = districts[n % len(districts)].centre()
+    cell = n // len(districts)
+    return lat + (cell % 20) * 0.0025 - 0.025, lon + (cell // 20 % 20) * 0.0035 - 0.035
+
+
+def check_filed(user: FakeUser, n: int) -> None:
+    if "Your report is filed as" not in user.last.plain:
+        raise SystemExit(f"report {n} was not filed: {user.last.plain!r}")
+
+
+async def shaozi_reports(reports: int, folder: Path, rtt: float) -> tuple[float, Recorder]:
+    """Seconds for Shaozi to take ``reports`` complete reports, and what it got and did."""
+    api, app = await shaozi_app(reports, folder, rtt)
     recorder = Recorder(api)
     start = _timer()
     for n in range(reports):
         user = _user(api, app, 20_000 + n, recorder)
-        lat, lon = districts[n % len(districts)].centre()
-        # A grid of places about 300 m apart, so no report is offered as another's duplicate.
-        cell = n // len(districts)
-        lat += (cell % 20) * 0.0025 - 0.025
-        lon += (cell // 20 % 20) * 0.0035 - 0.035
-        await one_report(user, lat, lon)
-        if "Your report is filed as" not in user.last.plain:
-            raise SystemExit(f"report {n} was not filed: {user.last.plain!r}")
+        await one_report(user, *place(app, n))
+        check_filed(user, n)
     elapsed = time.perf_counter() - start
     await shutdown(app)
     await app.shutdown()
     return elapsed, recorder
 
 
+async def shaozi_at_once(reports: int, folder: Path, rtt: float) -> float:
+    """Seconds for Shaozi to take ``reports`` complete reports filed at the same time, one user
+    each, every update as the running bot takes it: committed to the inbox, then handled by the
+    update processor (per-conversation order, SHAOZI_CONCURRENT_UPDATES at once). Each user
+    waits for the answer to a step before the next, as a person does."""
+    api, app = await shaozi_app(reports, folder, rtt)
+    inbox, processor = app.update_queue, app.update_processor
+    assert isinstance(inbox, Inbox)
+
+    async def deliver(update: dict[str, Any]) -> None:
+        received = Update.de_json(update, app.bot)
+        if await inbox.keep(received):
+            await processor.process_update(received, app.process_update(received))
+
+    users = [FakeUser(api, 30_000 + n, language_code="en", deliver=deliver) for n in range(reports)]
+    start = _timer()
+    await asyncio.gather(*(one_report(user, *place(app, n)) for n, user in enumerate(users)))
+    elapsed = time.perf_counter() - start
+    for n, user in enumerate(users):
+        check_filed(user, n)
+    await shutdown(app)
+    await app.shutdown()
+    return elapsed
+
+
 async def run(reports: int, rounds: int, rtt: float) -> None:
-    shaozi_s = floor_s = echo_s = text_s = float("inf")
+    shaozi_s = floor_s = echo_s = text_s = at_once_s = float("inf")
     recorder: Recorder | None = None
     calls = 0
     for _ in range(rounds):
         with tempfile.TemporaryDirectory() as folder:
             seconds, recorded = await shaozi_reports(reports, Path(folder), rtt)
         shaozi_s = min(shaozi_s, seconds)
+        with tempfile.TemporaryDirectory() as folder:
+            at_once_s = min(at_once_s, await shaozi_at_once(reports, Path(folder), rtt))
         recorder = recorder or recorded
         seconds, calls = await replay(recorder, rtt)
         floor_s = min(floor_s, seconds)
@@ -293,6 +337,7 @@ async def run(reports: int, rounds: int, rtt: float) -> None:
     updates = len(recorder.updates)
     shaozi_rate, echo_rate, text_rate = updates / shaozi_s, updates / echo_s, updates / text_s
     floor_rate = updates / floor_s
+    at_once_rate = updates / at_once_s
     ratio, text_ratio = shaozi_rate / echo_rate, shaozi_rate / text_rate
     own = 1 - floor_s / shaozi_s
     away = f", every Bot API call {rtt * 1000:g} ms away" if rtt else ""
@@ -301,6 +346,11 @@ async def run(reports: int, rounds: int, rtt: float) -> None:
     print(f"bare PTB echo, the same updates: {echo_rate:.0f} updates/s ({echo_s:.2f} s)")
     print(f"bare PTB echo, short texts only: {text_rate:.0f} updates/s ({text_s:.2f} s)")
     print(f"Shaozi report flow with SQLite writes: {shaozi_rate:.0f} updates/s ({shaozi_s:.2f} s)")
+    print(
+        f"Shaozi, all {reports} reports at once through the inbox and the update processor:"
+        f" {at_once_rate:.0f} updates/s ({at_once_s:.2f} s), {at_once_rate / shaozi_rate:.1f}"
+        " times one at a time"
+    )
     print(
         f"bare PTB making Shaozi's {calls} Bot API calls, no logic: {floor_rate:.0f} updates/s"
         f" ({floor_s:.2f} s); Shaozi's own code is {own:.0%} of its time"
@@ -314,7 +364,8 @@ async def run(reports: int, rounds: int, rtt: float) -> None:
         f" shaozi_per_s={shaozi_rate:.0f} ratio={ratio:.2f} echo_text_per_s={text_rate:.0f}"
         f" ratio_text={text_ratio:.2f} floor_per_s={floor_rate:.0f}"
         f" floor_ratio={floor_rate / echo_rate:.2f} calls_per_update={calls / updates:.2f}"
-        f" own_share={own:.2f}"
+        f" own_share={own:.2f} at_once_per_s={at_once_rate:.0f}"
+        f" at_once_speedup={at_once_rate / shaozi_rate:.1f}"
     )
 
 

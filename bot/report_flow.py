@@ -242,10 +242,14 @@ async def _start(services: Services, account: Account) -> ReportDraft:
     return await start_draft(services.db, account.id, services.clock.now(), first)
 
 
-async def new_draft(services: Services, account: Account) -> ReportDraft:
-    """A fresh draft, if the user may still report today (else DailyLimitReached)."""
+async def new_draft(services: Services, account: Account, message_id: int = 0) -> ReportDraft:
+    """A fresh draft, if the user may still report today (else DailyLimitReached);
+    ``message_id`` is the message that asked for it, so a replay of it is recognised."""
     await _check_daily_limit(services, account.id)
-    return await _start(services, account)
+    draft = await _start(services, account)
+    if message_id:
+        await save(services, draft, message_id)
+    return draft
 
 
 async def start_with_photo(

@@ -17,12 +17,22 @@ from bot.services import Services
 log = logging.getLogger(__name__)
 
 RETENTION = dt.timedelta(days=30)
+# Telegram keeps an unconfirmed update for 24 hours at most, so no replay comes later than that.
+INBOX_RETENTION = dt.timedelta(days=2)
 
 
 async def forget_old_texts(services: Services, now: dt.datetime) -> int:
     """A sweep: sent notifications older than a month keep their keys, not their words."""
     async with services.db.transaction(bulk=True) as tx:
         await tx.outbox.forget_payloads(now - RETENTION)
+    return 0  # queues nothing
+
+
+async def forget_handled_updates(services: Services, now: dt.datetime) -> int:
+    """A sweep: a handled update's id is kept while Telegram might still send it again, then
+    the inbox lets it go (the inbox never grows without bound)."""
+    async with services.db.transaction(bulk=True) as tx:
+        await tx.inbox.prune(now - INBOX_RETENTION)
     return 0  # queues nothing
 
 
@@ -42,6 +52,7 @@ def sweeps() -> tuple[Sweep, ...]:
         digest.sweep_digest,
         rewards.sweep_rewards,
         forget_old_texts,
+        forget_handled_updates,
     )
 
 

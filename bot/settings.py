@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     send_rate: float = Field(
         default=30.0, gt=0, le=10_000, description="Notifications per second, overall"
     )
+    concurrent_updates: int = Field(
+        default=256,
+        ge=1,
+        le=100_000,
+        description="Updates handled at once, each conversation's in order (1: one at a time)",
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -383,6 +383,11 @@ async def start_report(update: Update, context: Context) -> None:
     # doing now, so its messages must not go there.
     await inputs.done(context, user_id)
     draft = await report_flow.current_draft(context.services, user_id)
+    command = update.message
+    if draft is not None and command is not None and command.message_id <= draft.last_message_id:
+        # This /report again (a restart mid-update): it began the draft, whose step is asked.
+        await ask(context, draft)
+        return
     if draft is not None:
         text = _(
             "You have a report in progress (step {number} of {total}). Continue it, or start over?"
@@ -398,7 +403,9 @@ async def start_report(update: Update, context: Context) -> None:
         await context.bot.send_message(user_id, text, reply_markup=keyboard)
         return
     try:
-        draft = await report_flow.new_draft(context.services, context.account)
+        draft = await report_flow.new_draft(
+            context.services, context.account, command.message_id if command else 0
+        )
     except ShaoziError as exc:
         await context.bot.send_message(user_id, exc.render(_))
         return

@@ -21,6 +21,7 @@ from storage.cases import CaseQueries, CaseRepo
 from storage.departments import DepartmentRepo
 from storage.drafts import DraftRepo
 from storage.enterprises import EnterpriseRepo
+from storage.inbox import InboxRepo
 from storage.inputs import PendingInputRepo
 from storage.invites import InviteRepo
 from storage.outbox import OutboxRepo
@@ -121,6 +122,10 @@ class Session:
     @cached_property
     def broadcasts(self) -> BroadcastRepo:
         return BroadcastRepo(self._sql)
+
+    @cached_property
+    def inbox(self) -> InboxRepo:
+        return InboxRepo(self._sql)
 
 
 def _open_inline(path: Path, *, readonly: bool) -> sqlite3.Connection:

@@ -31,6 +31,8 @@ from bot.services import Services
 from bot.settings import Settings
 from bot.tg.context import BotData, Context
 from bot.tg.delivery import Limits, OutboxWorker, stop_task
+from bot.tg.inbox import Inbox
+from bot.tg.processing import ConversationProcessor
 from bot.vocabulary.roles import Role
 from storage.db import Database
 
@@ -121,8 +123,11 @@ async def sweep(context: Context) -> None:
 
 
 async def _post_init(app: ShaoziApp) -> None:
-    """Start the bot's own work: the database, the sweep and the outbox sender."""
+    """Start the bot's own work: the database, the updates a stop left unhandled, the sweep and
+    the outbox sender."""
     await startup(app)
+    if isinstance(app.update_queue, Inbox):
+        await app.update_queue.requeue(app.bot)
     if app.job_queue is not None:
         app.job_queue.run_repeating(sweep, interval=60, first=5, name="sweep")
     app.bot_data.worker_task = asyncio.create_task(outbox_worker(app).run_forever())
@@ -150,6 +155,14 @@ def build_application(
     """Build the bot: services in bot_data, typed context, handlers installed."""
     if settings.token is None:
         raise ValueError("a bot token is required to build the application")
+    services = Services(
+        settings=settings,
+        city=city or load_city(settings.city),
+        db=Database(settings.database),
+        clock=clock or SystemClock(),
+        catalogs=Catalogs(),
+    )
+    inbox = Inbox(services)
     builder = (
         ApplicationBuilder()
         .token(settings.token.get_secret_value())
@@ -164,6 +177,10 @@ def build_application(
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
+        .update_queue(inbox)
+        .concurrent_updates(
+            ConversationProcessor(settings.concurrent_updates, finished=inbox.handled)
+        )
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
@@ -175,12 +192,6 @@ def build_application(
         limiter = AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=3)
         builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
     app: ShaoziApp = builder.build()
-    app.bot_data.services = Services(
-        settings=settings,
-        city=city or load_city(settings.city),
-        db=Database(settings.database),
-        clock=clock or SystemClock(),
-        catalogs=Catalogs(),
-    )
+    app.bot_data.services = services
     install_handlers(app)
     return app

@@ -51,6 +51,13 @@ class Invite(_Row):
     used_at: dt.datetime | None
 
 
+class ReceivedUpdate(_Row):
+    """An update in the inbox, received and not yet handled: its JSON as the channel sent it."""
+
+    update_id: int
+    payload: str
+
+
 class Enterprise(_Row):
     id: int
     name: str
