@@ -164,14 +164,26 @@ class Cards:
         return district.name.get(tr.language) if district else "—"
 
     def place(self, tr: Translator, case: Case) -> str:
+        where = self.spot(tr, case.address, case.latitude, case.longitude, case.district)
+        return where or "—"
+
+    def spot(
+        self,
+        tr: Translator,
+        address: str | None,
+        latitude: float | None,
+        longitude: float | None,
+        district: str | None,
+    ) -> str:
+        """The typed address, the pin's coordinates and the district, those known; or ""."""
         parts = []
-        if case.address:
-            parts.append(case.address)
-        if case.latitude is not None and case.longitude is not None:
-            parts.append(f"{case.latitude:.5f}, {case.longitude:.5f}")
-        if case.district:
-            parts.append(self.district(tr, case.district))
-        return " · ".join(parts) or "—"
+        if address:
+            parts.append(address)
+        if latitude is not None and longitude is not None:
+            parts.append(f"{latitude:.5f}, {longitude:.5f}")
+        if district:
+            parts.append(self.district(tr, district))
+        return " · ".join(parts)
 
     def status(self, tr: Translator, case: Case, now: dt.datetime) -> str:
         label = tr.gettext(STATUS_LABELS[case.status])
