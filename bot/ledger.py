@@ -1,7 +1,7 @@
 """The hazard ledger (隐患台账): every case of a period as a spreadsheet, XLSX and CSV.
 
-One pass over the cases writes both files, row by row (openpyxl's write-only mode and the csv
-module), so a year of a large city never sits in memory. Headers and values are in the reader's
+One pass over the cases writes both files, row by row (bot/xlsx.py and the csv module), so a
+year of a large city never sits in memory. Headers and values are in the reader's
 language. The reporter's identity is not in the ledger at all (DESIGN.md, "Confidentiality"):
 storage/stats.py does not even read it.
 
