@@ -187,6 +187,24 @@ class Cards:
             parts.append(html.escape(self.district(tr, case.district)))
         return " · ".join(parts) or "—"
 
+    def spot(
+        self,
+        tr: Translator,
+        address: str | None,
+        latitude: float | None,
+        longitude: float | None,
+        district: str | None,
+    ) -> str:
+        """The typed address, the pin's coordinates and the district, those known; or ""."""
+        parts = []
+        if address:
+            parts.append(address)
+        if latitude is not None and longitude is not None:
+            parts.append(f"{latitude:.5f}, {longitude:.5f}")
+        if district:
+            parts.append(self.district(tr, district))
+        return " · ".join(parts)
+
     def status(self, tr: Translator, case: Case, now: dt.datetime) -> str:
         label = tr.gettext(STATUS_LABELS[case.status])
         if case.overdue(now):

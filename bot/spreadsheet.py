@@ -8,7 +8,8 @@ import re
 # A cell starting with one of these is a formula to Excel (tab and carriage return as well:
 # spreadsheet programs strip them and read what follows).
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
-# Control characters are not allowed in XLSX (openpyxl refuses them); a CSV cell drops them too.
+# Control characters are not allowed in XLSX (XML has no place for them); a CSV cell drops them
+# too.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 

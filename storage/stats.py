@@ -135,18 +135,27 @@ class LedgerRow(NamedTuple):
 
     number: str
     created_at: dt.datetime
-    category: str
-    district: str | None
+    self_reported: bool
+    enterprise: str | None
+    credit_code: str | None  # 统一社会信用代码
     address: str | None
+    district: str | None
+    latitude: float | None
+    longitude: float | None
+    category: str
+    description: str
     colour: str | None
     level: str | None
     department: str
-    enterprise: str | None
-    deadline: dt.datetime | None
     status: str
+    deadline: dt.datetime | None
+    plan: str | None  # 治理方案
+    fix_note: str | None  # what the fix submitted last says was done
+    accepted_at: dt.datetime | None
+    fix_submitted_at: dt.datetime | None
+    verified_at: dt.datetime | None
     closed_at: dt.datetime | None
     escalated_at: dt.datetime | None
-    self_reported: bool
     reward_status: str | None
 
 
@@ -243,8 +252,16 @@ class StatsRepo:
 
 
 _LEDGER_COLUMNS = (
-    "c.number, c.created_at, c.category, c.district, c.address, c.colour, c.level,"
-    " c.department, e.name, c.deadline, c.status, c.closed_at, c.escalated_at, c.self_reported"
+    "c.number, c.created_at, c.self_reported, e.name, e.credit_code, c.address, c.district,"
+    " c.latitude, c.longitude, c.category, c.description, c.colour, c.level, c.department,"
+    " c.status, c.deadline, c.plan, c.fix_note, c.accepted_at, c.fix_submitted_at,"
+    # Verifying the fix closes the case (销号) in the same step, so the two times are one; but
+    # a reporter who says it is not fixed reopens it (closed_at is cleared) while the officers'
+    # verification stays a fact: that one is the close event's. Looked up for those cases only.
+    " CASE WHEN c.status = 'closed' THEN c.closed_at"
+    " WHEN c.status = 'fix_submitted' AND c.reopened THEN (SELECT v.at FROM case_events v"
+    " WHERE v.case_id = c.id AND v.kind = 'close' ORDER BY v.id DESC LIMIT 1) END,"
+    " c.closed_at, c.escalated_at"
 )
 
 
@@ -293,19 +310,28 @@ class LedgerReader:
                     yield LedgerRow(
                         r[0],
                         from_db(r[1]),
-                        r[2],
+                        bool(r[2]),
                         r[3],
                         r[4],
                         r[5],
                         r[6],
                         r[7],
                         r[8],
-                        _time(r[9]),
+                        r[9],
                         r[10],
-                        _time(r[11]),
-                        _time(r[12]),
-                        bool(r[13]),
+                        r[11],
+                        r[12],
+                        r[13],
                         r[14],
+                        _time(r[15]),
+                        r[16],
+                        r[17],
+                        _time(r[18]),
+                        _time(r[19]),
+                        _time(r[20]),
+                        _time(r[21]),
+                        _time(r[22]),
+                        r[23],
                     )
         finally:
             conn.close()

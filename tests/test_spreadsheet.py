@@ -56,37 +56,79 @@ def hazard_row(typed: str) -> LedgerRow:
     return LedgerRow(
         number="YH-20261122-0001",
         created_at=NOW,
-        category="fire",
-        district=None,
+        self_reported=False,
+        enterprise=typed,
+        credit_code=typed,
         address=typed,
+        district=None,
+        latitude=None,
+        longitude=None,
+        category="fire",
+        description=typed,
         colour=None,
         level=None,
         department="fire",
-        enterprise=typed,
+        status="closed",
         deadline=None,
-        status="submitted",
+        plan=typed,
+        fix_note=typed,
+        accepted_at=None,
+        fix_submitted_at=None,
+        verified_at=None,
         closed_at=None,
         escalated_at=None,
-        self_reported=False,
         reward_status=None,
     )
 
 
-def test_the_hazard_ledger_guards_the_address_and_the_enterprise(
-    city: CityConfig, tmp_path: Path
-) -> None:
+GUARDED = ("Enterprise", "Unified social credit code", "Address", "Hazard description")
+
+
+def test_the_hazard_ledger_guards_every_typed_text(city: CityConfig, tmp_path: Path) -> None:
     book = ledger.Ledger(Catalogs().translator(Language.EN), Cards(city, ZONE), NOW)
     rows = [hazard_row(typed) for typed, _cell in TYPED]
     csv_path, xlsx_path = tmp_path / "ledger.csv", tmp_path / "ledger.xlsx"
     assert ledger.write(book, rows, csv_path, xlsx_path) == len(TYPED)
 
     with csv_path.open(encoding="utf-8-sig", newline="") as file:
-        written = list(csv.reader(file))[1:]
+        header, *written = list(csv.reader(file))
     sheet = load_workbook(xlsx_path).worksheets[0]
     cells = list(sheet.iter_rows(min_row=2, values_only=True))
-    for (_typed, cell), line, row in zip(TYPED, written, cells, strict=True):
-        assert (line[4], line[8]) == (cell, cell)  # address, enterprise
-        assert (row[4], row[8]) == (cell, cell)
+    for (typed, cell), line, row in zip(TYPED, written, cells, strict=True):
+        by_header = dict(zip(header, line, strict=True))
+        in_sheet = dict(zip(header, row, strict=False))
+        for name in GUARDED:
+            assert (by_header[name], in_sheet[name]) == (cell, cell), (name, typed)
+        # The plan and the fix note follow a label: no formula, and control characters go.
+        plain = safe_text(typed).removeprefix("'")
+        assert by_header["Measures"] == f"Rectification plan: {plain}\nFix note: {plain}"
+        assert in_sheet["Measures"] == by_header["Measures"]
+
+
+def test_the_hazard_ledger_opens_as_a_spreadsheet(city: CityConfig, tmp_path: Path) -> None:
+    """Headers bold and kept in view, columns as wide as set, times shown to the second,
+    coordinates to five decimals."""
+    book = ledger.Ledger(Catalogs().translator(Language.EN), Cards(city, ZONE), NOW)
+    row = hazard_row("No. 5 Harbour Road")._replace(
+        created_at=NOW + dt.timedelta(microseconds=999_999), latitude=30.28, longitude=-120.1
+    )
+    csv_path, xlsx_path = tmp_path / "ledger.csv", tmp_path / "ledger.xlsx"
+    ledger.write(book, [row], csv_path, xlsx_path)
+    workbook = load_workbook(xlsx_path)
+    sheet = workbook.worksheets[0]
+    assert sheet.title == "Hazard ledger"
+    assert sheet.freeze_panes == "A2"
+    assert all(cell.font.b for cell in sheet[1])
+    assert [sheet.column_dimensions[c].width for c in "ABK"] == [20, 19, 40]
+    reported, latitude, longitude = sheet["B2"], sheet["H2"], sheet["I2"]
+    # City time without a zone (a spreadsheet has none), and without the fraction.
+    assert reported.value == dt.datetime(2026, 11, 22, 17, 0, tzinfo=ZONE).replace(tzinfo=None)
+    assert reported.number_format == "yyyy-mm-dd hh:mm:ss"
+    assert (latitude.value, longitude.value) == (30.28, -120.1)
+    assert latitude.number_format == "0.00000"
+    with csv_path.open(encoding="utf-8-sig", newline="") as file:
+        line = list(csv.reader(file))[1]
+    assert (line[1], line[7], line[8]) == ("2026-11-22 17:00:00", "30.28000", "-120.10000")
 
 
 async def test_the_reward_ledger_guards_the_note_and_the_reporter(

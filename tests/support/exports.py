@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
+from typing import TypeVar
 
 from openpyxl import load_workbook
 
@@ -13,6 +15,7 @@ from tests.support.chat import Bot
 from tests.support.generated import Made, insert_cases, make_cases
 
 BOM = b"\xef\xbb\xbf"
+T = TypeVar("T")
 
 
 async def seeded(bot: Bot, count: int = 600) -> list[Made]:
@@ -51,3 +54,14 @@ def csv_rows(document: SentMessage) -> list[list[str]]:
     assert document.document is not None
     assert document.document.startswith(BOM)
     return list(csv.reader(io.StringIO(document.document.decode("utf-8-sig"), newline="")))
+
+
+def by_number(rows: Sequence[Sequence[T]], blank: T) -> dict[str, dict[str, T]]:
+    """The lines of a ledger (CSV or sheet) by case number, each cell under its header; a
+    sheet's row ends at its last value, the rest is ``blank``."""
+    headers = [str(h) for h in rows[0]]
+    lines = {}
+    for row in rows[1:]:
+        cells = [*row, *[blank] * (len(headers) - len(row))]
+        lines[str(cells[0])] = dict(zip(headers, cells, strict=True))
+    return lines
