@@ -1,7 +1,7 @@
 """The hazard ledger (隐患台账): every case of a period as a spreadsheet, XLSX and CSV.
 
-One pass over the cases writes both files, row by row (bot/xlsx.py and the csv module), so a
-year of a large city never sits in memory. Headers and values are in the reader's
+One pass over the cases writes both files, row by row (openpyxl's write-only workbook and the
+csv module), so a year of a large city never sits in memory. Headers and values are in the reader's
 language. The reporter's identity is not in the ledger at all (DESIGN.md, "Confidentiality"):
 storage/stats.py does not even read it.
 
@@ -13,13 +13,15 @@ from __future__ import annotations
 import asyncio
 import csv
 import datetime as dt
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from bot import stats, xlsx
+from bot import stats
 from bot.cards import Cards, cards
 from bot.i18n import N_, Translator
 from bot.labels import LEVEL_LABELS, STATUS_LABELS
@@ -173,23 +175,58 @@ def _csv_cell(value: Cell) -> str:
 
 
 def write(ledger: Ledger, rows: Iterable[LedgerRow], csv_path: Path, xlsx_path: Path) -> int:
-    """Write both files in one pass over ``rows``; return how many cases they hold."""
+    """Write both files in one pass over ``rows``; return how many cases they hold.
+
+    The XLSX is openpyxl's write-only workbook: rows go out as they come, so a year's ledger
+    never sits in memory; times show to the second, coordinates to 5 decimals.
+    """
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook(write_only=True)
+    sheet: Any = book.create_sheet(_sheet_title(ledger.tr.gettext("Hazard ledger")))
     headers = ledger.headers()
+    bold = Font(bold=True)
+    header_cells = []
+    for header in headers:
+        cell = WriteOnlyCell(sheet, value=header)
+        cell.font = bold
+        header_cells.append(cell)
+    for index, width in enumerate(WIDTHS, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.freeze_panes = "A2"
+    sheet.append(header_cells)
+
+    def styled(value: Cell) -> object:
+        if isinstance(value, dt.datetime):
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.number_format = "yyyy-mm-dd hh:mm:ss"
+            return cell
+        if isinstance(value, float):
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.number_format = "0.00000"
+            return cell
+        return value
+
     count = 0
     # utf-8-sig: a byte-order mark, so that Excel reads the Chinese as UTF-8.
-    with (
-        csv_path.open("w", encoding="utf-8-sig", newline="") as out,
-        xlsx.Sheet(xlsx_path, ledger.tr.gettext("Hazard ledger"), WIDTHS) as sheet,
-    ):
+    with csv_path.open("w", encoding="utf-8-sig", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(headers)
-        sheet.header(headers)
         for row in rows:
             cells = ledger.cells(row)
             writer.writerow([_csv_cell(c) for c in cells])
-            sheet.append(cells)
+            sheet.append([styled(c) for c in cells])
             count += 1
+    book.save(xlsx_path)
     return count
+
+
+def _sheet_title(title: str) -> str:
+    """A worksheet title Excel accepts: no []:*?/\\, at most 31 characters."""
+    return re.sub(r"[\[\]:*?/\\]", " ", title)[:31] or "Sheet"
 
 
 # An export ------------------------------------------------------------------------------------
