@@ -16,7 +16,7 @@ from bot.labels import STATUS_LABELS
 from bot.paging import Page, page_of
 from bot.pending import owed
 from bot.permissions import is_case_enterprise, is_case_officer
-from bot.plans import needs_plan
+from bot.plans import MeasuresSent, check_fix_allowed, needs_plan, owes_measures
 from bot.services import Services
 from bot.vocabulary.lifecycle import Status
 from bot.vocabulary.models import Case
@@ -24,7 +24,7 @@ from bot.vocabulary.roles import Role
 
 TASKS_PAGE = 10
 # What an order's buttons start (their actions in the case buttons' data).
-FIX, EXTENSION, PLAN = "fix", "ext", "plan"
+FIX, EXTENSION, PLAN, MEASURES = "fix", "ext", "plan", "msr"
 
 
 class PlanSent(ShaoziError):
@@ -107,6 +107,10 @@ def check_startable(services: Services, case: Case, action: str) -> None:
         raise CaseMovedOn(status=STATUS_LABELS[case.status])
     if action == PLAN and (case.plan or not needs_plan(case)):
         raise PlanSent(number=case.number)
+    if action == MEASURES and not owes_measures(case):
+        raise MeasuresSent(number=case.number)
+    if action == FIX:
+        check_fix_allowed(case)
     if action == EXTENSION and case.extension_until is not None:
         raise ExtensionPending(number=case.number, date=cards(services).date(case.extension_until))
 

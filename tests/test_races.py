@@ -38,7 +38,7 @@ from bot.vocabulary.models import Case
 from bot.vocabulary.roles import Role
 from fakebotapi import FakeBotAPI, FakeUser, SentMessage
 from tests.support import tables
-from tests.support.cases import LAOCHENG, enterprise_named, report
+from tests.support.cases import LAOCHENG, enterprise_named, plan_if_owed, report
 from tests.support.chat import Bot, since, texts
 from tests.support.confidentiality import check_confidentiality
 from tests.support.images import jpeg
@@ -181,6 +181,7 @@ class Workflow:
     async def fixed(self, level: Level = Level.GENERAL) -> Case:
         case = await self.ordered(level)
         contact = await account(self.bot, self.contact)
+        case = await plan_if_owed(self.bot, contact, case)
         return await rectification.submit_fix(self.bot.services, contact, case.id, [], "Fixed.")
 
     async def extension_asked(self) -> Case:
