@@ -24,6 +24,10 @@ class PlanFirst(ShaoziError):
     )
 
 
+class PlanSent(ShaoziError):
+    message = N_("The rectification plan of case {number} has been sent already.")
+
+
 class MeasuresSent(ShaoziError):
     message = N_("The interim control measures of case {number} have been sent already.")
 

@@ -24,7 +24,13 @@ from bot.labels import STATUS_LABELS
 from bot.notify import Notifier
 from bot.permissions import is_case_enterprise, is_case_officer
 from bot.photos import hamming
-from bot.plans import check_fix_allowed, owes_measures, owes_plan
+from bot.plans import (
+    MeasuresSent,
+    PlanSent,
+    check_fix_allowed,
+    needs_measures,
+    needs_plan,
+)
 from bot.reasons import MAX_REASON, check_reason
 from bot.reports import MIN_DESCRIPTION, check_plan, clean_text
 from bot.services import Services
@@ -78,14 +84,16 @@ async def _major_step(
 ) -> Case:
     """Store what a major hazard's enterprise sent (the column and the event are named
     ``step``), once, and show it to the officers."""
-    owes = owes_plan if step == "plan" else owes_measures
+    needs, already = (needs_plan, PlanSent) if step == "plan" else (needs_measures, MeasuresSent)
     now = services.clock.now()
     async with services.db.transaction() as tx:
         case = await tx.cases.get(case_id)
         if case is None or not is_case_enterprise(actor, case):
             raise NotAllowed()
-        if case.status is not Status.ASSIGNED or not owes(case):
+        if case.status is not Status.ASSIGNED or not needs(case):
             raise NotThisStep(status=STATUS_LABELS[case.status])
+        if getattr(case, step):  # another contact of the enterprise was first
+            raise already(number=case.number)
         if not await tx.cases.update(case.id, case.version, now, {step: text}):
             raise CaseMovedOn(status=STATUS_LABELS[case.status])
         event = await tx.cases.add_event(case.id, now, actor.id, step, note=text)

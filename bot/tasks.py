@@ -10,13 +10,12 @@ from dataclasses import dataclass
 from bot.accounts import Account
 from bot.cards import cards
 from bot.dates import end_of_day, parse_deadline
-from bot.errors import CaseMovedOn, ExtensionPending, ExtensionTooShort, NotAllowed, ShaoziError
-from bot.i18n import N_
+from bot.errors import CaseMovedOn, ExtensionPending, ExtensionTooShort, NotAllowed
 from bot.labels import STATUS_LABELS
 from bot.paging import Page, page_of
 from bot.pending import owed
 from bot.permissions import is_case_enterprise, is_case_officer
-from bot.plans import MeasuresSent, check_fix_allowed, needs_plan, owes_measures
+from bot.plans import MeasuresSent, PlanSent, check_fix_allowed, needs_plan, owes_measures
 from bot.services import Services
 from bot.vocabulary.lifecycle import Status
 from bot.vocabulary.models import Case
@@ -25,10 +24,6 @@ from bot.vocabulary.roles import Role
 TASKS_PAGE = 10
 # What an order's buttons start (their actions in the case buttons' data).
 FIX, EXTENSION, PLAN, MEASURES = "fix", "ext", "plan", "msr"
-
-
-class PlanSent(ShaoziError):
-    message = N_("The rectification plan of case {number} has been sent already.")
 
 
 # /tasks --------------------------------------------------------------------------------------

@@ -615,3 +615,30 @@ async def test_not_fixed_pressed_twice_at_once(bot: Bot) -> None:
         news = texts(since(o, officer_marks[o]))
         assert news.count(headline.format(number=flow.number)) == 1, news
     no_apology(bot, flow.citizen)
+
+
+async def test_two_contacts_send_a_major_hazards_measures_at_once(bot: Bot) -> None:
+    """Two contacts of the enterprise type its interim control measures (临时管控措施) at once:
+    one is kept and shown to the officers, the other is told it was sent already."""
+    flow = await Workflow().setup(bot)
+    second = await staff(bot, InviteSpec(Role.ENTERPRISE, enterprise_id=flow.enterprise_id))
+    case = await flow.ordered(Level.MAJOR)
+    await bot.drain()
+    contacts = (flow.contact, second)
+    for contact in contacts:
+        order = next(m for m in contact.transcript if m.has_button("interim control measures"))
+        await contact.press(data_of(order, "msr"), message=order)
+    marks = Marks(bot)
+    measures = ("The exit is cordoned off.", "A guard stands at the exit day and night.")
+
+    await at_once(*(c.send(text) for c, text in zip(contacts, measures, strict=True)))
+
+    assert marks.events() == ["measures"]
+    assert sorted(marks.recipients()) == sorted(o.user_id for o in flow.officers)
+    now = await flow.case()
+    assert now.measures in measures
+    assert now.version == case.version + 1
+    replies = [c.last.plain for c in contacts]
+    assert sum("were sent to the department" in text for text in replies) == 1
+    assert sum("have been sent already" in text for text in replies) == 1
+    no_apology(bot, *contacts)
