@@ -118,14 +118,33 @@ class Outgoing:
     buttons: list[list[tuple[str, str]]] = field(default_factory=list)
     photos: list[str] = field(default_factory=list)
     location: tuple[float, float] | None = None
+    # From this moment on, this wording goes instead (with the same parts): a message queued
+    # for the day before that goes out late must not say "tomorrow" (see payload_at).
+    later: tuple[dt.datetime, Outgoing] | None = None
 
     def payload(self) -> dict[str, Any]:
-        return {
+        payload: dict[str, Any] = {
             "text": self.text,
             "buttons": [[list(b) for b in row] for row in self.buttons],
             "photos": self.photos,
             "location": list(self.location) if self.location else None,
         }
+        if self.later is not None:
+            moment, wording = self.later
+            payload[LATER] = {FROM: moment.astimezone(dt.UTC).isoformat(), **wording.payload()}
+        return payload
+
+
+LATER, FROM = "later", "from"
+
+
+def payload_at(payload: dict[str, Any], moment: dt.datetime) -> dict[str, Any]:
+    """The wording of a queued payload that goes out at ``moment``: its later one from the
+    time that one is due, else its own."""
+    later = payload.get(LATER)
+    if later is not None and moment >= dt.datetime.fromisoformat(later[FROM]):
+        return {k: v for k, v in later.items() if k != FROM}
+    return {k: v for k, v in payload.items() if k != LATER}
 
 
 def fix_flag_lines(tr: Translator, flag: str | None) -> list[str]:
@@ -265,6 +284,10 @@ class Cards:
                 lines.append(
                     _("Proposed deadline: {value}").format(value=self.date(case.proposed_deadline))
                 )
+        if case.measures and audience is not Audience.REPORTER:
+            lines.append(
+                _("Interim control measures: {value}").format(value=html.escape(case.measures))
+            )
         if case.plan and audience is not Audience.REPORTER:
             lines.append(_("Rectification plan: {value}").format(value=html.escape(case.plan)))
         if photo_count:

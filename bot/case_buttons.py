@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bot.buttons import Button, Space, case_data, encode
 from bot.i18n import Translator
-from bot.plans import needs_plan
+from bot.plans import owes_measures, owes_plan
 from bot.vocabulary.lifecycle import Status
 from bot.vocabulary.models import Case
 
@@ -75,8 +75,10 @@ def enterprise_buttons(tr: Translator, case: Case) -> Rows:
         [_on(case, _("📷 Submit the fix"), "fix")],
         [_on(case, _("⏳ Ask for more time"), "ext")],
     ]
-    if needs_plan(case) and not case.plan:
-        rows.insert(0, [_on(case, _("📋 Send the rectification plan"), "plan")])
+    if owes_plan(case):  # a major hazard's fix comes after its plan (bot/plans.py)
+        rows[0] = [_on(case, _("📋 Send the rectification plan"), "plan")]
+    if owes_measures(case):
+        rows.insert(0, [_on(case, _("🚧 Send the interim control measures"), "msr")])
     return rows
 
 

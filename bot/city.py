@@ -149,6 +149,15 @@ class Reminders(_Strict):
     remind_at: str = "09:00"  # city time of the reminders before and on the day
     escalate_after_days: int = Field(default=1, ge=0, le=30)
     escalate_red_at_assignment: bool = True
+    # An overdue case under supervision: its enterprise (or the department doing it itself) and
+    # its officers are reminded again every this many days until it ends (0: never again).
+    supervised_every_days: int = Field(default=3, ge=0, le=30)
+    # Escalations wait for the sending window unless the case is red; supervisors may get
+    # them at once instead.
+    supervisors_at_once: bool = False
+    # A department with more than this many reports waiting past the acceptance limit gets one
+    # summary a day (from remind_at) instead of a reminder per report.
+    summary_above: int = Field(default=3, ge=0, le=1000)
 
     @field_validator("days_before")
     @classmethod
@@ -167,6 +176,19 @@ class Reminders(_Strict):
     @property
     def remind_time(self) -> dt.time:
         return _hhmm(self.remind_at)
+
+
+class Majors(_Strict):
+    """What a major hazard's enterprise (red, or 重大) sends before its fix: interim control
+    measures (临时管控措施) soon after the order, and the rectification plan (治理方案)."""
+
+    measures_hours: int = Field(default=24, ge=1, le=24 * 10)
+    # The plan is due this many days after the order (by the deadline at the latest); the fix
+    # cannot be submitted before it.
+    plan_days: int = Field(default=7, ge=1, le=90)
+    # Until each is sent, the enterprise is reminded again every this many days (at
+    # reminders.remind_at), up to the deadline.
+    remind_every_days: int = Field(default=1, ge=1, le=30)
 
 
 class QuietHours(_Strict):
@@ -285,6 +307,7 @@ class CityConfig(_Strict):
     deadlines: Deadlines = Deadlines()
     quiet_hours: QuietHours = QuietHours()
     reminders: Reminders = Reminders()
+    majors: Majors = Majors()
     reward: RewardPolicy = RewardPolicy()
     departments: list[Department] = Field(min_length=1)
     districts: list[District] = Field(min_length=1)

@@ -41,5 +41,6 @@ EVENT_LABELS: dict[str, str] = {
     "escalate": N_("Put under supervision (挂牌督办)"),
     "question": N_("The department asked the reporter a question"),
     "plan": N_("Rectification plan (治理方案) sent"),
+    "measures": N_("Interim control measures (临时管控措施) sent"),
     "answer": N_("The reporter answered"),
 }

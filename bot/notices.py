@@ -12,6 +12,7 @@ import datetime as dt
 import html
 from collections.abc import Callable
 
+from bot.buttons import Button, case_data
 from bot.cards import Audience, Outgoing, cards, map_link, note_text
 from bot.case_buttons import (
     Rows,
@@ -25,7 +26,7 @@ from bot.case_buttons import (
 )
 from bot.i18n import N_, Translator
 from bot.notify import Render
-from bot.plans import needs_plan
+from bot.plans import owes_plan, plan_due
 from bot.services import Services
 from bot.vocabulary.models import Case
 
@@ -93,9 +94,12 @@ def transferred_in(
     )
 
 
-def plan_sent(services: Services, case: Case) -> Render:
+def plan_sent(services: Services, case: Case, enterprise_name: str | None = None) -> Render:
     return officer_card(
-        services, case, headline=N_("Rectification plan (治理方案) for case {number}")
+        services,
+        case,
+        headline=N_("Rectification plan (治理方案) for case {number}"),
+        enterprise_name=enterprise_name,
     )
 
 
@@ -198,9 +202,14 @@ def rectification_order(services: Services, case: Case, photos: list[str]) -> Re
                 "If you need more time, ask before the deadline."
             ).format(date=cards(services).date(case.deadline))
         )
-        if needs_plan(case):
+        if owes_plan(case):  # (a returned fix came after the plan)
             text += "\n" + _(
-                "A major hazard: first send the department your rectification plan (治理方案)."
+                "A major hazard: send the department your interim control measures (临时管控措施) "
+                "within {hours} hours, and your rectification plan (治理方案) by {date}; the fix "
+                "comes after the plan."
+            ).format(
+                hours=services.city.majors.measures_hours,
+                date=cards(services).date(plan_due(services, case)),
             )
         return Outgoing(text, enterprise_buttons(tr, case), photos)
 
@@ -396,7 +405,8 @@ def triage_reminder(services: Services, case: Case) -> Render:
 
 def deadline_reminder(services: Services, case: Case, kind: str, days: int) -> Render:
     """To whoever must fix the case, by the rung's ``kind``: ``days`` before the deadline
-    ("before"), on its day ("today"), or once it passed ("overdue")."""
+    ("before"), on its day ("today"), once it passed ("overdue"), and again while it stays
+    overdue under supervision ("supervised", ``days`` overdue)."""
     date = cards(services).date(case.deadline)
     texts = {
         "today": N_("Today is the deadline of case {number}: it must be fixed by tonight."),
@@ -421,9 +431,131 @@ def deadline_reminder(services: Services, case: Case, kind: str, days: int) -> R
                 "Reminder: case {number} must be fixed by {date} ({days} days left).",
                 days,
             )
+        elif kind == "supervised":
+            template = tr.ngettext(
+                "Case {number} has been overdue for {days} day (its deadline was {date}) and is "
+                "under supervision (挂牌督办): submit the fix now.",
+                "Case {number} has been overdue for {days} days (its deadline was {date}) and is "
+                "under supervision (挂牌督办): submit the fix now.",
+                days,
+            )
         else:
             template = tr.gettext(texts[kind])
         text = template.format(number=case.number, date=date, days=days)
         return Outgoing(text, enterprise_buttons(tr, case) if case.enterprise_id else [])
+
+    return render
+
+
+def reminder_card(
+    services: Services, case: Case, kind: str, days: int, enterprise_name: str | None = None
+) -> Render:
+    """A deadline reminder to the department's officers, one message: the case's card (its
+    place a map link) under the reminder. The department doing the fix itself is told what the
+    enterprise would be; of an enterprise's case they hear only that it was reminded again
+    while overdue under supervision."""
+    fixer = deadline_reminder(services, case, kind, days)
+
+    def below(tr: Translator) -> str:
+        if case.enterprise_id is None:
+            return fixer(tr).text
+        return tr.ngettext(
+            "Overdue for {days} day and under supervision (挂牌督办): the enterprise was "
+            "reminded again.",
+            "Overdue for {days} days and under supervision (挂牌督办): the enterprise was "
+            "reminded again.",
+            days,
+        ).format(days=days)
+
+    return officer_card(
+        services,
+        case,
+        headline=N_("⏰ Reminder: case {number}"),
+        extra=below,
+        enterprise_name=enterprise_name,
+    )
+
+
+def major_step_reminder(services: Services, case: Case, step: str, due: dt.datetime) -> Render:
+    """To a major hazard's enterprise: the interim control measures (``step`` "measures") or
+    the rectification plan ("plan") the department still waits for."""
+    show = cards(services)
+    if step == "measures":
+        text = N_(
+            "Reminder: the department is waiting for the interim control measures (临时管控措施) "
+            "of case {number}, due {due}: how the place is kept safe until it is fixed."
+        )
+        when = show.time(due)
+    else:
+        text = N_(
+            "Reminder: the department is waiting for the rectification plan (治理方案) of case "
+            "{number}, due {due}. The fix can be submitted only after it."
+        )
+        when = show.date(due)
+
+    def render(tr: Translator) -> Outgoing:
+        body = tr.gettext(text).format(number=case.number, due=when)
+        return Outgoing(body, enterprise_buttons(tr, case))
+
+    return render
+
+
+def measures_sent(services: Services, case: Case, enterprise_name: str | None) -> Render:
+    return officer_card(
+        services,
+        case,
+        headline=N_("Interim control measures (临时管控措施) for case {number}"),
+        enterprise_name=enterprise_name,
+    )
+
+
+# The daily summary of reports waiting to be accepted: at most this many lines, and open
+# buttons for the first few of them.
+SUMMARY_LINES = 30
+SUMMARY_BUTTONS = 10
+
+
+def triage_summary(
+    services: Services, department: str, waiting: list[Case], now: dt.datetime
+) -> Render:
+    """To a department's officers: the reports waiting to be accepted past the limit, oldest
+    first, each with how long it waits, instead of a reminder per report."""
+    show = cards(services)
+
+    def age(tr: Translator, case: Case) -> str:
+        hours = int((now - (case.routed_at or case.created_at)).total_seconds() // 3600)
+        if hours < 48:
+            return tr.ngettext("waiting {count} hour", "waiting {count} hours", hours).format(
+                count=hours
+            )
+        days = hours // 24
+        return tr.ngettext("waiting {count} day", "waiting {count} days", days).format(count=days)
+
+    def render(tr: Translator) -> Outgoing:
+        title = tr.ngettext(
+            "📋 {department}: {count} report waiting to be accepted",
+            "📋 {department}: {count} reports waiting to be accepted",
+            len(waiting),
+        ).format(department=html.escape(show.department(tr, department)), count=len(waiting))
+        lines = [f"<b>{title}</b>", ""]
+        for case in waiting[:SUMMARY_LINES]:
+            category = html.escape(show.category(tr, case.category))
+            district = html.escape(show.district(tr, case.district))
+            line = f"• {case.number} · {category} · {district} · {age(tr, case)}"
+            if case.escalated_at is not None:
+                line += " · " + tr.gettext("under supervision (挂牌督办)")
+            lines.append(line)
+        more = len(waiting) - SUMMARY_LINES
+        if more > 0:
+            lines.append(
+                tr.ngettext("… and {count} more", "… and {count} more", more).format(count=more)
+            )
+        lines += ["", tr.gettext("Open one below, or see them all with /queue.")]
+        opened = [
+            Button(case.number, case_data("open", case.id, case.version))
+            for case in waiting[:SUMMARY_BUTTONS]
+        ]
+        rows: Rows = [list(opened[i : i + 2]) for i in range(0, len(opened), 2)]
+        return Outgoing("\n".join(lines), rows)
 
     return render

@@ -53,7 +53,7 @@ async def queue_page(services: Services, actor: Account, page: int) -> QueuePage
     now = services.clock.now()
     waiting: dict[str, list[Case]] = {}
     for code in departments:
-        cases = await services.db.read.cases.department_queue(code)
+        cases = await services.db.read.cases.department_queue(code, now)
         waiting[code] = sorted(cases, key=needs_action_first(now))
     listed = [(code, case) for code in departments for case in waiting[code]]
     shown = page_of(listed, page, QUEUE_PAGE)

@@ -1,22 +1,38 @@
 """Rectification: the enterprise (or the department handling it itself) fixes the hazard by the
-deadline. A major hazard's enterprise first sends its plan (治理方案); more time can be asked for,
+deadline. A major hazard's enterprise first sends interim control measures (临时管控措施) and its
+plan (治理方案), the plan before the fix (bot/plans.py); more time can be asked for,
 and granted or refused by the officers; the fix goes to the officers with its photos checked."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from bot import notices
 from bot.accounts import Account
-from bot.cards import cards
-from bot.errors import CaseMovedOn, ExtensionPending, ExtensionTooShort, NotAllowed, NotThisStep
+from bot.cards import cards, telegram_len
+from bot.errors import (
+    CaseMovedOn,
+    ExtensionPending,
+    ExtensionTooShort,
+    InputMistake,
+    NotAllowed,
+    NotThisStep,
+)
+from bot.i18n import N_
 from bot.labels import STATUS_LABELS
 from bot.notify import Notifier
 from bot.permissions import is_case_enterprise, is_case_officer
 from bot.photos import hamming
-from bot.plans import needs_plan
+from bot.plans import (
+    MeasuresSent,
+    PlanSent,
+    check_fix_allowed,
+    needs_measures,
+    needs_plan,
+)
 from bot.reasons import MAX_REASON, check_reason
+from bot.reports import MIN_DESCRIPTION, check_plan, clean_text
 from bot.services import Services
 from bot.transition import Change, transition
 from bot.vocabulary.lifecycle import Action, Status
@@ -25,23 +41,67 @@ from storage.db import Session
 
 # Fix photos this close to a hazard photo (in bits of the 64-bit hash) are flagged.
 FIX_MATCH_BITS = 6
+# Interim control measures (counted as Telegram counts): what is done to keep the place safe.
+MAX_MEASURES = 800
 
 
 async def submit_plan(services: Services, actor: Account, case_id: int, plan: str) -> Case:
     """The enterprise's rectification plan (治理方案) for a major hazard, to the officers."""
+    return await _major_step(services, actor, case_id, "plan", check_plan(plan))
+
+
+async def submit_measures(services: Services, actor: Account, case_id: int, text: str) -> Case:
+    """The enterprise's interim control measures (临时管控措施) for a major hazard, to the
+    officers."""
+    return await _major_step(services, actor, case_id, "measures", check_measures(text))
+
+
+class MeasuresTooShort(InputMistake):
+    message = N_(
+        "Please describe the interim control measures in at least {minimum} characters: what "
+        "is done now to keep people safe until the hazard is fixed."
+    )
+
+
+class MeasuresTooLong(InputMistake):
+    message = N_("That is {length} characters; the limit is {maximum}. Please shorten it.")
+
+
+def check_measures(text: str) -> str:
+    """Interim control measures as typed: at least as long as a description, short enough to
+    sit in the case's card beside a plan."""
+    text = clean_text(text)
+    if len(text) < MIN_DESCRIPTION:
+        raise MeasuresTooShort(minimum=MIN_DESCRIPTION)
+    length = telegram_len(text)
+    if length > MAX_MEASURES:
+        raise MeasuresTooLong(length=length, maximum=MAX_MEASURES)
+    return text
+
+
+async def _major_step(
+    services: Services, actor: Account, case_id: int, step: Literal["plan", "measures"], text: str
+) -> Case:
+    """Store what a major hazard's enterprise sent (the column and the event are named
+    ``step``), once, and show it to the officers."""
+    needs, already = (needs_plan, PlanSent) if step == "plan" else (needs_measures, MeasuresSent)
     now = services.clock.now()
     async with services.db.transaction() as tx:
         case = await tx.cases.get(case_id)
         if case is None or not is_case_enterprise(actor, case):
             raise NotAllowed()
-        if case.status is not Status.ASSIGNED or not needs_plan(case) or case.plan:
+        if case.status is not Status.ASSIGNED or not needs(case):
             raise NotThisStep(status=STATUS_LABELS[case.status])
-        if not await tx.cases.update(case.id, case.version, now, {"plan": plan}):
+        if getattr(case, step):  # another contact of the enterprise was first
+            raise already(number=case.number)
+        if not await tx.cases.update(case.id, case.version, now, {step: text}):
             raise CaseMovedOn(status=STATUS_LABELS[case.status])
-        event = await tx.cases.add_event(case.id, now, actor.id, "plan", note=plan)
+        event = await tx.cases.add_event(case.id, now, actor.id, step, note=text)
         updated = await tx.cases.get(case.id)
         assert updated is not None
-        render = notices.plan_sent(services, updated)
+        name = await enterprise_name(tx, updated)
+        sent = notices.plan_sent if step == "plan" else notices.measures_sent
+        render = sent(services, updated, name)
         await Notifier(tx, services, now).officers(updated, f"ev:{event}", render)
     return updated
 
@@ -125,6 +185,7 @@ async def submit_fix(
         return is_case_enterprise(account, case)
 
     async def change(tx: Session, case: Case) -> Change:
+        check_fix_allowed(case)
         for position, sha in enumerate(photos, start=await tx.cases.photo_count(case.id, "fix")):
             await tx.cases.add_photo(case.id, "fix", position, sha, actor.id, now)
         flag = await fix_photo_flag(tx, case, photos)

@@ -43,6 +43,8 @@ def sweeps() -> tuple[Sweep, ...]:
     """Every sweep, in the order they run."""
     return (
         reminders.sweep_deadlines,
+        # The summary first: a report coming due as a department's summary goes is in it.
+        reminders.sweep_triage_summary,
         reminders.sweep_triage,
         # Subscriptions, awareness days, broadcasts and digests (bot/awareness.py, …) go here.
         awareness.sweep_awareness,

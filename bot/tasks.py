@@ -10,13 +10,12 @@ from dataclasses import dataclass
 from bot.accounts import Account
 from bot.cards import cards
 from bot.dates import end_of_day, parse_deadline
-from bot.errors import CaseMovedOn, ExtensionPending, ExtensionTooShort, NotAllowed, ShaoziError
-from bot.i18n import N_
+from bot.errors import CaseMovedOn, ExtensionPending, ExtensionTooShort, NotAllowed
 from bot.labels import STATUS_LABELS
 from bot.paging import Page, page_of
 from bot.pending import owed
 from bot.permissions import is_case_enterprise, is_case_officer
-from bot.plans import needs_plan
+from bot.plans import MeasuresSent, PlanSent, check_fix_allowed, needs_plan, owes_measures
 from bot.services import Services
 from bot.vocabulary.lifecycle import Status
 from bot.vocabulary.models import Case
@@ -24,11 +23,7 @@ from bot.vocabulary.roles import Role
 
 TASKS_PAGE = 10
 # What an order's buttons start (their actions in the case buttons' data).
-FIX, EXTENSION, PLAN = "fix", "ext", "plan"
-
-
-class PlanSent(ShaoziError):
-    message = N_("The rectification plan of case {number} has been sent already.")
+FIX, EXTENSION, PLAN, MEASURES = "fix", "ext", "plan", "msr"
 
 
 # /tasks --------------------------------------------------------------------------------------
@@ -107,6 +102,10 @@ def check_startable(services: Services, case: Case, action: str) -> None:
         raise CaseMovedOn(status=STATUS_LABELS[case.status])
     if action == PLAN and (case.plan or not needs_plan(case)):
         raise PlanSent(number=case.number)
+    if action == MEASURES and not owes_measures(case):
+        raise MeasuresSent(number=case.number)
+    if action == FIX:
+        check_fix_allowed(case)
     if action == EXTENSION and case.extension_until is not None:
         raise ExtensionPending(number=case.number, date=cards(services).date(case.extension_until))
 

@@ -210,13 +210,20 @@ async def on_button(update: Update, context: Context) -> None:
     if unsent is not None and (unsent.case.id, unsent.photos) != agreed:
         await ask_to_drop(context, unsent, pressed, case)
         return
-    if pressed.action == tasks.PLAN:
-        await inputs.expect(context, context.account.id, "plan", case_id=case.id)
+    if pressed.action in (tasks.PLAN, tasks.MEASURES):
+        kind = "plan" if pressed.action == tasks.PLAN else "measures"
+        await inputs.expect(context, context.account.id, kind, case_id=case.id)
         prompt = _(
             "A major hazard needs a rectification plan (治理方案). Type it: the goal, the "
             "measures, money and materials, who is responsible, the deadline, and how safety "
             "is kept until it is fixed."
         )
+        if kind == "measures":
+            prompt = _(
+                "A major hazard needs interim control measures (临时管控措施) until it is "
+                "fixed. Type what is done now to keep people safe: the area closed off, "
+                "warning signs, who watches it, what is stopped."
+            )
         await context.bot.send_message(
             context.account.id,
             _("Case {number}: {prompt}").format(number=case.number, prompt=prompt)
@@ -276,6 +283,28 @@ async def typed_plan(update: Update, context: Context, pending: PendingInput) ->
         await message.reply_text(
             _(
                 "Thank you. The rectification plan of case {number} was sent to the department."
+            ).format(number=case.number)
+        )
+
+
+@inputs.handles("measures")
+async def typed_measures(update: Update, context: Context, pending: PendingInput) -> None:
+    """Send the typed interim control measures of a major hazard to the department."""
+    _ = context.gettext
+    message = update.effective_message
+    assert message is not None
+    case = await inputs.settle(
+        context,
+        message,
+        lambda: rectification.submit_measures(
+            context.services, context.account, pending.case_id or 0, message.text or ""
+        ),
+    )
+    if case is not None:
+        await message.reply_text(
+            _(
+                "Thank you. The interim control measures of case {number} were sent to the "
+                "department."
             ).format(number=case.number)
         )
 
@@ -402,7 +431,8 @@ def handlers() -> list[BaseHandler[Update, Context, object]]:
     return [
         CommandHandler("tasks", tasks_command, filters.ChatType.PRIVATE),
         CallbackQueryHandler(
-            on_button, pattern=pattern(Space.CASE, tasks.FIX, tasks.EXTENSION, tasks.PLAN)
+            on_button,
+            pattern=pattern(Space.CASE, tasks.FIX, tasks.EXTENSION, tasks.PLAN, tasks.MEASURES),
         ),
         CallbackQueryHandler(on_tasks_page, pattern=pattern(Space.TASKS)),
     ]

@@ -240,15 +240,17 @@ class CaseRepo:
             *[u for u in await self.followers(case_id) if u != case.reporter_id],
         ]
 
-    async def department_queue(self, department: str) -> list[Case]:
-        """Cases waiting on the department: triage, assignment, verification, extensions."""
+    async def department_queue(self, department: str, now: dt.datetime) -> list[Case]:
+        """Cases waiting on the department: triage, assignment, verification, extensions, and
+        those overdue under supervision (挂牌督办) until they end."""
         rows = await self.sql.fetch_all(
             "SELECT * FROM cases WHERE department = ? AND (status IN"
             " ('submitted', 'accepted', 'fix_submitted')"
             " OR (status = 'assigned'"
-            "     AND (extension_until IS NOT NULL OR handled_by_department = 1)))"
+            "     AND (extension_until IS NOT NULL OR handled_by_department = 1"
+            "          OR (escalated_at IS NOT NULL AND deadline < ?))))"
             " ORDER BY reopened DESC, created_at",
-            (department,),
+            (department, to_db(now)),
         )
         return [Case.model_validate(dict(r)) for r in rows]
 
@@ -366,6 +368,18 @@ class CaseQueries:
             (to_db(after), "9999"),
         )
         return from_db(value) if value else None
+
+    async def waiting_acceptance(
+        self, routed_before: dt.datetime, department: str | None = None
+    ) -> list[Case]:
+        """Reports nobody accepted that reached their department before ``routed_before`` (of
+        one department, or all), oldest first."""
+        sql = "SELECT * FROM cases WHERE status = 'submitted' AND routed_at <= ?"
+        params: tuple[object, ...] = (to_db(routed_before),)
+        if department is not None:
+            sql += " AND department = ?"
+            params += (department,)
+        return await _cases(self.sql, sql + " ORDER BY routed_at, id", params)
 
     async def set_next_checks(self, checks: list[tuple[int, int, str]]) -> None:
         """(case id, version seen, next check as stored text): only if the case is unchanged."""

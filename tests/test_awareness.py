@@ -202,3 +202,43 @@ async def test_the_sweep_runs_with_the_others(bot: Bot) -> None:
     bot.clock.set(at(dt.date(2026, 12, 1), 11))
     queued = await bot.sweep()
     assert queued["sweep_awareness"] == 1
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+async def test_queued_the_day_before_but_sent_on_the_day_it_says_today(
+    bot: Bot, language: str
+) -> None:
+    reader = await subscriber(bot, language)
+    entry = day(bot, "fire_safety")
+    lang = LANGUAGES[language]
+    bot.clock.set(at(dt.date(2026, 11, 8), 9))
+    assert await sweep(bot) == 1  # queued for 10:00 the day before …
+    # … and the bot was down from 09:30 until the morning of the day itself.
+    bot.clock.set(at(dt.date(2026, 11, 9), 8, 30))
+    assert (await bot.drain()).sent == 1
+    sent = reader.last
+    assert sent.text is not None
+    today = bot.services.catalogs.translator(lang).gettext("Today: {name}")
+    assert sent.text.startswith("<b>" + today.format(name=entry.name.get(lang)) + "</b>")
+    assert entry.message.get(lang) not in sent.plain  # "tomorrow is …" would be wrong now
+    for tip in entry.tips.get(lang):
+        assert f"• {tip}" in sent.plain
+    assert sent.buttons[-1][-1][1] == "rep:1:start"
+    assert await sweep(bot) == 0  # and once is enough
+
+
+async def test_a_sending_held_by_quiet_hours_goes_on_the_day_saying_today(bot: Bot) -> None:
+    readers = [await subscriber(bot) for _ in range(3)]
+    entry = day(bot, "fire_safety")
+    eve = dt.date(2026, 11, 8)
+    bot.clock.set(at(eve, 11))
+    assert await sweep(bot) == 3
+    # Delivery stalled until after the sending window closed (a backlog, an outage of
+    # Telegram): the rest waits for 08:00, which is the day itself.
+    bot.clock.set(at(eve, 21, 30))
+    assert (await bot.drain()).sent == 0
+    bot.clock.set(at(dt.date(2026, 11, 9), 8))
+    assert (await bot.drain()).sent == 3
+    for reader in readers:
+        assert reader.last.plain.startswith(f"Today: {entry.name.en}")
+        assert reader.last.date.astimezone(SHANGHAI) == at(dt.date(2026, 11, 9), 8)

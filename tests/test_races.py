@@ -38,7 +38,7 @@ from bot.vocabulary.models import Case
 from bot.vocabulary.roles import Role
 from fakebotapi import FakeBotAPI, FakeUser, SentMessage
 from tests.support import tables
-from tests.support.cases import LAOCHENG, enterprise_named, report
+from tests.support.cases import LAOCHENG, enterprise_named, plan_if_owed, report
 from tests.support.chat import Bot, since, texts
 from tests.support.confidentiality import check_confidentiality
 from tests.support.images import jpeg
@@ -181,6 +181,7 @@ class Workflow:
     async def fixed(self, level: Level = Level.GENERAL) -> Case:
         case = await self.ordered(level)
         contact = await account(self.bot, self.contact)
+        case = await plan_if_owed(self.bot, contact, case)
         return await rectification.submit_fix(self.bot.services, contact, case.id, [], "Fixed.")
 
     async def extension_asked(self) -> Case:
@@ -614,3 +615,30 @@ async def test_not_fixed_pressed_twice_at_once(bot: Bot) -> None:
         news = texts(since(o, officer_marks[o]))
         assert news.count(headline.format(number=flow.number)) == 1, news
     no_apology(bot, flow.citizen)
+
+
+async def test_two_contacts_send_a_major_hazards_measures_at_once(bot: Bot) -> None:
+    """Two contacts of the enterprise type its interim control measures (临时管控措施) at once:
+    one is kept and shown to the officers, the other is told it was sent already."""
+    flow = await Workflow().setup(bot)
+    second = await staff(bot, InviteSpec(Role.ENTERPRISE, enterprise_id=flow.enterprise_id))
+    case = await flow.ordered(Level.MAJOR)
+    await bot.drain()
+    contacts = (flow.contact, second)
+    for contact in contacts:
+        order = next(m for m in contact.transcript if m.has_button("interim control measures"))
+        await contact.press(data_of(order, "msr"), message=order)
+    marks = Marks(bot)
+    measures = ("The exit is cordoned off.", "A guard stands at the exit day and night.")
+
+    await at_once(*(c.send(text) for c, text in zip(contacts, measures, strict=True)))
+
+    assert marks.events() == ["measures"]
+    assert sorted(marks.recipients()) == sorted(o.user_id for o in flow.officers)
+    now = await flow.case()
+    assert now.measures in measures
+    assert now.version == case.version + 1
+    replies = [c.last.plain for c in contacts]
+    assert sum("were sent to the department" in text for text in replies) == 1
+    assert sum("have been sent already" in text for text in replies) == 1
+    no_apology(bot, *contacts)

@@ -26,7 +26,7 @@ from bot.vocabulary.roles import Role
 from fakebotapi import FakeUser, SentMessage
 from storage.rewards import RewardStatus
 from tests.support import tables
-from tests.support.cases import accepted_and_ordered, enterprise_named, report
+from tests.support.cases import accepted_and_ordered, enterprise_named, plan_if_owed, report
 from tests.support.chat import INVITE_CODE, Bot
 from tests.support.images import jpeg
 from tests.support.moments import SHANGHAI
@@ -241,6 +241,7 @@ class City:
             level=level,
         )
         contact = await account(self.bot, self.contact)
+        case = await plan_if_owed(self.bot, contact, case)
         case = await rectification.submit_fix(self.bot.services, contact, case.id, [], "Fixed.")
         await self.bot.drain()
         return case
@@ -293,6 +294,10 @@ async def test_an_anonymous_report_earns_a_reward_claimed_with_its_code(bot: Bot
     await officer.press("Golden Dragon Restaurant", message=officer.last)
     await officer.press("15 days", message=officer.last)
     await bot.drain()
+    await contact.send("/tasks")
+    # A major hazard: its rectification plan (治理方案) before the fix.
+    await contact.press("Send the rectification plan", message=contact.last)
+    await contact.send("Goal: an exit that opens. New lock, 500 yuan, Manager Li, in a week.")
     await contact.send("/tasks")
     await contact.press("Submit the fix", message=contact.last)
     await contact.send_photo(jpeg(seed=72))

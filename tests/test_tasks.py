@@ -266,7 +266,8 @@ async def test_a_second_case_does_not_drop_the_first_cases_fix_photos_unasked(bo
 async def test_a_major_hazards_order_asks_for_the_rectification_plan(bot: Bot) -> None:
     officer, contact, _supervisor, case_id = await assigned_case(bot, Colour.RED, days=30)
     order = next(m for m in contact.transcript if "Rectification order" in m.plain)
-    assert "first send the department your rectification plan (治理方案)" in order.plain
+    assert "your rectification plan (治理方案) by 2026-11-29; the fix comes after" in order.plain
+    assert not order.has_button("Submit the fix")  # not before the plan
     await contact.press("Send the rectification plan", message=order)
     assert "A major hazard needs a rectification plan" in contact.last.plain
     await contact.send("Fix it soon.")  # too short: asked again, nothing sent

@@ -27,7 +27,7 @@ from telegram import Bot, InlineKeyboardMarkup, InputMediaPhoto, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot import accounts
-from bot.cards import visible_len
+from bot.cards import payload_at, visible_len
 from bot.clock import Clock
 from bot.photos import read_photo
 from bot.tg.keyboards import keyboard
@@ -130,8 +130,8 @@ class Pacer:
             self._refilled = self.clock.now()
 
 
-def markup(row: OutboxRow) -> InlineKeyboardMarkup | None:
-    return keyboard(row.payload.get("buttons") or [])
+def markup(payload: dict[str, Any]) -> InlineKeyboardMarkup | None:
+    return keyboard(payload.get("buttons") or [])
 
 
 def fits_caption(text: str) -> bool:
@@ -178,9 +178,9 @@ def parts(payload: dict[str, Any]) -> list[Part]:
     return result
 
 
-def message_count(row: OutboxRow) -> int:
+def message_count(row: OutboxRow, moment: dt.datetime) -> int:
     """How many Telegram messages the rest of a row becomes (an album counts as one request)."""
-    return len(parts(row.payload)[row.parts_sent :]) or 1
+    return len(parts(payload_at(row.payload, moment))[row.parts_sent :]) or 1
 
 
 def gone(exc: TelegramError) -> bool:
@@ -303,7 +303,7 @@ class OutboxWorker:
                     held.add(row.chat_id)
                     report.waiting += 1
                     continue
-            count = message_count(row)
+            count = message_count(row, self.clock.now())
             if not self.pacer.may_send(row.chat_id, count):
                 held.add(row.chat_id)
                 report.waiting += 1
@@ -334,12 +334,15 @@ class OutboxWorker:
         failed or dropped. Each part is recorded as soon as Telegram took it, so a retry (after
         RetryAfter, a network error, a crash) goes on from the first part not yet sent: at
         most the part in flight goes twice."""
-        todo = parts(row.payload)
+        # The wording of this moment: one queued for the day before may have one for the day.
+        payload = payload_at(row.payload, self.clock.now())
+        todo = parts(payload)
+        buttons = markup(payload)
         refusals: list[str] = []
         lost = False  # the last part, the point of the notification, was refused
         try:
             for index in range(row.parts_sent, len(todo)):
-                refused = await self._send_part(row, todo[index])
+                refused = await self._send_part(row, todo[index], buttons)
                 refusals.extend(refused)
                 # Every way of sending it refused: the part is not there at all.
                 lost = len(refused) > len(todo[index].fallbacks())
@@ -377,7 +380,9 @@ class OutboxWorker:
             await session.outbox.mark_sent(row.id, self.clock.now(), error)
         return "sent"
 
-    async def _send_part(self, row: OutboxRow, part: Part) -> list[str]:
+    async def _send_part(
+        self, row: OutboxRow, part: Part, buttons: InlineKeyboardMarkup | None
+    ) -> list[str]:
         """Send one part; Telegram's refusals for good (400, a photo file gone), each logged.
 
         A refused part is left out and the rest still goes; the card whose photo was refused
@@ -385,9 +390,7 @@ class OutboxWorker:
         refusals: list[str] = []
         for attempt in (part, *part.fallbacks()):
             try:
-                await send_part(
-                    self.bot, self.db, self.photos_dir, row.chat_id, attempt, markup(row)
-                )
+                await send_part(self.bot, self.db, self.photos_dir, row.chat_id, attempt, buttons)
                 return refusals
             except BadRequest as exc:
                 if gone(exc):

@@ -117,6 +117,7 @@ class Case(_Row):
     self_reported: bool = False
     proposed_deadline: dt.datetime | None = None
     plan: str | None = None
+    measures: str | None = None  # interim control measures (临时管控措施) of a major hazard
     reopened: bool = False
     fix_flag: str | None = None
     fix_note: str | None = None

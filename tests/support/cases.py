@@ -3,9 +3,11 @@ the core."""
 
 from __future__ import annotations
 
-from bot import dates, triage
+from bot import dates, rectification, triage
+from bot.accounts import Account
 from bot.enterprises import check_character
 from bot.invites import InviteSpec
+from bot.plans import owes_plan
 from bot.vocabulary.grading import Colour
 from bot.vocabulary.lifecycle import Level
 from bot.vocabulary.models import Case
@@ -98,3 +100,14 @@ async def assigned_case(
     case = await accepted_and_ordered(bot, officer, number, enterprise_id, colour=colour, days=days)
     await bot.drain()
     return officer, contact, supervisor, case.id
+
+
+PLAN = "Goal: a safe place again. Measures, money and people agreed, done by the deadline."
+
+
+async def plan_if_owed(bot: Bot, contact: Account, case: Case) -> Case:
+    """A major hazard's rectification plan (治理方案), which its fix must follow, through the
+    core (the chat of it is tested elsewhere)."""
+    if not owes_plan(case):
+        return case
+    return await rectification.submit_plan(bot.services, contact, case.id, PLAN)
