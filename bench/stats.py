@@ -64,10 +64,12 @@ def stamp(seconds: float | None) -> str | None:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{micro:06d}Z"
 
 
-def seed_rows(city: CityConfig, count: int, rng: random.Random) -> Iterator[tuple[Any, ...]]:
+def seed_rows(
+    city: CityConfig, count: int, rng: random.Random, at: dt.datetime = NOW
+) -> Iterator[tuple[Any, ...]]:
     """Cases as a city makes them: a report, acceptance within hours, an order with the
     colour's deadline, a fix (a fifth of them late, a few never), verification a day or so
-    later. Whatever lies after NOW has not happened yet, so the recent cases are the open ones.
+    later. Whatever lies after ``at`` has not happened yet, so the recent cases are the open ones.
     Times are epoch seconds here: a million datetimes would make seeding slow."""
     categories = [c.code for c in city.categories]
     districts = [d.code for d in city.districts]
@@ -75,7 +77,7 @@ def seed_rows(city: CityConfig, count: int, rng: random.Random) -> Iterator[tupl
     deadline_days = {c.value: city.deadlines.days(c) for c in Colour}
     colour_codes = [c for c, _w in COLOURS]
     colour_weights = [w for _c, w in COLOURS]
-    now = NOW.timestamp()
+    now = at.timestamp()
     day, hour = 86400.0, 3600.0
     span = YEARS * 365 * day
     start = now - span
@@ -150,14 +152,15 @@ def seed_rows(city: CityConfig, count: int, rng: random.Random) -> Iterator[tupl
         )
 
 
-def seed(path: Path, city: CityConfig, count: int) -> float:
-    """Fill the migrated database at ``path``; return the seconds it took."""
+def seed(path: Path, city: CityConfig, count: int, at: dt.datetime = NOW) -> float:
+    """Fill the migrated database at ``path`` with ``count`` cases of the three years before
+    ``at``; return the seconds it took."""
     began = time.perf_counter()
     rng = random.Random(20261122)
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA synchronous = OFF")
     conn.execute("PRAGMA cache_size = -1000000")  # 1 GB: the indexes stay in memory
-    first = stamp((NOW - YEARS * 365 * DAY).timestamp())
+    first = stamp((at - YEARS * 365 * DAY).timestamp())
     with conn:
         conn.execute(
             "INSERT INTO users (id, created_at, last_seen_at) VALUES (1, ?, ?)", (first, first)
@@ -172,7 +175,7 @@ def seed(path: Path, city: CityConfig, count: int) -> float:
             " enterprise_id, deadline, accepted_at, assigned_at, fix_submitted_at, closed_at,"
             " self_reported, escalated_at, routed_at, deadline_set_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            seed_rows(city, count, rng),
+            seed_rows(city, count, rng, at),
         )
     conn.close()
     return time.perf_counter() - began

@@ -2,7 +2,7 @@
 
 from fakebotapi.api import FakeBotAPI, FakeNetworkError, SentMessage, StoredFile
 from fakebotapi.request import FakeRequest
-from fakebotapi.server import FakeBotServer
+from fakebotapi.server import FakeBotServer, ServedCall
 from fakebotapi.user import FakeUser
 
 __all__ = [
@@ -12,5 +12,6 @@ __all__ = [
     "FakeRequest",
     "FakeUser",
     "SentMessage",
+    "ServedCall",
     "StoredFile",
 ]

@@ -1,4 +1,9 @@
-"""HTTP transport: serves a FakeBotAPI on 127.0.0.1 so a bot subprocess can talk to it."""
+"""HTTP transport: serves a FakeBotAPI on 127.0.0.1 so a bot subprocess can talk to it.
+
+A benchmark may put the server a network round trip away (``rtt_ms``: half of it on the request's
+way in, half on the answer's way back, each call waiting in its own thread so that no call holds
+up another) and watch every call as the server answers it (``on_call``).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,9 @@ import json
 import socket
 import sys
 import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,7 +25,26 @@ from urllib.parse import parse_qsl, urlsplit
 from fakebotapi.api import FakeBotAPI, FakeNetworkError, FileTuple, poll_arguments
 from fakebotapi.request import route
 
-__all__ = ["FakeBotServer", "parse_body"]
+__all__ = ["FakeBotServer", "ServedCall", "parse_body"]
+
+
+@dataclass(frozen=True)
+class ServedCall:
+    """One Bot API call as the server answered it (files and downloads are not reported)."""
+
+    method: str
+    params: dict[str, Any]
+    """As the client sent them: a form's values are strings (reply_markup as JSON text)."""
+    status: int
+    result: Any
+    """The answer's ``result`` (for getUpdates, the updates handed out); None on an error."""
+    at: float
+    """time.monotonic() when the server answered, before the answer's way back."""
+    client: tuple[str, int]
+    """The caller's address: a connection of one client process (its port tells them apart)."""
+
+
+CallObserver = Callable[[ServedCall], None]
 
 
 def parse_body(content_type: str, body: bytes) -> tuple[dict[str, Any], dict[str, FileTuple]]:
@@ -60,6 +87,8 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], api: FakeBotAPI) -> None:
         super().__init__(address, _Handler)
         self.api = api
+        self.rtt = 0.0  # seconds: one round trip, half on the way in, half on the way back
+        self.on_call: CallObserver | None = None
         self.stopping = threading.Event()
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
@@ -75,6 +104,9 @@ class _Handler(BaseHTTPRequestHandler):
     """Routes /bot<token>/<method> and /file/bot<token>/<path> to the FakeBotAPI."""
 
     protocol_version = "HTTP/1.1"
+    # An answer goes out as two writes (headers, then body): with Nagle's algorithm the body
+    # waits for the client's delayed ACK, up to 40 ms a call on Linux.
+    disable_nagle_algorithm = True
     server: _Server
 
     def setup(self) -> None:
@@ -99,38 +131,45 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        half_trip = self.server.rtt / 2
+        if half_trip:
+            time.sleep(half_trip)  # the request on its way; other calls go on in their threads
+        answer = self._answer(body)
+        if answer is None:
+            # Drop the connection without a response, like a network failure would.
+            self.close_connection = True
+            return
+        if half_trip:
+            time.sleep(half_trip)  # the answer on its way back
+        self._send(*answer)
+
+    def _answer(self, body: bytes) -> tuple[int, bytes, str] | None:
+        """(status, payload, content type) of the call; None when the connection must drop."""
         parts = urlsplit(self.path)
         target = route(parts.path)
         if target is None:
-            self._send_json(404, {"ok": False, "error_code": 404, "description": "Not Found"})
-            return
+            return _json(404, {"ok": False, "error_code": 404, "description": "Not Found"})
         kind, token, name = target
         api = self.server.api
         if token != api.token:
-            self._send_json(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
-            return
+            return _json(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
         if kind == "file":
             data = api.download(name)
             if data is None:
-                self._send_json(404, {"ok": False, "error_code": 404, "description": "Not Found"})
-            else:
-                self._send(200, data, "application/octet-stream")
-            return
+                return _json(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+            return 200, data, "application/octet-stream"
 
         try:
             params, files = parse_body(self.headers.get("Content-Type", ""), body)
         except (ValueError, UnicodeDecodeError):
-            self._send_json(
+            return _json(
                 400, {"ok": False, "error_code": 400, "description": "Bad Request: invalid body"}
             )
-            return
         params = {**dict(parse_qsl(parts.query, keep_blank_values=True)), **params}
         try:
             status, answer = api.handle(name, params, files)
         except FakeNetworkError:
-            # Drop the connection without a response, like a network failure would.
-            self.close_connection = True
-            return
+            return None
         if name.lower() == "getupdates" and status == 200 and not answer["result"]:
             offset, limit, timeout = poll_arguments(params)
             if timeout > 0:
@@ -138,10 +177,12 @@ class _Handler(BaseHTTPRequestHandler):
                     offset, timeout, limit=limit, stop=self.server.stopping
                 )
                 answer = {"ok": True, "result": updates}
-        self._send_json(status, answer)
-
-    def _send_json(self, status: int, body: dict[str, Any]) -> None:
-        self._send(status, json.dumps(body, ensure_ascii=False).encode("utf-8"), "application/json")
+        observer = self.server.on_call
+        if observer is not None:
+            result = answer.get("result")
+            client = (str(self.client_address[0]), int(self.client_address[1]))
+            observer(ServedCall(name, params, status, result, time.monotonic(), client))
+        return _json(status, answer)
 
     def _send(self, status: int, data: bytes, content_type: str) -> None:
         self.send_response(status)
@@ -151,13 +192,42 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-class FakeBotServer:
-    """Serves `api` over HTTP in a daemon thread; use as a context manager or start()/stop()."""
+def _json(status: int, body: dict[str, Any]) -> tuple[int, bytes, str]:
+    return status, json.dumps(body, ensure_ascii=False).encode("utf-8"), "application/json"
 
-    def __init__(self, api: FakeBotAPI, host: str = "127.0.0.1", port: int = 0) -> None:
+
+class FakeBotServer:
+    """Serves `api` over HTTP in a daemon thread; use as a context manager or start()/stop().
+
+    ``rtt_ms``: every call (downloads too) answers that many milliseconds after it was made.
+    ``on_call``: told of every API call as it is answered, in the server's thread.
+    """
+
+    def __init__(
+        self,
+        api: FakeBotAPI,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        rtt_ms: float = 0.0,
+        on_call: CallObserver | None = None,
+    ) -> None:
         self.api = api
         self._httpd = _Server((host, port), api)
+        self._httpd.on_call = on_call
+        self.rtt_ms = rtt_ms
         self._thread: threading.Thread | None = None
+
+    @property
+    def rtt_ms(self) -> float:
+        """The round trip every call takes, in milliseconds."""
+        return self._httpd.rtt * 1000
+
+    @rtt_ms.setter
+    def rtt_ms(self, value: float) -> None:
+        if value < 0:
+            raise ValueError("a round trip cannot take less than no time")
+        self._httpd.rtt = value / 1000
 
     @property
     def host(self) -> str:

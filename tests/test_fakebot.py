@@ -9,6 +9,7 @@ import urllib.request
 import warnings
 import zlib
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -33,7 +34,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from fakebotapi import FakeBotAPI, FakeBotServer, FakeRequest, FakeUser
+from fakebotapi import FakeBotAPI, FakeBotServer, FakeRequest, FakeUser, ServedCall
 from fakebotapi.api import image_size
 
 USER_ID = 42
@@ -215,6 +216,38 @@ async def test_http_server_polling_upload_and_download(api: FakeBotAPI) -> None:
             await app.updater.stop()
             await app.stop()
             await app.shutdown()
+
+
+def test_http_round_trip_delays_each_call_and_holds_up_no_other(api: FakeBotAPI) -> None:
+    """A benchmark puts the server 400 ms away: four calls made at once each answer 400 ms
+    later, all together rather than one after another, and the observer hears of each one as
+    the server answers it, halfway through the round trip."""
+    FakeUser(api, USER_ID)
+    heard: list[ServedCall] = []
+    with FakeBotServer(api, rtt_ms=400, on_call=heard.append) as server:
+        url = f"{server.base_url}{api.token}/sendMessage?chat_id={USER_ID}&text="
+
+        def call(n: int) -> float:
+            began = time.monotonic()
+            with urllib.request.urlopen(f"{url}hello{n}", timeout=10) as response:
+                assert json.load(response)["ok"]
+            return time.monotonic() - began
+
+        began = time.monotonic()
+        with ThreadPoolExecutor(4) as pool:
+            took = list(pool.map(call, range(4)))
+        elapsed = time.monotonic() - began
+    assert min(took) >= 0.4
+    assert elapsed < 1.2  # one after another, they would take 1.6 s
+    assert sorted(c.params["text"] for c in heard) == ["hello0", "hello1", "hello2", "hello3"]
+    for served in heard:
+        assert (served.method, served.status, served.result["chat"]["id"]) == (
+            "sendMessage",
+            200,
+            USER_ID,
+        )
+        assert began + 0.2 <= served.at <= began + elapsed - 0.2
+    assert sorted(m.plain for m in api.sent) == ["hello0", "hello1", "hello2", "hello3"]
 
 
 def test_http_accepts_json_and_query_string(api: FakeBotAPI) -> None:

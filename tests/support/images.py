@@ -28,6 +28,19 @@ def scene(width: int = 640, height: int = 480, seed: int = 1) -> Image.Image:
     return image
 
 
+def mosaic(width: int = 1280, height: int = 960, seed: int = 1) -> Image.Image:
+    """A picture of 16 × 12 random colours blended into each other, different for each seed.
+    Unlike ``scene``, whose large plain areas make many seeds look alike to the perceptual hash,
+    two seeds are in practice never taken for the same photo (as a report's duplicate search
+    would)."""
+    rng = random.Random(seed)
+    tiles = Image.new("RGB", (16, 12))
+    tiles.putdata(
+        [(rng.randrange(256), rng.randrange(256), rng.randrange(256)) for _ in range(192)]
+    )
+    return tiles.resize((width, height), Image.Resampling.BICUBIC)
+
+
 def jpeg(width: int = 640, height: int = 480, seed: int = 1, *, gps: bool = True) -> bytes:
     """A JPEG as a phone makes it: with a maker name and the GPS position in EXIF."""
     return phone_jpeg(scene(width, height, seed), gps=gps)
