@@ -198,8 +198,8 @@ async def should_ask(services: Services, case: Case) -> bool:
 
 async def awaits_fine(services: Services, actor: Account, case_id: int) -> bool:
     """Whether the officer was asked the fine of this case's closing and has not typed it."""
-    pending = await owed(services, actor.id)
-    return pending is not None and pending.kind == "reward_fine" and pending.case_id == case_id
+    pending = await owed(services, actor.id, "reward_fine")
+    return pending is not None and pending.case_id == case_id
 
 
 async def close_case(

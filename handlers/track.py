@@ -247,6 +247,7 @@ async def reopen(
         lambda: verification.reopen(
             context.services, context.account, pending.case_id or 0, text, photo
         ),
+        asked=pending,
     )
     if case is None:
         return
@@ -310,13 +311,14 @@ async def on_answer_button(update: Update, context: Context) -> None:
         case_id=question.case_id,
         data={"question": question.id},
     )
-    await context.bot.send_message(
+    prompt = await context.bot.send_message(
         context.account.id,
         _(
             "Type your answer, send a photo, or share a location. The department will not see "
             "your account. (Send /cancel to give up.)"
         ),
     )
+    await inputs.asked(context, context.account.id, "answer", prompt)
 
 
 @inputs.handles("answer")
@@ -359,7 +361,11 @@ async def on_reply(update: Update, context: Context) -> bool:
         await tracking.open_question(context.services, context.account, question_id)
     except ShaoziError:
         return False
-    await relay_answer(update, context, question_id)
+    owed = await inputs.owed(context, "answer")
+    if owed is not None and owed.data.get("question") == question_id:
+        await inputs.handle(update, context, owed)  # ✍️ Answer was pressed first: it is done
+    else:
+        await relay_answer(update, context, question_id)
     return True
 
 
