@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from bot import review
 from bot.accounts import Account
 from bot.cards import cards
 from bot.city import RewardPolicy
@@ -213,6 +214,8 @@ async def close_case(
             reward = await record_outcome(services, notifier, actor, case, outcome)
             if reward is not None:
                 recorded.append(reward)
+                if not reward.genuine:
+                    await review.offer_after_not_genuine(notifier, case, f"ev:{event}:rv")
 
     case = await close(services, actor, case_id, version, also=record)
     return case, (recorded[0] if recorded else None)
