@@ -11,7 +11,7 @@ from bot import rectification, review, rewards
 from bot.invites import InviteSpec
 from bot.vocabulary.grading import Colour
 from bot.vocabulary.lifecycle import Level, Status
-from bot.vocabulary.models import ReviewDecision
+from bot.vocabulary.models import ReviewDecision, ReviewGround
 from bot.vocabulary.roles import Role
 from fakebotapi import FakeUser, SentMessage
 from tests.support.cases import accepted_and_ordered, enterprise_named, report
@@ -257,3 +257,14 @@ async def test_only_the_reporter_may_ask_and_only_what_was_turned_down(bot: Bot)
     await citizen.send(REASON)
     assert f"No supervisor can review case {number} yet." in citizen.last.plain
     assert await bot.db.read.reviews.for_case(case.id) is None
+
+
+async def test_an_enterprises_self_report_is_not_reviewed(bot: Bot) -> None:
+    """复核 is the whistleblower's: a self-report (隐患自查自报) turned down has none."""
+    number = await report(bot.user(language="en"))
+    case = await bot.db.read.cases.by_number(number)
+    assert case is not None
+    turned_down = case.model_copy(update={"status": Status.REJECTED})
+    assert await review.ground_of(bot.db.read, turned_down) is ReviewGround.REJECTED
+    own = turned_down.model_copy(update={"self_reported": True})
+    assert await review.ground_of(bot.db.read, own) is None

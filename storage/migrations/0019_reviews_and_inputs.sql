@@ -11,7 +11,6 @@ CREATE TABLE reviews (
     decided_by   INTEGER REFERENCES users(id),
     decided_at   TEXT
 );
-CREATE INDEX reviews_waiting ON reviews (decision, requested_at);
 
 -- Reopened on review: the officers' card says so (``reopened`` alone is the reporter's "not
 -- fixed").
