@@ -64,8 +64,8 @@ def deadline_in(services: Services, days: int) -> dt.datetime:
 async def returned_reason(services: Services, actor: Account, case_id: int) -> str:
     """Why the officer returns this case's fix, as they typed it before choosing the new
     deadline; refused when they are not in the middle of returning it."""
-    pending = await owed(services, actor.id)
-    if pending is None or pending.kind != "return_deadline" or pending.case_id != case_id:
+    pending = await owed(services, actor.id, "return_deadline")
+    if pending is None or pending.case_id != case_id:
         raise NotAllowed()
     return str(pending.data["reason"])
 

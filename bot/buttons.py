@@ -36,6 +36,7 @@ class Space(StrEnum):
     SUBSCRIBE = "sub"
     ADMIN = "adm"
     BROADCAST = "bc"
+    REVIEW = "rv"  # a reporter's request for a review (复核), a supervisor's decision on it
 
 
 class Button(NamedTuple):

@@ -107,6 +107,11 @@ NOTES_SHOWN: dict[Audience, frozenset[str]] = {
     Audience.OFFICER: _ALL_NOTES,
     Audience.SUPERVISOR: _ALL_NOTES,
 }
+# Events an enterprise never reads in a case's history: the reporter's request for a review
+# (复核) and its outcome are the reporter's traces.
+HIDDEN_FROM_ENTERPRISE = frozenset(
+    {Action.REQUEST_REVIEW.value, Action.UPHOLD.value, Action.REOPEN_ON_REVIEW.value}
+)
 
 
 @dataclass
@@ -294,7 +299,11 @@ class Cards:
             lines.append(_("Photos: {value}").format(value=photo_count))
         if audience is Audience.OFFICER:
             lines.append(self.reporter_line(tr, case))
-            if case.reopened:
+            if case.reviewed and case.status not in FINAL:
+                lines.append(
+                    _("⚠️ Reopened on review (复核): a supervisor agreed with the reporter.")
+                )
+            elif case.reopened:
                 lines.append(_("⚠️ The reporter says the hazard is not fixed."))
             lines.extend(fix_flag_lines(tr, case.fix_flag))
             if case.fix_note and case.status is Status.FIX_SUBMITTED:
@@ -329,6 +338,8 @@ class Cards:
         _ = tr.gettext
         lines = []
         for event in events:
+            if audience is Audience.ENTERPRISE and event.kind in HIDDEN_FROM_ENTERPRISE:
+                continue
             label = EVENT_LABELS.get(event.kind)
             if label is not None:
                 what = _(label)

@@ -116,3 +116,22 @@ def fixed_buttons(tr: Translator, case: Case) -> Rows:
 def answer_buttons(tr: Translator, question_id: int) -> Rows:
     """The reporter's way to answer a department's question."""
     return [[Button(tr.gettext("✍️ Answer"), encode(Space.ANSWER, "", question_id))]]
+
+
+def review_ask_buttons(tr: Translator, case: Case) -> Rows:
+    """The reporter's way to ask for a review (复核) of a case not accepted or not genuine."""
+    data = encode(Space.REVIEW, "ask", case.id)
+    return [[Button(tr.gettext("⚖️ Ask for a review (复核)"), data)]]
+
+
+def review_decision_buttons(tr: Translator, case: Case, review_id: int) -> Rows:
+    """A supervisor's decision on a review: the department's decision stands, or the case is
+    reopened; and the case's photos to look at first."""
+    _ = tr.gettext
+    return [
+        [
+            Button(_("✅ Uphold the decision"), encode(Space.REVIEW, "up", review_id)),
+            Button(_("↩ Reopen the case"), encode(Space.REVIEW, "ro", review_id)),
+        ],
+        [photos_button(tr, case)],
+    ]

@@ -22,13 +22,15 @@ from bot.case_buttons import (
     fixed_buttons,
     officer_buttons,
     photos_button,
+    review_ask_buttons,
+    review_decision_buttons,
     triage_buttons,
 )
 from bot.i18n import N_, Translator
 from bot.notify import Render
 from bot.plans import owes_plan, plan_due
 from bot.services import Services
-from bot.vocabulary.models import Case
+from bot.vocabulary.models import Case, Review, ReviewDecision, ReviewGround
 
 # To the department's officers --------------------------------------------------------------
 
@@ -500,6 +502,33 @@ def major_step_reminder(services: Services, case: Case, step: str, due: dt.datet
     return render
 
 
+# Review (复核): bot/review.py decides who is told ------------------------------------------------
+
+REVIEW_DECISIONS: dict[ReviewDecision, str] = {
+    ReviewDecision.UPHELD: N_("the department's decision stands"),
+    ReviewDecision.REOPENED: N_("the case was reopened"),
+}
+
+
+def review_offer(tr: Translator) -> str:
+    return tr.gettext(
+        "If you think this is wrong, you may ask once for a review (复核) by a supervisor."
+    )
+
+
+def rejected_with_review(case: Case, note: str) -> Render:
+    """The rejection, to its reporter: with the button to ask for a review."""
+    plain = rejected(case, note)
+
+    def render(tr: Translator) -> Outgoing:
+        message = plain(tr)
+        message.text += "\n" + review_offer(tr)
+        message.buttons = review_ask_buttons(tr, case)
+        return message
+
+    return render
+
+
 def measures_sent(services: Services, case: Case, enterprise_name: str | None) -> Render:
     return officer_card(
         services,
@@ -559,3 +588,94 @@ def triage_summary(
         return Outgoing("\n".join(lines), rows)
 
     return render
+
+
+def found_not_genuine(case: Case) -> Render:
+    """To the reporter of a case closed as not genuine (不属实), with the button to ask for a
+    review."""
+
+    def render(tr: Translator) -> Outgoing:
+        text = tr.gettext(
+            "When closing case {number}, the department found your report not genuine (不属实): "
+            "the hazard was not as reported, so the report earns no reward."
+        ).format(number=case.number)
+        return Outgoing(text + "\n" + review_offer(tr), review_ask_buttons(tr, case))
+
+    return render
+
+
+def review_requested(
+    services: Services, case: Case, review: Review, rejection: str | None
+) -> Render:
+    """To the supervisors: the case as they see it, what the reporter asks to have reviewed
+    (the rejection and its reason, or the closing as not genuine) and why, and the decision."""
+
+    def render(tr: Translator) -> Outgoing:
+        _ = tr.gettext
+        now = services.clock.now()
+        headline = _("Review (复核) asked for case {number}").format(number=case.number)
+        if review.ground is ReviewGround.REJECTED:
+            ground = _("Not accepted by the department. Its reason: {reason}").format(
+                reason=html.escape(note_text(tr, rejection))
+            )
+        else:
+            ground = _("Found not genuine (不属实) by the department when it closed the case.")
+        lines = [
+            "<b>" + headline + "</b>",
+            "",
+            cards(services).card(tr, case, Audience.SUPERVISOR, now),
+            "",
+            ground,
+            _("The reporter's reason for a review: {reason}").format(
+                reason=html.escape(review.reason)
+            ),
+            _("Uphold the department's decision, or reopen the case for the department?"),
+        ]
+        return Outgoing("\n".join(lines), review_decision_buttons(tr, case, review.id))
+
+    return render
+
+
+def review_decided_line(tr: Translator, decision: ReviewDecision) -> str:
+    """Under the supervisors' card of a review, once it is decided."""
+    return tr.gettext("Review decided: {decision}. The reporter is told.").format(
+        decision=tr.gettext(REVIEW_DECISIONS[decision])
+    )
+
+
+def review_upheld(case: Case) -> Render:
+    return reporter_update(
+        case,
+        N_(
+            "A supervisor reviewed (复核) case {number} and upheld the department's decision. "
+            "Thank you for reporting all the same."
+        ),
+    )
+
+
+def review_reopened(case: Case) -> Render:
+    """To the reporter and those following the case."""
+    return reporter_update(
+        case,
+        N_(
+            "A supervisor reviewed (复核) case {number} and reopened it: the department will "
+            "look at it again. I will tell you at each change."
+        ),
+    )
+
+
+def reopened_on_review(services: Services, case: Case, photos: list[str], reason: str) -> Render:
+    """To the department's officers: the case back in their queue, and the reporter's reason."""
+
+    def why(tr: Translator) -> str:
+        return tr.gettext("The reporter's reason for a review: {reason}").format(
+            reason=html.escape(reason)
+        )
+
+    return officer_card(
+        services,
+        case,
+        headline=N_("Case {number} was reopened on review (复核) by a supervisor"),
+        photos=photos,
+        extra=why,
+    )

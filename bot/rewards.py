@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from bot import review
 from bot.accounts import Account
 from bot.cards import cards
 from bot.city import RewardPolicy
@@ -198,8 +199,8 @@ async def should_ask(services: Services, case: Case) -> bool:
 
 async def awaits_fine(services: Services, actor: Account, case_id: int) -> bool:
     """Whether the officer was asked the fine of this case's closing and has not typed it."""
-    pending = await owed(services, actor.id)
-    return pending is not None and pending.kind == "reward_fine" and pending.case_id == case_id
+    pending = await owed(services, actor.id, "reward_fine")
+    return pending is not None and pending.case_id == case_id
 
 
 async def close_case(
@@ -213,6 +214,8 @@ async def close_case(
             reward = await record_outcome(services, notifier, actor, case, outcome)
             if reward is not None:
                 recorded.append(reward)
+                if not reward.genuine:
+                    await review.offer_after_not_genuine(notifier, case, f"ev:{event}:rv")
 
     case = await close(services, actor, case_id, version, also=record)
     return case, (recorded[0] if recorded else None)

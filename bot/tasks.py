@@ -112,16 +112,16 @@ def check_startable(services: Services, case: Case, action: str) -> None:
 
 @dataclass(frozen=True)
 class Unsent:
-    """Fix photos sent without the note yet: the one pending input per user holds them, so
-    starting another input would drop them."""
+    """Fix photos sent without the note yet: the contact's one pending input as the enterprise
+    holds them, so starting another (more time, a plan) would drop them."""
 
     case: Case
     photos: int
 
 
 async def unsent_fix(services: Services, actor: Account) -> Unsent | None:
-    pending = await owed(services, actor.id)
-    if pending is None or pending.kind != "fix" or not pending.data.get("photos"):
+    pending = await owed(services, actor.id, "fix")
+    if pending is None or not pending.data.get("photos"):
         return None
     case = await services.db.read.cases.get(pending.case_id or 0)
     return None if case is None else Unsent(case, len(pending.data["photos"]))

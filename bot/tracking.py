@@ -108,13 +108,8 @@ async def owed_reopen(services: Services, user_id: int, case_id: int) -> Pending
     Raises AlreadyVerified when their own case is no longer closed (sent back by a first
     press), StaleButton for any other press that names nothing they owe.
     """
-    pending = await owed(services, user_id)
-    if (
-        pending is None
-        or pending.kind != NOT_FIXED
-        or case_id is None
-        or pending.case_id != case_id
-    ):
+    pending = await owed(services, user_id, NOT_FIXED)
+    if pending is None or case_id is None or pending.case_id != case_id:
         case = await services.db.read.cases.get(case_id)
         if case is not None and case.reporter_id == user_id and case.status is not Status.CLOSED:
             raise AlreadyVerified()

@@ -8,7 +8,7 @@ import datetime as dt
 import html
 from typing import Any
 
-from bot import notices
+from bot import notices, review
 from bot.accounts import Account
 from bot.cards import cards
 from bot.dates import end_of_day
@@ -57,7 +57,7 @@ async def reject(
 
     async def change(tx: Session, case: Case) -> Change:
         async def announce(n: Notifier, updated: Case, event: int) -> None:
-            await n.participants(updated, f"ev:{event}", notices.rejected(updated, note))
+            await review.offer_after_rejection(n, updated, f"ev:{event}", note)
 
         return Change({}, note=note, announce=announce)
 

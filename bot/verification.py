@@ -123,7 +123,8 @@ async def reopen(
             reopened = notices.reopened(services, updated, photo, text)
             await n.officers(updated, f"ev:{event}", reopened)
 
-        return Change({"reopened": True, "closed_at": None}, note=text, announce=announce)
+        values = {"reopened": True, "reviewed": False, "closed_at": None}
+        return Change(values, note=text, announce=announce)
 
     try:
         return await transition(services, actor, case_id, None, Action.REOPEN, may, change)

@@ -328,7 +328,7 @@ async def deadline_chosen(
     deadline = assignment.deadline_in(context.services, days)
     if kind == RETURN:
         reason = await assignment.returned_reason(context.services, context.account, case.id)
-        await inputs.done(context, context.account.id)
+        await inputs.done(context, context.account.id, "return_deadline")
         updated = await verification.return_fix(
             context.services, context.account, case.id, case.version, reason, deadline
         )
@@ -439,7 +439,7 @@ async def close(update: Update, context: Context, case: Case, args: tuple[str, .
 async def forget_fine(context: Context, case: Case) -> None:
     """Stop waiting for the fine of this case (closed, or the officer went back)."""
     if await rewards.awaits_fine(context.services, context.account, case.id):
-        await inputs.done(context, context.account.id)
+        await inputs.done(context, context.account.id, "reward_fine")
 
 
 async def close_with(

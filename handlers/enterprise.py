@@ -246,7 +246,7 @@ async def on_button(update: Update, context: Context) -> None:
     else:
         await inputs.expect(context, context.account.id, "extension_date", case_id=case.id)
         example = tasks.extension_example(context.services, case)
-        await context.bot.send_message(
+        asking = await context.bot.send_message(
             context.account.id,
             _(
                 "Case {number}: the deadline is {date}. Until which date do you need? "
@@ -259,6 +259,7 @@ async def on_button(update: Update, context: Context) -> None:
             + "\n"
             + _("(Send /cancel to give up.)"),
         )
+        await inputs.asked(context, context.account.id, "extension_date", asking)
 
 
 @inputs.handles("plan")
@@ -397,7 +398,8 @@ async def typed_extension_date(update: Update, context: Context, pending: Pendin
         case_id=pending.case_id,
         data={"until": until.isoformat()},
     )
-    await message.reply_text(_("Why do you need more time? The department will decide."))
+    asking = await message.reply_text(_("Why do you need more time? The department will decide."))
+    await inputs.asked(context, context.account.id, "extension_reason", asking)
 
 
 @inputs.handles("extension_reason")

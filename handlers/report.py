@@ -381,7 +381,7 @@ async def start_report(update: Update, context: Context) -> None:
     user_id = context.account.id
     # An answer or a reason the user began to give and left: the report is what they are
     # doing now, so its messages must not go there.
-    await inputs.done(context, user_id)
+    await inputs.forget_all(context, user_id)
     draft = await report_flow.current_draft(context.services, user_id)
     command = update.message
     if draft is not None and command is not None and command.message_id <= draft.last_message_id:
@@ -420,7 +420,7 @@ def example_date(context: Context) -> str:
 async def cancel_command(update: Update, context: Context) -> None:
     """Cancel the input the bot is waiting for, else the report in progress."""
     _ = context.gettext
-    if await inputs.done(context, context.account.id):
+    if await inputs.cancel(update, context) is not None:
         await context.bot.send_message(
             context.account.id,
             _("Cancelled. Nothing was changed."),

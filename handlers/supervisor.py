@@ -12,17 +12,18 @@ import asyncio
 import contextlib
 import html
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot import charts, ledger, stats, stats_report
-from bot.buttons import Space, case_data, pattern
+from bot import charts, ledger, notices, review, stats, stats_report
+from bot.buttons import Space, case_data, decode, decode_case, pattern
 from bot.cards import cards
 from bot.errors import NotAllowed, ShaoziError
 from bot.tg.context import Context
 from bot.tg.keyboards import keyboard
+from bot.vocabulary.models import ReviewDecision
 from handlers.common import answer
 from handlers.staff import FROM_OVERDUE, Rows, page_data, page_numbers
 
@@ -189,4 +190,58 @@ def handlers() -> list[BaseHandler[Update, Context, object]]:
         CommandHandler("overdue", overdue_command, private),
         CommandHandler("export", export_command, private),
         CallbackQueryHandler(on_page, pattern=pattern(Space.OVERDUE)),
+        CallbackQueryHandler(on_review_decision, pattern=pattern(Space.REVIEW, *DECISIONS)),
     ]
+
+
+# Review (复核): a reporter asked; the supervisor upholds the decision or reopens the case ---------
+
+# rv:1:up:REVIEW and rv:1:ro:REVIEW, built in bot/case_buttons.py.
+DECISIONS = {"up": ReviewDecision.UPHELD, "ro": ReviewDecision.REOPENED}
+
+
+async def on_review_decision(update: Update, context: Context) -> None:
+    """Uphold the department's decision or reopen the case, once; the reporter is told."""
+    _ = context.gettext
+    query = update.callback_query
+    assert query is not None
+    press = decode(query.data)
+    review_id = press.number(0) if press and len(press.args) == 1 else None
+    decision = DECISIONS.get(press.action) if press else None
+    try:
+        if review_id is None or decision is None:
+            raise NotAllowed()
+        decided, _case = await review.decide(context.services, context.account, review_id, decision)
+    except review.ReviewDecided as exc:
+        # The other supervisor was first: told so, and the card shows what was decided.
+        await answer(update, exc.render(_), alert=True)
+        await show_decision(update, context, exc.review.decision)
+        return
+    except ShaoziError as exc:
+        await answer(update, exc.render(_), alert=True)
+        return
+    await answer(update, notices.review_decided_line(context.tr, decision))
+    await show_decision(update, context, decided.decision)
+
+
+async def show_decision(update: Update, context: Context, decision: ReviewDecision | None) -> None:
+    """Put the decision under the review's card and take its decision buttons off."""
+    query = update.callback_query
+    message = query.message if query is not None else None
+    if query is None or not isinstance(message, Message) or decision is None:
+        return
+    line = notices.review_decided_line(context.tr, decision)
+    text = message.text_html
+    if not text or line in (message.text or ""):
+        return
+    # What stays is the case's own buttons (its photos): looking needs no decision.
+    rows = message.reply_markup.inline_keyboard if message.reply_markup is not None else ()
+    kept = [
+        [(b.text, b.callback_data) for b in row if isinstance(b.callback_data, str)] for row in rows
+    ]
+    kept = [[(label, data) for label, data in row if decode_case(data)] for row in kept]
+    with contextlib.suppress(BadRequest):  # too old to edit
+        await query.edit_message_text(
+            text + "\n\n" + html.escape(line),
+            reply_markup=keyboard(kept) or InlineKeyboardMarkup([]),
+        )

@@ -10,18 +10,20 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot import questions, tracking, verification
+from bot import questions, review, tracking, verification
 from bot.buttons import Space, decode, encode, pattern
 from bot.cards import MAX_TEXT, Audience, cards, visible_len
+from bot.case_buttons import review_ask_buttons
 from bot.errors import ShaoziError
 from bot.labels import STATUS_LABELS
 from bot.photos import PhotoError
 from bot.reports import StaleButton, save_photo
 from bot.tg.context import Context
+from bot.tg.keyboards import keyboard
 from bot.tg.media import download, kind_of
 from bot.tracking import NOT_FIXED, PAGE_SIZE, CaseView
 from bot.vocabulary.lifecycle import FINAL
-from bot.vocabulary.models import PendingInput
+from bot.vocabulary.models import Case, PendingInput
 from handlers import inputs
 from handlers.common import answer
 
@@ -139,7 +141,8 @@ async def status(update: Update, context: Context) -> None:
     if view is None:
         await context.bot.send_message(user_id, not_found(context, number))
         return
-    await context.bot.send_message(user_id, render_case(context, view))
+    markup = await review_keyboard(context, view.case)
+    await context.bot.send_message(user_id, render_case(context, view), reply_markup=markup)
 
 
 async def show_case(update: Update, context: Context) -> None:
@@ -157,7 +160,8 @@ async def show_case(update: Update, context: Context) -> None:
         await answer(update, StaleButton().render(_), alert=True)
         return
     await answer(update)
-    await context.bot.send_message(user_id, render_case(context, view))
+    markup = await review_keyboard(context, view.case)
+    await context.bot.send_message(user_id, render_case(context, view), reply_markup=markup)
 
 
 def handlers() -> list[BaseHandler[Update, Context, object]]:
@@ -247,6 +251,7 @@ async def reopen(
         lambda: verification.reopen(
             context.services, context.account, pending.case_id or 0, text, photo
         ),
+        asked=pending,
     )
     if case is None:
         return
@@ -310,13 +315,14 @@ async def on_answer_button(update: Update, context: Context) -> None:
         case_id=question.case_id,
         data={"question": question.id},
     )
-    await context.bot.send_message(
+    prompt = await context.bot.send_message(
         context.account.id,
         _(
             "Type your answer, send a photo, or share a location. The department will not see "
             "your account. (Send /cancel to give up.)"
         ),
     )
+    await inputs.asked(context, context.account.id, "answer", prompt)
 
 
 @inputs.handles("answer")
@@ -359,7 +365,11 @@ async def on_reply(update: Update, context: Context) -> bool:
         await tracking.open_question(context.services, context.account, question_id)
     except ShaoziError:
         return False
-    await relay_answer(update, context, question_id)
+    owed = await inputs.owed(context, "answer")
+    if owed is not None and owed.data.get("question") == question_id:
+        await inputs.handle(update, context, owed)  # ✍️ Answer was pressed first: it is done
+    else:
+        await relay_answer(update, context, question_id)
     return True
 
 
@@ -395,4 +405,66 @@ def reporter_handlers() -> list[BaseHandler[Update, Context, object]]:
         CallbackQueryHandler(on_bare_reopen, pattern=pattern(Space.VERIFY, "bare")),
         CallbackQueryHandler(on_verify, pattern=pattern(Space.VERIFY)),
         CallbackQueryHandler(on_answer_button, pattern=pattern(Space.ANSWER)),
+        CallbackQueryHandler(on_review_button, pattern=pattern(Space.REVIEW, "ask")),
     ]
+
+
+# The reporter's request for a review (复核) of a case not accepted or found not genuine ---------
+
+
+async def review_keyboard(context: Context, case: Case) -> InlineKeyboardMarkup | None:
+    """The button to ask for a review, on the reporter's view of a case that may have one."""
+    if not await review.may_ask(context.services.db.read, context.account.id, case):
+        return None
+    return keyboard(review_ask_buttons(context.tr, case))
+
+
+async def on_review_button(update: Update, context: Context) -> None:
+    """Ask the reporter why the case should be reviewed."""
+    _ = context.gettext
+    query = update.callback_query
+    assert query is not None
+    press = decode(query.data)  # rv:1:ask:CASE, bot/case_buttons.py
+    case_id = press.number(0) if press and len(press.args) == 1 else None
+    try:
+        if case_id is None:
+            raise StaleButton()
+        case = await review.start(context.services, context.account, case_id)
+    except ShaoziError as exc:
+        await answer(update, exc.render(_), alert=True)
+        return
+    await answer(update)
+    asking = await context.bot.send_message(
+        context.account.id,
+        _(
+            "Case {number}: why should a supervisor review it? Type your reason in a few words. "
+            "A case is reviewed once."
+        ).format(number=case.number)
+        + "\n"
+        + _("(Send /cancel to give up.)"),
+    )
+    await inputs.asked(context, context.account.id, review.REASON, asking)
+
+
+@inputs.handles(review.REASON)
+async def typed_review_reason(update: Update, context: Context, pending: PendingInput) -> None:
+    """Send the request for a review, with the reporter's reason, to the supervisors."""
+    _ = context.gettext
+    message = update.effective_message
+    assert message is not None
+    reason = message.text
+    if not reason:
+        await message.reply_text(_("Please type the reason, or send /cancel."))
+        return
+    case = await inputs.settle(
+        context,
+        message,
+        lambda: review.request(context.services, context.account, pending.case_id or 0, reason),
+    )
+    if case is not None:
+        await message.reply_text(
+            _(
+                "Your request for a review (复核) of case {number} was sent to a supervisor. I "
+                "will tell you the outcome."
+            ).format(number=case.number)
+        )

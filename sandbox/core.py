@@ -174,6 +174,7 @@ class Sandbox:
         # What the users sent, by (chat id, message id): the page shows both sides.
         self._own: dict[tuple[int, int], JSONDict] = {}
         self._uploads: dict[tuple[int, int], bytes] = {}
+        self._files: dict[tuple[int, int], tuple[str, str, bytes]] = {}
         self._lock = asyncio.Lock()
 
     # --- life cycle -------------------------------------------------------------------------
@@ -304,6 +305,71 @@ class Sandbox:
         persona = self.personas[self._key_of(user)]
         return await self._act(user, user.send_contact(persona.phone))
 
+    async def sticker(self, key: str) -> JSONDict:
+        user = self.user(key)
+        return await self._act(user, user.send_sticker())
+
+    async def voice(self, key: str, seconds: int = 2) -> JSONDict:
+        user = self.user(key)
+        return await self._act(user, user.send_voice(duration=max(1, seconds)))
+
+    async def send_file(
+        self, key: str, data: bytes, name: str, mime: str, caption: str | None = None
+    ) -> JSONDict:
+        """Send a file as Telegram's 📎 → File does (an image sent so is not compressed)."""
+        if not data:
+            raise SandboxError("empty file")
+        user = self.user(key)
+        name = name.strip() or "file"
+        mime = mime or "application/octet-stream"
+        result = await self._act(user, user.send_document(data, name, mime, caption=caption))
+        self._files[(user.user_id, result["message_id"])] = (name, mime, data)
+        return result
+
+    async def reply(self, key: str, message_id: int, text: str) -> JSONDict:
+        """Telegram's Reply on one of the bot's messages, with a text."""
+        if not text.strip():
+            raise SandboxError("empty message")
+        user = self.user(key)
+        message = self._bot_message(user.user_id, message_id)
+        return await self._act(user, user.reply_to(message, text))
+
+    def reply_keyboard(self, key: str) -> JSONDict | None:
+        """The keyboard the bot put in place of the user's own (Telegram's reply keyboard), as
+        the user's app shows it now: the newest one the bot sent, until it sends one that
+        removes it; one meant for a single answer is gone once the user has sent something."""
+        user = self.user(key)
+        chat = user.user_id
+        shown: SentMessage | None = None
+        for sent in self.api.messages_to(chat):
+            markup = sent.reply_markup or {}
+            if "keyboard" in markup:
+                shown = sent
+            elif markup.get("remove_keyboard"):
+                shown = None
+        if shown is None:
+            return None
+        markup = shown.reply_markup or {}
+        answered = any(
+            chat_id == chat and message_id > shown.message_id for chat_id, message_id in self._own
+        )
+        if markup.get("one_time_keyboard") and answered:
+            return None
+        rows = []
+        for row in markup.get("keyboard") or []:
+            buttons = []
+            for button in row:
+                spec = {"text": button} if isinstance(button, str) else button
+                buttons.append(
+                    {
+                        "text": spec.get("text", ""),
+                        "location": bool(spec.get("request_location")),
+                        "contact": bool(spec.get("request_contact")),
+                    }
+                )
+            rows.append(buttons)
+        return {"message": shown.message_id, "rows": rows}
+
     async def _act(self, user: FakeUser, action: Any) -> JSONDict:
         async with self._lock:
             update = await action
@@ -425,6 +491,19 @@ class Sandbox:
             entry["location"] = {"lat": loc["latitude"], "lon": loc["longitude"]}
         if "contact" in message:
             entry["contact"] = message["contact"].get("phone_number")
+        if "sticker" in message:
+            entry["sticker"] = message["sticker"].get("emoji") or "🖼"
+        if "voice" in message:
+            entry["voice"] = int(message["voice"].get("duration") or 0)
+        if "document" in message and "photo" not in message:
+            entry["document"] = {
+                "name": message["document"].get("file_name") or "file",
+                "url": f"/api/document?user={chat}&message={message['message_id']}",
+            }
+        replied = message.get("reply_to_message")
+        if replied is not None:
+            quoted = replied.get("text") or replied.get("caption") or ""
+            entry["reply_to"] = {"id": replied.get("message_id"), "text": quoted[:120]}
         return entry
 
     def _bot_entry(self, sent: SentMessage) -> JSONDict:
@@ -478,6 +557,10 @@ class Sandbox:
         return None
 
     def document(self, chat: int, message_id: int) -> tuple[str, str, bytes] | None:
+        """A file in the chat, the user's or the bot's: (name, type, bytes)."""
+        upload = self._files.get((chat, message_id))
+        if upload is not None:
+            return upload
         for sent in self.api.messages_to(chat):
             if sent.message_id == message_id and sent.document is not None:
                 name = sent.document_name or "file"

@@ -81,7 +81,10 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/api/transcript":
             user = query.get("user", "")
             messages = owner.call(_read(lambda: sandbox.transcript(user)))
-            self._json(200, {"user": user, "messages": messages, **sandbox.time()})
+            keyboard = owner.call(_read(lambda: sandbox.reply_keyboard(user)))
+            self._json(
+                200, {"user": user, "messages": messages, "keyboard": keyboard, **sandbox.time()}
+            )
         elif path == "/api/photo":
             chat, message = int(query["user"]), int(query["message"])
             data = owner.call(_read(lambda: sandbox.photo_bytes(chat, message)))
@@ -133,13 +136,14 @@ def _image_type(data: bytes) -> str:
 
 
 def _photo_data(body: JSONDict) -> bytes:
+    """The bytes of an upload: base64, or a data: URL as a browser's FileReader gives it."""
     text = str(body.get("data") or "")
     if text.startswith("data:"):
         text = text.split(",", 1)[-1]
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise SandboxError("photo data must be base64") from exc
+        raise SandboxError("file data must be base64") from exc
 
 
 class SandboxServer:
@@ -184,6 +188,17 @@ class SandboxServer:
             return self.call(sandbox.location(user, float(body["lat"]), float(body["lon"])))
         if path == "/api/contact":
             return self.call(sandbox.contact(user))
+        if path == "/api/sticker":
+            return self.call(sandbox.sticker(user))
+        if path == "/api/voice":
+            return self.call(sandbox.voice(user, int(body.get("seconds") or 2)))
+        if path == "/api/file":
+            name, mime = str(body.get("name") or "file"), str(body.get("mime") or "")
+            caption = str(body.get("caption") or "") or None
+            return self.call(sandbox.send_file(user, _photo_data(body), name, mime, caption))
+        if path == "/api/reply":
+            message_id, text = int(body["message_id"]), str(body.get("text", ""))
+            return self.call(sandbox.reply(user, message_id, text))
         if path == "/api/clock":
             return self.call(sandbox.advance(str(body.get("advance", ""))))
         raise SandboxError(f"unknown action {path}")

@@ -28,6 +28,7 @@ from storage.outbox import OutboxRepo
 from storage.photos import PhotoRepo
 from storage.questions import QuestionRepo
 from storage.reminders import ReminderRepo
+from storage.reviews import ReviewRepo
 from storage.rewards import RewardRepo
 from storage.stats import StatsRepo
 from storage.users import UserRepo
@@ -126,6 +127,10 @@ class Session:
     @cached_property
     def inbox(self) -> InboxRepo:
         return InboxRepo(self._sql)
+
+    @cached_property
+    def reviews(self) -> ReviewRepo:
+        return ReviewRepo(self._sql)
 
 
 def _open_inline(path: Path, *, readonly: bool) -> sqlite3.Connection:

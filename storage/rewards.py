@@ -126,6 +126,15 @@ class RewardRepo:
         row = await self.sql.fetch_one("SELECT * FROM rewards WHERE case_id = ?", (case_id,))
         return None if row is None else Reward.model_validate(dict(row))
 
+    async def withdraw_not_genuine(self, case_id: int) -> bool:
+        """Forget that the case's report was found not genuine (reopened on review): its next
+        closing records the outcome anew."""
+        changed = await self.sql.execute(
+            "DELETE FROM rewards WHERE case_id = ? AND genuine = 0 AND status = 'none'",
+            (case_id,),
+        )
+        return changed > 0
+
     async def by_code_hash(self, code_hash: str) -> Reward | None:
         row = await self.sql.fetch_one(
             "SELECT * FROM rewards WHERE claim_code_hash = ?", (code_hash,)

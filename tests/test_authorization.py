@@ -93,7 +93,7 @@ async def test_forged_buttons_and_commands_change_and_reveal_nothing(bot: Bot) -
             assert "Chen Jing" not in told, (stage, role)
             assert "13912345678" not in told, (stage, role)
             assert await snapshot(bot, case.id) == before, (stage, role)
-            assert await bot.db.read.inputs.get(user.user_id) is None, (stage, role)
+            assert await bot.db.read.inputs.newest(user.user_id) is None, (stage, role)
             await user.send("/cancel")  # a /report draft of their own is fine; drop it
 
     await attack_all("submitted")

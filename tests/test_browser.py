@@ -90,7 +90,7 @@ class Chat:
         self.pane.locator(".keyboard button", has_text=label).last.click()
 
     def upload(self, path: Path) -> None:
-        self.pane.locator("input[type=file]").set_input_files(path)
+        self.pane.locator("input[name=photo]").set_input_files(path)
 
     def share_place(self, name: str) -> None:
         self.pane.locator("select[name=place]").select_option(label=name)
@@ -213,3 +213,33 @@ def test_a_whole_case_in_the_browser(page: Page, tmp_path: Path) -> None:
     expect(enterprise.pane).not_to_contain_text(f"Today is the deadline of case {second}")
     page.screenshot(path=ARTIFACTS / "3-reminder-at-enterprise.png")
     assert re.search(r"2026-12-08 \d\d:00", page.locator("#now").inner_text())
+
+
+def test_reply_keyboard_sticker_and_reply_in_the_browser(page: Page) -> None:
+    """What the bot asks for with "press the button below" can be given by a button; a sticker
+    and a Telegram reply can be sent too."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    citizen = Chat(page, "citizen").open()
+    citizen.say("/report")
+    citizen.bot_says("Step 1 of 6")
+    citizen.press("Fire safety")
+    citizen.bot_says("Press the button below")
+    share = citizen.pane.locator(".replykb button", has_text="Send my current location")
+    expect(share).to_be_visible()
+    page.screenshot(path=ARTIFACTS / "4-reply-keyboard.png")
+    share.click()
+    citizen.bot_says("Step 3 of 6")
+    expect(citizen.pane.locator(".replykb")).to_be_hidden()  # answered: it goes away
+
+    citizen.pane.locator("button[name=sticker]").click()
+    expect(citizen.pane.locator(".msg.user", has_text="sticker")).to_be_visible()
+    # Telegram's Reply on the bot's question; the answer shows what it replies to.
+    question = citizen.message("Describe the hazard")
+    question.locator("button.reply").click()
+    expect(citizen.pane.locator(".replying")).to_contain_text("Replying to:")
+    expect(citizen.pane.locator(".replying")).to_contain_text("Describe the hazard")
+    citizen.say("The emergency exit is locked.")
+    citizen.bot_says("Step 4 of 6")
+    expect(citizen.pane.locator(".replying")).to_be_hidden()
+    answer = citizen.pane.locator(".msg.user", has_text="The emergency exit is locked.")
+    expect(answer.locator(".quote")).to_contain_text("Describe the hazard")

@@ -8,12 +8,22 @@ with the case's card as it is now.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from bot import dates, rectification, reward_notices, rewards, triage, verification
+from bot import (
+    dates,
+    notices,
+    rectification,
+    review,
+    reward_notices,
+    rewards,
+    triage,
+    verification,
+)
 from bot.buttons import Space, case_data, decode, decode_case, encode
 from bot.cards import cards as card_texts
 from bot.city import CityConfig
@@ -27,6 +37,7 @@ from bot.errors import (
     InviteUsed,
     ShaoziError,
 )
+from bot.i18n import Language, resolve_language
 from bot.invites import InviteSpec, create_invite
 from bot.labels import STATUS_LABELS
 from bot.reports import AlreadyFollowing
@@ -34,7 +45,7 @@ from bot.settings import Settings
 from bot.tracking import NotFixedNoted
 from bot.vocabulary.grading import Colour
 from bot.vocabulary.lifecycle import Level, Status
-from bot.vocabulary.models import Case
+from bot.vocabulary.models import Case, ReviewDecision
 from bot.vocabulary.roles import Role
 from fakebotapi import FakeBotAPI, FakeUser, SentMessage
 from tests.support import tables
@@ -642,3 +653,133 @@ async def test_two_contacts_send_a_major_hazards_measures_at_once(bot: Bot) -> N
     assert sum("were sent to the department" in text for text in replies) == 1
     assert sum("have been sent already" in text for text in replies) == 1
     no_apology(bot, *contacts)
+
+
+# A review (复核): asked for once, decided once --------------------------------------------------
+
+
+async def rejected(bot: Bot) -> tuple[Workflow, SentMessage]:
+    """The workflow's case not accepted; the notice that offers its reporter a review."""
+    flow = await Workflow().setup(bot)
+    case = await flow.case()
+    actor = await account(bot, flow.one)
+    await triage.reject(bot.services, actor, case.id, case.version, "@not_hazard")
+    await bot.drain()
+    notice = flow.citizen.last
+    assert notice.has_button("Ask for a review")
+    return flow, notice
+
+
+async def test_a_review_asked_for_twice_at_once(bot: Bot) -> None:
+    flow, notice = await rejected(bot)
+    await staff(bot, InviteSpec(Role.SUPERVISOR, "fire"))
+    citizen = flow.citizen
+    await citizen.send(f"/status {flow.number}")
+    status = citizen.last
+    ask = notice.buttons[0][0][1]
+    assert ask is not None
+    citizen.new_messages()
+
+    # The button on the notice and the one in /status, at once: asked once for the reason.
+    await at_once(citizen.press(ask, message=notice), citizen.press(ask, message=status))
+
+    prompts = last_said(citizen)
+    assert len(prompts) == 1, prompts
+    owed = said(bot, citizen, review.ReviewReasonOwed(number=flow.number))
+    assert answers(citizen)[-2:].count(owed) == 1
+    marks = Marks(bot)
+    await citizen.send("The exit is chained every night.")
+    assert marks.events() == ["request_review"]
+
+    no_apology(bot, citizen)
+
+
+async def test_a_review_requested_through_the_core_twice_at_once(bot: Bot) -> None:
+    flow, _notice = await rejected(bot)
+    supervisor = await staff(bot, InviteSpec(Role.SUPERVISOR))
+    case = await flow.case()
+    reporter = await account(bot, flow.citizen)
+    marks = Marks(bot)
+
+    results = await asyncio.gather(
+        *(review.request(bot.services, reporter, case.id, f"Reason {n}.") for n in range(2)),
+        return_exceptions=True,
+    )
+
+    assert sorted(type(r).__name__ for r in results) == ["Case", "ReviewAsked"], results
+    assert marks.events() == ["request_review"]
+    assert marks.recipients() == [supervisor.user_id]
+
+
+async def test_two_supervisors_decide_a_review_at_once(bot: Bot) -> None:
+    flow, notice = await rejected(bot)
+    one = await staff(bot, InviteSpec(Role.SUPERVISOR, "fire"))
+    other = await staff(bot, InviteSpec(Role.SUPERVISOR, "fire"), language="zh-hant")
+    await flow.citizen.press("Ask for a review", message=notice)
+    await flow.citizen.send("The exit is chained every night.")
+    await bot.drain()
+    cards = {supervisor: supervisor.last for supervisor in (one, other)}
+    presses = {
+        one: data_of_report(cards[one], "ro"),  # reopen …
+        other: data_of_report(cards[other], "up"),  # … and uphold, at the same moment
+    }
+    marks, mark_c = Marks(bot), len(flow.citizen.transcript)
+
+    await at_once(*(s.press(data, message=cards[s]) for s, data in presses.items()))
+
+    events = marks.events()
+    assert events in (["review_reopen"], ["uphold"]), events
+    case = await flow.case()
+    decided = await bot.db.read.reviews.for_case(case.id)
+    assert decided is not None
+    assert decided.decision is not None
+    reopened = decided.decision is ReviewDecision.REOPENED
+    assert case.status is (Status.SUBMITTED if reopened else Status.REJECTED)
+    winner, _loser = winner_and_loser(bot, one, other, review.ReviewDecided(decided))
+    assert decided.decided_by == winner.user_id
+    for supervisor, card in cards.items():  # both cards say what was decided, and no more
+        language = resolve_language(None, supervisor.language_code, Language.ZH_HANS)
+        tr = bot.services.catalogs.translator(language)
+        assert notices.review_decided_line(tr, decided.decision) in card.plain
+        assert not any((d or "").startswith("rv:") for row in card.buttons for _l, d in row)
+    await bot.drain()
+    told = texts(since(flow.citizen, mark_c))
+    outcome = "and reopened it" if reopened else "and upheld the department's decision"
+    assert told.count(outcome) == 1, told
+    no_apology(bot, flow.citizen)
+
+
+@pytest.mark.parametrize(
+    "first", [ReviewDecision.UPHELD, ReviewDecision.REOPENED], ids=["uphold", "reopen"]
+)
+async def test_both_decisions_of_a_review_through_the_core_at_once(
+    bot: Bot, first: ReviewDecision
+) -> None:
+    """Whichever decision the database takes first, the other is refused as decided: the
+    reopened case is in no state to be upheld; the upheld review is decided already (fired in
+    both orders)."""
+    flow, _notice = await rejected(bot)
+    supervisors = [await staff(bot, InviteSpec(Role.SUPERVISOR, "fire")) for _ in range(2)]
+    case = await flow.case()
+    reporter = await account(bot, flow.citizen)
+    await review.request(bot.services, reporter, case.id, "The exit is chained.")
+    asked = await bot.db.read.reviews.for_case(case.id)
+    assert asked is not None
+    second = next(d for d in ReviewDecision if d is not first)
+    actors = [await account(bot, s) for s in supervisors]
+    marks = Marks(bot)
+
+    results = await asyncio.gather(
+        review.decide(bot.services, actors[0], asked.id, first),
+        review.decide(bot.services, actors[1], asked.id, second),
+        return_exceptions=True,
+    )
+
+    won = [n for n, r in enumerate(results) if not isinstance(r, BaseException)]
+    assert len(won) == 1, results
+    assert isinstance(results[1 - won[0]], review.ReviewDecided), results
+    assert len(marks.events()) == 1
+    decided = await bot.db.read.reviews.for_case(case.id)
+    assert decided is not None
+    assert decided.decision is (first, second)[won[0]]
+    assert decided.decided_by == supervisors[won[0]].user_id

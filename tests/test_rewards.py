@@ -562,7 +562,7 @@ async def test_a_refusal_and_a_changed_amount(bot: Bot) -> None:
         for action in ("ok", "chg", "no", "open", "code"):
             await intruder.press_data(f"rw:1:{action}:{reward.id}", intruder.last)
             assert intruder.callback_answers[-1]["text"] == "You are not allowed to do that."
-        assert await bot.db.read.inputs.get(intruder.user_id) is None
+        assert await bot.db.read.inputs.newest(intruder.user_id) is None
     assert await bot.db.read.rewards.for_case(case_three.id) == reward
     assert proposal.has_button("Approve")
 

@@ -143,3 +143,81 @@ def test_bad_requests_are_answered_not_fatal(sandbox: Client) -> None:
     with caught.value:
         assert caught.value.code == 400
     assert sandbox.get("/api/users")["users"]
+
+
+def test_every_kind_of_answer_can_be_tried(sandbox: Client) -> None:
+    """The page offers what a Telegram user can send: the reply keyboard's buttons (a place,
+    the phone number), a sticker, a voice note, a file, and a reply to one of the bot's
+    messages; each reaches the bot and shows in the chat."""
+    place = sandbox.get("/api/users")["places"][0]
+    sandbox.post("/api/send", {"user": "citizen", "text": "/report"})
+    sandbox.press("citizen", "Fire safety")
+    # "Press the button below": the keyboard with the button that shares where one is.
+    keyboard = sandbox.get("/api/transcript?user=citizen")["keyboard"]
+    [[button]] = keyboard["rows"]
+    assert "Send my current location" in button["text"]
+    assert (button["location"], button["contact"]) == (True, False)
+    sandbox.post("/api/location", {"user": "citizen", "lat": place["lat"], "lon": place["lon"]})
+    assert "Step 3 of 6" in sandbox.last_bot("citizen")["html"]
+    assert sandbox.get("/api/transcript?user=citizen")["keyboard"] is None  # answered
+
+    # A sticker where a description is asked: answered, and shown as a sticker.
+    before = len(sandbox.transcript("citizen"))
+    sandbox.post("/api/sticker", {"user": "citizen"})
+    after = sandbox.transcript("citizen")[before:]
+    assert after[0]["from"] == "user"
+    assert after[0]["sticker"] == "👍"
+    assert any(m["from"] == "bot" and m["html"] for m in after[1:]), after
+    sandbox.post("/api/send", {"user": "citizen", "text": "The emergency exit is locked."})
+
+    # A voice note and a file that is no image, where photos are asked: both answered.
+    for path, body in (
+        ("/api/voice", {"seconds": 3}),
+        ("/api/file", {"data": _b64(b"%PDF-1.4 not a photo"), "name": "notes.pdf"}),
+    ):
+        before = len(sandbox.transcript("citizen"))
+        sandbox.post(path, {"user": "citizen", **body})
+        after = sandbox.transcript("citizen")[before:]
+        assert any(m["from"] == "bot" for m in after[1:]), after
+    mine = [m for m in sandbox.transcript("citizen") if m["from"] == "user"]
+    assert mine[-2]["voice"] == 3
+    assert mine[-1]["document"]["name"] == "notes.pdf"
+    assert sandbox.get(mine[-1]["document"]["url"]) == b"%PDF-1.4 not a photo"
+    # An image sent as a file is a photo of the hazard, uncompressed.
+    sandbox.post(
+        "/api/file",
+        {"user": "citizen", "data": _b64(jpeg(seed=5)), "name": "exit.jpg", "mime": "image/jpeg"},
+    )
+    assert "Photo 1 of 5 received" in sandbox.last_bot("citizen")["html"]
+    sandbox.press("citizen", "Done")
+    sandbox.press("citizen", "Real name")
+    sandbox.post("/api/send", {"user": "citizen", "text": "Chen Jing"})
+    [[button]] = sandbox.get("/api/transcript?user=citizen")["keyboard"]["rows"]
+    assert (button["location"], button["contact"]) == (False, True)
+    sandbox.post("/api/contact", {"user": "citizen"})
+    rows = sandbox.last_bot("citizen").get("buttons", [])
+    if any("Mine is different" in b["text"] for row in rows for b in row):
+        sandbox.press("citizen", "Mine is different")
+    sandbox.press("citizen", "Submit")
+    match = NUMBER.search(sandbox.last_bot("citizen")["html"])
+    assert match
+    number = match.group(0)
+
+    # Telegram's Reply on the department's question answers it.
+    sandbox.press("officer", "Ask the reporter")
+    sandbox.post("/api/send", {"user": "officer", "text": "Which floor is the exit on?"})
+    question = sandbox.last_bot("citizen")
+    assert "Which floor is the exit on?" in question["html"]
+    sandbox.post(
+        "/api/reply",
+        {"user": "citizen", "message_id": question["id"], "text": "The second floor."},
+    )
+    assert f"Your answer about {number} was passed on" in sandbox.last_bot("citizen")["html"]
+    reply = [m for m in sandbox.transcript("citizen") if m["from"] == "user"][-1]
+    assert reply["reply_to"]["id"] == question["id"]
+    assert "Which floor is the exit on?" in reply["reply_to"]["text"]
+    assert "The second floor." in sandbox.last_bot("officer")["html"]
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()

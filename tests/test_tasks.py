@@ -160,7 +160,7 @@ async def test_forged_task_buttons_are_answered_harmlessly(bot: Bot) -> None:
         assert contact.callback_answers[answers]["text"] in HARMLESS, data
         assert page.plain == before
     assert theirs.number not in "\n".join(contact.texts())
-    assert await bot.db.read.inputs.get(contact.user_id) is None  # no fix was started
+    assert await bot.db.read.inputs.newest(contact.user_id) is None  # no fix was started
     # Someone who is no contact of an enterprise turns no page and opens nothing.
     citizen = bot.user(language="en")
     await citizen.send("/start")
@@ -224,7 +224,7 @@ async def test_a_second_case_does_not_drop_the_first_cases_fix_photos_unasked(bo
         f"You have sent 2 photos for the fix of case {one.number} but not yet the note. "
         f"Going on to case {two.number} drops those photos." == question.plain
     )
-    pending = await bot.db.read.inputs.get(contact.user_id)
+    pending = await bot.db.read.inputs.newest(contact.user_id)
     assert pending is not None
     assert (pending.case_id, len(pending.data["photos"])) == (one.id, 2)
     # Asking for more time would drop them too: asked first as well.
@@ -257,7 +257,7 @@ async def test_a_second_case_does_not_drop_the_first_cases_fix_photos_unasked(bo
     # The same answer again (a replay) drops nothing of the third case's fix.
     await contact.press_data(drop, question)
     assert f"Case {three.number}: Photo 1 received." in contact.last.plain
-    pending = await bot.db.read.inputs.get(contact.user_id)
+    pending = await bot.db.read.inputs.newest(contact.user_id)
     assert pending is not None
     assert (pending.case_id, len(pending.data["photos"])) == (three.id, 1)
     nothing_went_wrong(contact)

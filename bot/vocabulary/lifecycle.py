@@ -40,6 +40,11 @@ class Action(StrEnum):
     REFUSE_EXTENSION = "refuse_extension"
     REOPEN = "reopen"  # the reporter says it is not fixed
     ACKNOWLEDGE = "acknowledge"  # a self-report's deadline accepted or corrected
+    # Review (复核) of a case not accepted or found not genuine: the reporter asks, once; a
+    # supervisor upholds the decision or reopens the case (bot/review.py).
+    REQUEST_REVIEW = "request_review"
+    UPHOLD = "uphold"
+    REOPEN_ON_REVIEW = "review_reopen"
 
 
 # Action -> (statuses it may start from, status it leads to; None: unchanged).
@@ -58,6 +63,9 @@ TRANSITIONS: dict[Action, tuple[frozenset[Status], Status | None]] = {
     Action.GRANT_EXTENSION: (frozenset({Status.ASSIGNED}), None),
     Action.REFUSE_EXTENSION: (frozenset({Status.ASSIGNED}), None),
     Action.REOPEN: (frozenset({Status.CLOSED}), Status.FIX_SUBMITTED),
+    Action.REQUEST_REVIEW: (frozenset({Status.REJECTED, Status.CLOSED}), None),
+    Action.UPHOLD: (frozenset({Status.REJECTED, Status.CLOSED}), None),
+    Action.REOPEN_ON_REVIEW: (frozenset({Status.REJECTED, Status.CLOSED}), Status.SUBMITTED),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -127,6 +128,7 @@ class Case(_Row):
     escalated_at: dt.datetime | None = None
     routed_at: dt.datetime | None = None
     deadline_set_at: dt.datetime | None = None
+    reviewed: bool = False  # reopened on review (复核)
 
     def overdue(self, now: dt.datetime) -> bool:
         """Past its deadline and not closed: derived, never stored."""
@@ -185,12 +187,17 @@ class OutboxRow(_Row):
 
 
 class PendingInput(_Row):
+    """An input the bot asked a user for (bot/pending.py): one per party they act as."""
+
+    id: int
     user_id: int
+    party: str
     kind: str
     case_id: int | None
     version: int | None
     data: dict[str, Any]
     created_at: dt.datetime
+    prompt_id: int | None = None  # the bot's message that asked for it
 
 
 class Question(_Row):
@@ -214,3 +221,30 @@ class EnterpriseRecord(_Row):
     open_cases: int
     overdue_cases: int
     closed_cases: int
+
+
+class ReviewGround(StrEnum):
+    """What the reporter asks to have reviewed."""
+
+    REJECTED = "rejected"  # the report was not accepted
+    NOT_GENUINE = "not_genuine"  # found not genuine (不属实) at its closing
+
+
+class ReviewDecision(StrEnum):
+    UPHELD = "upheld"
+    REOPENED = "reopened"
+
+
+class Review(_Row):
+    """A reporter's request for a review (复核) of a case not accepted or found not genuine,
+    and a supervisor's decision on it (bot/review.py)."""
+
+    id: int
+    case_id: int
+    requested_by: int
+    ground: ReviewGround
+    reason: str
+    requested_at: dt.datetime
+    decision: ReviewDecision | None  # None while it waits
+    decided_by: int | None
+    decided_at: dt.datetime | None

@@ -41,8 +41,10 @@ async def report(
     photos: int = 1,
 ) -> str:
     """A fire-safety report in Laocheng, with one photo (or ``photos``), in the citizen's name
-    unless ``anonymous``; its case number."""
+    unless ``anonymous``; its case number. An enterprise's contact reports as a citizen."""
     await citizen.send("/report")
+    if citizen.last.has_button("Somewhere else"):
+        await citizen.press("Somewhere else")
     await citizen.press("Fire safety")
     await citizen.send_location(*LAOCHENG)
     await citizen.send(description)
