@@ -133,6 +133,7 @@ async def test_forged_buttons_and_commands_change_and_reveal_nothing(bot: Bot) -
     await officer.press("Verified: close the case")
     await officer.press("Genuine")  # the reward outcome, asked for a citizen's report
     await officer.press("No fine")
+    await officer.press("Yes, close it")
     await bot.drain()
     closed = await bot.db.read.cases.get(case.id)
     assert closed is not None

@@ -257,6 +257,7 @@ async def test_two_officers_close_a_case_at_once(bot: Bot) -> None:
     for officer, card in cards.items():
         await officer.press(data_of(card, "cls"), message=card)  # was it genuine?
         await officer.press(data_of(card, "cls"), message=card)  # yes; and the fine?
+        await officer.press(data_of(card, "cls"), message=card)  # none; are you sure?
     marks = Marks(bot)
 
     await at_once(*(o.press(data_of(card, "cls"), message=card) for o, card in cards.items()))

@@ -40,6 +40,10 @@ class Action(StrEnum):
     REFUSE_EXTENSION = "refuse_extension"
     REOPEN = "reopen"  # the reporter says it is not fixed
     ACKNOWLEDGE = "acknowledge"  # a self-report's deadline accepted or corrected
+    # An officer's corrections of a mistake, each with a reason (bot/corrections.py).
+    REASSIGN = "reassign"  # the order goes to another enterprise
+    CHANGE_DEADLINE = "change_deadline"
+    CHANGE_CATEGORY = "change_category"  # routing follows: it may move to another department
 
 
 # Action -> (statuses it may start from, status it leads to; None: unchanged).
@@ -58,6 +62,12 @@ TRANSITIONS: dict[Action, tuple[frozenset[Status], Status | None]] = {
     Action.GRANT_EXTENSION: (frozenset({Status.ASSIGNED}), None),
     Action.REFUSE_EXTENSION: (frozenset({Status.ASSIGNED}), None),
     Action.REOPEN: (frozenset({Status.CLOSED}), Status.FIX_SUBMITTED),
+    Action.REASSIGN: (frozenset({Status.ASSIGNED}), None),
+    Action.CHANGE_DEADLINE: (frozenset({Status.ASSIGNED}), None),
+    Action.CHANGE_CATEGORY: (
+        frozenset({Status.SUBMITTED, Status.ACCEPTED, Status.ASSIGNED, Status.FIX_SUBMITTED}),
+        None,
+    ),
 }
 
 
