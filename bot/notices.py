@@ -462,14 +462,20 @@ def category_changed(services: Services, case: Case, *, moved: bool) -> Render:
     show = cards(services)
 
     def render(tr: Translator) -> Outgoing:
-        text = tr.gettext("The category of your report {number} was corrected to {category}.")
-        text = text.format(
-            number=case.number, category=html.escape(show.category(tr, case.category))
-        )
-        if moved:
-            text += " " + tr.gettext("It is now handled by {department}.").format(
-                department=html.escape(show.department(tr, case.department))
+        text = (
+            tr.gettext(
+                "The category of your report {number} was corrected to {category}; it is now "
+                "handled by {department}."
             )
-        return Outgoing(text)
+            if moved
+            else tr.gettext("The category of your report {number} was corrected to {category}.")
+        )
+        return Outgoing(
+            text.format(
+                number=case.number,
+                category=html.escape(show.category(tr, case.category)),
+                department=html.escape(show.department(tr, case.department)),
+            )
+        )
 
     return render

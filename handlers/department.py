@@ -654,7 +654,7 @@ async def reassign(update: Update, context: Context, case: Case, args: tuple[str
         context,
         case,
         "reassign_reason",
-        prompt.format(enterprise=html.escape(enterprise.name)) + " " + _(WHY),
+        prompt.format(enterprise=html.escape(enterprise.name)) + "\n" + _(WHY),
         {"enterprise_id": enterprise.id},
     )
 
@@ -696,7 +696,7 @@ async def redate(update: Update, context: Context, case: Case, args: tuple[str, 
 def redate_prompt(context: Context, deadline: dt.datetime) -> str:
     _ = context.gettext
     date = cards(context.services).date(deadline)
-    return _("The new deadline is {date}.").format(date=date) + " " + _(WHY)
+    return _("The new deadline is {date}.").format(date=date) + "\n" + _(WHY)
 
 
 def held(deadline: dt.datetime) -> dict[str, object]:
@@ -721,16 +721,17 @@ async def recategorize(update: Update, context: Context, case: Case, args: tuple
     if len(args) != 1 or city.category(args[0]) is None or args[0] == case.category:
         raise NotAllowed()
     category = args[0]
-    prompt = _("The category becomes {category}.").format(
-        category=html.escape(show.category(context.tr, category))
-    )
     department = city.route(category, case.district)
-    if department != case.department:
-        prompt += " " + _("The case then goes to {department}.").format(
-            department=html.escape(show.department(context.tr, department))
-        )
+    prompt = (
+        _("The category becomes {category}; the case then goes to {department}.")
+        if department != case.department
+        else _("The category becomes {category}.")
+    ).format(
+        category=html.escape(show.category(context.tr, category)),
+        department=html.escape(show.department(context.tr, department)),
+    )
     await ask_for(
-        update, context, case, "recategorize_reason", prompt + " " + _(WHY), {"category": category}
+        update, context, case, "recategorize_reason", prompt + "\n" + _(WHY), {"category": category}
     )
 
 
@@ -1172,14 +1173,20 @@ async def typed_recategorize_reason(
             context.services, context.account, case_id, pending.version or 0, category, text
         )
         show = cards(context.services)
-        told = _("Done: the category is {category} now; the reporter is told.").format(
-            category=html.escape(show.category(context.tr, updated.category))
-        )
-        if updated.department != before.department:
-            told += " " + _("The case went to {department}.").format(
-                department=html.escape(show.department(context.tr, updated.department))
+        told = (
+            _(
+                "Done: the category is {category} now, and the case went to {department}; the "
+                "reporter is told."
             )
-        await message.reply_text(told)
+            if updated.department != before.department
+            else _("Done: the category is {category} now; the reporter is told.")
+        )
+        await message.reply_text(
+            told.format(
+                category=html.escape(show.category(context.tr, updated.category)),
+                department=html.escape(show.department(context.tr, updated.department)),
+            )
+        )
         # A case gone to another department is no longer this officer's to see as one.
         return updated if permissions.is_case_officer(context.account, updated) else None
 
