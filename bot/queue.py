@@ -95,11 +95,7 @@ class QueueFilter:
 
     def code(self, city: CityConfig) -> str:
         """The filter in button data ("" for none)."""
-        text = "".join(
-            letter
-            for flag, letter in ((self.action, "a"), (self.overdue, "o"), (self.supervised, "s"))
-            if flag
-        )
+        text = "".join(letter for flag, letter in FLAGS.items() if getattr(self, flag))
         if self.colour is not None:
             text += COLOUR_LETTERS[self.colour]
         codes = [d.code for d in city.districts]

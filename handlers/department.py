@@ -134,6 +134,12 @@ def back(context: Context, case: Case) -> tuple[str, str]:
     return (context.gettext("« Back"), case_data("open", case.id, case.version))
 
 
+def check_step(case: Case, action: Action) -> None:
+    """Refuse at once what the case's state does not allow, before asking anything more."""
+    if next_status(action, case.status) is None:
+        raise NotThisStep(status=STATUS_LABELS[case.status])
+
+
 async def ask_to_confirm(
     update: Update,
     context: Context,
@@ -145,8 +151,7 @@ async def ask_to_confirm(
     """Ask once more before an action that ends the case (and its reward): the card with the
     question under it, "Yes" and "No, back" (to the card as it was). Nothing is asked when the
     case is past the step (a forged or replayed button)."""
-    if next_status(action, case.status) is None:
-        raise NotThisStep(status=STATUS_LABELS[case.status])
+    check_step(case, action)
     card = await staff_card(context, case, permissions.audience_of(context.account, case))
     text = card.text + "\n\n<b>" + question + "</b>"
     no = (context.gettext("« No, back"), case_data("open", case.id, case.version))
@@ -635,6 +640,7 @@ WHY = N_("Why? Type the reason; it is kept in the case's history.")
 async def reassign(update: Update, context: Context, case: Case, args: tuple[str, ...]) -> None:
     """Ask which enterprise must fix it instead (rea), then, once chosen (rea:ENTERPRISE), why."""
     _ = context.gettext
+    check_step(case, Action.REASSIGN)
     if not args:
         await ask_for(
             update,
@@ -662,6 +668,7 @@ async def reassign(update: Update, context: Context, case: Case, args: tuple[str
 async def redate(update: Update, context: Context, case: Case, args: tuple[str, ...]) -> None:
     """Offer the new deadline (rdl:DAYS) or a typed one (rdl:other), then ask why."""
     _ = context.gettext
+    check_step(case, Action.CHANGE_DEADLINE)
     if not args:
         rows = [
             [
@@ -708,6 +715,7 @@ async def recategorize(update: Update, context: Context, case: Case, args: tuple
     """Offer the other categories (rct:CODE), then say where routing takes the case, and ask
     why."""
     _ = context.gettext
+    check_step(case, Action.CHANGE_CATEGORY)
     city, show = context.city, cards(context.services)
     if not args:
         choices = [

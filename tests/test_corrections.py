@@ -48,6 +48,12 @@ def acts_on(message: SentMessage, case: Case, action: str) -> bool:
     return any(p is not None and p.case_id == case.id and p.action == action for p in pressed)
 
 
+async def status_of(bot: Bot, number: str) -> Status:
+    case = await bot.db.read.cases.by_number(number)
+    assert case is not None
+    return case.status
+
+
 async def history(bot: Bot, case: Case) -> list[tuple[str, str | None]]:
     return [(e.kind, e.note) for e in await bot.db.read.cases.events(case.id)]
 
@@ -395,7 +401,7 @@ async def test_a_typed_reason_is_shown_before_it_is_final(bot: Bot) -> None:
     await officer.send("Reported twice by phone.")
     sure = officer.last
     assert "the reporter is told the reason: Reported twice by phone." in sure.plain
-    assert (await bot.db.read.cases.by_number(number)).status is Status.SUBMITTED  # type: ignore[union-attr]
+    assert await status_of(bot, number) is Status.SUBMITTED
     # Typed again instead of confirming: the new words are asked about.
     await officer.send("Already handled as case YH-20261101-0001.")
     sure = officer.last
@@ -409,6 +415,13 @@ async def test_a_typed_reason_is_shown_before_it_is_final(bot: Bot) -> None:
     said = texts(since(citizen, mark))
     assert "Already handled as case YH-20261101-0001." in said
     assert "Reported twice by phone." not in said
+    # A correction of an ended case is refused at once, before anything is asked.
+    rejected = await bot.db.read.cases.by_number(number)
+    assert rejected is not None
+    await officer.press_data(case_data("rct", rejected.id, rejected.version), sure)
+    assert officer.callback_answers[-1]["text"] == (
+        "This cannot be done while the case is not accepted."
+    )
     # "No, back" on a typed reason lets it go: what is typed next is no reason.
     number = await report(citizen, photo_seed=5, description="Another locked exit.")
     await bot.drain()
@@ -419,7 +432,7 @@ async def test_a_typed_reason_is_shown_before_it_is_final(bot: Bot) -> None:
     await officer.press("No, back", message=officer.last)
     await officer.send("hello")
     assert "I was not expecting that" in officer.last.plain
-    assert (await bot.db.read.cases.by_number(number)).status is Status.SUBMITTED  # type: ignore[union-attr]
+    assert await status_of(bot, number) is Status.SUBMITTED
 
 
 @pytest.mark.parametrize(
