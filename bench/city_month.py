@@ -306,6 +306,7 @@ class City:
         if rng.random() < 0.05:
             await officer.press("Reject", message=card)
             await officer.press("not a safety hazard", message=card)
+            await officer.press("Yes, do not accept it", message=card)  # asked once more
             case.state = "rejected"
             self.figures["rejected"] += 1
             return
@@ -434,6 +435,7 @@ class City:
             self.figures["rewards"] += 1
         if card.has_button("No fine"):
             await officer.press("No fine", message=card)
+        await officer.press("Yes, close it", message=card)  # asked once more
         case.state = "closed"
         if not case.complained and self.rng.random() < 0.05:
             self.at(

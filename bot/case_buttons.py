@@ -82,19 +82,35 @@ def enterprise_buttons(tr: Translator, case: Case) -> Rows:
     return rows
 
 
+def correction_buttons(tr: Translator, case: Case) -> Rows:
+    """An officer's corrections of a mistake (bot/corrections.py), by the case's state."""
+    _ = tr.gettext
+    rows: Rows = []
+    if case.status is Status.ASSIGNED:
+        first: list[tuple[str, str]] = [_on(case, _("📅 Change the deadline"), "rdl")]
+        if case.enterprise_id is not None:
+            first.insert(0, _on(case, _("🏭 Another enterprise"), "rea"))
+        rows.append(first)
+    if case.status in (Status.SUBMITTED, Status.ACCEPTED, Status.ASSIGNED, Status.FIX_SUBMITTED):
+        rows.append([_on(case, _("🏷 Change the category"), "rct")])
+    return rows
+
+
 def officer_buttons(tr: Translator, case: Case) -> Rows:
-    """The buttons an officer's card of this case has, by its state."""
+    """The buttons an officer's card of this case has, by its state: its next step, then the
+    corrections."""
+    rows: Rows = []
     if case.status is Status.SUBMITTED:
-        return triage_buttons(tr, case)
-    if case.status is Status.ACCEPTED:
-        return assign_buttons(tr, case)
-    if case.status is Status.FIX_SUBMITTED:
-        return verify_buttons(tr, case)
-    if case.status is Status.ASSIGNED and case.extension_until is not None:
-        return extension_buttons(tr, case)
-    if case.status is Status.ASSIGNED and case.handled_by_department:
-        return [[_on(case, tr.gettext("📷 Record the fix"), "fix")]]
-    return []
+        rows = triage_buttons(tr, case)
+    elif case.status is Status.ACCEPTED:
+        rows = assign_buttons(tr, case)
+    elif case.status is Status.FIX_SUBMITTED:
+        rows = verify_buttons(tr, case)
+    elif case.status is Status.ASSIGNED and case.extension_until is not None:
+        rows = extension_buttons(tr, case)
+    elif case.status is Status.ASSIGNED and case.handled_by_department:
+        rows = [[_on(case, tr.gettext("📷 Record the fix"), "fix")]]
+    return [*rows, *correction_buttons(tr, case)]
 
 
 def photos_button(tr: Translator, case: Case) -> Button:

@@ -29,10 +29,14 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "tasks", N_("Open rectification orders of your enterprise"), frozenset({Role.ENTERPRISE})
     ),
-    Command("queue", N_("Cases waiting for your department"), frozenset({Role.OFFICER})),
+    Command(
+        "queue",
+        N_("Cases that need your department: /queue [overdue|red|a district…]"),
+        frozenset({Role.OFFICER}),
+    ),
     Command(
         "case",
-        N_("Show a case with its history: /case NUMBER"),
+        N_("A case with its history, by its number or words: /case TEXT"),
         frozenset({Role.OFFICER, Role.SUPERVISOR, Role.ENTERPRISE}),
     ),
     Command(

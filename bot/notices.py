@@ -604,6 +604,33 @@ def found_not_genuine(case: Case) -> Render:
     return render
 
 
+# Corrections: bot/corrections.py decides who is told ---------------------------------------------
+
+
+def order_withdrawn(case: Case) -> Render:
+    """To the enterprise whose order went to another: nothing more is asked of it (the other
+    enterprise is not named)."""
+    return reporter_update(
+        case,
+        N_(
+            "The rectification order for case {number} was withdrawn by the department: you "
+            "need do nothing more for it."
+        ),
+    )
+
+
+def deadline_changed(case: Case, date: str) -> Render:
+    """To the enterprise: the department set another deadline."""
+
+    def render(tr: Translator) -> Outgoing:
+        text = tr.gettext(
+            "The department changed the deadline of case {number}: it must now be fixed by {date}."
+        ).format(number=case.number, date=date)
+        return Outgoing(text, enterprise_buttons(tr, case))
+
+    return render
+
+
 def review_requested(
     services: Services, case: Case, review: Review, rejection: str | None
 ) -> Render:
@@ -679,3 +706,28 @@ def reopened_on_review(services: Services, case: Case, photos: list[str], reason
         photos=photos,
         extra=why,
     )
+
+
+def category_changed(services: Services, case: Case, *, moved: bool) -> Render:
+    """To the reporter and those following the case: its category was corrected, and when the
+    routing moved it, which department handles it now."""
+    show = cards(services)
+
+    def render(tr: Translator) -> Outgoing:
+        text = (
+            tr.gettext(
+                "The category of your report {number} was corrected to {category}; it is now "
+                "handled by {department}."
+            )
+            if moved
+            else tr.gettext("The category of your report {number} was corrected to {category}.")
+        )
+        return Outgoing(
+            text.format(
+                number=case.number,
+                category=html.escape(show.category(tr, case.category)),
+                department=html.escape(show.department(tr, case.department)),
+            )
+        )
+
+    return render

@@ -19,6 +19,8 @@ from bot import (
     assignment,
     case_buttons,
     casefile,
+    confirm,
+    corrections,
     dates,
     permissions,
     questions,
@@ -26,22 +28,23 @@ from bot import (
     rectification,
     reward_notices,
     rewards,
+    search,
     triage,
     verification,
 )
 from bot.assignment import Choice
-from bot.buttons import Space, case_data, decode, decode_case, pattern
-from bot.cards import COLOUR_LABELS, MAX_TEXT, REJECT_REASONS, Audience, cards
+from bot.buttons import Space, case_data, decode, decode_case, encode, pattern
+from bot.cards import COLOUR_LABELS, MAX_TEXT, REJECT_REASONS, Audience, cards, note_text
 from bot.enterprises import CreditCodeError
 from bot.errors import CaseLeft, CaseMoved, InputMistake, NotAllowed, NotThisStep, ShaoziError
 from bot.i18n import N_
 from bot.labels import LEVEL_LABELS, STATUS_LABELS
-from bot.queue import queue_page
+from bot.queue import ACTION, OVERDUE, SUPERVISED, QueueFilter, from_code, parse_filter, queue_page
 from bot.tg.context import Context
 from bot.tg.delivery import fits_caption
 from bot.tg.keyboards import keyboard
 from bot.vocabulary.grading import Colour
-from bot.vocabulary.lifecycle import Level, Status
+from bot.vocabulary.lifecycle import Action, Level, Status, next_status
 from bot.vocabulary.models import Case, PendingInput
 from handlers import inputs
 from handlers.common import answer
@@ -49,9 +52,10 @@ from handlers.staff import (
     FROM_OVERDUE,
     FROM_QUEUE,
     Rows,
+    case_line,
+    legend,
     numbers,
     page_data,
-    page_numbers,
     paged,
     render_card,
     send_photos,
@@ -81,20 +85,25 @@ async def show_card(
     card = await staff_card(context, case, permissions.audience_of(context.account, case))
     if edit and not extra:
         extra = way_back(update)  # a card opened from a list keeps its way back to it
-    buttons = keyboard([*card.buttons, *(extra or [])])
+    await put(update, context, card.text, [*card.buttons, *(extra or [])], edit=edit)
+
+
+async def put(update: Update, context: Context, text: str, rows: Rows, *, edit: bool) -> None:
+    """Show a text with its buttons: in place of the pressed message, or as a new one."""
+    buttons = keyboard(rows)
     query = update.callback_query
     if edit and query is not None and query.message is not None:
         with contextlib.suppress(BadRequest):  # unchanged, or too old to edit
             if not (isinstance(query.message, Message) and query.message.photo):
-                await query.edit_message_text(card.text, reply_markup=buttons)
+                await query.edit_message_text(text, reply_markup=buttons)
                 return
             # A notice sent as a photo with the card as its caption.
-            if fits_caption(card.text):
-                await query.edit_message_caption(card.text, reply_markup=buttons)
+            if fits_caption(text):
+                await query.edit_message_caption(text, reply_markup=buttons)
                 return
             # The card outgrew a caption: it comes anew, the photo keeps no stale buttons.
             await query.edit_message_reply_markup(None)
-    await context.bot.send_message(context.account.id, card.text, reply_markup=buttons)
+    await context.bot.send_message(context.account.id, text, reply_markup=buttons)
 
 
 async def choose(update: Update, text: str, rows: Rows) -> None:
@@ -123,6 +132,31 @@ def way_back(update: Update) -> Rows:
 
 def back(context: Context, case: Case) -> tuple[str, str]:
     return (context.gettext("« Back"), case_data("open", case.id, case.version))
+
+
+def check_step(case: Case, action: Action) -> None:
+    """Refuse at once what the case's state does not allow, before asking anything more."""
+    if next_status(action, case.status) is None:
+        raise NotThisStep(status=STATUS_LABELS[case.status])
+
+
+async def ask_to_confirm(
+    update: Update,
+    context: Context,
+    case: Case,
+    action: Action,
+    question: str,
+    yes: tuple[str, str],
+) -> None:
+    """Ask once more before an action that ends the case (and its reward): the card with the
+    question under it, "Yes" and "No, back" (to the card as it was). Nothing is asked when the
+    case is past the step (a forged or replayed button)."""
+    check_step(case, action)
+    card = await staff_card(context, case, permissions.audience_of(context.account, case))
+    text = card.text + "\n\n<b>" + question + "</b>"
+    no = (context.gettext("« No, back"), case_data("open", case.id, case.version))
+    await answer(update)
+    await put(update, context, text, [[yes], [no], *way_back(update)], edit=True)
 
 
 # The officer's buttons ----------------------------------------------------------------------
@@ -154,14 +188,26 @@ async def on_button(update: Update, context: Context) -> None:
 async def open_case(update: Update, context: Context, case: Case, args: tuple[str, ...]) -> None:
     extra: Rows = []
     if args:
-        page = numbers(args[1:]) if len(args) == 2 else None
+        # From a list: its key, its page, and for the queue the filter it was shown with.
+        page = numbers(args[1:2]) if len(args) in (2, 3) else None
+        tail = args[2:]
         if not page or args[0] not in RETURNS:
             raise NotAllowed()
+        if tail and (args[0] != FROM_QUEUE or from_code(context.city, tail[0]) is None):
+            raise NotAllowed()
         space, label = RETURNS[args[0]]
-        extra.append([(context.gettext(label), page_data(space, page[0]))])
+        extra.append([(context.gettext(label), page_data(space, page[0], *tail))])
     await answer(update)
     await forget_fine(context, case)  # "« Back" from the closing questions
+    await forget_reason(context, case)  # "« No, back" from a typed reason's confirmation
     await show_card(update, context, case, edit=True, extra=extra)
+
+
+async def forget_reason(context: Context, case: Case) -> None:
+    """Stop holding a typed reason for not accepting this case (the officer went back)."""
+    with contextlib.suppress(NotAllowed):
+        await confirm.held_reason(context.services, context.account, case.id)
+        await inputs.done(context, context.account.id)
 
 
 async def accept(update: Update, context: Context, case: Case, args: tuple[str, ...]) -> None:
@@ -209,18 +255,38 @@ async def reject(update: Update, context: Context, case: Case, args: tuple[str, 
         )
         await choose(update, _("Why is it not accepted?"), [*rows, [back(context, case)]])
         return
-    if args[0] == "other":
+    if args == ("other",):
         await ask_for(
             update, context, case, "reject_reason", _("Type the reason the reporter will read.")
         )
         return
-    if args[0] not in REJECT_REASONS:
+    if args == ("other", "y"):  # the typed reason, confirmed
+        reason = await confirm.held_reason(context.services, context.account, case.id)
+        await inputs.done(context, context.account.id)
+    elif args[0] in REJECT_REASONS and args[1:] == ():
+        await confirm_reject(update, context, case, "@" + args[0], args[0])
+        return
+    elif args[0] in REJECT_REASONS and args[1:] == ("y",):
+        reason = "@" + args[0]
+    else:
         raise NotAllowed()
-    updated = await triage.reject(
-        context.services, context.account, case.id, case.version, "@" + args[0]
-    )
+    updated = await triage.reject(context.services, context.account, case.id, case.version, reason)
     await answer(update, _("Not accepted; the reporter is told why."))
     await show_card(update, context, updated, edit=True)
+
+
+async def confirm_reject(
+    update: Update, context: Context, case: Case, reason: str, code: str
+) -> None:
+    """Ask once more before not accepting the case for ``reason`` (a reason code's "@code", or
+    typed words held by bot/confirm.py; ``code`` is what the Yes button names)."""
+    _ = context.gettext
+    question = _(
+        "Are you sure? Case {number} will not be accepted: it ends here, and the reporter is "
+        "told the reason: {reason}"
+    ).format(number=case.number, reason=html.escape(note_text(context.tr, reason)))
+    yes = (_("✅ Yes, do not accept it"), case_data("rej", case.id, case.version, code, "y"))
+    await ask_to_confirm(update, context, case, Action.REJECT, question, yes)
 
 
 async def transfer(update: Update, context: Context, case: Case, args: tuple[str, ...]) -> None:
@@ -399,10 +465,14 @@ async def acknowledge_other(
 
 async def close(update: Update, context: Context, case: Case, args: tuple[str, ...]) -> None:
     """Close the case; first, when it could earn its reporter a reward, ask whether the report
-    was genuine and what fine was imposed (button data: g1 / g0, then nf for "no fine")."""
+    was genuine and what fine was imposed (button data: g1 / g0, then nf for "no fine" or the
+    fine typed); then ask once more (y: yes)."""
     _ = context.gettext
     if not await rewards.should_ask(context.services, case):
-        await close_with(update, context, case, None)
+        if args[-1:] == ("y",):
+            await close_with(update, context, case, None)
+        else:
+            await confirm_close(update, context, case, None)
         return
     if not args:
         rows = [
@@ -416,6 +486,8 @@ async def close(update: Update, context: Context, case: Case, args: tuple[str, .
         )
         return
     if args == ("g0",):
+        await confirm_close(update, context, case, rewards.Outcome(genuine=False))
+    elif args == ("g0", "y"):
         await close_with(update, context, case, rewards.Outcome(genuine=False))
     elif args == ("g1",):
         await inputs.expect(
@@ -431,9 +503,56 @@ async def close(update: Update, context: Context, case: Case, args: tuple[str, .
             + _("(Send /cancel to give up.)"),
         )
     elif args == ("g1", "nf"):
-        await close_with(update, context, case, rewards.Outcome(genuine=True))
+        await confirm_close(update, context, case, rewards.Outcome(genuine=True))
+    elif len(args) == 3 and args[0] == "g1" and args[2] == "y":
+        fine = None if args[1] == "nf" else fine_of(args[1])
+        await close_with(update, context, case, rewards.Outcome(genuine=True, fine=fine))
     else:
         raise NotAllowed()
+
+
+def fine_of(text: str) -> int:
+    """The fine a Yes button names, checked as if typed (a forged one is refused)."""
+    if not (text.isascii() and text.isdigit()):
+        raise NotAllowed()
+    try:
+        return rewards.parse_yuan(text)
+    except InputMistake:
+        raise NotAllowed() from None
+
+
+async def confirm_close(
+    update: Update, context: Context, case: Case, outcome: rewards.Outcome | None
+) -> None:
+    """Ask once more before closing the case with this outcome (None: no reward is at stake)."""
+    _ = context.gettext
+    number = case.number
+    if outcome is None:
+        question = _(
+            "Are you sure? Case {number} will be closed (销号) as fixed, and the enterprise and "
+            "the reporter are told."
+        ).format(number=number)
+        args: tuple[str, ...] = ("y",)
+    elif not outcome.genuine:
+        question = _(
+            "Are you sure? Case {number} will be closed and its report recorded as not genuine "
+            "(不属实): its reporter will get no reward."
+        ).format(number=number)
+        args = ("g0", "y")
+    elif outcome.fine:
+        question = _(
+            "Are you sure? Case {number} will be closed (销号) as fixed, and its report recorded "
+            "as genuine, with a fine of {fine} yuan."
+        ).format(number=number, fine=f"{outcome.fine:,}")
+        args = ("g1", str(outcome.fine), "y")
+    else:
+        question = _(
+            "Are you sure? Case {number} will be closed (销号) as fixed, and its report recorded "
+            "as genuine, with no fine."
+        ).format(number=number)
+        args = ("g1", "nf", "y")
+    yes = (_("✅ Yes, close it"), case_data("cls", case.id, case.version, *args))
+    await ask_to_confirm(update, context, case, Action.CLOSE, question, yes)
 
 
 async def forget_fine(context: Context, case: Case) -> None:
@@ -513,9 +632,127 @@ async def ask_for(
     )
 
 
+# Corrections: another enterprise, another deadline, another category; each with a reason ------
+
+WHY = N_("Why? Type the reason; it is kept in the case's history.")
+
+
+async def reassign(update: Update, context: Context, case: Case, args: tuple[str, ...]) -> None:
+    """Ask which enterprise must fix it instead (rea), then, once chosen (rea:ENTERPRISE), why."""
+    _ = context.gettext
+    check_step(case, Action.REASSIGN)
+    if not args:
+        await ask_for(
+            update,
+            context,
+            case,
+            "reassign_search",
+            _("Which enterprise must fix it instead? Type a part of its name or its credit code."),
+        )
+        return
+    chosen = numbers(args) if len(args) == 1 else None
+    if not chosen:
+        raise NotAllowed()
+    enterprise = await assignment.enterprise(context.services, chosen[0])
+    prompt = _("The order goes to {enterprise}, and is withdrawn from the enterprise that has it.")
+    await ask_for(
+        update,
+        context,
+        case,
+        "reassign_reason",
+        prompt.format(enterprise=html.escape(enterprise.name)) + "\n" + _(WHY),
+        {"enterprise_id": enterprise.id},
+    )
+
+
+async def redate(update: Update, context: Context, case: Case, args: tuple[str, ...]) -> None:
+    """Offer the new deadline (rdl:DAYS) or a typed one (rdl:other), then ask why."""
+    _ = context.gettext
+    check_step(case, Action.CHANGE_DEADLINE)
+    if not args:
+        rows = [
+            [
+                (
+                    deadline_label(context, choice),
+                    case_data("rdl", case.id, case.version, choice.days),
+                )
+            ]
+            for choice in assignment.deadline_choices(context.services, case)
+        ]
+        other = case_data("rdl", case.id, case.version, "other")
+        rows.append([(_("📅 Another date (type it)"), other)])
+        question = _("The deadline is {date}. What is the new one?").format(
+            date=cards(context.services).date(case.deadline)
+        )
+        await choose(update, question, [*rows, [back(context, case)]])
+        return
+    if args == ("other",):
+        example = cards(context.services).date(dates.end_of_day(context.services, 7))
+        prompt = _("Type the new deadline, like {example}.").format(example=example)
+        await ask_for(update, context, case, "redate_date", prompt)
+        return
+    days = numbers(args) if len(args) == 1 else None
+    if not days:
+        raise NotAllowed()
+    deadline = assignment.deadline_in(context.services, days[0])
+    await ask_for(
+        update, context, case, "redate_reason", redate_prompt(context, deadline), held(deadline)
+    )
+
+
+def redate_prompt(context: Context, deadline: dt.datetime) -> str:
+    _ = context.gettext
+    date = cards(context.services).date(deadline)
+    return _("The new deadline is {date}.").format(date=date) + "\n" + _(WHY)
+
+
+def held(deadline: dt.datetime) -> dict[str, object]:
+    """A deadline kept in a pending input until the reason for it is typed."""
+    return {"deadline": deadline.isoformat()}
+
+
+async def recategorize(update: Update, context: Context, case: Case, args: tuple[str, ...]) -> None:
+    """Offer the other categories (rct:CODE), then say where routing takes the case, and ask
+    why."""
+    _ = context.gettext
+    check_step(case, Action.CHANGE_CATEGORY)
+    city, show = context.city, cards(context.services)
+    if not args:
+        choices = [
+            (show.category(context.tr, c.code), case_data("rct", case.id, case.version, c.code))
+            for c in city.categories
+            if c.code != case.category
+        ]
+        rows = [choices[i : i + 2] for i in range(0, len(choices), 2)]
+        await choose(update, _("Which category is it?"), [*rows, [back(context, case)]])
+        return
+    if len(args) != 1 or city.category(args[0]) is None or args[0] == case.category:
+        raise NotAllowed()
+    category = args[0]
+    department = city.route(category, case.district)
+    prompt = (
+        _("The category becomes {category}; the case then goes to {department}.")
+        if department != case.department
+        else _("The category becomes {category}.")
+    ).format(
+        category=html.escape(show.category(context.tr, category)),
+        department=html.escape(show.department(context.tr, department)),
+    )
+    await ask_for(
+        update, context, case, "recategorize_reason", prompt + "\n" + _(WHY), {"category": category}
+    )
+
+
+async def open_file(update: Update, context: Context, case: Case, args: tuple[str, ...]) -> None:
+    """Send a case chosen from a search's list, with its history (the list stays)."""
+    found = await casefile.case_file(context.services, context.account, case.number)
+    await answer(update)
+    await send_case_file(context, found)
+
+
 CaseAction = Callable[[Update, Context, Case, tuple[str, ...]], Awaitable[None]]
 # Looking at a case needs only the right to see it; everything else is an officer's.
-VIEW_ACTIONS = frozenset({"open", "pho"})
+VIEW_ACTIONS = frozenset({"open", "pho", "file"})
 OFFICER_ACTIONS: dict[str, CaseAction] = {
     "open": open_case,
     "acc": accept,
@@ -535,6 +772,10 @@ OFFICER_ACTIONS: dict[str, CaseAction] = {
     "exy": extension_yes,
     "exn": extension_no,
     "pho": photos,
+    "rea": reassign,
+    "rdl": redate,
+    "rct": recategorize,
+    "file": open_file,
 }
 
 
@@ -588,16 +829,31 @@ async def run_typed(update: Update, context: Context, pending: PendingInput, app
         await show_card(update, context, updated or moved[0], edit=False)
 
 
-@inputs.handles("reject_reason")
-async def typed_reject_reason(update: Update, context: Context, pending: PendingInput) -> None:
-    """Reject with the officer's own reason."""
+async def still_as_asked(context: Context, case_id: int, pending: PendingInput) -> Case:
+    """The case the officer was asked to type something for, as it was then (CaseMoved when
+    someone acted on it since)."""
+    case = await casefile.officer_case(context.services, context.account, case_id)
+    if case.version != pending.version:
+        raise CaseMoved(case)
+    return case
 
-    async def apply(case_id: int, text: str) -> Case:
-        return await triage.reject(
-            context.services, context.account, case_id, pending.version or 0, text
-        )
+
+@inputs.handles("reject_reason")
+@inputs.handles(confirm.REJECT_CONFIRM)
+async def typed_reject_reason(update: Update, context: Context, pending: PendingInput) -> None:
+    """Take the officer's own reason (again, when they type instead of confirming), then ask
+    once more before not accepting the case."""
+    held: list[tuple[Case, str]] = []
+
+    async def apply(case_id: int, text: str) -> None:
+        held.append((await still_as_asked(context, case_id, pending), reasons.check_reason(text)))
 
     await run_typed(update, context, pending, apply)
+    for case, reason in held:
+        kept = await confirm.hold_reason(
+            context.services, context.account, case.id, case.version, reason
+        )
+        await confirm_reject(update, context, case, kept, "other")
 
 
 @inputs.handles("transfer_reason")
@@ -728,25 +984,16 @@ async def typed_deadline(update: Update, context: Context, pending: PendingInput
 
 @inputs.handles("reward_fine")
 async def typed_fine(update: Update, context: Context, pending: PendingInput) -> None:
-    """Close a genuine report's case with the fine the officer typed."""
-    message = update.effective_message
-    assert message is not None
+    """Take the fine of a genuine report's case, then ask once more before closing it."""
+    held: list[tuple[Case, int]] = []
 
-    async def apply(case_id: int, text: str) -> Case:
+    async def apply(case_id: int, text: str) -> None:
         fine = rewards.parse_yuan(text)
-        updated, reward = await rewards.close_case(
-            context.services,
-            context.account,
-            case_id,
-            pending.version or 0,
-            rewards.Outcome(genuine=True, fine=fine or None),
-        )
-        told = context.gettext("Closed (销号). The reporter is told.")
-        about_reward = reward_notices.outcome_text(context.services, context.tr, reward)
-        await message.reply_text(f"{told} {about_reward}".strip())
-        return updated
+        held.append((await still_as_asked(context, case_id, pending), fine))
 
     await run_typed(update, context, pending, apply)
+    for case, fine in held:
+        await confirm_close(update, context, case, rewards.Outcome(genuine=True, fine=fine or None))
 
 
 @inputs.handles("enterprise_search")
@@ -794,15 +1041,205 @@ async def typed_search(update: Update, context: Context, pending: PendingInput) 
     await message.reply_text("\n".join(lines), reply_markup=keyboard(rows))
 
 
+@inputs.handles("reassign_search")
+async def typed_reassign_search(update: Update, context: Context, pending: PendingInput) -> None:
+    """Find the enterprise a case's order goes to instead, and offer the matches with their
+    record (not the one that has the order)."""
+    _ = context.gettext
+    typed = await typed_text(update, context)
+    if typed is None:
+        return
+    message, text = typed
+    try:
+        search = await assignment.find_enterprises(
+            context.services, context.account, pending.case_id or 0, text
+        )
+    except CreditCodeError as problem:
+        await message.reply_text(
+            html.escape(problem.render(_)) + "\n" + _("(Send /cancel to give up.)")
+        )
+        return
+    except ShaoziError as exc:
+        await stop(context, message, exc)
+        return
+    case, version = search.case, pending.version or 0
+    found = [r for r in search.found if r.enterprise.id != case.enterprise_id]
+    if not found:
+        await message.reply_text(
+            _("No enterprise matches “{text}”. Try another part of the name, or /cancel.").format(
+                text=html.escape(text.strip())
+            )
+        )
+        return
+    await inputs.done(context, context.account.id)
+    lines = [
+        _("Choose the enterprise that must fix case {number} instead:").format(number=case.number)
+    ]
+    rows = []
+    for record in found:
+        enterprise = record.enterprise
+        lines.append(
+            "• "
+            + html.escape(enterprise.name)
+            + f" ({enterprise.credit_code or '—'}) · "
+            + _("open {open}, overdue {overdue}, closed {closed}").format(
+                open=record.open, overdue=record.overdue, closed=record.closed
+            )
+        )
+        rows.append([(enterprise.name[:60], case_data("rea", case.id, version, enterprise.id))])
+    await message.reply_text("\n".join(lines), reply_markup=keyboard(rows))
+
+
+@inputs.handles("reassign_reason")
+async def typed_reassign_reason(update: Update, context: Context, pending: PendingInput) -> None:
+    """Pass the order to the chosen enterprise, for the typed reason."""
+    message = update.effective_message
+    assert message is not None
+    enterprise_id = int(pending.data.get("enterprise_id") or 0)
+
+    async def apply(case_id: int, text: str) -> Case:
+        updated = await corrections.reassign(
+            context.services, context.account, case_id, pending.version or 0, enterprise_id, text
+        )
+        enterprise = await assignment.enterprise(context.services, enterprise_id)
+        await message.reply_text(
+            context.gettext(
+                "Done: {enterprise} has the order now; the enterprise it was withdrawn from is "
+                "told."
+            ).format(enterprise=html.escape(enterprise.name))
+        )
+        return updated
+
+    await run_typed(update, context, pending, apply)
+
+
+@inputs.handles("redate_date")
+async def typed_redate_date(update: Update, context: Context, pending: PendingInput) -> None:
+    """Take the typed new deadline, then ask why."""
+    _ = context.gettext
+    typed = await typed_text(update, context)
+    if typed is None:
+        return
+    message, text = typed
+    try:
+        await still_as_asked(context, pending.case_id or 0, pending)
+        deadline = dates.parse_deadline(context.services, text)
+    except InputMistake as exc:
+        await message.reply_text(exc.render(_) + "\n" + _("(Send /cancel to give up.)"))
+        return
+    except ShaoziError as exc:
+        await stop(context, message, exc)
+        return
+    await inputs.expect(
+        context,
+        context.account.id,
+        "redate_reason",
+        case_id=pending.case_id,
+        version=pending.version,
+        data=held(deadline),
+    )
+    await message.reply_text(
+        redate_prompt(context, deadline) + "\n" + _("(Send /cancel to give up.)")
+    )
+
+
+@inputs.handles("redate_reason")
+async def typed_redate_reason(update: Update, context: Context, pending: PendingInput) -> None:
+    """Set the new deadline, for the typed reason."""
+    message = update.effective_message
+    assert message is not None
+    deadline = dt.datetime.fromisoformat(str(pending.data["deadline"]))
+
+    async def apply(case_id: int, text: str) -> Case:
+        updated = await corrections.change_deadline(
+            context.services, context.account, case_id, pending.version or 0, deadline, text
+        )
+        told = (
+            context.gettext("Done: the deadline is {date} now; the enterprise is told.")
+            if updated.enterprise_id is not None
+            else context.gettext("Done: the deadline is {date} now.")
+        )
+        await message.reply_text(told.format(date=cards(context.services).date(deadline)))
+        return updated
+
+    await run_typed(update, context, pending, apply)
+
+
+@inputs.handles("recategorize_reason")
+async def typed_recategorize_reason(
+    update: Update, context: Context, pending: PendingInput
+) -> None:
+    """File the case under the chosen category, for the typed reason."""
+    _ = context.gettext
+    message = update.effective_message
+    assert message is not None
+    category = str(pending.data.get("category"))
+
+    async def apply(case_id: int, text: str) -> Case | None:
+        before = await casefile.officer_case(context.services, context.account, case_id)
+        updated = await corrections.change_category(
+            context.services, context.account, case_id, pending.version or 0, category, text
+        )
+        show = cards(context.services)
+        told = (
+            _(
+                "Done: the category is {category} now, and the case went to {department}; the "
+                "reporter is told."
+            )
+            if updated.department != before.department
+            else _("Done: the category is {category} now; the reporter is told.")
+        )
+        await message.reply_text(
+            told.format(
+                category=html.escape(show.category(context.tr, updated.category)),
+                department=html.escape(show.department(context.tr, updated.department)),
+            )
+        )
+        # A case gone to another department is no longer this officer's to see as one.
+        return updated if permissions.is_case_officer(context.account, updated) else None
+
+    await run_typed(update, context, pending, apply)
+
+
 # /queue and /case ---------------------------------------------------------------------------
 
 
-async def queue_text(context: Context, page: int) -> tuple[str, Rows]:
-    """One page of the officer's queue, a button for each case (NotAllowed: no officer)."""
+def filter_tail(context: Context, chosen: QueueFilter) -> tuple[str, ...]:
+    """The end of a queue button's data that keeps the filter (nothing for none)."""
+    code = chosen.code(context.city)
+    return (code,) if code else ()
+
+
+def filter_label(context: Context, chosen: QueueFilter) -> str:
+    """What a filter shows, in words."""
     _ = context.gettext
-    listing = await queue_page(context.services, context.account, page)
+    parts = []
+    if chosen.action:
+        parts.append(_("needs my action"))
+    if chosen.overdue:
+        parts.append(_("overdue"))
+    if chosen.supervised:
+        parts.append(_("under supervision (挂牌督办)"))
+    if chosen.colour is not None:
+        parts.append(_(COLOUR_LABELS[chosen.colour]))
+    if chosen.district is not None:
+        parts.append(html.escape(cards(context.services).district(context.tr, chosen.district)))
+    return " · ".join(parts)
+
+
+async def queue_text(
+    context: Context, page: int, chosen: QueueFilter | None = None
+) -> tuple[str, Rows]:
+    """One page of the officer's queue (through a filter), a button for each case, and the
+    filter's buttons (NotAllowed: no officer)."""
+    _ = context.gettext
+    chosen = chosen or QueueFilter()
+    listing = await queue_page(context.services, context.account, page, chosen)
     show, now = cards(context.services), listing.now
+    tail = filter_tail(context, chosen)
     lines = []
+    if not chosen.empty:
+        lines.append("🔎 " + _("Filter: {filter}").format(filter=filter_label(context, chosen)))
     for section in listing.sections:
         lines.append(
             "<b>"
@@ -812,65 +1249,108 @@ async def queue_text(context: Context, page: int) -> tuple[str, Rows]:
                 "{count} case waiting", "{count} cases waiting", section.waiting
             ).format(count=section.waiting)
         )
-        for case in section.cases:
-            flags = ""
-            if case.reopened:
-                flags += " ⚠️"
-            if case.overdue(now):
-                flags += " ⏰"
-            category = html.escape(show.category(context.tr, case.category))
-            status = show.status(context.tr, case, now)
-            lines.append(f"• {case.number} · {category} · {status}{flags}")
+        lines.extend(case_line(context, case, now) for case in section.cases)
     if listing.empty:
-        lines.append(_("Nothing is waiting. Well done!"))
+        lines.append(
+            _("Nothing is waiting. Well done!")
+            if chosen.empty
+            else _("No case matches this filter.")
+        )
+    marks = legend(context, listing.cases, now)
+    if marks:
+        lines += ["", marks]
     buttons = [
-        (case.number, case_data("open", case.id, case.version, FROM_QUEUE, listing.page))
+        (case.number, case_data("open", case.id, case.version, FROM_QUEUE, listing.page, *tail))
         for case in listing.cases
     ]
-    return paged(context, lines, buttons, Space.QUEUE, listing.page, listing.pages)
+    text, rows = paged(context, lines, buttons, Space.QUEUE, listing.page, listing.pages, *tail)
+    filters_row = [(_("🔎 Filter"), encode(Space.QUEUE, "f", listing.page, *tail))]
+    if not chosen.empty:
+        filters_row.append((_("✖ No filter"), page_data(Space.QUEUE, 0)))
+    return text, [*rows, filters_row]
+
+
+def filter_menu(context: Context, page: int, chosen: QueueFilter) -> Rows:
+    """The filters to choose from, each turned on or off from the current one (✓: on)."""
+    _ = context.gettext
+
+    def choice(label: str, key: str, on: bool) -> tuple[str, str]:
+        toggled = chosen.toggled(key)
+        return ("✓ " + label if on else label), page_data(
+            Space.QUEUE, 0, *filter_tail(context, toggled)
+        )
+
+    rows: Rows = [
+        [choice("✋ " + _("needs my action"), ACTION, chosen.action)],
+        [
+            choice("⏰ " + _("overdue"), OVERDUE, chosen.overdue),
+            choice("📌 " + _("under supervision (挂牌督办)"), SUPERVISED, chosen.supervised),
+        ],
+    ]
+    colours = [choice(_(COLOUR_LABELS[c]), c.value, chosen.colour is c) for c in Colour]
+    rows += [colours[:2], colours[2:]]
+    districts = [
+        choice(d.name.get(context.tr.language), d.code, chosen.district == d.code)
+        for d in context.city.districts
+    ]
+    rows += [districts[i : i + 2] for i in range(0, len(districts), 2)]
+    back_to = page_data(Space.QUEUE, page, *filter_tail(context, chosen))
+    last = [(_("« Back"), back_to)]
+    if not chosen.empty:
+        last.insert(0, (_("✖ No filter"), page_data(Space.QUEUE, 0)))
+    rows.append(last)
+    return rows
 
 
 async def queue(update: Update, context: Context) -> None:
-    """List the cases waiting on the officer's departments, what needs action first."""
+    """List the cases that need attention in the officer's departments, what needs action
+    first; or those a filter typed after /queue lets through."""
     try:
-        text, rows = await queue_text(context, 0)
+        chosen = parse_filter(context.city, context.args or [])
+        text, rows = await queue_text(context, 0, chosen)
     except ShaoziError as exc:
         await context.bot.send_message(context.account.id, exc.render(context.gettext))
         return
     await context.bot.send_message(context.account.id, text, reply_markup=keyboard(rows))
 
 
+def queue_press(data: str | None, context: Context) -> tuple[bool, int, QueueFilter]:
+    """A queue button: whether it opens the filters, the page, the filter (NotAllowed: forged).
+    ``qu:1:PAGE[:FILTER]`` turns to a page, ``qu:1:f:PAGE[:FILTER]`` opens the filters."""
+    pressed = decode(data)
+    if pressed is None or pressed.space is not Space.QUEUE:
+        raise NotAllowed()
+    menu = pressed.action == "f"
+    parts = pressed.args if menu else (pressed.action, *pressed.args)
+    page = numbers(parts[:1]) if 1 <= len(parts) <= 2 else None
+    chosen = from_code(context.city, parts[1]) if len(parts) == 2 else QueueFilter()
+    if not page or chosen is None:
+        raise NotAllowed()
+    return menu, page[0], chosen
+
+
 async def on_queue_page(update: Update, context: Context) -> None:
     """Show a page of the queue in place of the pressed message (a list page or a case card
-    opened from it); the officer's departments are read again: roles may have changed."""
+    opened from it), or the filters to choose from; the officer's departments are read again:
+    roles may have changed."""
     query = update.callback_query
     assert query is not None
-    chosen = page_numbers(query.data, Space.QUEUE)
     try:
-        if chosen is None or len(chosen) != 1:
-            raise NotAllowed()
-        text, rows = await queue_text(context, chosen[0])
+        menu, page, chosen = queue_press(query.data, context)
+        text, rows = await queue_text(context, page, chosen)
     except ShaoziError as exc:
         await answer(update, exc.render(context.gettext), alert=True)
+        return
+    if menu:
+        await choose(update, context.gettext("Which cases?"), filter_menu(context, page, chosen))
         return
     await answer(update)
     with contextlib.suppress(BadRequest):  # unchanged, or too old to edit
         await query.edit_message_text(text, reply_markup=keyboard(rows))
 
 
-async def case_command(update: Update, context: Context) -> None:
-    """Show a case with its full history to staff whose scope it is in."""
-    _ = context.gettext
-    if not context.args:
-        await context.bot.send_message(
-            context.account.id, _("Send /case followed by the case number.")
-        )
-        return
-    try:
-        found = await casefile.case_file(context.services, context.account, context.args[0])
-    except ShaoziError as exc:
-        await context.bot.send_message(context.account.id, exc.render(_))
-        return
+async def send_case_file(context: Context, found: casefile.CaseFile) -> None:
+    """A case's staff card with its full history, and the button for its photos."""
     view = found.view
     case = view.case
     card = render_card(context, view)
@@ -884,6 +1364,54 @@ async def case_command(update: Update, context: Context) -> None:
     if view.audience is not Audience.ENTERPRISE or case.status is Status.ASSIGNED:
         buttons.append([case_buttons.photos_button(context.tr, case)])
     await context.bot.send_message(context.account.id, text, reply_markup=keyboard(buttons))
+
+
+async def case_command(update: Update, context: Context) -> None:
+    """Show a case with its full history to staff whose scope it is in, found by its number,
+    a part of it, or words from its place or description (a list to choose from when several
+    match)."""
+    _ = context.gettext
+    if not context.args:
+        await context.bot.send_message(
+            context.account.id,
+            _(
+                "Send /case followed by a case number (or a part of it), or by words from the "
+                "place or the description."
+            ),
+        )
+        return
+    typed = " ".join(context.args)
+    try:
+        found = await search.find(context.services, context.account, typed)
+    except ShaoziError as exc:
+        await context.bot.send_message(context.account.id, exc.render(_))
+        return
+    if isinstance(found, casefile.CaseFile):
+        await send_case_file(context, found)
+        return
+    lines = [
+        "<b>"
+        + context.ngettext(
+            "{count} case matches “{text}”:", "{count} cases match “{text}”:", found.total
+        ).format(count=found.total, text=html.escape(" ".join(search.terms(typed))))
+        + "</b>"
+    ]
+    lines += [case_line(context, case, found.now) for case in found.cases]
+    if found.total > len(found.cases):
+        lines.append(
+            _(
+                "These are the first {shown}, open cases first, then the newest. Add words to "
+                "find fewer."
+            ).format(shown=len(found.cases))
+        )
+    marks = legend(context, found.cases, found.now)
+    if marks:
+        lines += ["", marks]
+    choices = [(c.number, case_data("file", c.id, c.version)) for c in found.cases]
+    rows = [choices[i : i + 2] for i in range(0, len(choices), 2)]
+    await context.bot.send_message(
+        context.account.id, "\n".join(lines), reply_markup=keyboard(rows)
+    )
 
 
 def handlers() -> list[BaseHandler[Update, Context, object]]:

@@ -8,15 +8,19 @@ bot/tasks.py, bot/stats.py).
 
 from __future__ import annotations
 
+import datetime as dt
+import html
 from collections.abc import Sequence
 from typing import cast
 
 from bot import case_buttons, reward_notices
 from bot.buttons import Pressed, Space, decode, encode
-from bot.cards import Audience, Outgoing, cards
+from bot.cards import COLOUR_LABELS, Audience, Outgoing, cards, shorten
 from bot.casefile import StaffView, staff_view
+from bot.labels import STATUS_LABELS
 from bot.tg.context import Context
 from bot.tg.photos import send_stored
+from bot.vocabulary.grading import Colour
 from bot.vocabulary.lifecycle import Status
 from bot.vocabulary.models import Case
 
@@ -87,20 +91,80 @@ def paged(
     space: Space,
     page: int,
     pages: int,
+    *tail: object,
 ) -> tuple[str, Rows]:
     """A list page: its lines, its buttons two a row, and when there are several pages the page
-    number and « Previous / Next »."""
+    number and « Previous / Next » (their data ends with ``tail``: what the list is of)."""
     _ = context.gettext
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     if pages > 1:
         lines = [*lines, "(" + _("page {page} of {pages}").format(page=page + 1, pages=pages) + ")"]
         turn = []
         if page > 0:
-            turn.append((_("« Previous"), page_data(space, page - 1)))
+            turn.append((_("« Previous"), page_data(space, page - 1, *tail)))
         if page < pages - 1:
-            turn.append((_("Next »"), page_data(space, page + 1)))
+            turn.append((_("Next »"), page_data(space, page + 1, *tail)))
         rows.append(turn)
     return "\n".join(lines), rows
+
+
+# Lines of a list of cases (the queue, a search) ---------------------------------------------------
+
+# Marks at the end of a case's line, and what each means (a legend under the list).
+RED, SUPERVISED, REOPENED, OVERDUE = "🔴", "📌", "⚠️", "⏰"
+PLACE_ROOM = 32  # of an address in a line, in UTF-16 units
+
+
+def marks(case: Case, now: dt.datetime) -> list[str]:
+    """What needs attention about a case: red, under supervision, reopened, overdue."""
+    shown = []
+    if case.colour is Colour.RED:
+        shown.append(RED)
+    if case.escalated_at is not None:
+        shown.append(SUPERVISED)
+    if case.reopened:
+        shown.append(REOPENED)
+    if case.overdue(now):
+        shown.append(OVERDUE)
+    return shown
+
+
+def age(context: Context, since: dt.datetime, now: dt.datetime) -> str:
+    """How long ago, in days (in hours on its first day)."""
+    elapsed = now - since
+    days = elapsed // dt.timedelta(days=1)
+    if days >= 1:
+        return context.ngettext("{n} day ago", "{n} days ago", days).format(n=days)
+    hours = max(1, elapsed // dt.timedelta(hours=1))
+    return context.ngettext("{n} hour ago", "{n} hours ago", hours).format(n=hours)
+
+
+def case_line(context: Context, case: Case, now: dt.datetime) -> str:
+    """A case in a list: number, category, district, place, status, age and marks; never who
+    reported it."""
+    show = cards(context.services)
+    parts = [case.number, html.escape(show.category(context.tr, case.category))]
+    if case.district:
+        parts.append(html.escape(show.district(context.tr, case.district)))
+    if case.address:
+        parts.append(html.escape(shorten(case.address, PLACE_ROOM)))
+    parts.append(context.gettext(STATUS_LABELS[case.status]))
+    parts.append(age(context, case.created_at, now))
+    flags = "".join(marks(case, now))
+    return "• " + " · ".join(parts) + (" " + flags if flags else "")
+
+
+def legend(context: Context, cases: Sequence[Case], now: dt.datetime) -> str | None:
+    """What the marks on these lines mean; None when there are none."""
+    _ = context.gettext
+    meaning = {
+        RED: _(COLOUR_LABELS[Colour.RED]),
+        SUPERVISED: SUPERVISED + " " + _("under supervision (挂牌督办)"),
+        REOPENED: REOPENED + " " + _("the reporter says it is not fixed"),
+        OVERDUE: OVERDUE + " " + _("overdue"),
+    }
+    seen = {mark for case in cases for mark in marks(case, now)}
+    return " · ".join(text for mark, text in meaning.items() if mark in seen) or None
 
 
 # Photos ----------------------------------------------------------------------------------------

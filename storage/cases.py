@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -12,6 +12,7 @@ from bot.vocabulary.lifecycle import FINAL
 from bot.vocabulary.models import Case, CaseEvent, CaseSummary, NearbyCase
 from storage._sql import Runner, from_db, to_db
 from storage.photos import to_unsigned
+from storage.stats import _scope
 
 _FINAL = tuple(s.value for s in FINAL)
 _NOT_FINAL = f"status NOT IN ({', '.join('?' * len(_FINAL))})"
@@ -240,19 +241,86 @@ class CaseRepo:
             *[u for u in await self.followers(case_id) if u != case.reporter_id],
         ]
 
-    async def department_queue(self, department: str, now: dt.datetime) -> list[Case]:
-        """Cases waiting on the department: triage, assignment, verification, extensions, and
-        those overdue under supervision (挂牌督办) until they end."""
+    async def department_queue(self, department: str) -> list[Case]:
+        """Cases waiting on the department's action: triage, assignment, verification,
+        extensions, its own fixes (the overdue ones are added by bot/queue.py)."""
         rows = await self.sql.fetch_all(
             "SELECT * FROM cases WHERE department = ? AND (status IN"
             " ('submitted', 'accepted', 'fix_submitted')"
             " OR (status = 'assigned'"
-            "     AND (extension_until IS NOT NULL OR handled_by_department = 1"
-            "          OR (escalated_at IS NOT NULL AND deadline < ?))))"
+            "     AND (extension_until IS NOT NULL OR handled_by_department = 1)))"
             " ORDER BY reopened DESC, created_at",
-            (department, to_db(now)),
+            (department,),
         )
         return [Case.model_validate(dict(r)) for r in rows]
+
+    async def open_of_department(
+        self,
+        department: str,
+        *,
+        deadline_before: dt.datetime | None = None,
+        escalated: bool = False,
+        colour: str | None = None,
+        district: str | None = None,
+    ) -> list[Case]:
+        """The department's cases not yet ended, oldest first: all of them, or those with a
+        deadline before ``deadline_before``, under supervision, of a colour, in a district."""
+        conditions = ["department = ?", _NOT_FINAL]
+        params: list[object] = [department, *_FINAL]
+        if deadline_before is not None:
+            conditions.append("deadline < ?")
+            params.append(to_db(deadline_before))
+        if escalated:
+            conditions.append("escalated_at IS NOT NULL")
+        if colour is not None:
+            conditions.append("colour = ?")
+            params.append(colour)
+        if district is not None:
+            conditions.append("district = ?")
+            params.append(district)
+        return await _cases(
+            self.sql,
+            "SELECT * FROM cases WHERE " + " AND ".join(conditions) + " ORDER BY created_at, id",
+            tuple(params),
+        )
+
+    async def search(
+        self,
+        departments: Collection[str] | None,
+        terms: Sequence[tuple[str, Sequence[str]]],
+        limit: int,
+    ) -> tuple[int, list[Case]]:
+        """Cases of the departments (None: the whole city) where every term is in the number,
+        the address or the description, or names the district (a term and the districts whose
+        names hold it); how many there are, and the first ``limit`` of them: open ones first,
+        newest first. The reporter's name and phone are never searched."""
+        params: dict[str, Any] = {"limit": limit}
+        where = "1 = 1" + _scope(departments, params)
+        for index, (text, districts) in enumerate(terms):
+            params[f"t{index}"] = "%" + _like(text) + "%"
+            fields = [
+                f"{column} LIKE :t{index} ESCAPE '\\'"
+                for column in ("number", "address", "description")
+            ]
+            if districts:
+                marks = []
+                for each, code in enumerate(districts):
+                    params[f"t{index}d{each}"] = code
+                    marks.append(f":t{index}d{each}")
+                fields.append(f"district IN ({', '.join(marks)})")
+            where += " AND (" + " OR ".join(fields) + ")"
+        total = int(await self.sql.fetch_value(f"SELECT COUNT(*) FROM cases WHERE {where}", params))
+        if total == 0:
+            return 0, []
+        for index, status in enumerate(_FINAL):
+            params[f"f{index}"] = status
+        final = ", ".join(f":f{index}" for index in range(len(_FINAL)))
+        rows = await self.sql.fetch_all(
+            f"SELECT * FROM cases WHERE {where}"
+            f" ORDER BY status IN ({final}), created_at DESC, id DESC LIMIT :limit",
+            params,
+        )
+        return total, [Case.model_validate(dict(r)) for r in rows]
 
     async def open_for_enterprise(self, enterprise_id: int) -> list[Case]:
         rows = await self.sql.fetch_all(
@@ -330,6 +398,11 @@ class CaseRepo:
             for r in rows
         ]
         return [c for c in counts if not c.quiet]
+
+
+def _like(text: str) -> str:
+    """``text`` matched as itself by LIKE … ESCAPE '\\' (its % and _ are no wildcards)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _db_value(value: object) -> object:

@@ -19,6 +19,8 @@ CASE_ACTIONS = (
     "open", "pho", "acc", "acc:red", "acc:red:major", "rej", "rej:not_hazard", "rej:other",
     "trf", "trf:housing", "dup", "ask", "asg", "asge:{ent}", "hdl", "dl:a:{ent}:7", "dl:h:0:7",
     "dl:k:0:7", "dlo:a:{ent}", "ack", "ackd", "cls", "ret", "exy", "exn", "fix", "ext",
+    "rej:not_hazard:y", "rej:other:y", "cls:y", "cls:g0", "cls:g0:y", "cls:g1:nf:y",
+    "cls:g1:5000:y", "rea", "rea:{ent}", "rdl", "rdl:7", "rdl:other", "rct", "rct:gas", "file",
 )  # fmt: skip
 COMMANDS = (
     "/queue", "/case {number}", "/tasks", "/status {number}", "/my", "/members", "/invite admin",
@@ -133,6 +135,7 @@ async def test_forged_buttons_and_commands_change_and_reveal_nothing(bot: Bot) -
     await officer.press("Verified: close the case")
     await officer.press("Genuine")  # the reward outcome, asked for a citizen's report
     await officer.press("No fine")
+    await officer.press("Yes, close it")
     await bot.drain()
     closed = await bot.db.read.cases.get(case.id)
     assert closed is not None

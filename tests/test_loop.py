@@ -86,6 +86,7 @@ async def test_transfer_and_duplicate_and_rejection(bot: Bot) -> None:
     # Three is rejected with a listed reason; its reporter and its new follower are told.
     await fire.press("Reject", message=cards[three])
     await fire.press("not a safety hazard", message=cards[three])
+    await fire.press("Yes, do not accept it", message=cards[three])
     await bot.drain()
     assert "was not accepted. The department's reason: This is not a safety hazard." in (
         third.last.plain
@@ -179,6 +180,7 @@ async def test_refused_extension_reused_fix_photo_and_not_fixed_with_a_photo(bot
     await officer.press("Verified: close the case", message=fix_card)
     await officer.press("Genuine", message=fix_card)
     await officer.press("No fine", message=fix_card)
+    await officer.press("Yes, close it", message=fix_card)
     await bot.drain()
     await citizen.press("No, it is not fixed", message=citizen.last)
     await citizen.send_photo(jpeg(seed=63), caption="Still locked")
@@ -275,6 +277,7 @@ async def test_a_rejected_case_asks_its_reporter_nothing_more(bot: Bot) -> None:
     card = officer.last
     await officer.press("Reject", message=card)
     await officer.press("not a safety hazard", message=card)
+    await officer.press("Yes, do not accept it", message=card)
     case = await bot.db.read.cases.by_number(number)
     assert case is not None
     actor = await account(bot, officer)

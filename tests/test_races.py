@@ -269,6 +269,7 @@ async def test_two_officers_close_a_case_at_once(bot: Bot) -> None:
     for officer, card in cards.items():
         await officer.press(data_of(card, "cls"), message=card)  # was it genuine?
         await officer.press(data_of(card, "cls"), message=card)  # yes; and the fine?
+        await officer.press(data_of(card, "cls"), message=card)  # none; are you sure?
     marks = Marks(bot)
 
     await at_once(*(o.press(data_of(card, "cls"), message=card) for o, card in cards.items()))
@@ -397,6 +398,110 @@ async def test_two_officers_decide_an_extension_at_once(
     assert fresh(bot, loser, cards[loser], now)
     await bot.drain()
     assert len(since(flow.contact, mark_e)) == 1
+    no_apology(bot, *flow.officers)
+
+
+# Corrections: each typed reason sent by two officers at once ------------------------------------
+
+
+async def both_typing(
+    flow: Workflow, presses: list[tuple[str, ...]]
+) -> dict[FakeUser, SentMessage]:
+    """Each officer opens the case's card and presses the buttons of ``presses`` (the action
+    and its arguments, on the case as it is), until the bot asks them to type; their cards."""
+    cards = await flow.cards()
+    case = await flow.case()
+    for officer, card in cards.items():
+        for action, *args in presses:
+            await officer.press_data(case_data(action, case.id, case.version, *args), card)
+        officer.new_messages()
+    return cards
+
+
+async def test_two_officers_pass_an_order_to_another_enterprise_at_once(bot: Bot) -> None:
+    flow = await Workflow().setup(bot)
+    other = await enterprise_named(bot, "Silver Phoenix Hotel", "91350100M000100Y43")
+    new_contact = await staff(bot, InviteSpec(Role.ENTERPRISE, enterprise_id=other))
+    await flow.ordered()
+    await both_typing(flow, [("rea", str(other))])
+    marks = Marks(bot)
+
+    await at_once(*(o.send("The hotel runs these premises.") for o in flow.officers))
+
+    assert marks.events() == ["reassign"]
+    # The old enterprise is told once that its order is withdrawn, the new one gets it once.
+    assert sorted(marks.recipients()) == sorted([flow.contact.user_id, new_contact.user_id])
+    now = await flow.case()
+    assert now.enterprise_id == other
+    told = {o: last_said(o) for o in flow.officers}
+    moved = [o for o in flow.officers if told[o][:1] == [said(bot, o, CaseMoved(now))]]
+    assert len(moved) == 1, told
+    assert fresh(bot, moved[0], moved[0].last, now)
+    no_apology(bot, *flow.officers)
+
+
+async def test_two_officers_change_the_deadline_at_once(bot: Bot) -> None:
+    flow = await Workflow().setup(bot)
+    await flow.ordered()
+    await both_typing(flow, [("rdl",), ("rdl", "30")])
+    marks = Marks(bot)
+
+    await at_once(*(o.send("The inspection found more to do.") for o in flow.officers))
+
+    assert marks.events() == ["change_deadline"]
+    assert marks.recipients() == [flow.contact.user_id]  # told of the new deadline once
+    now = await flow.case()
+    assert now.deadline == dates.end_of_day(bot.services, 30)
+    told = {o: last_said(o) for o in flow.officers}
+    moved = [o for o in flow.officers if told[o][:1] == [said(bot, o, CaseMoved(now))]]
+    assert len(moved) == 1, told
+    assert fresh(bot, moved[0], moved[0].last, now)
+    no_apology(bot, *flow.officers)
+
+
+async def test_two_officers_change_the_category_at_once(bot: Bot) -> None:
+    flow = await Workflow().setup(bot)
+    street = await staff(bot, InviteSpec(Role.OFFICER, "laocheng_office"))
+    await flow.accepted()
+    # Crowded venues in Laocheng are its street office's: the case leaves the fire service.
+    await both_typing(flow, [("rct",), ("rct", "crowded_venues")])
+    marks, mark_c = Marks(bot), len(flow.citizen.transcript)
+
+    await at_once(*(o.send("A karaoke bar, not a restaurant.") for o in flow.officers))
+
+    assert marks.events() == ["change_category"]
+    assert sorted(marks.recipients()) == sorted([street.user_id, flow.citizen.user_id])
+    now = await flow.case()
+    assert (now.category, now.department, now.status) == (
+        "crowded_venues",
+        "laocheng_office",
+        Status.ACCEPTED,
+    )
+    told = {o: last_said(o) for o in flow.officers}
+    lost = [o for o in flow.officers if told[o] == [said(bot, o, CaseLeft())]]
+    assert len(lost) == 1, told
+    await bot.drain()
+    assert texts(since(flow.citizen, mark_c)).count("was corrected to") == 1
+    no_apology(bot, *flow.officers)
+
+
+async def test_two_officers_confirm_not_accepting_a_case_at_once(bot: Bot) -> None:
+    flow = await Workflow().setup(bot)
+    cards = await both_typing(flow, [("rej",), ("rej", "not_hazard")])
+    marks, mark_c = Marks(bot), len(flow.citizen.transcript)
+
+    await at_once(
+        *(o.press(data_of(card, "rej"), message=card) for o, card in cards.items())  # yes
+    )
+
+    assert marks.events() == ["reject"]
+    assert marks.recipients() == [flow.citizen.user_id]
+    now = await flow.case()
+    assert now.status is Status.REJECTED
+    _winner, loser = flow.loser(Status.REJECTED)
+    assert fresh(bot, loser, cards[loser], now)
+    await bot.drain()
+    assert texts(since(flow.citizen, mark_c)).count("was not accepted") == 1
     no_apology(bot, *flow.officers)
 
 

@@ -152,6 +152,7 @@ async def close_now(bot: Bot, officer: FakeUser, contact: FakeUser, case_id: int
     # A citizen's report can earn a reward: the officer records the outcome when closing.
     await officer.press("Genuine", message=card)
     await officer.press("No fine", message=card)
+    await officer.press("Yes, close it", message=card)
     case = await bot.db.read.cases.get(case_id)
     assert case is not None
     assert case.status == "closed"

@@ -88,6 +88,7 @@ async def test_a_report_not_accepted_is_reviewed_and_reopened(bot: Bot, language
     card = officer.last
     await officer.press("Reject", message=card)
     await officer.press("not a safety hazard", message=card)
+    await officer.press("Yes, do not accept it", message=card)
     await bot.drain()
 
     # The notice that it was not accepted offers the review.
@@ -246,6 +247,7 @@ async def test_only_the_reporter_may_ask_and_only_what_was_turned_down(bot: Bot)
     card = officer.last
     await officer.press("Reject", message=card)
     await officer.press("not a safety hazard", message=card)
+    await officer.press("Yes, do not accept it", message=card)
     await bot.drain()
     # Someone else pressing the reporter's button (forged) is refused.
     notice = with_button(citizen, "Ask for a review")

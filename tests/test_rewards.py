@@ -315,9 +315,16 @@ async def test_an_anonymous_report_earns_a_reward_claimed_with_its_code(bot: Bot
     await officer.send("fifty thousand")
     assert "Please type a whole number of yuan" in officer.last.plain
     await officer.send("50,000")
-    assert "Closed (销号)" in officer.transcript[-2].plain
-    assert "A reward of 7,500 yuan was proposed; a supervisor decides." in (
-        officer.transcript[-2].plain
+    assert (
+        f"Are you sure? Case {number} will be closed (销号) as fixed, and its report recorded "
+        "as genuine, with a fine of 50,000 yuan."
+    ) in officer.last.plain
+    assert "Status: fix awaiting review" in officer.last.plain  # asked once more first
+    await officer.press("Yes, close it", message=officer.last)
+    assert "Closed (销号)" in officer.callback_answers[-1]["text"]
+    assert (
+        "A reward of 7,500 yuan was proposed; a supervisor decides."
+        in (officer.callback_answers[-1]["text"])
     )
     assert "Status: closed" in officer.last.plain
     assert "Reward: proposed, awaiting approval, 7,500 yuan" in officer.last.plain
@@ -579,6 +586,9 @@ async def test_the_outcome_questions_only_when_a_reward_is_possible(bot: Bot) ->
     card = city.officer.last
     await city.officer.press("Verified: close the case", message=card)
     await city.officer.press("Not genuine", message=card)
+    assert "recorded as not genuine (不属实): its reporter will get no reward." in card.plain
+    assert "Status: fix awaiting review" in card.plain  # asked once more first
+    await city.officer.press("Yes, close it", message=card)
     assert "Status: closed" in card.plain
     assert "No reward: the report was not genuine." in city.officer.callback_answers[-1]["text"]
     assert "Reward: no reward" in card.plain
@@ -597,6 +607,7 @@ async def test_the_outcome_questions_only_when_a_reward_is_possible(bot: Bot) ->
     await city.officer.send(f"/case {capped}")
     card = city.officer.last
     await city.officer.press("Verified: close the case", message=card)
+    await city.officer.press("Yes, close it", message=card)
     assert "Status: closed" in card.plain
     assert await bot.db.read.rewards.for_case(case.id) is None
     # The next month the cap starts again.
@@ -616,6 +627,7 @@ async def test_the_outcome_questions_only_when_a_reward_is_possible(bot: Bot) ->
     await city.officer.send(f"/case {own}")
     card = city.officer.last
     await city.officer.press("Verified: close the case", message=card)
+    await city.officer.press("Yes, close it", message=card)
     assert "Status: closed" in card.plain
 
 
@@ -644,6 +656,7 @@ async def test_a_stale_outcome_closes_nothing_twice(bot: Bot) -> None:
     await colleague.press("Verified: close the case", message=theirs)
     await colleague.press("Genuine", message=theirs)
     await colleague.press("No fine", message=theirs)
+    await colleague.press("Yes, close it", message=theirs)
     assert "Status: closed" in theirs.plain
     await city.officer.press("No fine", message=mine)
     assert (

@@ -45,6 +45,10 @@ class Action(StrEnum):
     REQUEST_REVIEW = "request_review"
     UPHOLD = "uphold"
     REOPEN_ON_REVIEW = "review_reopen"
+    # An officer's corrections of a mistake, each with a reason (bot/corrections.py).
+    REASSIGN = "reassign"  # the order goes to another enterprise
+    CHANGE_DEADLINE = "change_deadline"
+    CHANGE_CATEGORY = "change_category"  # routing follows: it may move to another department
 
 
 # Action -> (statuses it may start from, status it leads to; None: unchanged).
@@ -66,6 +70,12 @@ TRANSITIONS: dict[Action, tuple[frozenset[Status], Status | None]] = {
     Action.REQUEST_REVIEW: (frozenset({Status.REJECTED, Status.CLOSED}), None),
     Action.UPHOLD: (frozenset({Status.REJECTED, Status.CLOSED}), None),
     Action.REOPEN_ON_REVIEW: (frozenset({Status.REJECTED, Status.CLOSED}), Status.SUBMITTED),
+    Action.REASSIGN: (frozenset({Status.ASSIGNED}), None),
+    Action.CHANGE_DEADLINE: (frozenset({Status.ASSIGNED}), None),
+    Action.CHANGE_CATEGORY: (
+        frozenset({Status.SUBMITTED, Status.ACCEPTED, Status.ASSIGNED, Status.FIX_SUBMITTED}),
+        None,
+    ),
 }
 
 

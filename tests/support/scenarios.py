@@ -165,6 +165,7 @@ async def a_case_from_report_to_closing(bot: Bot) -> None:
     # A citizen's genuine report can earn a reward: the officer records the outcome first.
     await officer.press("Genuine", message=fix_card)
     await officer.press("No fine", message=fix_card)
+    await officer.press("Yes, close it", message=fix_card)
     assert "Status: closed" in fix_card.plain
     mark_c, mark_e = len(citizen.transcript), len(contact.transcript)
     await bot.drain()
@@ -183,6 +184,8 @@ async def a_case_from_report_to_closing(bot: Bot) -> None:
     assert number in officer.last.plain
     assert "⚠️" in officer.last.plain
     await officer.press("Verified: close the case", message=reopened)
+    assert "Are you sure?" in reopened.plain  # asked once more: it ends the case
+    await officer.press("Yes, close it", message=reopened)
     mark_c = len(citizen.transcript)
     await bot.drain()
     again = texts(since(citizen, mark_c))
