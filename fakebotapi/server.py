@@ -83,6 +83,9 @@ class _Server(ThreadingHTTPServer):
     """ThreadingHTTPServer that remembers open connections so stop() can cut them."""
 
     daemon_threads = True
+    # A bot with hundreds of updates in flight opens as many connections at once; the default
+    # backlog of 5 made the kernel reset some of them (ReadError in the bot, not its doing).
+    request_queue_size = 1024
 
     def __init__(self, address: tuple[str, int], api: FakeBotAPI) -> None:
         super().__init__(address, _Handler)
