@@ -19,6 +19,7 @@ CASE_ACTIONS = (
     "open", "pho", "acc", "acc:red", "acc:red:major", "rej", "rej:not_hazard", "rej:other",
     "trf", "trf:housing", "dup", "ask", "asg", "asge:{ent}", "hdl", "dl:a:{ent}:7", "dl:h:0:7",
     "dl:k:0:7", "dlo:a:{ent}", "ack", "ackd", "cls", "ret", "exy", "exn", "fix", "ext",
+    "ordt:{ent}:0:1", "ordw:{ent}:0", "ordp:{ent}:1:0", "ordd:{ent}:0:0:7", "ordo:{ent}:0:0",
 )  # fmt: skip
 COMMANDS = (
     "/queue", "/case {number}", "/tasks", "/status {number}", "/my", "/members", "/invite admin",
