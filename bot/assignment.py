@@ -1,4 +1,5 @@
-"""Ordering the fix: finding the enterprise (with its record) and choosing the deadline.
+"""Ordering the fix: finding the enterprise (with its record), the order's wording and photos,
+and the deadline.
 
 The transitions themselves (assign, handle, acknowledge, return) are the workflow's; this is what
 an officer decides them with.
@@ -11,12 +12,14 @@ from dataclasses import dataclass
 
 from bot.accounts import Account
 from bot.casefile import officer_case
-from bot.city import CityConfig
+from bot.city import CityConfig, OrderTemplate
 from bot.dates import end_of_day
 from bot.enterprises import CODE_LENGTH, credit_code_error, normalise_credit_code
 from bot.errors import NotAllowed
+from bot.orders import MAX_PHOTOS, templates
 from bot.pending import owed
 from bot.services import Services
+from bot.visibility import REPORT
 from bot.vocabulary.grading import Colour
 from bot.vocabulary.lifecycle import Level
 from bot.vocabulary.models import Case, Enterprise
@@ -128,3 +131,28 @@ def looks_like_credit_code(code: str) -> bool:
         and code.isalnum()
         and sum(ch.isdigit() for ch in code) >= 8
     )
+
+
+# The order ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What the officer decides an order with: the case (its description beside the wording),
+    the enterprise, the city's templates for the category and the report photos."""
+
+    case: Case
+    enterprise: Enterprise
+    templates: list[OrderTemplate]
+    photos: list[str]
+
+
+async def draft(services: Services, actor: Account, case_id: int, enterprise_id: int) -> Draft:
+    """An order being prepared (bot/orders.py), for a case the actor is an officer of."""
+    case = await officer_case(services, actor, case_id)
+    read = services.db.read
+    company = await read.enterprises.get(enterprise_id)
+    if company is None:
+        raise NotAllowed()
+    photos = await read.cases.photo_hashes(case.id, REPORT)
+    return Draft(case, company, templates(services.city, case), photos[:MAX_PHOTOS])

@@ -1,9 +1,8 @@
 """How a case reads to each audience, in the reader's language.
 
-Who sees what is decided here and only here (DESIGN.md, "Confidentiality"): the reporter's
-identity appears only on the department's card, and only when the reporter chose real name;
-never to an enterprise, never to a supervisor's case view (reward payouts have their own
-ledger). Telegram accounts are never shown to anyone.
+Who sees what is decided in bot/visibility.py (DESIGN.md, "Confidentiality"); the cards and
+histories here render what it allows. The reporter's identity appears only on the department's
+card, and only when the reporter chose real name; Telegram accounts are never shown to anyone.
 """
 
 from __future__ import annotations
@@ -12,16 +11,17 @@ import datetime as dt
 import html
 import re
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.city import CityConfig
 from bot.i18n import N_, Translator
-from bot.labels import EVENT_LABELS, LEVEL_LABELS, STATUS_LABELS
+from bot.labels import LEVEL_LABELS, STATUS_LABELS
 from bot.services import Services
+from bot.visibility import Audience as Audience
+from bot.visibility import Field, history, sees
 from bot.vocabulary.grading import Colour
-from bot.vocabulary.lifecycle import FINAL, Action, Status
+from bot.vocabulary.lifecycle import FINAL, Status
 from bot.vocabulary.models import Case, CaseEvent
 
 # Telegram allows 4096 characters in a message; texts we build stay under this.
@@ -82,36 +82,6 @@ REJECT_REASONS: dict[str, str] = {
     "unclear": N_("The report does not say enough to find or check the hazard."),
     "already_fixed": N_("The hazard had already been removed when checked."),
 }
-
-
-class Audience(StrEnum):
-    REPORTER = "reporter"
-    OFFICER = "officer"
-    ENTERPRISE = "enterprise"
-    SUPERVISOR = "supervisor"
-
-
-_ALL_NOTES = frozenset(a.value for a in Action) | {"question", "answer"}
-# Whose words each audience may read in a case's history: the reporter's own words (answers,
-# "not fixed") never reach the enterprise; internal reasons stay with the staff.
-NOTES_SHOWN: dict[Audience, frozenset[str]] = {
-    Audience.REPORTER: frozenset({Action.REJECT.value}),
-    Audience.ENTERPRISE: frozenset(
-        {
-            Action.RETURN.value,
-            Action.REQUEST_EXTENSION.value,
-            Action.GRANT_EXTENSION.value,
-            Action.REFUSE_EXTENSION.value,
-        }
-    ),
-    Audience.OFFICER: _ALL_NOTES,
-    Audience.SUPERVISOR: _ALL_NOTES,
-}
-# Events an enterprise never reads in a case's history: the reporter's request for a review
-# (复核) and its outcome are the reporter's traces.
-HIDDEN_FROM_ENTERPRISE = frozenset(
-    {Action.REQUEST_REVIEW.value, Action.UPHOLD.value, Action.REOPEN_ON_REVIEW.value}
-)
 
 
 @dataclass
@@ -237,6 +207,19 @@ class Cards:
             label += " · " + tr.gettext("under supervision (挂牌督办)")
         return label
 
+    def order_text(self, tr: Translator, case: Case) -> str | None:
+        """The order's wording in the reader's language: the city's template while the city
+        file has it, else the wording as issued; a self-report's is the enterprise's own."""
+        category = self.city.category(case.category)
+        template = None
+        if category is not None and case.order_template:
+            template = category.template(case.order_template)
+        if template is not None:
+            return template.text.get(tr.language)
+        if case.order_text:
+            return case.order_text
+        return case.description if case.self_reported else None
+
     def card(
         self,
         tr: Translator,
@@ -247,14 +230,22 @@ class Cards:
         enterprise_name: str | None = None,
         photo_count: int = 0,
     ) -> str:
-        """The case as the audience may see it."""
+        """The case as the audience may see it (bot/visibility.py)."""
         _ = tr.gettext
+
+        def shown(field: Field) -> bool:
+            return sees(audience, field)
+
         lines = [
             _("Case <b>{number}</b>").format(number=case.number),
             _("Status: {status}").format(status=self.status(tr, case, now)),
             _("Category: {value}").format(value=html.escape(self.category(tr, case.category))),
-            _("Place: {value}").format(value=self.place(tr, case)),
         ]
+        if shown(Field.PLACE):
+            lines.append(_("Place: {value}").format(value=self.place(tr, case)))
+        else:
+            district = html.escape(self.district(tr, case.district))
+            lines.append(_("District: {value}").format(value=district))
         if case.colour or case.level:
             grade = []
             if case.colour:
@@ -262,21 +253,28 @@ class Cards:
             if case.level:
                 grade.append(_(LEVEL_LABELS[case.level]))
             lines.append(_("Grade: {value}").format(value=" · ".join(grade)))
-        described = len(lines)
-        lines.append(_("Description: {value}").format(value=html.escape(case.description)))
-        if audience is not Audience.ENTERPRISE:
+        described = None
+        if shown(Field.DESCRIPTION):
+            described = len(lines)
+            lines.append(_("Description: {value}").format(value=html.escape(case.description)))
+        order = self.order_text(tr, case) if shown(Field.ORDER) else None
+        if order:
+            label = _("Hazard: {value}") if audience is Audience.ENTERPRISE else _("Order: {value}")
+            lines.append(label.format(value=html.escape(order)))
+        if shown(Field.DEPARTMENT):
             lines.append(
                 _("Department: {value}").format(
                     value=html.escape(self.department(tr, case.department))
                 )
             )
-        if enterprise_name and audience is not Audience.REPORTER:
-            lines.append(_("Enterprise: {value}").format(value=html.escape(enterprise_name)))
-        if case.handled_by_department and audience is not Audience.REPORTER:
-            lines.append(_("Handled by the department itself"))
+        if shown(Field.ENTERPRISE):
+            if enterprise_name:
+                lines.append(_("Enterprise: {value}").format(value=html.escape(enterprise_name)))
+            if case.handled_by_department:
+                lines.append(_("Handled by the department itself"))
         if case.deadline:
             lines.append(_("Deadline: {value}").format(value=self.date(case.deadline)))
-        if case.extension_until and audience is not Audience.REPORTER:
+        if case.extension_until and shown(Field.EXTENSION):
             lines.append(
                 _("Extension requested until {date}: {reason}").format(
                     date=self.date(case.extension_until),
@@ -289,29 +287,32 @@ class Cards:
                 lines.append(
                     _("Proposed deadline: {value}").format(value=self.date(case.proposed_deadline))
                 )
-        if case.measures and audience is not Audience.REPORTER:
+        if case.measures and shown(Field.PLAN):
             lines.append(
                 _("Interim control measures: {value}").format(value=html.escape(case.measures))
             )
-        if case.plan and audience is not Audience.REPORTER:
+        if case.plan and shown(Field.PLAN):
             lines.append(_("Rectification plan: {value}").format(value=html.escape(case.plan)))
-        if photo_count:
+        if photo_count and shown(Field.PHOTOS):
             lines.append(_("Photos: {value}").format(value=photo_count))
-        if audience is Audience.OFFICER:
+        if shown(Field.REPORTER):
             lines.append(self.reporter_line(tr, case))
-            if case.reviewed and case.status not in FINAL:
-                lines.append(
-                    _("⚠️ Reopened on review (复核): a supervisor agreed with the reporter.")
-                )
-            elif case.reopened:
-                lines.append(_("⚠️ The reporter says the hazard is not fixed."))
+        if case.reviewed and case.status not in FINAL and shown(Field.REOPENED):
+            lines.append(_("⚠️ Reopened on review (复核): a supervisor agreed with the reporter."))
+        elif case.reopened and shown(Field.REOPENED):
+            lines.append(_("⚠️ The reporter says the hazard is not fixed."))
+        if shown(Field.FIX):
             lines.extend(fix_flag_lines(tr, case.fix_flag))
             if case.fix_note and case.status is Status.FIX_SUBMITTED:
                 lines.append(_("Fix note: {value}").format(value=html.escape(case.fix_note)))
-        lines.append(_("Reported: {value}").format(value=self.time(case.created_at)))
+        if shown(Field.REPORTED_AT):
+            lines.append(_("Reported: {value}").format(value=self.time(case.created_at)))
+        if shown(Field.ORDERED_ON) and case.assigned_at is not None:
+            lines.append(_("Ordered: {value}").format(value=self.date(case.assigned_at)))
         text = "\n".join(lines)
         excess = visible_len(text) - CARD_ROOM
-        if excess > 0:  # a very long description (emoji count twice): the rest must still fit
+        if excess > 0 and described is not None:
+            # A very long description (emoji count twice): the rest must still fit.
             description = shorten(case.description, telegram_len(case.description) - excess)
             lines[described] = _("Description: {value}").format(value=html.escape(description))
             text = "\n".join(lines)
@@ -328,30 +329,28 @@ class Cards:
         )
 
     def timeline(
-        self, tr: Translator, events: list[CaseEvent], audience: Audience, limit: int = 4096
+        self,
+        tr: Translator,
+        events: list[CaseEvent],
+        audience: Audience,
+        limit: int = 4096,
+        *,
+        viewer: int | None = None,
     ) -> str:
-        """One line per event; who did it is said by role, never by account.
+        """One line per event the audience may read (bot/visibility.py; ``viewer``: the
+        follower reading it); who did it is said by role, never by account.
 
         At most ``limit`` characters: a long history keeps its first line and its newest ones,
         and says how many between were left out.
         """
         _ = tr.gettext
         lines = []
-        for event in events:
-            if audience is Audience.ENTERPRISE and event.kind in HIDDEN_FROM_ENTERPRISE:
-                continue
-            label = EVENT_LABELS.get(event.kind)
-            if label is not None:
-                what = _(label)
-            elif event.to_status is not None:
-                what = _(STATUS_LABELS[event.to_status])
-            elif audience in (Audience.OFFICER, Audience.SUPERVISOR):
-                what = event.kind
-            else:
-                continue  # an internal event without a label is not for reporters or enterprises
-            line = f"{self.time(event.at)} · {what}"
-            note = note_text(tr, event.note)
-            if note and event.kind in NOTES_SHOWN[audience]:
+        for entry in history(audience, events, viewer):
+            what = _(entry.what) if entry.translate else entry.what
+            when = self.date(entry.at) if entry.day_only else self.time(entry.at)
+            line = f"{when} · {what}"
+            note = note_text(tr, entry.note)
+            if note:
                 line += " — " + html.escape(note)
             lines.append(line)
         head = _("History:")

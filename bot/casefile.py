@@ -11,15 +11,12 @@ import html
 from dataclasses import dataclass
 
 from bot.accounts import Account
-from bot.cards import Audience
 from bot.errors import CaseMoved, CaseNotFound, NotAllowed
 from bot.permissions import audience_of, can_view, is_case_officer
 from bot.rewards import Reward
 from bot.services import Services
+from bot.visibility import Audience, Field, photo_kinds, sees
 from bot.vocabulary.models import Case, CaseEvent
-
-# The photos a staff member may ask for, in the order they are sent.
-PHOTO_KINDS = ("report", "fix", "reopen")
 
 
 @dataclass(frozen=True)
@@ -45,9 +42,9 @@ async def staff_view(services: Services, case: Case, audience: Audience) -> Staf
     if case.enterprise_id is not None:
         enterprise = await read.enterprises.get(case.enterprise_id)
         name = enterprise.name if enterprise else None
-    photo_count = len(await read.cases.photo_hashes(case.id))
+    photo_count = len(await photos(services, case, audience))
     reward = None
-    if audience in (Audience.OFFICER, Audience.SUPERVISOR):
+    if sees(audience, Field.REWARD):
         reward = await read.rewards.for_case(case.id)
     return StaffView(case, audience, name, photo_count, reward)
 
@@ -95,8 +92,12 @@ async def case_file(services: Services, actor: Account, number: str) -> CaseFile
     return CaseFile(view, await read.cases.events(case.id))
 
 
-async def photos(services: Services, case: Case) -> list[str]:
-    """The stored (stripped) photos of a case: the report's, the fix's, the reporter's "not
-    fixed"."""
+async def photos(services: Services, case: Case, audience: Audience) -> list[str]:
+    """The stored (stripped) photos of a case the audience may be sent: to its officers the
+    report's, the fix's, the reporter's "not fixed"; to its enterprise those of its order and
+    its own fix (bot/visibility.py)."""
     read = services.db.read.cases
-    return [sha for kind in PHOTO_KINDS for sha in await read.photo_hashes(case.id, kind)]
+    hashes: list[str] = []
+    for kind in photo_kinds(audience):
+        hashes.extend(sha for sha in await read.photo_hashes(case.id, kind) if sha not in hashes)
+    return hashes

@@ -112,12 +112,25 @@ class District(_Strict):
         return sum(lats) / len(lats), sum(lons) / len(lons)
 
 
+class OrderTemplate(_Strict):
+    """The department's wording of a rectification order (整改通知) for a category: what the
+    enterprise reads of the hazard instead of the reporter's words (#16, item 1)."""
+
+    code: Code
+    title: LocalizedText  # a button label: a few words
+    text: LocalizedText
+
+
 class Category(_Strict):
     code: Code
     name: LocalizedText
     department: Code
     # district code -> department code, where the district's own office is responsible
     district_departments: dict[str, Code] = Field(default_factory=dict)
+    order_templates: list[OrderTemplate] = Field(default_factory=list)
+
+    def template(self, code: str) -> OrderTemplate | None:
+        return next((t for t in self.order_templates if t.code == code), None)
 
 
 class Deadlines(_Strict):
@@ -327,6 +340,9 @@ class CityConfig(_Strict):
         districts = {d.code for d in self.districts}
         for index, category in enumerate(self.categories):
             where = f"categories[{index}] ({category.code})"
+            templates = [t.code for t in category.order_templates]
+            for code in sorted({c for c in templates if templates.count(c) > 1}):
+                errors.append(f"{where}: order template {code!r} appears twice")
             if category.department not in departments:
                 errors.append(f"{where}: unknown department {category.department!r}")
             for district, department in category.district_departments.items():

@@ -49,6 +49,8 @@ PARTIES: dict[str, str] = {
     "redate_reason": OFFICER,
     "recategorize_reason": OFFICER,
     "reject_confirm": OFFICER,
+    "order_text": OFFICER,
+    "order_deadline": OFFICER,
     "reward_amount": SUPERVISOR,
     "reward_change_reason": SUPERVISOR,
     "reward_refusal": SUPERVISOR,

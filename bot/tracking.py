@@ -13,6 +13,7 @@ from bot.pending import expect_once, owed
 from bot.reports import StaleButton
 from bot.services import Services
 from bot.verification import check_reopenable
+from bot.visibility import Audience, citizen_audience, photo_kinds
 from bot.vocabulary.lifecycle import Status
 from bot.vocabulary.models import Case, CaseEvent, CaseSummary, PendingInput, Question
 
@@ -51,9 +52,11 @@ async def my_cases(services: Services, user_id: int, offset: int) -> Page:
 
 @dataclass(frozen=True)
 class CaseView:
-    """One case as its reporter or a follower sees it."""
+    """One case as its reporter or a follower sees it (``audience``, bot/visibility.py): a
+    follower reads nothing of the reporter's, not even their photos."""
 
     case: Case
+    audience: Audience
     photo_count: int
     events: list[CaseEvent]
 
@@ -62,8 +65,11 @@ async def _view(services: Services, user_id: int, case: Case | None) -> CaseView
     read = services.db.read.cases
     if case is None or not await read.is_participant(case.id, user_id):
         return None
-    photos = await read.photo_hashes(case.id)
-    return CaseView(case, len(photos), await read.events(case.id))
+    audience = citizen_audience(case.reporter_id, user_id)
+    photos = 0
+    for kind in photo_kinds(audience):
+        photos += len(await read.photo_hashes(case.id, kind))
+    return CaseView(case, audience, photos, await read.events(case.id))
 
 
 async def case_by_number(services: Services, user_id: int, number: str) -> CaseView | None:

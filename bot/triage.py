@@ -8,7 +8,7 @@ import datetime as dt
 import html
 from typing import Any
 
-from bot import notices, review
+from bot import notices, orders, review
 from bot.accounts import Account
 from bot.cards import cards
 from bot.dates import end_of_day
@@ -20,6 +20,7 @@ from bot.permissions import is_case_officer
 from bot.reasons import check_reason
 from bot.services import Services
 from bot.transition import Change, transition
+from bot.visibility import ORDER, REPORT
 from bot.vocabulary.grading import Colour
 from bot.vocabulary.lifecycle import Action, Level, Status
 from bot.vocabulary.models import Case
@@ -137,9 +138,12 @@ async def acknowledge(
         if not case.self_reported or case.enterprise_id is None:
             raise NotThisStep(status=STATUS_LABELS[case.status])
         final = deadline or case.proposed_deadline or end_of_day(services, 7)
+        # The enterprise's own report: its words are the order's, its photos go with it.
+        report = await tx.cases.photo_hashes(case.id, REPORT)
+        await tx.cases.set_photos(case.id, ORDER, report, actor.id, now)
 
         async def announce(n: Notifier, updated: Case, event: int) -> None:
-            photos = await n.tx.cases.photo_hashes(updated.id)
+            photos = await orders.order_photos(n.tx, updated)
             order = notices.rectification_order(services, updated, photos)
             await n.enterprise(updated, f"ev:{event}", order)
 
@@ -159,25 +163,31 @@ async def assign(
     version: int,
     enterprise_id: int | None,
     deadline: dt.datetime,
+    order: orders.Order | None = None,
 ) -> Case:
-    """Order an enterprise to fix it by the deadline, or (None) let the department do it."""
+    """Order an enterprise to fix it by the deadline, in the department's words with the photos
+    the officer chose (``order``; by default the category's first template and every photo),
+    or (None) let the department do it."""
     now = services.clock.now()
     action = Action.ASSIGN if enterprise_id is not None else Action.HANDLE
 
     async def change(tx: Session, case: Case) -> Change:
         name = None
+        issued: dict[str, Any] = {}
         if enterprise_id is not None:
             enterprise = await tx.enterprises.get(enterprise_id)
             if enterprise is None:
                 raise NotAllowed()
             name = enterprise.name
+            chosen = order or orders.default_order(services.city, case)
+            issued = await orders.issue(tx, services, actor, case, chosen)
 
         async def announce(n: Notifier, updated: Case, event: int) -> None:
             date = cards(services).date(deadline)
             if enterprise_id is not None:  # the order first: what follows refers to it
-                photos = await n.tx.cases.photo_hashes(updated.id)
-                order = notices.rectification_order(services, updated, photos)
-                await n.enterprise(updated, f"ev:{event}", order)
+                photos = await orders.order_photos(n.tx, updated)
+                notice = notices.rectification_order(services, updated, photos)
+                await n.enterprise(updated, f"ev:{event}", notice)
             if updated.colour is Colour.RED and services.city.reminders.escalate_red_at_assignment:
                 await escalate(services, n, updated, "red")
                 refreshed = await n.tx.cases.get(updated.id)
@@ -191,6 +201,7 @@ async def assign(
             "deadline": deadline,
             "deadline_set_at": now,
             "assigned_at": now,
+            **issued,
         }
         return Change(values, note=name, announce=announce)
 

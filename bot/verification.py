@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Awaitable, Callable
 
-from bot import notices
+from bot import notices, orders
 from bot.accounts import Account
 from bot.cards import cards
 from bot.errors import AlreadyVerified, NotThisStep, ShaoziError
@@ -75,7 +75,7 @@ async def return_fix(
     async def change(tx: Session, case: Case) -> Change:
         async def announce(n: Notifier, updated: Case, event: int) -> None:
             date = cards(services).date(deadline)
-            photos = await n.tx.cases.photo_hashes(updated.id)
+            photos = await orders.order_photos(n.tx, updated)
             order = notices.returned_order(services, updated, photos, note, date)
             await n.enterprise(updated, f"ev:{event}", order)
             await n.participants(updated, f"ev:{event}", notices.fix_returned(updated, date))

@@ -22,6 +22,7 @@ from bot import (
     confirm,
     corrections,
     dates,
+    orders,
     permissions,
     questions,
     reasons,
@@ -34,7 +35,7 @@ from bot import (
 )
 from bot.assignment import Choice
 from bot.buttons import Space, case_data, decode, decode_case, encode, pattern
-from bot.cards import COLOUR_LABELS, MAX_TEXT, REJECT_REASONS, Audience, cards, note_text
+from bot.cards import COLOUR_LABELS, MAX_TEXT, REJECT_REASONS, Audience, cards, note_text, shorten
 from bot.enterprises import CreditCodeError
 from bot.errors import CaseLeft, CaseMoved, InputMistake, NotAllowed, NotThisStep, ShaoziError
 from bot.i18n import N_
@@ -354,7 +355,8 @@ async def chosen_enterprise(
     if not chosen:
         raise NotAllowed()
     enterprise = await assignment.enterprise(context.services, chosen[0])
-    await offer_deadlines(update, context, case, ASSIGN, enterprise.id)
+    await answer(update)
+    await show_order(update, context, case, enterprise.id, orders.default_order(context.city, case))
 
 
 async def handle(update: Update, context: Context, case: Case, args: tuple[str, ...]) -> None:
@@ -604,10 +606,221 @@ async def extension_no(update: Update, context: Context, case: Case, args: tuple
 
 
 async def photos(update: Update, context: Context, case: Case, args: tuple[str, ...]) -> None:
-    """Send the case's photos on request (the stripped copies)."""
-    hashes = await casefile.photos(context.services, case)
+    """Send the case's photos on request (the stripped copies), those the presser may see."""
+    audience = permissions.audience_of(context.account, case)
+    hashes = await casefile.photos(context.services, case, audience)
     await send_photos(context, hashes)
     await answer(update, None if hashes else context.gettext("No photos."))
+
+
+# The order: its wording and its photos (#16 item 1, #20 item 2) -------------------------------
+#
+# After the enterprise, the officer sees what the enterprise will read: the wording (one of the
+# city's templates for the category, or typed), the report photos going with it (all by
+# default, any may be left out), and the deadlines, which send it. What is chosen rides in the
+# buttons (the enterprise, the photos left out as a mask, the template's place or TYPED); typed
+# words wait in the officer's pending input until the order goes.
+TYPED = "w"
+# How much of the reporter's description the officer sees beside the wording.
+DESCRIPTION_ROOM = 1500
+
+
+async def order_choice(
+    context: Context, case: Case, args: tuple[str, ...], *, days: bool = False
+) -> tuple[int, orders.Order]:
+    """The enterprise and the order of an order button (ENT, MASK, TEMPLATE[, DAYS])."""
+    if len(args) != (4 if days else 3):
+        raise NotAllowed()
+    chosen = numbers([args[0], args[1], *args[3:]])
+    if chosen is None:
+        raise NotAllowed()
+    left_out = orders.left_out(chosen[1])
+    if args[2] == TYPED:
+        return chosen[0], orders.Order(text=await typed_wording(context, case), left_out=left_out)
+    place = numbers(args[2:3])
+    offered = orders.templates(context.city, case)
+    if place is None or place[0] >= len(offered):
+        raise NotAllowed()
+    return chosen[0], orders.Order(template=offered[place[0]].code, left_out=left_out)
+
+
+async def typed_wording(context: Context, case: Case) -> str | None:
+    """The words the officer typed for this case's order, while the bot still holds them (an
+    order without wording is refused when it would be sent)."""
+    pending = await inputs.owed(context)
+    if pending is None or pending.kind != "order_text" or pending.case_id != case.id:
+        return None
+    text = pending.data.get("text")
+    return str(text) if text else None
+
+
+def order_text(context: Context, draft: assignment.Draft, order: orders.Order) -> str:
+    """What the officer reads while preparing the order: the wording the enterprise will read,
+    the photos going with it, and the reporter's description, marked as theirs alone."""
+    _ = context.gettext
+    case = draft.case
+    wording = order.text
+    if order.template is not None:
+        template = next(t for t in draft.templates if t.code == order.template)
+        wording = template.text.get(context.tr.language)
+    count = len(draft.photos)
+    going = count - len(order.left_out & set(range(count)))
+    lines = [
+        "<b>" + _("Rectification order for case {number}").format(number=case.number) + "</b>",
+        _("Enterprise: {value}").format(value=html.escape(draft.enterprise.name)),
+        "",
+        _("The enterprise will read (the department's wording, never the report):"),
+        "<i>" + html.escape(wording or "—") + "</i>",
+        _("Photos with the order: {going} of {count}").format(going=going, count=count),
+        "",
+        _("The reporter's description, for you only:"),
+        html.escape(shorten(case.description, DESCRIPTION_ROOM)),
+        "",
+        _(
+            "Choose the wording or type your own, tap a photo to leave it out, then choose by "
+            "when it must be fixed: that sends the order."
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def order_rows(context: Context, draft: assignment.Draft, order: orders.Order) -> Rows:
+    _ = context.gettext
+    case = draft.case
+    enterprise_id, mask = draft.enterprise.id, orders.mask_of(order.left_out)
+
+    def data(action: str, *args: object) -> str:
+        return case_data(action, case.id, case.version, enterprise_id, *args)
+
+    place = TYPED
+    rows: Rows = []
+    for index, template in enumerate(draft.templates):
+        label = template.title.get(context.tr.language)
+        if template.code == order.template:
+            label, place = "✅ " + label, str(index)
+        rows.append([(label, data("ordt", mask, index))])
+    typed = _("✍️ Type the hazard text")
+    rows.append([("✅ " + typed if order.text else typed, data("ordw", mask))])
+    toggles = []
+    for position in range(len(draft.photos)):
+        if position in order.left_out:
+            label = _("⬜ Photo {n}").format(n=position + 1)
+        else:
+            label = _("✅ Photo {n}").format(n=position + 1)
+        toggles.append((label, data("ordp", mask ^ (1 << position), place)))
+    rows.extend(toggles[i : i + 3] for i in range(0, len(toggles), 3))
+    if draft.photos:
+        rows.append([case_buttons.photos_button(context.tr, case)])
+    if order.template is not None or order.text:
+        for choice in assignment.deadline_choices(context.services, case):
+            label = deadline_label(context, choice)
+            if choice.default:
+                label = "⭐ " + label
+            rows.append([(label, data("ordd", mask, place, choice.days))])
+        rows.append([(_("📅 Another date (type it)"), data("ordo", mask, place))])
+    rows.append([back(context, case)])
+    return rows
+
+
+async def show_order(
+    update: Update,
+    context: Context,
+    case: Case,
+    enterprise_id: int,
+    order: orders.Order,
+) -> None:
+    """The order being prepared: in place of the pressed message, or (typed wording) anew."""
+    draft = await assignment.draft(context.services, context.account, case.id, enterprise_id)
+    text = order_text(context, draft, order)
+    query = update.callback_query
+    if query is not None and isinstance(query.message, Message) and not query.message.photo:
+        markup = keyboard([*order_rows(context, draft, order), *way_back(update)])
+        with contextlib.suppress(BadRequest):  # unchanged
+            await query.edit_message_text(text, reply_markup=markup)
+        return
+    markup = keyboard(order_rows(context, draft, order))
+    await context.bot.send_message(context.account.id, text, reply_markup=markup)
+
+
+async def order_template(
+    update: Update, context: Context, case: Case, args: tuple[str, ...]
+) -> None:
+    """Word the order with one of the city's templates."""
+    enterprise_id, order = await order_choice(context, case, args)
+    await answer(update)
+    await show_order(update, context, case, enterprise_id, order)
+
+
+async def order_photo(update: Update, context: Context, case: Case, args: tuple[str, ...]) -> None:
+    """Leave a photo out of the order, or put it back."""
+    enterprise_id, order = await order_choice(context, case, args)
+    await answer(update)
+    await show_order(update, context, case, enterprise_id, order)
+
+
+async def order_typed(update: Update, context: Context, case: Case, args: tuple[str, ...]) -> None:
+    """Ask the officer for the order's wording in their own words."""
+    chosen = numbers(args) if len(args) == 2 else None
+    if chosen is None:
+        raise NotAllowed()
+    orders.left_out(chosen[1])
+    await ask_for(
+        update,
+        context,
+        case,
+        "order_text",
+        context.gettext(
+            "Type the hazard as the enterprise will read it, in the department's words. Do "
+            "not copy the reporter's description: their words can identify them."
+        ),
+        {"enterprise_id": chosen[0], "mask": chosen[1]},
+    )
+
+
+async def order_deadline(
+    update: Update, context: Context, case: Case, args: tuple[str, ...]
+) -> None:
+    """Send the order, due in the days chosen."""
+    enterprise_id, order = await order_choice(context, case, args, days=True)
+    days = numbers(args[3:])
+    assert days is not None
+    deadline = assignment.deadline_in(context.services, days[0])
+    updated = await triage.assign(
+        context.services, context.account, case.id, case.version, enterprise_id, deadline, order
+    )
+    await forget_wording(context, case)
+    await answer(update, context.gettext("Done."))
+    await show_card(update, context, updated, edit=True)
+
+
+async def order_other_date(
+    update: Update, context: Context, case: Case, args: tuple[str, ...]
+) -> None:
+    """Ask for the order's deadline as a typed date."""
+    enterprise_id, order = await order_choice(context, case, args)
+    data: dict[str, object] = {
+        "enterprise_id": enterprise_id,
+        "template": order.template,
+        "text": order.text,
+        "mask": orders.mask_of(order.left_out),
+    }
+    await ask_for(
+        update,
+        context,
+        case,
+        "order_deadline",
+        context.gettext("Type the date, like {example}.").format(
+            example=cards(context.services).date(dates.end_of_day(context.services, 7))
+        ),
+        data,
+    )
+
+
+async def forget_wording(context: Context, case: Case) -> None:
+    """Stop holding typed words for this case's order (it went out)."""
+    pending = await inputs.owed(context)
+    if pending is not None and pending.kind == "order_text" and pending.case_id == case.id:
+        await inputs.done(context, context.account.id)
 
 
 async def ask_for(
@@ -776,6 +989,11 @@ OFFICER_ACTIONS: dict[str, CaseAction] = {
     "rdl": redate,
     "rct": recategorize,
     "file": open_file,
+    "ordt": order_template,
+    "ordw": order_typed,
+    "ordp": order_photo,
+    "ordd": order_deadline,
+    "ordo": order_other_date,
 }
 
 
@@ -994,6 +1212,60 @@ async def typed_fine(update: Update, context: Context, pending: PendingInput) ->
     await run_typed(update, context, pending, apply)
     for case, fine in held:
         await confirm_close(update, context, case, rewards.Outcome(genuine=True, fine=fine or None))
+
+
+@inputs.handles("order_text")
+async def typed_order_text(update: Update, context: Context, pending: PendingInput) -> None:
+    """Take the officer's own wording of the order, and show the order with it."""
+    _ = context.gettext
+    typed = await typed_text(update, context)
+    if typed is None:
+        return
+    message, text = typed
+    try:
+        wording = orders.check_text(text)
+    except InputMistake as exc:
+        await message.reply_text(exc.render(_) + "\n" + _("(Send /cancel to give up.)"))
+        return
+    try:
+        case = await casefile.officer_case(context.services, context.account, pending.case_id or 0)
+        if case.version != pending.version:
+            raise CaseMoved(case)
+    except ShaoziError as exc:
+        await stop(context, message, exc)
+        return
+    data = {**pending.data, "text": wording}
+    await inputs.expect(
+        context, context.account.id, "order_text", case_id=case.id, version=case.version, data=data
+    )
+    order = orders.Order(text=wording, left_out=orders.left_out(int(data.get("mask") or 0)))
+    await show_order(update, context, case, int(data.get("enterprise_id") or 0), order)
+
+
+@inputs.handles("order_deadline")
+async def typed_order_deadline(update: Update, context: Context, pending: PendingInput) -> None:
+    """Send the order, due by the typed date."""
+    data = pending.data
+
+    async def apply(case_id: int, text: str) -> Case:
+        deadline = dates.parse_deadline(context.services, text)
+        template, wording = data.get("template"), data.get("text")
+        order = orders.Order(
+            template=str(template) if template else None,
+            text=str(wording) if wording else None,
+            left_out=orders.left_out(int(data.get("mask") or 0)),
+        )
+        return await triage.assign(
+            context.services,
+            context.account,
+            case_id,
+            pending.version or 0,
+            int(data.get("enterprise_id") or 0),
+            deadline,
+            order,
+        )
+
+    await run_typed(update, context, pending, apply)
 
 
 @inputs.handles("enterprise_search")

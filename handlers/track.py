@@ -12,7 +12,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from bot import questions, review, tracking, verification
 from bot.buttons import Space, decode, encode, pattern
-from bot.cards import MAX_TEXT, Audience, cards, visible_len
+from bot.cards import MAX_TEXT, cards, visible_len
 from bot.case_buttons import review_ask_buttons
 from bot.errors import ShaoziError
 from bot.labels import STATUS_LABELS
@@ -22,7 +22,6 @@ from bot.tg.context import Context
 from bot.tg.keyboards import keyboard
 from bot.tg.media import download, kind_of
 from bot.tracking import NOT_FIXED, PAGE_SIZE, CaseView
-from bot.vocabulary.lifecycle import FINAL
 from bot.vocabulary.models import Case, PendingInput
 from handlers import inputs
 from handlers.common import answer
@@ -100,31 +99,18 @@ def not_found(context: Context, number: str) -> str:
 
 
 def render_case(context: Context, view: CaseView) -> str:
-    _ = context.gettext
-    case = view.case
-    place = case.address or (
-        f"{case.latitude:.5f}, {case.longitude:.5f}" if case.latitude is not None else "—"
-    )
-    district = context.city.district(case.district) if case.district else None
-    if district:
-        place += " · " + district.name.get(context.tr.language)
+    """The case with its history, as its reporter or a follower may read it."""
     show = cards(context.services)
-    lines = [
-        _("Case <b>{number}</b>").format(number=case.number),
-        _("Status: {status}").format(status=_(STATUS_LABELS[case.status])),
-        _("Category: {value}").format(value=html.escape(category_name(context, case.category))),
-        _("Place: {value}").format(value=html.escape(place)),
-        _("Description: {value}").format(value=html.escape(case.description)),
-        _("Photos: {value}").format(value=view.photo_count),
-        _("Department: {value}").format(
-            value=html.escape(show.department(context.tr, case.department))
-        ),
-    ]
-    if case.deadline is not None and case.status not in FINAL:
-        lines.append(_("Deadline: {value}").format(value=show.date(case.deadline)))
-    head = "\n".join(lines)
+    head = show.card(
+        context.tr,
+        view.case,
+        view.audience,
+        context.clock.now(),
+        photo_count=view.photo_count,
+    )
     room = MAX_TEXT - visible_len(head) - 2
-    return head + "\n\n" + show.timeline(context.tr, view.events, Audience.REPORTER, room)
+    history = show.timeline(context.tr, view.events, view.audience, room, viewer=context.account.id)
+    return head + "\n\n" + history
 
 
 async def status(update: Update, context: Context) -> None:

@@ -57,6 +57,16 @@ class CaseRepo:
             (case_id, kind, position, sha256, added_by, to_db(now)),
         )
 
+    async def set_photos(
+        self, case_id: int, kind: str, hashes: list[str], added_by: int | None, now: dt.datetime
+    ) -> None:
+        """The case's photos of ``kind`` are these, in this order (those before are replaced)."""
+        await self.sql.execute(
+            "DELETE FROM case_photos WHERE case_id = ? AND kind = ?", (case_id, kind)
+        )
+        for position, sha256 in enumerate(hashes):
+            await self.add_photo(case_id, kind, position, sha256, added_by, now)
+
     async def add_event(
         self,
         case_id: int,
@@ -131,12 +141,13 @@ class CaseRepo:
         return int(value)
 
     async def for_user(self, user_id: int, limit: int, offset: int) -> list[CaseSummary]:
-        """Cases the user reported or follows, newest first."""
+        """Cases the user reported or follows, newest first; a followed case is dated by when
+        the user began to follow it (the day of someone else's report is theirs)."""
         rows = await self.sql.fetch_all(
             "SELECT id, number, category, status, created_at, 0 AS following"
             "  FROM cases WHERE reporter_id = :user"
             " UNION ALL"
-            " SELECT c.id, c.number, c.category, c.status, c.created_at, 1"
+            " SELECT c.id, c.number, c.category, c.status, f.created_at, 1"
             "  FROM case_followers f JOIN cases c ON c.id = f.case_id"
             "  WHERE f.user_id = :user AND c.reporter_id != :user"
             " ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset",

@@ -250,7 +250,7 @@ async def test_two_officers_order_the_fix_at_once(bot: Bot) -> None:
         choices[officer] = choice
     marks = Marks(bot)
 
-    await at_once(*(o.press(data_of(m, "dl"), message=m) for o, m in choices.items()))
+    await at_once(*(o.press(data_of(m, "ordd"), message=m) for o, m in choices.items()))
 
     assert marks.events() == ["assign"]
     assert sorted(marks.recipients()) == sorted([flow.contact.user_id, flow.citizen.user_id])

@@ -527,8 +527,17 @@ async def test_duplicate_offer_follow_or_go_on(bot: Bot) -> None:
     assert await bot.db.read.drafts.get(second.user_id) is None
     await second.send("/my")
     assert number in second.last.plain
+    # The follower reads the case, not its reporter: no description, no place finer than
+    # the district, no photos; only that they follow it (#20).
     await second.send(f"/status {number}")
-    assert "Another person reported the same hazard" in second.last.plain
+    status = second.last.plain
+    assert "You reported the same hazard and follow this case" in status
+    assert "District: Laocheng District" in status
+    for absent in ("Description", "Place", "Photos", "Reported", "Another person reported"):
+        assert absent not in status
+    # Its reporter reads that someone else reported it too.
+    await first.send(f"/status {number}")
+    assert "Another person reported the same hazard" in first.last.plain
 
     # A third, far away but with the same photo: offered, and says it is different.
     third = bot.user(language="en")

@@ -129,6 +129,10 @@ class Case(_Row):
     routed_at: dt.datetime | None = None
     deadline_set_at: dt.datetime | None = None
     reviewed: bool = False  # reopened on review (复核)
+    # The rectification order in the department's words: a template of the city's (its code)
+    # or the officer's own; the wording as issued (a template's in the city's language).
+    order_template: str | None = None
+    order_text: str | None = None
 
     def overdue(self, now: dt.datetime) -> bool:
         """Past its deadline and not closed: derived, never stored."""
@@ -157,7 +161,7 @@ class CaseSummary(_Row):
     number: str
     category: str
     status: Status
-    created_at: dt.datetime
+    created_at: dt.datetime  # reported, or (followed) when the user began to follow it
     following: bool  # the user follows it rather than having reported it
 
 

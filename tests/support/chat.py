@@ -10,6 +10,7 @@ from telegram import Update
 from telegram.request import BaseRequest
 
 import handlers
+from bot.buttons import decode
 from bot.city import CityConfig
 from bot.clock import ManualClock
 from bot.schedule import run_sweeps
@@ -154,3 +155,28 @@ async def pages(officer: FakeUser, first: SentMessage) -> list[list[str]]:
         await officer.press("Next »", message=first)
         seen.append(case_buttons(first))
     return seen
+
+
+def data_for(message: SentMessage, space: str, action: str, *args: str) -> str:
+    """The data of the message's first button of a feature's ``space`` and ``action`` (with
+    these among its arguments): a button pressed whatever language its label is in."""
+    for row in message.buttons:
+        for _label, data in row:
+            pressed = decode(data)
+            if (
+                pressed is not None
+                and pressed.space.value == space
+                and pressed.action == action
+                and all(arg in pressed.args for arg in args)
+            ):
+                assert data is not None
+                return data
+    raise AssertionError(f"no {space}:{action} button in {message.buttons}")
+
+
+async def press_for(
+    user: FakeUser, space: str, action: str, *args: str, message: SentMessage | None = None
+) -> None:
+    """Press the button of ``space`` and ``action`` on the message (the newest with buttons)."""
+    target = message or next(m for m in user.newest_first() if m.buttons and not m.deleted)
+    await user.press(data_for(target, space, action, *args), message=target)
