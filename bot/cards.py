@@ -258,7 +258,7 @@ class Cards:
             described = len(lines)
             lines.append(_("Description: {value}").format(value=html.escape(case.description)))
         order = self.order_text(tr, case) if shown(Field.ORDER) else None
-        if order:
+        if order and (audience is Audience.ENTERPRISE or order != case.description):
             label = _("Hazard: {value}") if audience is Audience.ENTERPRISE else _("Order: {value}")
             lines.append(label.format(value=html.escape(order)))
         if shown(Field.DEPARTMENT):

@@ -2,8 +2,9 @@
 
 Each function returns a :data:`bot.notify.Render`: the actions (bot/triage.py,
 bot/rectification.py, bot/verification.py, bot/questions.py, bot/escalation.py) decide who is
-told and when; the wording, the card and the buttons are here. Who sees what of a case is the
-cards' (bot/cards.py): an enterprise's order never names the reporter.
+told and when; the wording, the card and the buttons are here. Who sees what of a case is
+decided in bot/visibility.py and drawn by the cards (bot/cards.py): an enterprise's order is in
+the department's words, with the photos the officer chose (bot/orders.py).
 """
 
 from __future__ import annotations
@@ -185,9 +186,11 @@ def answered(
 
 
 def rectification_order(services: Services, case: Case, photos: list[str]) -> Render:
-    """整改通知: what the enterprise must fix, where, by when; nothing about who reported it.
+    """整改通知: what the enterprise must fix (in the department's words), where, by when;
+    nothing about who reported it, nor when.
 
-    The photos are the stored copies, stripped of all metadata by the photo pipeline.
+    ``photos`` are the order's (bot/orders.order_photos: those the officer chose), the stored
+    copies stripped of all metadata by the photo pipeline.
     """
 
     def render(tr: Translator) -> Outgoing:

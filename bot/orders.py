@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.accounts import Account
 from bot.city import CityConfig, OrderTemplate
-from bot.errors import NotAllowed, ShaoziError
+from bot.errors import InputMistake, NotAllowed, ShaoziError
 from bot.i18n import N_
 from bot.reasons import check_reason
 from bot.services import Services
@@ -30,6 +30,13 @@ MAX_PHOTOS = 16
 
 class OrderWordingMissing(ShaoziError):
     message = N_("Choose the wording of the order, or type it.")
+
+
+class WordingCopiesReport(InputMistake):
+    message = N_(
+        "That copies the reporter's own words, which could identify them. Type the hazard in "
+        "the department's words."
+    )
 
 
 @dataclass(frozen=True)
@@ -54,9 +61,22 @@ def default_order(city: CityConfig, case: Case) -> Order:
     return Order(template=offered[0].code if offered else None)
 
 
-def check_text(text: str) -> str:
-    """The officer's own wording of the hazard: one paragraph, not too long."""
-    return check_reason(text, MAX_ORDER_TEXT)
+def check_text(case: Case, text: str) -> str:
+    """The officer's own wording of the hazard: one paragraph, not too long, and not the
+    reporter's description pasted in (nor a long piece of it)."""
+    wording = check_reason(text, MAX_ORDER_TEXT)
+    report, typed = _folded(case.description), _folded(wording)
+    if report in typed or (len(typed) >= COPIED and typed in report):
+        raise WordingCopiesReport()
+    return wording
+
+
+# A typed wording this long found inside the reporter's description was copied from it.
+COPIED = 15
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.casefold().split())
 
 
 def left_out(mask: int) -> frozenset[int]:
@@ -82,7 +102,7 @@ def wording(city: CityConfig, case: Case, order: Order) -> dict[str, Any]:
         text = template.text.get(city.city.default_language)
         return {"order_template": template.code, "order_text": text}
     if order.text:
-        return {"order_template": None, "order_text": check_text(order.text)}
+        return {"order_template": None, "order_text": check_text(case, order.text)}
     raise OrderWordingMissing()
 
 

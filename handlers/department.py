@@ -1223,16 +1223,16 @@ async def typed_order_text(update: Update, context: Context, pending: PendingInp
         return
     message, text = typed
     try:
-        wording = orders.check_text(text)
-    except InputMistake as exc:
-        await message.reply_text(exc.render(_) + "\n" + _("(Send /cancel to give up.)"))
-        return
-    try:
         case = await casefile.officer_case(context.services, context.account, pending.case_id or 0)
         if case.version != pending.version:
             raise CaseMoved(case)
     except ShaoziError as exc:
         await stop(context, message, exc)
+        return
+    try:
+        wording = orders.check_text(case, text)
+    except InputMistake as exc:
+        await message.reply_text(exc.render(_) + "\n" + _("(Send /cancel to give up.)"))
         return
     data = {**pending.data, "text": wording}
     await inputs.expect(

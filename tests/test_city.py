@@ -206,6 +206,10 @@ def _texts(city: CityConfig) -> list[tuple[str, LocalizedText]]:
         out += [(f"day {day.code}", day.name), (f"day {day.code} message", day.message)]
     if city.reward.claim_where is not None:
         out.append(("claim_where", city.reward.claim_where))
+    for category in city.categories:
+        for template in category.order_templates:
+            where = f"category {category.code} template {template.code}"
+            out += [(where, template.title), (where, template.text)]
     return out
 
 
@@ -237,7 +241,31 @@ def test_awareness_messages_announce_tomorrow_and_have_tips(city: CityConfig) ->
             assert all(len(tip) <= 120 for tip in tips), (day.code, language)
 
 
+def test_every_category_has_order_templates_in_the_departments_words(city: CityConfig) -> None:
+    # The enterprise reads one of these (or the officer's own words), never the reporter's.
+    for category in city.categories:
+        assert 2 <= len(category.order_templates) <= 3, category.code
+        for template in category.order_templates:
+            assert category.template(template.code) is template
+            for language in LANGUAGES:
+                assert len(template.title.get(language)) <= 32, (category.code, template.code)
+                assert 20 <= len(template.text.get(language)) <= 300, template.code
+
+
 # Broken configurations -------------------------------------------------------------------------
+
+
+def test_an_order_template_code_given_twice(data: dict[str, Any]) -> None:
+    fire = data["categories"][0]
+    fire["order_templates"][1]["code"] = fire["order_templates"][0]["code"]
+    lines = broken(data)
+    assert any("categories[0] (fire)" in line and "appears twice" in line for line in lines), lines
+
+
+def test_an_order_template_without_a_translation(data: dict[str, Any]) -> None:
+    del data["categories"][1]["order_templates"][0]["text"]["en"]
+    lines = broken(data)
+    assert "categories[1].order_templates[0].text.en: Field required" in lines, lines
 
 
 def test_unknown_department_in_a_category(data: dict[str, Any]) -> None:

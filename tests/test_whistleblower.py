@@ -278,6 +278,10 @@ async def test_a_typed_order_and_no_photos_reach_the_enterprise_as_the_officer_c
     assert "Photos with the order: 0 of 1" in draft.plain
     await officer.press("Type the hazard text", message=draft)
     assert "Do not copy the reporter's description" in officer.last.plain
+    # Pasting the reporter's words (or a piece of them) is refused; the officer types again.
+    for pasted in (WORDS, "the night shift in workshop 3", f"Hazard: {WORDS} Fix it."):
+        await officer.send(pasted)
+        assert "That copies the reporter's own words" in officer.last.plain
     await officer.send("The rear exit is locked during opening hours.")
     typed = officer.last
     assert "The rear exit is locked during opening hours." in typed.plain
