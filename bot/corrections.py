@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bot import notices
+from bot import notices, orders
 from bot.accounts import Account
 from bot.cards import cards
 from bot.errors import InputMistake, NotAllowed, ShaoziError
@@ -68,7 +68,8 @@ async def reassign(
         async def announce(n: Notifier, updated: Case, event: int) -> None:
             # Keyed apart: one person may be a contact of both enterprises.
             await n.enterprise(case, f"ev:{event}:withdrawn", notices.order_withdrawn(case))
-            photos = await n.tx.cases.photo_hashes(updated.id)
+            # The order as first issued: its wording and only the photos the officer chose.
+            photos = await orders.order_photos(n.tx, updated)
             order = notices.rectification_order(services, updated, photos)
             await n.enterprise(updated, f"ev:{event}", order)
 
