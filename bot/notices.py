@@ -29,6 +29,7 @@ from bot.case_buttons import (
 )
 from bot.i18n import N_, Translator
 from bot.notify import Render
+from bot.orders import OrderPhotos
 from bot.plans import owes_plan, plan_due
 from bot.services import Services
 from bot.vocabulary.models import Case, Review, ReviewDecision, ReviewGround
@@ -185,7 +186,7 @@ def answered(
 # To the enterprise ---------------------------------------------------------------------------
 
 
-def rectification_order(services: Services, case: Case, photos: list[str]) -> Render:
+def rectification_order(services: Services, case: Case, photos: OrderPhotos) -> Render:
     """整改通知: what the enterprise must fix (in the department's words), where, by when;
     nothing about who reported it, nor when.
 
@@ -222,7 +223,7 @@ def rectification_order(services: Services, case: Case, photos: list[str]) -> Re
 
 
 def returned_order(
-    services: Services, case: Case, photos: list[str], reason: str, date: str
+    services: Services, case: Case, photos: OrderPhotos, reason: str, date: str
 ) -> Render:
     """The order again, after why the fix was not accepted and by when to fix it now."""
     order = rectification_order(services, case, photos)

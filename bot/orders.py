@@ -11,7 +11,7 @@ transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NewType
 
 from bot.accounts import Account
 from bot.city import CityConfig, OrderTemplate
@@ -26,6 +26,11 @@ from storage.db import Session
 MAX_ORDER_TEXT = 1000
 # Photos are left out by their place among the report's photos, as a bit mask in button data.
 MAX_PHOTOS = 16
+
+
+# The photos that go with an order: only order_photos makes them, so a notice to an enterprise
+# cannot be given the report's own photos (those the officer left out among them) by mistake.
+OrderPhotos = NewType("OrderPhotos", list[str])
 
 
 class OrderWordingMissing(ShaoziError):
@@ -118,6 +123,7 @@ async def issue(
     return values
 
 
-async def order_photos(tx: Session, case: Case) -> list[str]:
-    """The photos that go to the enterprise with the order (and when it is sent again)."""
-    return await tx.cases.photo_hashes(case.id, ORDER)
+async def order_photos(session: Session, case: Case) -> OrderPhotos:
+    """The photos that go to the enterprise with the order (and when it is sent again, or to
+    another enterprise): those the officer chose."""
+    return OrderPhotos(await session.cases.photo_hashes(case.id, ORDER))

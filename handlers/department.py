@@ -201,6 +201,7 @@ async def open_case(update: Update, context: Context, case: Case, args: tuple[st
     await answer(update)
     await forget_fine(context, case)  # "« Back" from the closing questions
     await forget_reason(context, case)  # "« No, back" from a typed reason's confirmation
+    await forget_wording(context, case)  # "« Back" from an order being prepared
     await show_card(update, context, case, edit=True, extra=extra)
 
 
@@ -817,7 +818,7 @@ async def order_other_date(
 
 
 async def forget_wording(context: Context, case: Case) -> None:
-    """Stop holding typed words for this case's order (it went out)."""
+    """Stop holding typed words for this case's order (it went out, or the officer went back)."""
     pending = await inputs.owed(context)
     if pending is not None and pending.kind == "order_text" and pending.case_id == case.id:
         await inputs.done(context, context.account.id)

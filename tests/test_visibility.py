@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
+import storage.db
 from bot import (
     casefile,
     notices,
@@ -26,14 +28,15 @@ from bot import (
 from bot.cards import Cards, cards
 from bot.i18n import Language, Translator
 from bot.invites import InviteSpec
-from bot.orders import Order
+from bot.orders import Order, order_photos
 from bot.reports import save_photo
 from bot.triage import accept, assign
 from bot.visibility import ORDER, REPORT, Audience
 from bot.vocabulary.grading import Colour
 from bot.vocabulary.lifecycle import Level
-from bot.vocabulary.models import Case, CaseEvent
+from bot.vocabulary.models import Case, CaseEvent, Photo
 from bot.vocabulary.roles import Role
+from storage.db import Database, to_db
 from tests.support.cases import LAOCHENG, enterprise_named, report
 from tests.support.chat import Bot
 from tests.support.images import jpeg
@@ -164,10 +167,11 @@ async def test_the_enterprise_reads_its_order_and_nothing_of_the_report(
     tr, show = in_language(bot, language)
     case, services = story.case, bot.services
     photos = await casefile.photos(services, case, Audience.ENTERPRISE)
+    ordered = await order_photos(bot.db.read, case)
     rendered = [
         await card_and_history(bot, story, tr, Audience.ENTERPRISE),
-        notices.rectification_order(services, case, photos)(tr).text,
-        notices.returned_order(services, case, photos, "Not yet.", "2026-12-30")(tr).text,
+        notices.rectification_order(services, case, ordered)(tr).text,
+        notices.returned_order(services, case, ordered, "Not yet.", "2026-12-30")(tr).text,
         notices.extension_decided(case, True, "2026-12-30")(tr).text,
         notices.closed(case)(tr).text,
         notices.supervision_notice(case)(tr).text,
@@ -192,6 +196,7 @@ async def test_the_enterprise_reads_its_order_and_nothing_of_the_report(
     # Its photos: the one the officer chose, and its own fix.
     report_photos = await bot.db.read.cases.photo_hashes(case.id, REPORT)
     fix = await bot.db.read.cases.photo_hashes(case.id, "fix")
+    assert ordered == report_photos[:1]
     assert await bot.db.read.cases.photo_hashes(case.id, ORDER) == report_photos[:1]
     assert photos == [report_photos[0], *dict.fromkeys(fix)]
     assert show.order_text(tr, case) == wording
@@ -265,3 +270,52 @@ async def test_officers_and_the_reporter_keep_what_they_read(bot: Bot, language:
     for kept in (WORDS, REPORTED_AT, tr.gettext("Another person reported the same hazard")):
         assert kept in reporter
     assert wording not in reporter  # the order is between the department and the enterprise
+
+
+async def test_orders_issued_before_migration_0016_keep_their_photos(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before 0016 an enterprise was sent every report photo: it keeps seeing those; a case not
+    # yet ordered gets none until its officer chooses.
+    every = storage.db._migrations()
+    earlier = [m for m in every if m[0] < "0016"]
+    monkeypatch.setattr(storage.db, "_migrations", lambda: earlier)
+    now = dt.datetime(2026, 11, 22, 2, tzinfo=dt.UTC)
+    async with Database(tmp_path / "old.db") as database:
+        await database.migrate()
+        async with database.transaction() as tx:
+            await tx.users.touch(1, "en", now)
+            enterprise = await tx.enterprises.add("Golden Dragon", None, None, None, now)
+            for n in range(3):
+                photo = Photo(
+                    sha256=f"{n}" * 64, thumb_sha256="t" * 64, phash=n, width=1, height=1, size=1
+                )
+                await tx.photos.add(photo, now)
+            for number, ordered in (("YH-20261122-0001", True), ("YH-20261122-0002", False)):
+                case_id = await tx.cases.insert(
+                    {
+                        "number": number,
+                        "reporter_id": 1,
+                        "category": "fire",
+                        "description": WORDS,
+                        "anonymous": 1,
+                        "department": "fire",
+                        "status": "assigned" if ordered else "accepted",
+                        "enterprise_id": enterprise if ordered else None,
+                        "created_at": to_db(now),
+                        "updated_at": to_db(now),
+                    }
+                )
+                for n in range(3 if ordered else 1):
+                    await tx.cases.add_photo(case_id, REPORT, n, f"{n}" * 64, 1, now)
+        monkeypatch.setattr(storage.db, "_migrations", lambda: every)
+        assert "0016_orders" in await database.migrate()
+        ordered_case = await database.read.cases.by_number("YH-20261122-0001")
+        waiting = await database.read.cases.by_number("YH-20261122-0002")
+        assert ordered_case is not None
+        assert waiting is not None
+        assert await database.read.cases.photo_hashes(ordered_case.id, ORDER) == [
+            f"{n}" * 64 for n in range(3)
+        ]
+        assert await database.read.cases.photo_hashes(waiting.id, ORDER) == []
+        assert ordered_case.order_text is None  # its enterprise reads no hazard text, not WORDS

@@ -197,6 +197,10 @@ async def test_the_employer_and_a_follower_never_learn_who_reported(
     history = contact.last.plain
     assert f"2026-12-09 · {tr.gettext('The department reopened the case')}" in history
     await contact.send("/tasks")
+    # The order's old button answers with an alert (scanned below like everything else).
+    await press_for(contact, "cs", "fix", message=order)
+    assert contact.callback_answers[-1]["show_alert"]
+    assert contact.callback_answers[-1]["text"]
 
     # The follower reads the case, not its reporter.
     await follower.send("/my")
@@ -306,3 +310,31 @@ async def test_a_typed_order_and_no_photos_reach_the_enterprise_as_the_officer_c
     assert await bot.db.read.cases.photo_hashes(case.id, ORDER) == []
     # The pending wording went with the order: what the officer types next is not taken for it.
     assert tables.value(bot.db, "SELECT COUNT(*) FROM pending_inputs") == 0
+
+
+async def test_going_back_from_an_order_forgets_the_typed_wording(bot: Bot) -> None:
+    await enterprise_named(bot, "Golden Dragon Restaurant", "91330100MA27XL0T4C")
+    officer = await staff(bot, InviteSpec(Role.OFFICER, "fire"))
+    number = await report(bot.user(language="en"))
+    await bot.drain()
+    card = officer.last
+    await officer.press("Accept", message=card)
+    await officer.press("blue", message=card)
+    await officer.press("general hazard", message=card)
+    await officer.press("Order an enterprise to fix it", message=card)
+    await officer.send("golden dragon")
+    await officer.press("Golden Dragon Restaurant", message=officer.last)
+    await officer.press("Type the hazard text", message=officer.last)
+    await officer.send("The rear exit is locked during opening hours.")
+    typed = officer.last
+    assert typed.has_button("3 days")
+    await officer.press("« Back", message=typed)
+    assert f"Case {number}" in typed.plain
+    assert typed.has_button("Order an enterprise to fix it")
+    assert tables.value(bot.db, "SELECT COUNT(*) FROM pending_inputs") == 0
+    # Ordering again starts from the city's wording, not the words typed before.
+    await officer.press("Order an enterprise to fix it", message=typed)
+    await officer.send("golden dragon")
+    await officer.press("Golden Dragon Restaurant", message=officer.last)
+    assert "The rear exit is locked" not in officer.last.plain
+    assert "The escape routes or emergency exits" in officer.last.plain
