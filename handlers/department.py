@@ -1269,9 +1269,18 @@ async def typed_order_deadline(update: Update, context: Context, pending: Pendin
     await run_typed(update, context, pending, apply)
 
 
-@inputs.handles("enterprise_search")
-async def typed_search(update: Update, context: Context, pending: PendingInput) -> None:
-    """Find enterprises by name or credit code and offer them with their record."""
+async def offer_enterprises(
+    update: Update,
+    context: Context,
+    pending: PendingInput,
+    *,
+    title: str,
+    action: str,
+    other_than_ordered: bool = False,
+) -> None:
+    """Find enterprises by what the officer typed (name or credit code) and offer them, each
+    with its record, as buttons of ``action``; ``title`` is a msgid with {number}; with
+    ``other_than_ordered``, not the enterprise the case is ordered to now."""
     _ = context.gettext
     typed = await typed_text(update, context)
     if typed is None:
@@ -1289,54 +1298,8 @@ async def typed_search(update: Update, context: Context, pending: PendingInput) 
     except ShaoziError as exc:
         await stop(context, message, exc)
         return
-    if not search.found:
-        await message.reply_text(
-            _("No enterprise matches “{text}”. Try another part of the name, or /cancel.").format(
-                text=html.escape(text.strip())
-            )
-        )
-        return
-    await inputs.done(context, context.account.id)
-    case, version = search.case, pending.version or 0
-    lines = [_("Choose the enterprise for case {number}:").format(number=case.number)]
-    rows = []
-    for record in search.found:
-        enterprise = record.enterprise
-        lines.append(
-            "• "
-            + html.escape(enterprise.name)
-            + f" ({enterprise.credit_code or '—'}) · "
-            + _("open {open}, overdue {overdue}, closed {closed}").format(
-                open=record.open, overdue=record.overdue, closed=record.closed
-            )
-        )
-        rows.append([(enterprise.name[:60], case_data("asge", case.id, version, enterprise.id))])
-    await message.reply_text("\n".join(lines), reply_markup=keyboard(rows))
-
-
-@inputs.handles("reassign_search")
-async def typed_reassign_search(update: Update, context: Context, pending: PendingInput) -> None:
-    """Find the enterprise a case's order goes to instead, and offer the matches with their
-    record (not the one that has the order)."""
-    _ = context.gettext
-    typed = await typed_text(update, context)
-    if typed is None:
-        return
-    message, text = typed
-    try:
-        search = await assignment.find_enterprises(
-            context.services, context.account, pending.case_id or 0, text
-        )
-    except CreditCodeError as problem:
-        await message.reply_text(
-            html.escape(problem.render(_)) + "\n" + _("(Send /cancel to give up.)")
-        )
-        return
-    except ShaoziError as exc:
-        await stop(context, message, exc)
-        return
-    case, version = search.case, pending.version or 0
-    found = [r for r in search.found if r.enterprise.id != case.enterprise_id]
+    ordered = search.case.enterprise_id if other_than_ordered else None
+    found = [r for r in search.found if r.enterprise.id != ordered]
     if not found:
         await message.reply_text(
             _("No enterprise matches “{text}”. Try another part of the name, or /cancel.").format(
@@ -1345,9 +1308,8 @@ async def typed_reassign_search(update: Update, context: Context, pending: Pendi
         )
         return
     await inputs.done(context, context.account.id)
-    lines = [
-        _("Choose the enterprise that must fix case {number} instead:").format(number=case.number)
-    ]
+    case, version = search.case, pending.version or 0
+    lines = [_(title).format(number=case.number)]
     rows = []
     for record in found:
         enterprise = record.enterprise
@@ -1359,8 +1321,25 @@ async def typed_reassign_search(update: Update, context: Context, pending: Pendi
                 open=record.open, overdue=record.overdue, closed=record.closed
             )
         )
-        rows.append([(enterprise.name[:60], case_data("rea", case.id, version, enterprise.id))])
+        rows.append([(enterprise.name[:60], case_data(action, case.id, version, enterprise.id))])
     await message.reply_text("\n".join(lines), reply_markup=keyboard(rows))
+
+
+@inputs.handles("enterprise_search")
+async def typed_search(update: Update, context: Context, pending: PendingInput) -> None:
+    """Find enterprises by name or credit code and offer them with their record."""
+    title = N_("Choose the enterprise for case {number}:")
+    await offer_enterprises(update, context, pending, title=title, action="asge")
+
+
+@inputs.handles("reassign_search")
+async def typed_reassign_search(update: Update, context: Context, pending: PendingInput) -> None:
+    """Find the enterprise a case's order goes to instead, and offer the matches with their
+    record (not the one that has the order)."""
+    title = N_("Choose the enterprise that must fix case {number} instead:")
+    await offer_enterprises(
+        update, context, pending, title=title, action="rea", other_than_ordered=True
+    )
 
 
 @inputs.handles("reassign_reason")
