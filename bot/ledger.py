@@ -25,6 +25,7 @@ from bot import stats
 from bot.cards import Cards, cards
 from bot.i18n import N_, Translator
 from bot.labels import LEVEL_LABELS, STATUS_LABELS
+from bot.reward_notices import STATUS_LABELS as REWARD_STATUS_LABELS
 from bot.services import Services
 from bot.spreadsheet import safe_text
 from bot.stats_report import plain_colour
@@ -69,13 +70,9 @@ SOURCES = {False: N_("Public report"), True: N_("Self-reported by the enterprise
 
 # The statuses of the rewards table (migration 0005), with the msgids bot/reward_notices.py shows
 # them with, so one translation serves both; a case without a row has no reward.
-REWARD_LABELS: dict[str, str] = {
-    "proposed": N_("proposed, awaiting approval"),
-    "approved": N_("approved, not yet claimed"),
-    "paid": N_("paid"),
-    "expired": N_("lapsed, not claimed in time"),
-    "none": N_("no reward"),  # the case ended without one (an open case's cell is empty)
-}
+# The reward cell: a reward's status, or "none" once a case ended without one (an open case's
+# cell is empty).
+REWARD_LABELS: dict[str, str] = {s.value: label for s, label in REWARD_STATUS_LABELS.items()}
 
 
 def days_overdue(row: LedgerRow, now: dt.datetime) -> int | None:
