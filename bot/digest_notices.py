@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 
-from bot.cards import Outgoing
+from bot.cards import Outgoing, cards
 from bot.i18n import Translator
 from bot.notify import Render
 from bot.services import Services
@@ -18,8 +18,7 @@ from storage.cases import WeekCounts
 
 
 def department_name(services: Services, tr: Translator, code: str) -> str:
-    department = services.city.department(code)
-    return html.escape(department.name.get(tr.language) if department is not None else code)
+    return html.escape(cards(services).department(tr, code))
 
 
 def _period(monday: dt.date, sunday: dt.date) -> str:
