@@ -1,6 +1,6 @@
 """The sandbox bot: the real Application, handlers, database, sweep and outbox on a fake API.
 
-Everything here runs on one asyncio loop; sandbox/server.py calls it from HTTP threads.
+Everything here runs on one asyncio loop, the one sandbox/server.py serves the page on.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ import html
 import logging
 import shutil
 import tempfile
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import Update
 from telegram.request import BaseRequest
@@ -24,6 +25,7 @@ from bot.enterprises import check_character
 from bot.i18n import Language
 from bot.invites import InviteSpec, create_invite
 from bot.schedule import run_sweeps
+from bot.services import Services
 from bot.settings import Settings
 from bot.tg.app import (
     InstallHandlers,
@@ -83,6 +85,7 @@ async def start_on_fake_api(
 
 
 JSONDict = dict[str, Any]
+T = TypeVar("T")
 
 # Sample enterprises: (name, first 17 characters of the credit code, address).
 ENTERPRISES = (
@@ -239,9 +242,13 @@ class Sandbox:
         return any(m.role == persona.role for m in memberships)
 
     @property
-    def db(self) -> Database:
+    def services(self) -> Services:
         assert self.app is not None, "the sandbox is not running"
-        return self.app.bot_data.services.db
+        return self.app.bot_data.services
+
+    @property
+    def db(self) -> Database:
+        return self.services.db
 
     async def _deliver(self, update: JSONDict) -> None:
         assert self.app is not None, "the sandbox is not running"
@@ -378,6 +385,14 @@ class Sandbox:
         message = update.get("message") or {}
         return {"ok": True, "message_id": message.get("message_id")}
 
+    async def settled(self, work: Awaitable[T]) -> T:
+        """Do ``work`` from outside the chat (another channel) as an action: alone, then the
+        sweep and the outbox, so whoever it notifies sees it at once as after a message."""
+        async with self._lock:
+            result = await work
+            await self.settle()
+        return result
+
     async def advance(self, step: str) -> JSONDict:
         """Move the clock an hour, a day, or just past the next deadline; then sweep and send."""
         async with self._lock:
@@ -424,8 +439,13 @@ class Sandbox:
         local = now.astimezone(self.settings.zone)
         return {"now": now.isoformat(), "local": local.strftime("%Y-%m-%d %H:%M %a")}
 
+    @property
+    def display_language(self) -> Language:
+        """The language the page names the city's places and categories in."""
+        return Language.EN if self.language.startswith("en") else Language.ZH_HANS
+
     def places(self) -> list[JSONDict]:
-        language = Language.EN if self.language.startswith("en") else Language.ZH_HANS
+        language = self.display_language
         places = []
         for district in self.city.districts:
             lat, lon = district.centre()

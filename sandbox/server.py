@@ -1,7 +1,7 @@
-"""The sandbox's web page and JSON API on 127.0.0.1; the bot runs on its own asyncio loop.
+"""The sandbox's web page and JSON endpoints, served by aiohttp on the bot's own asyncio loop.
 
-HTTP requests are served by threads (stdlib http.server); each one hands its work to the
-sandbox's loop and waits for the answer, so the bot itself stays single-threaded.
+The loop runs in a thread of its own, so a caller (run_bot.py, a test driving a browser) keeps
+its thread; the bot, the page's handlers and the Open311 API, when mounted, share that one loop.
 """
 
 from __future__ import annotations
@@ -13,14 +13,17 @@ import json
 import logging
 import signal
 import threading
-from collections.abc import Coroutine
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable, Coroutine
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlsplit
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from bot.city import CityConfig
 from bot.tg.app import InstallHandlers
+from sandbox.channel import API_PREFIX, Channel, OpenChannel, channel_state, mount_api, open_channel
 from sandbox.core import Sandbox, SandboxError
 
 log = logging.getLogger(__name__)
@@ -31,100 +34,116 @@ TIMEOUT = 60.0
 T = TypeVar("T")
 JSONDict = dict[str, Any]
 
+SANDBOX = web.AppKey("sandbox", Sandbox)
+CHANNEL: web.AppKey[Channel | None] = web.AppKey("channel")
+NO_STORE = {"Cache-Control": "no-store"}
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    sandbox_server: SandboxServer
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def _dispatch(self, method: str) -> None:
-        parts = urlsplit(self.path)
-        query = dict(parse_qsl(parts.query))
-        owner = self.server.sandbox_server
-        try:
-            if method == "GET":
-                self._get(owner, parts.path, query)
-                return
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY:
-                self._json(413, {"ok": False, "error": "request too large"})
-                return
-            raw = self.rfile.read(length) if length else b"{}"
-            body = json.loads(raw or b"{}")
-            if not isinstance(body, dict):
-                raise SandboxError("the body must be a JSON object")
-            self._json(200, owner.post(parts.path, body))
-        except (SandboxError, ValueError, KeyError, TypeError) as exc:
-            self._json(400, {"ok": False, "error": str(exc) or type(exc).__name__})
-        except Exception as exc:  # the page should see the failure, the server keep running
-            log.exception("sandbox request %s %s failed", method, self.path)
-            self._json(500, {"ok": False, "error": f"{type(exc).__name__}: {exc}"})
-
-    def _get(self, owner: SandboxServer, path: str, query: dict[str, str]) -> None:
-        sandbox = owner.sandbox
-        if path in ("/", "/index.html"):
-            self._send(200, PAGE.read_bytes(), "text/html; charset=utf-8")
-        elif path == "/api/users":
-            self._json(200, owner.call(_read(sandbox.user_list)))
-        elif path == "/api/transcript":
-            user = query.get("user", "")
-            messages = owner.call(_read(lambda: sandbox.transcript(user)))
-            keyboard = owner.call(_read(lambda: sandbox.reply_keyboard(user)))
-            self._json(
-                200, {"user": user, "messages": messages, "keyboard": keyboard, **sandbox.time()}
-            )
-        elif path == "/api/photo":
-            chat, message = int(query["user"]), int(query["message"])
-            data = owner.call(_read(lambda: sandbox.photo_bytes(chat, message)))
-            if data is None:
-                self._json(404, {"ok": False, "error": "no such photo"})
-            else:
-                self._send(200, data, _image_type(data))
-        elif path == "/api/document":
-            chat, message = int(query["user"]), int(query["message"])
-            doc = owner.call(_read(lambda: sandbox.document(chat, message)))
-            if doc is None:
-                self._json(404, {"ok": False, "error": "no such document"})
-            else:
-                name, mime, data = doc
-                self._send(
-                    200, data, mime, {"Content-Disposition": f'attachment; filename="{name}"'}
-                )
-        else:
-            self._json(404, {"ok": False, "error": "not found"})
-
-    def _json(self, status: int, body: JSONDict) -> None:
-        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        self._send(status, data, "application/json; charset=utf-8")
-
-    def _send(
-        self, status: int, data: bytes, content_type: str, headers: dict[str, str] | None = None
-    ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("Cache-Control", "no-store")
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
+_dumps = partial(json.dumps, ensure_ascii=False)
 
 
-async def _read(function: Any) -> Any:
-    """Run a reading function on the loop, so it sees no half-done action."""
-    return function()
+def _json(body: JSONDict, status: int = 200) -> web.Response:
+    return web.json_response(body, status=status, dumps=_dumps, headers=NO_STORE)
+
+
+def _bytes(
+    data: bytes,
+    content_type: str,
+    headers: dict[str, str] | None = None,
+    charset: str | None = None,
+) -> web.Response:
+    return web.Response(
+        body=data,
+        content_type=content_type,
+        charset=charset,
+        headers={**NO_STORE, **(headers or {})},
+    )
+
+
+@web.middleware
+async def _page_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The page's endpoints answer every failure as {"ok": false, "error": …}; the server keeps
+    running. The API's answers are its own (GeoReport's error list) and pass untouched."""
+    if request.path.startswith(API_PREFIX):
+        return await handler(request)
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return _json({"ok": False, "error": exc.reason}, exc.status)
+    except (SandboxError, ValueError, KeyError, TypeError) as exc:
+        return _json({"ok": False, "error": str(exc) or type(exc).__name__}, 400)
+    except Exception as exc:
+        log.exception("sandbox request %s %s failed", request.method, request.path_qs)
+        return _json({"ok": False, "error": f"{type(exc).__name__}: {exc}"}, 500)
+
+
+@web.middleware
+async def _settle_channel(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A report posted through the API is an action like a chat message: the officers it
+    notifies see it at once (the sandbox sends the outbox after each action, it runs no
+    background sender)."""
+    if request.path.startswith(API_PREFIX) and request.method not in ("GET", "HEAD"):
+        return await request.app[SANDBOX].settled(handler(request))
+    return await handler(request)
+
+
+def sandbox_app(sandbox: Sandbox, channel: Channel | None = None) -> web.Application:
+    """The sandbox's web application: the page, its JSON endpoints, and ``channel``'s Open311
+    API under /open311/v2/ when there is one."""
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[_page_errors, _settle_channel])
+    app[SANDBOX] = sandbox
+    app[CHANNEL] = channel
+    app.router.add_get("/", _page)
+    app.router.add_get("/index.html", _page)
+    app.router.add_get("/api/users", _users)
+    app.router.add_get("/api/transcript", _transcript)
+    app.router.add_get("/api/photo", _photo)
+    app.router.add_get("/api/document", _document)
+    app.router.add_get("/api/channel", _channel)
+    for path, action in ACTIONS.items():
+        app.router.add_post(path, _action(action))
+    mount_api(app, channel.api if channel is not None else None)
+    return app
+
+
+async def _page(request: web.Request) -> web.Response:
+    # Read at each request: an edited page shows on reload.
+    page = await asyncio.to_thread(PAGE.read_bytes)
+    return _bytes(page, "text/html", charset="utf-8")
+
+
+async def _users(request: web.Request) -> web.Response:
+    return _json(request.app[SANDBOX].user_list())
+
+
+async def _transcript(request: web.Request) -> web.Response:
+    sandbox = request.app[SANDBOX]
+    user = request.query.get("user", "")
+    messages = sandbox.transcript(user)
+    keyboard = sandbox.reply_keyboard(user)
+    return _json({"user": user, "messages": messages, "keyboard": keyboard, **sandbox.time()})
+
+
+async def _photo(request: web.Request) -> web.Response:
+    chat, message = int(request.query["user"]), int(request.query["message"])
+    data = request.app[SANDBOX].photo_bytes(chat, message)
+    if data is None:
+        return _json({"ok": False, "error": "no such photo"}, 404)
+    return _bytes(data, _image_type(data))
+
+
+async def _document(request: web.Request) -> web.Response:
+    chat, message = int(request.query["user"]), int(request.query["message"])
+    doc = request.app[SANDBOX].document(chat, message)
+    if doc is None:
+        return _json({"ok": False, "error": "no such document"}, 404)
+    name, mime, data = doc
+    return _bytes(data, mime, {"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+async def _channel(request: web.Request) -> web.Response:
+    return _json(channel_state(request.app[SANDBOX], request.app[CHANNEL]))
 
 
 def _image_type(data: bytes) -> str:
@@ -146,24 +165,98 @@ def _photo_data(body: JSONDict) -> bytes:
         raise SandboxError("file data must be base64") from exc
 
 
-class SandboxServer:
-    """Runs `sandbox` on a loop thread and serves the page and API in HTTP threads."""
+Action = Coroutine[Any, Any, JSONDict]
+ActionFn = Callable[[Sandbox, str, JSONDict], Action]
 
-    def __init__(self, sandbox: Sandbox, host: str = "127.0.0.1", port: int = 0) -> None:
+
+def _send(box: Sandbox, user: str, body: JSONDict) -> Action:
+    return box.send(user, str(body.get("text", "")))
+
+
+def _press(box: Sandbox, user: str, body: JSONDict) -> Action:
+    return box.press(user, int(body["message_id"]), str(body["data"]))
+
+
+def _upload_photo(box: Sandbox, user: str, body: JSONDict) -> Action:
+    caption = body.get("caption")
+    return box.photo(user, _photo_data(body), str(caption or "") or None)
+
+
+def _location(box: Sandbox, user: str, body: JSONDict) -> Action:
+    return box.location(user, float(body["lat"]), float(body["lon"]))
+
+
+def _voice(box: Sandbox, user: str, body: JSONDict) -> Action:
+    return box.voice(user, int(body.get("seconds") or 2))
+
+
+def _file(box: Sandbox, user: str, body: JSONDict) -> Action:
+    name, mime = str(body.get("name") or "file"), str(body.get("mime") or "")
+    caption = str(body.get("caption") or "") or None
+    return box.send_file(user, _photo_data(body), name, mime, caption)
+
+
+def _reply(box: Sandbox, user: str, body: JSONDict) -> Action:
+    return box.reply(user, int(body["message_id"]), str(body.get("text", "")))
+
+
+def _clock(box: Sandbox, user: str, body: JSONDict) -> Action:
+    return box.advance(str(body.get("advance", "")))
+
+
+ACTIONS: dict[str, ActionFn] = {
+    "/api/send": _send,
+    "/api/press": _press,
+    "/api/photo": _upload_photo,
+    "/api/location": _location,
+    "/api/contact": lambda box, user, body: box.contact(user),
+    "/api/sticker": lambda box, user, body: box.sticker(user),
+    "/api/voice": _voice,
+    "/api/file": _file,
+    "/api/reply": _reply,
+    "/api/clock": _clock,
+}
+
+
+def _action(action: ActionFn) -> Handler:
+    """A POST endpoint: the JSON body's user does ``action``; its result is the answer."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        raw = await request.read()
+        body = json.loads(raw or b"{}")
+        if not isinstance(body, dict):
+            raise SandboxError("the body must be a JSON object")
+        sandbox = request.app[SANDBOX]
+        return _json(await action(sandbox, str(body.get("user", "")), body))
+
+    return handle
+
+
+class SandboxServer:
+    """Runs `sandbox` and its web server on a loop of their own, in a thread."""
+
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        channel: OpenChannel = open_channel,
+    ) -> None:
         self.sandbox = sandbox
-        self._httpd = _Server((host, port), _Handler)
-        self._httpd.sandbox_server = self
+        self._host, self._port = host, port
+        self._open_channel = channel
+        self._runner: web.AppRunner | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
-        self._http_thread: threading.Thread | None = None
 
     @property
     def host(self) -> str:
-        return str(self._httpd.server_address[0])
+        return self._host
 
     @property
     def port(self) -> int:
-        return int(self._httpd.server_address[1])
+        return self._port
 
     @property
     def url(self) -> str:
@@ -174,69 +267,50 @@ class SandboxServer:
         assert self._loop is not None, "the sandbox server is not started"
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
-    def post(self, path: str, body: JSONDict) -> JSONDict:
-        sandbox = self.sandbox
-        user = str(body.get("user", ""))
-        if path == "/api/send":
-            return self.call(sandbox.send(user, str(body.get("text", ""))))
-        if path == "/api/press":
-            return self.call(sandbox.press(user, int(body["message_id"]), str(body["data"])))
-        if path == "/api/photo":
-            caption = body.get("caption")
-            return self.call(sandbox.photo(user, _photo_data(body), str(caption or "") or None))
-        if path == "/api/location":
-            return self.call(sandbox.location(user, float(body["lat"]), float(body["lon"])))
-        if path == "/api/contact":
-            return self.call(sandbox.contact(user))
-        if path == "/api/sticker":
-            return self.call(sandbox.sticker(user))
-        if path == "/api/voice":
-            return self.call(sandbox.voice(user, int(body.get("seconds") or 2)))
-        if path == "/api/file":
-            name, mime = str(body.get("name") or "file"), str(body.get("mime") or "")
-            caption = str(body.get("caption") or "") or None
-            return self.call(sandbox.send_file(user, _photo_data(body), name, mime, caption))
-        if path == "/api/reply":
-            message_id, text = int(body["message_id"]), str(body.get("text", ""))
-            return self.call(sandbox.reply(user, message_id, text))
-        if path == "/api/clock":
-            return self.call(sandbox.advance(str(body.get("advance", ""))))
-        raise SandboxError(f"unknown action {path}")
+    async def _serve(self) -> None:
+        """Start the bot (invites, enterprises), open the other channel, then the web server."""
+        await self.sandbox.start()
+        app = sandbox_app(self.sandbox, await self._open_channel(self.sandbox))
+        # No access log: the page polls every few seconds.
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=5)
+        await runner.setup()
+        self._runner = runner
+        site = web.TCPSite(runner, self._host, self._port)
+        await site.start()
+        self._host, self._port = runner.addresses[0][:2]
+
+    async def _close(self) -> None:
+        try:
+            if self._runner is not None:
+                await self._runner.cleanup()
+                self._runner = None
+        finally:
+            await self.sandbox.stop()
 
     def start(self) -> SandboxServer:
-        """Start the loop, the bot (invites, enterprises) and then the HTTP server."""
         loop = asyncio.new_event_loop()
         self._loop = loop
         self._loop_thread = threading.Thread(
-            target=loop.run_forever, name="sandbox-bot", daemon=True
+            target=loop.run_forever, name="sandbox-loop", daemon=True
         )
         self._loop_thread.start()
         try:
-            self.call(self.sandbox.start())
+            self.call(self._serve())
         except BaseException:
-            self._stop_loop()
-            self._httpd.server_close()
+            try:
+                self.call(self._close())
+            finally:
+                self._stop_loop()
             raise
-        self._http_thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name="sandbox-http",
-            daemon=True,
-        )
-        self._http_thread.start()
         return self
 
     def stop(self) -> None:
-        if self._http_thread is not None:
-            self._httpd.shutdown()
-            self._http_thread.join(timeout=10)
-            self._http_thread = None
-        self._httpd.server_close()
-        if self._loop is not None:
-            try:
-                self.call(self.sandbox.stop())
-            finally:
-                self._stop_loop()
+        if self._loop is None:
+            return
+        try:
+            self.call(self._close())
+        finally:
+            self._stop_loop()
 
     def _stop_loop(self) -> None:
         loop = self._loop
