@@ -15,6 +15,7 @@ from playwright.sync_api import Locator, Page, expect, sync_playwright
 
 from bot.city import CityConfig
 from sandbox.server import SandboxServer
+from tests.support.channel import KEY, REQUEST_ID, StandInAPI, arrival
 from tests.support.chat import NUMBER
 from tests.support.images import jpeg
 from tests.support.sandbox import new_sandbox
@@ -41,8 +42,22 @@ pytestmark = [
 
 @pytest.fixture
 def page(tmp_path: Path, city: CityConfig) -> Iterator[Page]:
+    with SandboxServer(new_sandbox(tmp_path, city), port=0) as server:
+        yield from browse(server)
+
+
+@pytest.fixture
+def stand_in(tmp_path: Path, city: CityConfig) -> Iterator[tuple[Page, StandInAPI]]:
+    """The page of a sandbox whose other channel is a stand-in for the Open311 API."""
     box = new_sandbox(tmp_path, city)
-    with SandboxServer(box, port=0) as server, sync_playwright() as playwright:
+    api = StandInAPI(box)
+    with SandboxServer(box, port=0, channel=api.open) as server:
+        for chrome in browse(server):
+            yield chrome, api
+
+
+def browse(server: SandboxServer) -> Iterator[Page]:
+    with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=ARGS
         )
@@ -245,3 +260,64 @@ def test_reply_keyboard_sticker_and_reply_in_the_browser(page: Page) -> None:
     expect(citizen.pane.locator(".replying")).to_be_hidden()
     answer = citizen.pane.locator(".msg.user", has_text="The emergency exit is locked.")
     expect(answer.locator(".quote")).to_contain_text("Describe the hazard")
+
+
+def test_without_an_api_the_panel_says_it_is_not_there(page: Page) -> None:
+    page.locator("#channelTab").click()
+    expect(page.locator("#channel")).to_contain_text("The Open311 API is not available")
+    expect(page.locator("#channelForm")).to_be_hidden()
+
+
+def test_a_report_from_another_channel(stand_in: tuple[Page, StandInAPI], tmp_path: Path) -> None:
+    """The panel posts as a partner would, with the sandbox's key; the officer is told, and
+    the API's answer, or its error list, shows in the panel."""
+    page, api = stand_in
+    photo = tmp_path / "stairs.jpg"
+    photo.write_bytes(jpeg(seed=7))
+    Chat(page, "citizen").open()
+    page.locator("#channelTab").click()
+    panel = page.locator("#channel")
+    expect(panel.locator("input[name=api_key]")).to_have_value(KEY)
+    panel.locator("select[name=service_code]").select_option(label="Fire safety")
+    panel.locator("textarea[name=description]").fill("Gas bottles stored in the stairwell.")
+    panel.locator("select[name=place]").select_option(label="Laocheng District")
+    panel.locator("input[name=media]").set_input_files(photo)
+    panel.get_by_label("Name and phone").check()
+    panel.locator("input[name=first_name]").fill("Mei")
+    panel.locator("input[name=last_name]").fill("Lin")
+    panel.locator("input[name=phone]").fill("13700000000")
+    panel.get_by_role("button", name="Post the report").click()
+    expect(panel.locator("#channelAnswer")).to_contain_text(REQUEST_ID)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "5-another-channel.png")
+
+    [posted] = api.posts
+    [place] = [p for p in api.sandbox.places() if p["name"] == "Laocheng District"]
+    assert posted == {
+        "api_key": KEY,
+        "service_code": "fire",
+        "description": "Gas bottles stored in the stairwell.",
+        "lat": str(place["lat"]),
+        "long": str(place["lon"]),
+        "first_name": "Mei",
+        "last_name": "Lin",
+        "phone": "13700000000",
+        "media": "<file image/jpeg>",
+        "content-type": "multipart/form-data",
+    }
+    assert api.photos == [jpeg(seed=7)]
+    officer = Chat(page, "officer").open()
+    officer.bot_says(arrival("Gas bottles stored in the stairwell."))
+
+    # Without a photo the form goes url-encoded; a refused key shows the API's error list.
+    page.locator("input[name=api_key]").evaluate("box => { box.value = 'not-a-key'; }")
+    panel.locator("textarea[name=description]").fill("Again.")
+    panel.locator("input[name=address_string]").fill("8 Market Lane")
+    panel.get_by_label("Anonymous").check()
+    panel.get_by_role("button", name="Post the report").click()
+    expect(panel.locator("#channelAnswer.errors")).to_contain_text(
+        "403: api_key is missing or not a partner's key"
+    )
+    assert api.posts[-1]["content-type"] == "application/x-www-form-urlencoded"
+    assert api.posts[-1]["address_string"] == "8 Market Lane"
+    assert "first_name" not in api.posts[-1]

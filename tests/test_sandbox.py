@@ -6,14 +6,18 @@ import base64
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import FormData, test_utils, web
 
 from bot.city import CityConfig
-from sandbox.server import SandboxServer
+from sandbox.core import Sandbox
+from sandbox.server import SandboxServer, sandbox_app
+from tests.support.channel import KEY, REQUEST_ID, StandInAPI, arrival
 from tests.support.chat import NUMBER
 from tests.support.images import jpeg
 from tests.support.sandbox import new_sandbox
@@ -221,3 +225,99 @@ def test_every_kind_of_answer_can_be_tried(sandbox: Client) -> None:
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+# --- the web application itself, through aiohttp's test client on the test's loop ------------
+
+
+@pytest.fixture
+async def box(tmp_path: Path, city: CityConfig) -> AsyncIterator[Sandbox]:
+    sandbox = new_sandbox(tmp_path, city)
+    await sandbox.start()
+    try:
+        yield sandbox
+    finally:
+        await sandbox.stop()
+
+
+@asynccontextmanager
+async def web_client(app: web.Application) -> AsyncIterator[test_utils.TestClient[Any, Any]]:
+    async with test_utils.TestClient(test_utils.TestServer(app)) as client:
+        yield client
+
+
+async def test_the_server_serves_the_page_and_its_endpoints(box: Sandbox) -> None:
+    async with web_client(sandbox_app(box)) as client:
+        page = await client.get("/")
+        assert page.status == 200
+        assert page.content_type == "text/html"
+        assert "Shaozi sandbox" in await page.text()
+        assert "Another channel" in await page.text()
+        assert page.headers["Cache-Control"] == "no-store"
+
+        users = await client.get("/api/users")
+        assert users.content_type == "application/json"
+        assert {u["key"] for u in (await users.json())["users"]} == set(box.personas)
+
+        sent = await client.post("/api/send", json={"user": "citizen", "text": "/report"})
+        assert (await sent.json())["ok"] is True
+        transcript = await (await client.get("/api/transcript", params={"user": "citizen"})).json()
+        assert transcript["messages"][0]["html"] == "/report"
+        assert "Step 1 of 6" in transcript["messages"][-1]["html"]
+
+        missing = await client.get("/api/photo", params={"user": "1001", "message": "999"})
+        assert (missing.status, (await missing.json())["ok"]) == (404, False)
+        unknown = await client.post("/api/fly", json={"user": "citizen"})
+        assert unknown.status == 404
+        assert (await unknown.json())["ok"] is False
+        broken = await client.post("/api/send", data=b"[1, 2]")
+        assert broken.status == 400
+        assert "JSON object" in (await broken.json())["error"]
+        # The page's chat still answers after the failures.
+        assert (await client.get("/api/users")).status == 200
+
+
+async def test_without_an_api_the_panel_says_it_is_not_there(box: Sandbox) -> None:
+    async with web_client(sandbox_app(box)) as client:
+        state = await (await client.get("/api/channel")).json()
+        assert state == {"available": False}
+        posted = await client.post("/open311/v2/requests.json", data={"api_key": "x"})
+        assert posted.status == 404
+
+
+async def test_a_report_posted_as_the_page_does_reaches_the_mounted_api(box: Sandbox) -> None:
+    stand_in = StandInAPI(box)
+    async with web_client(sandbox_app(box, stand_in.channel())) as client:
+        state = await (await client.get("/api/channel")).json()
+        assert state["available"] is True
+        assert state["key"] == KEY
+        assert state["endpoint"] == "/open311/v2/requests.json"
+        codes = {s["service_code"]: s["service_name"] for s in state["services"]}
+        assert codes == {c.code: c.name.en for c in box.city.categories}
+
+        place = box.places()[0]
+        fields = {
+            "api_key": state["key"],
+            "service_code": state["services"][0]["service_code"],
+            "description": "Gas bottles stored in the stairwell.",
+            "lat": str(place["lat"]),
+            "long": str(place["lon"]),
+        }
+        before = len(box.transcript("officer"))
+        answer = await client.post(state["endpoint"], data=fields)
+        assert answer.status == 200
+        assert await answer.json() == [{"service_request_id": REQUEST_ID, "service_notice": ""}]
+        [got] = stand_in.posts
+        assert got == {**fields, "content-type": "application/x-www-form-urlencoded"}
+        # Posted, then sent at once as after a chat message: the officer has it.
+        arrived = box.transcript("officer")[before:]
+        assert [m["html"] for m in arrived] == [arrival("Gas bottles stored in the stairwell.")]
+
+        # A photo goes multipart; a wrong key is the API's error list, passed on untouched.
+        form = FormData({**fields, "api_key": "wrong"})
+        form.add_field("media", jpeg(seed=4), filename="p.jpg", content_type="image/jpeg")
+        refused = await client.post(state["endpoint"], data=form)
+        assert refused.status == 403
+        assert (await refused.json())[0]["code"] == 403
+        assert stand_in.posts[-1]["content-type"] == "multipart/form-data"
+        assert stand_in.photos == [jpeg(seed=4)]
