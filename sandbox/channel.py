@@ -60,6 +60,7 @@ def channel_state(sandbox: Sandbox, channel: Channel | None) -> dict[str, Any]:
         "available": True,
         "partner": channel.partner,
         "key": channel.key,
+        "base": API_PREFIX,
         "endpoint": API_PREFIX + "requests.json",
         # GeoReport's service_code is the city's category code.
         "services": [

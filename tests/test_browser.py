@@ -290,6 +290,12 @@ def test_a_report_from_another_channel(stand_in: tuple[Page, StandInAPI], tmp_pa
     expect(panel.locator("#channelAnswer")).to_contain_text(REQUEST_ID)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "5-another-channel.png")
+    # The partner asks after it as GeoReport's GET does.
+    panel.get_by_role("button", name=f"Its status now (GET {REQUEST_ID})").click()
+    expect(panel.locator("#channelAnswer")).to_contain_text(
+        f"GET /open311/v2/requests/{REQUEST_ID}.json"
+    )
+    expect(panel.locator("#channelAnswer")).to_contain_text('"status": "open"')
 
     [posted] = api.posts
     [place] = [p for p in api.sandbox.places() if p["name"] == "Laocheng District"]

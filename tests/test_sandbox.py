@@ -292,6 +292,7 @@ async def test_a_report_posted_as_the_page_does_reaches_the_mounted_api(box: San
         assert state["available"] is True
         assert state["key"] == KEY
         assert state["endpoint"] == "/open311/v2/requests.json"
+        assert state["base"] == "/open311/v2/"
         codes = {s["service_code"]: s["service_name"] for s in state["services"]}
         assert codes == {c.code: c.name.en for c in box.city.categories}
 

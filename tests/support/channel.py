@@ -26,7 +26,8 @@ def arrival(description: str) -> str:
 
 @dataclass
 class StandInAPI:
-    """``POST /requests.json`` (and nothing else), mounted by the sandbox like the real API."""
+    """``POST /requests.json`` and ``GET /requests/{id}.json``, mounted by the sandbox like the
+    real API."""
 
     sandbox: Sandbox
     key: str = KEY
@@ -36,6 +37,7 @@ class StandInAPI:
     def channel(self) -> Channel:
         api = web.Application()
         api.router.add_post("/requests.json", self._post)
+        api.router.add_get("/requests/{id}.json", self._get)
         return Channel(api, self.key)
 
     async def open(self, sandbox: Sandbox) -> Channel:
@@ -65,6 +67,12 @@ class StandInAPI:
                 lambda tr: Outgoing(arrival(fields.get("description", ""))),
             )
         return web.json_response([{"service_request_id": REQUEST_ID, "service_notice": ""}])
+
+    async def _get(self, request: web.Request) -> web.Response:
+        if request.match_info["id"] != REQUEST_ID:
+            error = {"code": 404, "description": "no such request"}
+            return web.json_response([error], status=404)
+        return web.json_response([{"service_request_id": REQUEST_ID, "status": "open"}])
 
 
 _serial = itertools.count()
