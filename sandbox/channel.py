@@ -27,7 +27,7 @@ class Channel:
     partner: str = PARTNER
 
 
-OpenChannel = Callable[[Sandbox], Awaitable["Channel | None"]]
+OpenChannel = Callable[[Sandbox], Awaitable[Channel | None]]
 
 
 async def open_channel(sandbox: Sandbox) -> Channel | None:

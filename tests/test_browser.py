@@ -15,7 +15,7 @@ from playwright.sync_api import Locator, Page, expect, sync_playwright
 
 from bot.city import CityConfig
 from sandbox.server import SandboxServer
-from tests.support.channel import KEY, REQUEST_ID, StandInAPI, arrival
+from tests.support.channel import KEY, REQUEST_ID, StandInAPI, arrival, no_channel
 from tests.support.chat import NUMBER
 from tests.support.images import jpeg
 from tests.support.sandbox import new_sandbox
@@ -262,7 +262,15 @@ def test_reply_keyboard_sticker_and_reply_in_the_browser(page: Page) -> None:
     expect(answer.locator(".quote")).to_contain_text("Describe the hazard")
 
 
-def test_without_an_api_the_panel_says_it_is_not_there(page: Page) -> None:
+@pytest.fixture
+def page_without_api(tmp_path: Path, city: CityConfig) -> Iterator[Page]:
+    box = new_sandbox(tmp_path, city)
+    with SandboxServer(box, port=0, channel=no_channel) as server:
+        yield from browse(server)
+
+
+def test_without_an_api_the_panel_says_it_is_not_there(page_without_api: Page) -> None:
+    page = page_without_api
     page.locator("#channelTab").click()
     expect(page.locator("#channel")).to_contain_text("The Open311 API is not available")
     expect(page.locator("#channelForm")).to_be_hidden()

@@ -19,6 +19,10 @@ KEY = "stand-in-partner-key"
 REQUEST_ID = "YH-20261122-0042"
 
 
+async def no_channel(sandbox: Sandbox) -> None:
+    """A sandbox without another channel (the API not mounted), whatever open_channel does."""
+
+
 def arrival(description: str) -> str:
     """What the stand-in tells the officers."""
     return f"From another channel: {description}"
