@@ -22,6 +22,8 @@ from bot import (
     confirm,
     corrections,
     dates,
+    identity,
+    members,
     orders,
     permissions,
     questions,
@@ -957,6 +959,23 @@ async def recategorize(update: Update, context: Context, case: Case, args: tuple
     )
 
 
+async def reporter(update: Update, context: Context, case: Case, args: tuple[str, ...]) -> None:
+    """Tell an officer of a real-name case who reported it, in their private chat (a card may
+    be pressed in the department's group); the look is logged."""
+    _ = context.gettext
+    contact = await identity.for_officer(context.services, context.account, case.id)
+    parts = [part for part in (contact.name, contact.phone, contact.email) if part]
+    text = _("Case {number} was reported by: {who}").format(
+        number=case.number, who=html.escape(", ".join(parts) or "—")
+    )
+    text += "\n" + _(
+        "Your look is in the case's log. Never tell the enterprise or anyone outside the case "
+        "who reported it."
+    )
+    await answer(update)
+    await context.bot.send_message(context.account.id, text)
+
+
 async def open_file(update: Update, context: Context, case: Case, args: tuple[str, ...]) -> None:
     """Send a case chosen from a search's list, with its history (the list stays)."""
     found = await casefile.case_file(context.services, context.account, case.number)
@@ -966,7 +985,7 @@ async def open_file(update: Update, context: Context, case: Case, args: tuple[st
 
 CaseAction = Callable[[Update, Context, Case, tuple[str, ...]], Awaitable[None]]
 # Looking at a case needs only the right to see it; everything else is an officer's.
-VIEW_ACTIONS = frozenset({"open", "pho", "file"})
+VIEW_ACTIONS = frozenset({"open", "pho", "file", "who"})
 OFFICER_ACTIONS: dict[str, CaseAction] = {
     "open": open_case,
     "acc": accept,
@@ -986,6 +1005,7 @@ OFFICER_ACTIONS: dict[str, CaseAction] = {
     "exy": extension_yes,
     "exn": extension_no,
     "pho": photos,
+    "who": reporter,
     "rea": reassign,
     "rdl": redate,
     "rct": recategorize,
@@ -1606,16 +1626,49 @@ async def send_case_file(context: Context, found: casefile.CaseFile) -> None:
     view = found.view
     case = view.case
     card = render_card(context, view)
-    room = MAX_TEXT - len(card.text) - 2
+    reads = "" if found.identity_reads is None else identity_log(context, found.identity_reads)
+    room = MAX_TEXT - len(card.text) - len(reads) - 4
     text = (
         card.text
         + "\n\n"
         + cards(context.services).timeline(context.tr, found.events, view.audience, room)
     )
+    if reads:
+        text += "\n\n" + reads
     buttons = list(card.buttons)
     if view.audience is not Audience.ENTERPRISE or case.status is Status.ASSIGNED:
         buttons.append([case_buttons.photos_button(context.tr, case)])
     await context.bot.send_message(context.account.id, text, reply_markup=keyboard(buttons))
+
+
+# The newest entries of a case's identity log its case file shows.
+LOGGED_SHOWN = 10
+PURPOSES = {
+    identity.IdentityPurpose.CASE: N_("an officer of the case"),
+    identity.IdentityPurpose.PAYOUT: N_("the reward payout"),
+}
+
+
+def identity_log(context: Context, reads: list[identity.Reader]) -> str:
+    """The case file's section for supervisors: who was shown the reporter, when and why."""
+    _ = context.gettext
+    if not reads:
+        return _("Nobody has been shown who reported it.")
+    show = cards(context.services)
+    lines = [_("Shown who reported it:")]
+    if len(reads) > LOGGED_SHOWN:
+        left_out = len(reads) - LOGGED_SHOWN
+        lines.append(
+            context.ngettext(
+                "… {n} earlier look, not shown", "… {n} earlier looks, not shown", left_out
+            ).format(n=left_out)
+        )
+    for entry in reads[-LOGGED_SHOWN:]:
+        who = members.member_name(entry.member) if entry.member else _("a former staff member")
+        lines.append(
+            f"{show.time(entry.read.at)} · {html.escape(who)} · {_(PURPOSES[entry.read.purpose])}"
+        )
+    return "\n".join(lines)
 
 
 async def case_command(update: Update, context: Context) -> None:

@@ -48,6 +48,7 @@ def render_card(context: Context, view: StaffView) -> Outgoing:
     buttons: Rows = []
     if audience is Audience.OFFICER:
         buttons = case_buttons.officer_buttons(context.tr, case)
+        buttons += case_buttons.reporter_rows(context.tr, case)
     elif audience is Audience.ENTERPRISE and case.status is Status.ASSIGNED:
         buttons = case_buttons.enterprise_buttons(context.tr, case)
     return Outgoing(text, buttons)
