@@ -19,11 +19,12 @@ case queries, and show it to no one: they are not reads of the identity and are 
 from __future__ import annotations
 
 import datetime as dt
+import html
 from collections.abc import Collection
 from dataclasses import dataclass
 
 from bot.accounts import Account
-from bot.errors import NotAllowed
+from bot.errors import CaseNotFound, NotAllowed
 from bot.permissions import is_case_officer, supervises
 from bot.services import Services
 from bot.vocabulary.models import (
@@ -34,6 +35,7 @@ from bot.vocabulary.models import (
     NewReporter,
     ReporterContact,
 )
+from bot.vocabulary.roles import Role
 from storage.db import Session
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "NewReporter",
     "ReporterContact",
     "audit_log",
+    "audit_log_of",
     "for_officer",
     "for_payout",
     "record",
@@ -102,10 +105,15 @@ class Reader:
     member: Membership | None  # one of their memberships (its name); None: no longer staff
 
 
+def may_audit(actor: Account, case: Case) -> bool:
+    """Who reads a case's log: its supervisors, and the admins (who see nothing else of it)."""
+    return supervises(actor, case.department) or actor.has(Role.ADMIN)
+
+
 async def audit_log(services: Services, actor: Account, case: Case) -> list[Reader] | None:
-    """Who was shown the case's reporter, oldest first, for a supervisor of its scope (None
-    for anyone else: they are not shown the log)."""
-    if not supervises(actor, case.department):
+    """Who was shown the case's reporter, oldest first, for a supervisor of its scope or an
+    admin (None for anyone else: they are not shown the log)."""
+    if not may_audit(actor, case):
         return None
     read = services.db.read
     entries = []
@@ -114,3 +122,16 @@ async def audit_log(services: Services, actor: Account, case: Case) -> list[Read
         named_first = sorted(memberships, key=lambda m: (m.name is None, m.username is None))
         entries.append(Reader(entry, named_first[0] if named_first else None))
     return entries
+
+
+async def audit_log_of(
+    services: Services, actor: Account, number: str
+) -> tuple[Case, list[Reader]]:
+    """A case's log by its number (/identitylog); to anyone who may not read it the case does
+    not exist."""
+    wanted = number.strip().upper()
+    case = await services.db.read.cases.by_number(wanted) if wanted else None
+    reads = await audit_log(services, actor, case) if case is not None else None
+    if case is None or reads is None:
+        raise CaseNotFound(number=html.escape(wanted))
+    return case, reads

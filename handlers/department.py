@@ -23,7 +23,6 @@ from bot import (
     corrections,
     dates,
     identity,
-    members,
     orders,
     permissions,
     questions,
@@ -56,6 +55,7 @@ from handlers.staff import (
     FROM_QUEUE,
     Rows,
     case_line,
+    identity_log,
     legend,
     numbers,
     page_data,
@@ -1639,36 +1639,6 @@ async def send_case_file(context: Context, found: casefile.CaseFile) -> None:
     if view.audience is not Audience.ENTERPRISE or case.status is Status.ASSIGNED:
         buttons.append([case_buttons.photos_button(context.tr, case)])
     await context.bot.send_message(context.account.id, text, reply_markup=keyboard(buttons))
-
-
-# The newest entries of a case's identity log its case file shows.
-LOGGED_SHOWN = 10
-PURPOSES = {
-    identity.IdentityPurpose.CASE: N_("an officer of the case"),
-    identity.IdentityPurpose.PAYOUT: N_("the reward payout"),
-}
-
-
-def identity_log(context: Context, reads: list[identity.Reader]) -> str:
-    """The case file's section for supervisors: who was shown the reporter, when and why."""
-    _ = context.gettext
-    if not reads:
-        return _("Nobody has been shown who reported it.")
-    show = cards(context.services)
-    lines = [_("Shown who reported it:")]
-    if len(reads) > LOGGED_SHOWN:
-        left_out = len(reads) - LOGGED_SHOWN
-        lines.append(
-            context.ngettext(
-                "… {n} earlier look, not shown", "… {n} earlier looks, not shown", left_out
-            ).format(n=left_out)
-        )
-    for entry in reads[-LOGGED_SHOWN:]:
-        who = members.member_name(entry.member) if entry.member else _("a former staff member")
-        lines.append(
-            f"{show.time(entry.read.at)} · {html.escape(who)} · {_(PURPOSES[entry.read.purpose])}"
-        )
-    return "\n".join(lines)
 
 
 async def case_command(update: Update, context: Context) -> None:

@@ -23,7 +23,7 @@ from storage.db import Database, to_db
 from tests.support import tables
 from tests.support.cases import DESCRIPTION, accepted_and_ordered, enterprise_named, report
 from tests.support.chat import Bot
-from tests.support.people import account, member, staff
+from tests.support.people import account, make_admin, member, staff
 
 NAME, PHONE = "Chen Jing", "13912345678"
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,6 +89,31 @@ async def test_an_officer_of_a_real_name_case_is_shown_who_and_it_is_logged(
     # Each look is a line: a second one too.
     await officer.press(label, message=card)
     assert len(tables.identity_reads(bot.db, case_id)) == 2
+
+
+async def test_supervisors_and_admins_read_the_log_with_identitylog(bot: Bot) -> None:
+    officer = await officer_named(bot, "en")
+    admin = await make_admin(bot)
+    fire_head = await staff(bot, InviteSpec(Role.SUPERVISOR, "fire"))
+    housing_head = await staff(bot, InviteSpec(Role.SUPERVISOR, "housing"))
+    number = await report(bot.user(language="en"))
+    hidden = await report(bot.user(language="en"), anonymous=True, photo_seed=5)
+    await bot.drain()
+    card = next(m for m in officer.transcript if f"New report {number}" in m.plain)
+    await officer.press("Who reported it", message=card)
+    for reader in (admin, fire_head):
+        await reader.send(f"/identitylog {number.lower()}")
+        assert reader.last.plain == f"Case {number}: who was shown its reporter\n" + LOG["en"]
+        await reader.send(f"/identitylog {hidden}")
+        assert reader.last.plain.endswith("nobody can be shown who it is.")
+    # Outside the scope, and to anyone else, the case does not exist.
+    for other in (housing_head, officer):
+        await other.send(f"/identitylog {number}")
+        assert other.last.plain == f"There is no case {number} that you can see."
+    await admin.send("/identitylog")
+    assert admin.last.plain == "Send /identitylog followed by a case number."
+    await admin.send("/help")
+    assert "/identitylog" in admin.last.plain
 
 
 async def test_nobody_else_is_shown_the_reporter(bot: Bot) -> None:
