@@ -277,3 +277,31 @@ def test_only_the_identity_module_shows_a_reporter() -> None:
                 # A mention in a docstring or comment is fine; SQL is not.
                 assert "SELECT" not in text, where
                 assert "INSERT" not in text, where
+
+
+async def test_a_card_in_the_department_group_shows_who_only_to_an_officer_in_private(
+    bot: Bot,
+) -> None:
+    admin = await staff(bot, InviteSpec(Role.ADMIN))
+    officer = await officer_named(bot, "en")
+    bystander = bot.user(language="en")
+    group = -100500
+    for member_of_group in (admin, officer, bystander):
+        member_of_group.join_group(group, title="Fire department")
+    await admin.send("/setgroup fire", chat_id=group)
+    number = await report(bot.user(language="en"))
+    case_id = await case_id_of(bot, number)
+    await bot.drain()
+    card = bot.api.messages_to(group)[-1]
+    assert f"新举报 {number}" in card.plain  # the city's default language
+    assert "举报人：实名（点 👤 查看；每次查看均记录在案）" in card.plain
+    await bystander.press("查看举报人", message=card)
+    assert bystander.callback_answers[-1]["text"] == "You are not allowed to do that."
+    assert tables.identity_reads(bot.db, case_id) == []
+    await officer.press("查看举报人", message=card)
+    assert officer.last.chat_id == officer.user_id
+    assert officer.last.plain.startswith(f"Case {number} was reported by: {NAME}, {PHONE}")
+    assert tables.identity_reads(bot.db, case_id) == [(officer.user_id, "case")]
+    in_group = "\n".join(m.plain for m in bot.api.messages_to(group))
+    assert NAME not in in_group
+    assert PHONE not in in_group
