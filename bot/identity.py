@@ -13,7 +13,8 @@ ever shown a reporter's account.
 
 The system's own uses (telling the reporter about their case, /my, the daily limit, duplicates,
 reward bookkeeping) read only the account link, through ``Session.reporters.account`` and the
-case queries, and show it to no one: they are not reads of the identity and are not logged.
+case queries (and a partner's reporter's limit, ``count_by_contact_since``), and show it to no
+one: they are not reads of the identity and are not logged.
 """
 
 from __future__ import annotations

@@ -61,6 +61,20 @@ class ReporterRepo:
         )
         return value is not None
 
+    async def count_by_contact_since(
+        self, email: str | None, phone: str | None, since: dt.datetime
+    ) -> int:
+        """Cases filed since ``since`` by whoever gave this email or this phone (a partner
+        channel's reporter, who has no account): their daily limit. 0 when neither is given."""
+        if not email and not phone:
+            return 0
+        value = await self.sql.fetch_value(
+            "SELECT COUNT(*) FROM case_reporters"
+            " WHERE created_at >= ? AND (email = ? OR phone = ?)",
+            (to_db(since), email, phone),
+        )
+        return int(value)
+
     # For a person to see: audited ------------------------------------------------------------
 
     async def reveal(

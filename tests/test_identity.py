@@ -195,6 +195,12 @@ async def test_a_reporter_without_a_telegram_account_is_recorded_and_shown_to_of
         "li@example.cn",
     )
     assert tables.identity_reads(bot.db, case_id) == [(officer.user_id, "case")]
+    # Their daily limit counts by the email or phone they gave.
+    read = bot.db.read.reporters
+    assert await read.count_by_contact_since("li@example.cn", None, now) == 1
+    assert await read.count_by_contact_since(None, "13700137000", now) == 1
+    assert await read.count_by_contact_since("other@example.cn", "13600136000", now) == 0
+    assert await read.count_by_contact_since(None, None, now) == 0
     # Nobody to notify or to ask in Telegram.
     assert await bot.db.read.cases.participants(case_id) == []
     with pytest.raises(ReporterUnreachable):

@@ -16,6 +16,10 @@ CREATE TABLE case_reporters (
 -- replace cases_reporter and cases_created.
 CREATE INDEX case_reporters_user ON case_reporters (user_id, case_id);
 CREATE INDEX case_reporters_created ON case_reporters (user_id, created_at);
+-- The daily limit of a partner channel's reporter, who has no account: by the email or phone
+-- they gave.
+CREATE INDEX case_reporters_email ON case_reporters (email, created_at);
+CREATE INDEX case_reporters_phone ON case_reporters (phone, created_at);
 
 INSERT INTO case_reporters (case_id, channel, user_id, name, phone, created_at)
 SELECT id, 'telegram', reporter_id, reporter_name, reporter_phone, created_at FROM cases;
