@@ -236,7 +236,7 @@ def draft_at(user_id: int, *steps: str, photos: int = 0) -> Effect:
 
 def cases_of(user_id: int, more_than: int, seeded_max: int) -> Effect:
     """More than ``more_than`` cases filed by the user since the seeding."""
-    sql = "SELECT COUNT(*) FROM cases WHERE reporter_id = ? AND id > ?"
+    sql = "SELECT COUNT(*) FROM case_reporters WHERE user_id = ? AND case_id > ?"
     return lambda conn: int(conn.execute(sql, (user_id, seeded_max)).fetchone()[0]) > more_than
 
 
@@ -498,7 +498,7 @@ async def _prepare(
         if n < seeded_max:
             execute(
                 settings.database,
-                "UPDATE cases SET reporter_id = ? WHERE id = ?",
+                "UPDATE case_reporters SET user_id = ? WHERE case_id = ?",
                 (citizen.user_id, n + 1),
             )
     began = time.perf_counter()
@@ -1354,7 +1354,7 @@ class Run:
                 submits[sent.user_id] += 1
         extra = 0
         rows = conn.execute(
-            "SELECT reporter_id, COUNT(*) FROM cases WHERE id > ? GROUP BY reporter_id",
+            "SELECT user_id, COUNT(*) FROM case_reporters WHERE case_id > ? GROUP BY user_id",
             (self.world.seeded_max,),
         )
         for reporter, count in rows:

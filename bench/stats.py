@@ -127,7 +127,6 @@ def seed_rows(
         yield (
             n,
             f"YH-{time.strftime('%Y%m%d', time.gmtime(created))}-{n:07d}",
-            1,
             category,
             district,
             f"{rng.randint(1, 999)} Renmin Road",
@@ -170,12 +169,16 @@ def seed(path: Path, city: CityConfig, count: int, at: dt.datetime = NOW) -> flo
             ((n, f"Enterprise {n}", "laocheng", first) for n in range(1, ENTERPRISES + 1)),
         )
         conn.executemany(
-            "INSERT INTO cases (id, number, reporter_id, category, district, address,"
+            "INSERT INTO cases (id, number, category, district, address,"
             " description, anonymous, department, status, created_at, updated_at, colour, level,"
             " enterprise_id, deadline, accepted_at, assigned_at, fix_submitted_at, closed_at,"
             " self_reported, escalated_at, routed_at, deadline_set_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             seed_rows(city, count, rng, at),
+        )
+        conn.execute(
+            "INSERT INTO case_reporters (case_id, user_id, created_at)"
+            " SELECT id, 1, created_at FROM cases"
         )
     conn.close()
     return time.perf_counter() - began

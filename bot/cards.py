@@ -1,8 +1,9 @@
 """How a case reads to each audience, in the reader's language.
 
 Who sees what is decided in bot/visibility.py (DESIGN.md, "Confidentiality"); the cards and
-histories here render what it allows. The reporter's identity appears only on the department's
-card, and only when the reporter chose real name; Telegram accounts are never shown to anyone.
+histories here render what it allows. The reporter's identity is on no card: the department's
+card says whether the reporter chose real name, and its officers are shown who it is on request
+(bot/identity.py); Telegram accounts are never shown to anyone.
 """
 
 from __future__ import annotations
@@ -322,11 +323,11 @@ class Cards:
         _ = tr.gettext
         if case.self_reported:
             return _("Reporter: the enterprise itself")
-        if case.anonymous or not case.reporter_name:
+        if not case.named:
             return _("Reporter: anonymous")
-        return _("Reporter: {name}, {phone}").format(
-            name=html.escape(case.reporter_name), phone=html.escape(case.reporter_phone or "")
-        )
+        # Who it is is never on a card (cards reach group chats and stay in the outbox): the
+        # officer asks for it with the 👤 button, and bot/identity.py logs each time.
+        return _("Reporter: real name (👤 shows who; every look is logged)")
 
     def timeline(
         self,

@@ -113,6 +113,14 @@ def officer_buttons(tr: Translator, case: Case) -> Rows:
     return [*rows, *correction_buttons(tr, case)]
 
 
+def reporter_rows(tr: Translator, case: Case) -> Rows:
+    """On an officer's card of a real-name report: the button that shows who reported it
+    (bot/identity.py checks the presser and logs the look)."""
+    if not case.named:
+        return []
+    return [[_on(case, tr.gettext("👤 Who reported it"), "who")]]
+
+
 def photos_button(tr: Translator, case: Case) -> Button:
     """Sends every photo of the case (the stripped copies) to whoever may look at it."""
     return _on(case, tr.gettext("📷 Photos"), "pho")

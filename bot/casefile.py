@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
+from bot import identity
 from bot.accounts import Account
 from bot.errors import CaseMoved, CaseNotFound, NotAllowed
 from bot.permissions import audience_of, can_view, is_case_officer
@@ -34,6 +35,9 @@ class StaffView:
 class CaseFile:
     view: StaffView
     events: list[CaseEvent]
+    # Who was shown the reporter's identity (bot/identity.py): for its supervisors, of a
+    # real-name case; None for anyone else.
+    identity_reads: list[identity.Reader] | None = None
 
 
 async def staff_view(services: Services, case: Case, audience: Audience) -> StaffView:
@@ -89,7 +93,8 @@ async def case_file(services: Services, actor: Account, number: str) -> CaseFile
         # The number is shown back in an HTML message.
         raise CaseNotFound(number=html.escape(wanted))
     view = await staff_view(services, case, audience_of(actor, case))
-    return CaseFile(view, await read.cases.events(case.id))
+    reads = await identity.audit_log(services, actor, case) if case.named else None
+    return CaseFile(view, await read.cases.events(case.id), reads)
 
 
 async def photos(services: Services, case: Case, audience: Audience) -> list[str]:

@@ -55,6 +55,14 @@ class NotAllowed(ShaoziError):
     message = N_("You are not allowed to do that.")
 
 
+class ReporterUnreachable(ShaoziError):
+    """The case came from a partner channel: its reporter has no account to be asked here."""
+
+    message = N_(
+        "The reporter of this case cannot be asked here: they reported by another channel."
+    )
+
+
 class NotAPlace(InputMistake):
     """A shared location outside the Earth's coordinates (a forged or broken client's)."""
 

@@ -58,6 +58,15 @@ class StaffPage:
         return following if following < self.total else None
 
 
+def member_name(membership: Membership) -> str:
+    """The member as they go by in Telegram (their id, for those who joined before names were
+    kept); plain text."""
+    name = membership.name or ""
+    if membership.username:
+        name = f"{name} (@{membership.username})" if name else f"@{membership.username}"
+    return name or str(membership.user_id)
+
+
 async def _member(services: Services, membership: Membership) -> Member:
     if membership.enterprise_id is None:
         return Member(membership)

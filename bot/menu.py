@@ -51,6 +51,11 @@ COMMANDS: tuple[Command, ...] = (
     Command("rewards", N_("Whistleblower rewards in your scope"), SUPERVISORS),
     Command("rewardledger", N_("The reward ledger as a file, for payouts"), SUPERVISORS),
     Command("paid", N_("Mark a reward paid: /paid CODE"), SUPERVISORS),
+    Command(
+        "identitylog",
+        N_("Who was shown a case's reporter: /identitylog NUMBER"),
+        frozenset({Role.SUPERVISOR, Role.ADMIN}),
+    ),
     Command("start", N_("Start and show the menu")),
     Command("help", N_("What this bot can do for you")),
     Command("language", N_("Change the language")),

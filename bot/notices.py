@@ -23,6 +23,7 @@ from bot.case_buttons import (
     fixed_buttons,
     officer_buttons,
     photos_button,
+    reporter_rows,
     review_ask_buttons,
     review_decision_buttons,
     triage_buttons,
@@ -63,7 +64,7 @@ def officer_card(
         below = extra(tr) if callable(extra) else extra
         if below:
             text += "\n\n" + below
-        rows = buttons(tr, case)
+        rows = [*buttons(tr, case), *reporter_rows(tr, case)]
         if len(photos or []) > 1:
             rows = [*rows, [photos_button(tr, case)]]
         return Outgoing(text, rows, (photos or [])[:1])
@@ -594,15 +595,17 @@ def triage_summary(
     return render
 
 
-def found_not_genuine(case: Case) -> Render:
+def found_not_genuine(case: Case, *, offer: bool = True) -> Render:
     """To the reporter of a case closed as not genuine (不属实), with the button to ask for a
-    review."""
+    review (``offer``: while they may)."""
 
     def render(tr: Translator) -> Outgoing:
         text = tr.gettext(
             "When closing case {number}, the department found your report not genuine (不属实): "
             "the hazard was not as reported, so the report earns no reward."
         ).format(number=case.number)
+        if not offer:
+            return Outgoing(text)
         return Outgoing(text + "\n" + review_offer(tr), review_ask_buttons(tr, case))
 
     return render

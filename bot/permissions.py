@@ -18,9 +18,14 @@ def is_case_enterprise(account: Account, case: Case) -> bool:
     return case.enterprise_id is not None and case.enterprise_id in account.enterprises()
 
 
-def is_case_supervisor(account: Account, case: Case) -> bool:
+def supervises(account: Account, department: str) -> bool:
+    """A supervisor city-wide or of this department."""
     scopes = [m.department for m in account.memberships if m.role is Role.SUPERVISOR]
-    return any(scope is None or scope == case.department for scope in scopes)
+    return any(scope is None or scope == department for scope in scopes)
+
+
+def is_case_supervisor(account: Account, case: Case) -> bool:
+    return supervises(account, case.department)
 
 
 def can_view(account: Account, case: Case) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot import notices
 from bot.accounts import Account
-from bot.errors import NotAllowed, NotThisStep, QuestionAnswered, check_point
+from bot.errors import NotAllowed, NotThisStep, QuestionAnswered, ReporterUnreachable, check_point
 from bot.labels import STATUS_LABELS
 from bot.notify import Notifier
 from bot.permissions import is_case_officer
@@ -27,10 +27,13 @@ async def ask_reporter(services: Services, actor: Account, case_id: int, questio
         # A closed, rejected or merged case asks its reporter nothing more.
         if case.self_reported or case.status in (Status.CLOSED, Status.REJECTED, Status.MERGED):
             raise NotThisStep(status=STATUS_LABELS[case.status])
-        question_id = await tx.questions.add(case.id, actor.id, case.reporter_id, text, now)
+        reporter = await tx.reporters.account(case.id)
+        if reporter is None:
+            raise ReporterUnreachable()
+        question_id = await tx.questions.add(case.id, actor.id, reporter, text, now)
         await tx.cases.add_event(case.id, now, actor.id, "question", note=text)
         render = notices.question(case, question_id, text)
-        await Notifier(tx, services, now).user(case.reporter_id, f"q:{question_id}", render)
+        await Notifier(tx, services, now).user(reporter, f"q:{question_id}", render)
     return question_id
 
 

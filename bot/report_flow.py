@@ -492,7 +492,7 @@ async def draft_for_press(
     if draft is None or draft.key != key:
         if action == "confirm" and key:
             case = await services.db.read.cases.by_draft_key(key)
-            if case is not None and case.reporter_id == user_id:
+            if case is not None and await services.db.read.reporters.is_reporter(case.id, user_id):
                 raise AlreadyFiled(number=case.number)
         if action == "dup" and case_id is not None:
             read = services.db.read.cases

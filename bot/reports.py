@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
+from bot import identity
 from bot.cards import telegram_len
 from bot.city import CityConfig, distance_m
 from bot.errors import ShaoziError
@@ -23,7 +24,7 @@ from bot.photos import StoredPhoto, hamming, process_photo
 from bot.services import Services
 from bot.triage import announce_new_case
 from bot.vocabulary.lifecycle import Status
-from bot.vocabulary.models import Case, NearbyCase, Photo
+from bot.vocabulary.models import Case, NearbyCase, NewReporter, Photo
 from storage.db import Database, to_db
 
 MIN_DESCRIPTION, MAX_DESCRIPTION = 10, 2000
@@ -378,7 +379,6 @@ async def submit(
             {
                 "number": number,
                 "draft_key": key,
-                "reporter_id": user_id,
                 "category": data.category,
                 "district": data.district,
                 "latitude": data.latitude,
@@ -386,8 +386,6 @@ async def submit(
                 "address": data.address,
                 "description": data.description,
                 "anonymous": int(bool(data.anonymous) and not data.self_report),
-                "reporter_name": None if data.anonymous or data.self_report else data.name,
-                "reporter_phone": None if data.anonymous or data.self_report else data.phone,
                 "self_reported": int(data.self_report),
                 "enterprise_id": data.enterprise_id if data.self_report else None,
                 "level": data.level if data.self_report else None,
@@ -400,6 +398,13 @@ async def submit(
                 "routed_at": to_db(now),
             }
         )
+        named = not data.anonymous and not data.self_report
+        reporter = NewReporter(
+            user_id=user_id,
+            name=data.name if named else None,
+            phone=data.phone if named else None,
+        )
+        await identity.record(tx, case_id, reporter, now)
         for position, sha256 in enumerate(data.photos):
             await tx.cases.add_photo(case_id, "report", position, sha256, user_id, now)
         await tx.cases.add_event(case_id, now, user_id, "submit", None, Status.SUBMITTED.value)
@@ -481,7 +486,8 @@ async def follow_instead(
             if await tx.cases.is_participant(case_id, user_id):
                 raise AlreadyFollowing(number=case.number)
             raise DraftGone()
-        if case.reporter_id != user_id and await tx.cases.add_follower(case_id, user_id, now):
+        reporter = await tx.reporters.is_reporter(case_id, user_id)
+        if not reporter and await tx.cases.add_follower(case_id, user_id, now):
             await tx.cases.add_event(case_id, now, user_id, "follow")
         await tx.drafts.delete(user_id, key)
     return case

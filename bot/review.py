@@ -84,7 +84,7 @@ async def ground_of(session: Session, case: Case) -> ReviewGround | None:
 async def may_ask(session: Session, user_id: int, case: Case) -> bool:
     """Whether the user is the case's reporter and may still ask for its review."""
     return (
-        case.reporter_id == user_id
+        await session.reporters.is_reporter(case.id, user_id)
         and await ground_of(session, case) is not None
         and await session.reviews.for_case(case.id) is None
     )
@@ -92,7 +92,7 @@ async def may_ask(session: Session, user_id: int, case: Case) -> bool:
 
 async def _requestable(session: Session, actor: Account, case_id: int) -> tuple[Case, ReviewGround]:
     case = await session.cases.get(case_id)
-    if case is None or case.reporter_id != actor.id:
+    if case is None or not await session.reporters.is_reporter(case.id, actor.id):
         raise NotAllowed()
     if await session.reviews.for_case(case.id) is not None:
         raise ReviewAsked(number=case.number)
@@ -115,7 +115,8 @@ async def reviewers(session: Session, case: Case) -> list[int]:
     """The supervisors of the case's department, else the city-wide ones; never its reporter."""
     department = await session.users.members(Role.SUPERVISOR.value, department=case.department)
     chosen = department or await session.users.supervisors_for(case.department)
-    return [user_id for user_id in chosen if user_id != case.reporter_id]
+    reporter = await session.reporters.account(case.id)
+    return [user_id for user_id in chosen if user_id != reporter]
 
 
 async def rejection_note(session: Session, case: Case) -> str | None:
@@ -131,7 +132,7 @@ async def request(services: Services, actor: Account, case_id: int, reason: str)
     await _requestable(services.db.read, actor, case_id)
 
     def reporter(account: Account, case: Case) -> bool:
-        return account.id == case.reporter_id
+        return account.id == actor.id  # checked to be the case's reporter just above, and in tx
 
     async def change(tx: Session, case: Case) -> Change:
         _case, ground = await _requestable(tx, actor, case.id)
@@ -194,9 +195,10 @@ async def decide(
     if review.decision is not None:
         raise ReviewDecided(review)
     upheld = decision is ReviewDecision.UPHELD
+    reporter = await services.db.read.reporters.account(review.case_id)  # never changes
 
     def supervisor(account: Account, case: Case) -> bool:
-        return is_case_supervisor(account, case) and account.id != case.reporter_id
+        return is_case_supervisor(account, case) and account.id != reporter
 
     async def change(tx: Session, case: Case) -> Change:
         if not await tx.reviews.decide(review.id, decision, actor.id, now):
@@ -207,7 +209,8 @@ async def decide(
         async def announce(n: Notifier, updated: Case, event: int) -> None:
             key = f"ev:{event}"
             if upheld:
-                await n.user(updated.reporter_id, key, notices.review_upheld(updated), quiet=True)
+                if reporter is not None:
+                    await n.user(reporter, key, notices.review_upheld(updated), quiet=True)
                 return
             photos = await n.tx.cases.photo_hashes(updated.id)
             back = notices.reopened_on_review(services, updated, photos, review.reason)
@@ -239,9 +242,10 @@ async def _decided(session: Session, review_id: int) -> Review:
 async def offer_after_rejection(n: Notifier, case: Case, key: str, note: str) -> None:
     """Tell the case's reporter and followers that it was not accepted: the reporter with the
     button to ask for a review (when it may still be asked for)."""
-    offered = await may_ask(n.tx, case.reporter_id, case)
+    reporter = await n.tx.reporters.account(case.id)
+    offered = reporter is not None and await may_ask(n.tx, reporter, case)
     for user_id in await n.tx.cases.participants(case.id):
-        if offered and user_id == case.reporter_id:
+        if offered and user_id == reporter:
             render = notices.rejected_with_review(case, note)
         else:
             render = notices.rejected(case, note)
@@ -249,6 +253,9 @@ async def offer_after_rejection(n: Notifier, case: Case, key: str, note: str) ->
 
 
 async def offer_after_not_genuine(n: Notifier, case: Case, key: str) -> None:
-    """Tell the reporter of a case just closed as not genuine, with the review button."""
-    if await may_ask(n.tx, case.reporter_id, case):
-        await n.user(case.reporter_id, key, notices.found_not_genuine(case), quiet=True)
+    """Tell the reporter of a case just closed as not genuine, with the review button while
+    they may still ask for one."""
+    reporter = await n.tx.reporters.account(case.id)
+    if reporter is not None:
+        offer = await may_ask(n.tx, reporter, case)
+        await n.user(reporter, key, notices.found_not_genuine(case, offer=offer), quiet=True)

@@ -20,7 +20,7 @@ from bot.notify import Render
 from bot.reward_policy import Basis
 from bot.services import Services
 from bot.spreadsheet import safe_text
-from bot.vocabulary.models import Case
+from bot.vocabulary.models import Case, ReporterContact
 from storage.rewards import LedgerLine, Reward, RewardStatus
 
 # Labels and amounts ------------------------------------------------------------------------
@@ -250,8 +250,14 @@ def outcome_text(services: Services, tr: Translator, reward: Reward | None) -> s
 # The ledger -----------------------------------------------------------------------------------
 
 
-def ledger_rows(services: Services, tr: Translator, lines: list[LedgerLine]) -> list[list[str]]:
-    """The ledger as rows of text: the header, then one row per reward."""
+def ledger_rows(
+    services: Services,
+    tr: Translator,
+    lines: list[LedgerLine],
+    reporters: dict[int, ReporterContact],
+) -> list[list[str]]:
+    """The ledger as rows of text: the header, then one row per reward, naming the real-name
+    reporters of the rewards paid out (``reporters``, by case: bot/identity.py)."""
     _ = tr.gettext
     show = cards(services)
     policy = services.city.reward
@@ -278,7 +284,13 @@ def ledger_rows(services: Services, tr: Translator, lines: list[LedgerLine]) -> 
     ]
     for line in lines:
         reward = line.reward
-        anonymous = line.anonymous or not line.reporter_name
+        contact = reporters.get(reward.case_id)
+        if line.anonymous:
+            who, phone = _("anonymous"), ""
+        elif contact is None:
+            who, phone = _("real name, shown once the reward is approved"), ""
+        else:
+            who, phone = safe_text(contact.name), safe_text(contact.phone)
         rows.append(
             [
                 line.number,
@@ -296,8 +308,8 @@ def ledger_rows(services: Services, tr: Translator, lines: list[LedgerLine]) -> 
                 show.time(reward.approved_at) if reward.approved_at else "",
                 show.date(reward.expires_at) if reward.expires_at else "",
                 show.time(reward.paid_at) if reward.paid_at else "",
-                _("anonymous") if anonymous else safe_text(line.reporter_name),
-                "" if anonymous else safe_text(line.reporter_phone),
+                who,
+                phone,
             ]
         )
     return rows

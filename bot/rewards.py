@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from bot import review
+from bot import identity, review
 from bot.accounts import Account
 from bot.cards import cards
 from bot.city import RewardPolicy
@@ -168,7 +168,8 @@ async def facts_of(
     session: Session, services: Services, case: Case, now: dt.datetime, outcome: Outcome
 ) -> Facts:
     """The facts of a case's reward: its outcome, and what is known of its reporter."""
-    memberships = await session.users.memberships(case.reporter_id)
+    reporter = await session.reporters.account(case.id)
+    memberships = await session.users.memberships(reporter) if reporter is not None else []
     contact = case.enterprise_id is not None and any(
         m.role is Role.ENTERPRISE and m.enterprise_id == case.enterprise_id for m in memberships
     )
@@ -181,7 +182,9 @@ async def facts_of(
         first_reporter=True,
         enterprise_contact=contact,
         self_reported=case.self_reported,
-        paid_this_month=await session.rewards.committed_ordinary(case.reporter_id, since, until),
+        paid_this_month=(
+            await session.rewards.committed_ordinary(reporter, since, until) if reporter else 0
+        ),
     )
 
 
@@ -191,6 +194,8 @@ async def should_ask(services: Services, case: Case) -> bool:
     if not policy.enabled or case.self_reported:
         return False
     read = services.db.read
+    if await read.reporters.account(case.id) is None:
+        return False  # a partner channel's reporter has no account to claim a reward with
     if await read.rewards.for_case(case.id) is not None:
         return False  # closed before, reopened by its reporter: the first outcome stands
     facts = await facts_of(read, services, case, services.clock.now(), Outcome(genuine=True))
@@ -214,10 +219,11 @@ async def close_case(
             reward = await record_outcome(services, notifier, actor, case, outcome)
             if reward is not None:
                 recorded.append(reward)
-                if not reward.genuine:
-                    await review.offer_after_not_genuine(notifier, case, f"ev:{event}:rv")
+            if not outcome.genuine:
+                await review.offer_after_not_genuine(notifier, case, f"ev:{event}:rv")
 
-    case = await close(services, actor, case_id, version, also=record)
+    genuine = outcome is None or outcome.genuine
+    case = await close(services, actor, case_id, version, genuine=genuine, also=record)
     return case, (recorded[0] if recorded else None)
 
 
@@ -226,7 +232,8 @@ async def record_outcome(
 ) -> Reward | None:
     """Store the proposal (or that there is none) and put a proposal before the supervisors."""
     policy, tx, now = services.city.reward, notifier.tx, notifier.now
-    if not policy.enabled or case.self_reported:
+    reporter = await tx.reporters.account(case.id)
+    if not policy.enabled or case.self_reported or reporter is None:
         return None
     fine = outcome.fine if outcome.fine else None
     facts = await facts_of(tx, services, case, now, Outcome(outcome.genuine, fine))
@@ -234,7 +241,7 @@ async def record_outcome(
     status = RewardStatus.PROPOSED if proposal.amount else RewardStatus.NONE
     added = await tx.rewards.add(
         case_id=case.id,
-        reporter_id=case.reporter_id,
+        reporter_id=reporter,
         level=case.level,
         genuine=outcome.genuine,
         fine=fine,
@@ -457,6 +464,19 @@ def to_csv(rows: list[list[str]]) -> bytes:
 
 
 async def ledger_csv(services: Services, actor: Account, tr: Translator) -> bytes:
+    """The reward ledger as a file, for the payout: it names the real-name reporters of the
+    rewards approved or paid, and the audit log records that this supervisor was shown them."""
     lines = await ledger(services, actor)
-    rows = ledger_rows(services, tr, lines)
+    payable = (RewardStatus.APPROVED, RewardStatus.PAID)
+    reporters = await identity.for_payout(
+        services,
+        actor,
+        [
+            identity.Payable(
+                line.reward.case_id, line.department, line.anonymous, line.reward.status in payable
+            )
+            for line in lines
+        ],
+    )
+    rows = ledger_rows(services, tr, lines, reporters)
     return await asyncio.to_thread(to_csv, rows)

@@ -13,7 +13,7 @@ from bot.pending import expect_once, owed
 from bot.reports import StaleButton
 from bot.services import Services
 from bot.verification import check_reopenable
-from bot.visibility import Audience, citizen_audience, photo_kinds
+from bot.visibility import Audience, photo_kinds
 from bot.vocabulary.lifecycle import Status
 from bot.vocabulary.models import Case, CaseEvent, CaseSummary, PendingInput, Question
 
@@ -65,7 +65,8 @@ async def _view(services: Services, user_id: int, case: Case | None) -> CaseView
     read = services.db.read.cases
     if case is None or not await read.is_participant(case.id, user_id):
         return None
-    audience = citizen_audience(case.reporter_id, user_id)
+    reporter = await services.db.read.reporters.is_reporter(case.id, user_id)
+    audience = Audience.REPORTER if reporter else Audience.FOLLOWER
     photos = 0
     for kind in photo_kinds(audience):
         photos += len(await read.photo_hashes(case.id, kind))
@@ -88,8 +89,9 @@ async def closed_case(services: Services, actor: Account, case_id: int) -> Case:
     Raises StaleButton for a case that is not theirs, AlreadyVerified once it is no longer
     closed (they answered, or the department moved on).
     """
-    case = await services.db.read.cases.get(case_id)
-    if case is None or case.reporter_id != actor.id:
+    read = services.db.read
+    case = await read.cases.get(case_id)
+    if case is None or not await read.reporters.is_reporter(case.id, actor.id):
         raise StaleButton()
     if case.status is not Status.CLOSED:
         raise AlreadyVerified()
@@ -116,8 +118,13 @@ async def owed_reopen(services: Services, user_id: int, case_id: int) -> Pending
     """
     pending = await owed(services, user_id, NOT_FIXED)
     if pending is None or case_id is None or pending.case_id != case_id:
-        case = await services.db.read.cases.get(case_id)
-        if case is not None and case.reporter_id == user_id and case.status is not Status.CLOSED:
+        read = services.db.read
+        case = await read.cases.get(case_id)
+        if (
+            case is not None
+            and case.status is not Status.CLOSED
+            and await read.reporters.is_reporter(case.id, user_id)
+        ):
             raise AlreadyVerified()
         raise StaleButton()
     return pending

@@ -114,8 +114,9 @@ async def merge(
         ):
             raise MergeTargetInvalid(number=html.escape(number))
         now = services.clock.now()
+        target_reporter = await tx.reporters.account(target.id)
         for user_id in await tx.cases.participants(case.id):
-            if user_id != target.reporter_id:
+            if user_id != target_reporter:
                 await tx.cases.add_follower(target.id, user_id, now)
 
         async def announce(n: Notifier, updated: Case, event: int) -> None:

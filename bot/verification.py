@@ -31,31 +31,39 @@ async def close(
     case_id: int,
     version: int,
     *,
+    genuine: bool = True,
     also: CloseHook | None = None,
 ) -> Case:
     """Verify the fix and close the case (销号); ``also`` adds to the same transaction (the
-    reward outcome, bot/rewards.py), so a closing and what it records are all or nothing."""
+    reward outcome, bot/rewards.py), so a closing and what it records are all or nothing.
+
+    A report found not genuine (不属实, ``genuine`` False) is not "fixed": its reporter is
+    neither asked whether the hazard is gone nor thanked for a fix; ``also`` tells them."""
     now = services.clock.now()
 
     async def change(tx: Session, case: Case) -> Change:
         # The reporter is asked once; closing again after "not fixed" just tells them.
-        ask = not case.verify_asked and not case.self_reported
+        ask = not case.verify_asked and not case.self_reported and genuine
 
         async def announce(n: Notifier, updated: Case, event: int) -> None:
             closed = notices.closed(updated)
             await n.enterprise(updated, f"ev:{event}", closed)
-            if ask:
+            reporter = await n.tx.reporters.account(updated.id)
+            if reporter is None or updated.self_reported or not genuine:
+                pass
+            elif ask:
                 question = notices.closed_question(updated)
-                await n.user(updated.reporter_id, f"ev:{event}", question, quiet=True)
-            elif not updated.self_reported:
-                await n.user(updated.reporter_id, f"ev:{event}", closed, quiet=True)
+                await n.user(reporter, f"ev:{event}", question, quiet=True)
+            else:
+                await n.user(reporter, f"ev:{event}", closed, quiet=True)
             if not updated.self_reported:
                 for follower in await n.tx.cases.followers(updated.id):
                     await n.user(follower, f"ev:{event}", closed, quiet=True)
             if also is not None:
                 await also(n, updated, event)
 
-        return Change({"closed_at": now, "verify_asked": True}, announce=announce)
+        asked = case.verify_asked or ask
+        return Change({"closed_at": now, "verify_asked": asked}, announce=announce)
 
     return await transition(
         services, actor, case_id, version, Action.CLOSE, is_case_officer, change
@@ -110,8 +118,10 @@ async def reopen(
     now = services.clock.now()
     text = check_reason(note) if note else None
 
+    reporter = await services.db.read.reporters.account(case_id)  # never changes
+
     def may(account: Account, case: Case) -> bool:
-        return account.id == case.reporter_id
+        return reporter is not None and account.id == reporter
 
     async def change(tx: Session, case: Case) -> Change:
         check_reopenable(services, case)

@@ -11,7 +11,8 @@ too. So:
 - a citizen following a case someone else reported sees its category, district, status and the
   department's public notes, nothing of the reporter's;
 - a supervisor reads that the reporter answered a question, and when, not the answer;
-- the officers of the case see it all (the reporter's name only when they chose real name).
+- the officers of the case see it all; who reported it (only when they chose real name) is
+  shown on request, through bot/identity.py, which logs every time.
 """
 
 from __future__ import annotations
@@ -213,8 +214,3 @@ def history(audience: Audience, events: list[CaseEvent], viewer: int | None = No
         note = event.note if event.kind in NOTES_SHOWN[audience] else None
         entries.append(Entry(event.at, what, translate, note, event.kind in retold))
     return entries
-
-
-def citizen_audience(reporter_id: int, user_id: int) -> Audience:
-    """How a participant of a case reads it: its reporter, or a follower."""
-    return Audience.REPORTER if reporter_id == user_id else Audience.FOLLOWER

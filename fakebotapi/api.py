@@ -602,6 +602,15 @@ class FakeBotAPI:
             message = self._user_messages.get((chat_id, message_id))
             return _copy(message) if message else None
 
+    def typed_in(self, chat_id: int) -> list[str]:
+        """The texts and captions users sent in a chat (those not deleted), in no set order."""
+        with self._lock:
+            return [
+                str(message.get("text") or message.get("caption") or "")
+                for (chat, _id), message in self._user_messages.items()
+                if chat == chat_id
+            ]
+
     def messages_to(self, chat_id: int) -> list[SentMessage]:
         """All messages the bot sent to a chat, in order (edits applied in place)."""
         with self._lock:

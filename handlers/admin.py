@@ -19,7 +19,7 @@ from bot.invites import InviteSpec
 from bot.tg.app import set_chat_commands
 from bot.tg.context import Context
 from bot.tg.keyboards import keyboard
-from bot.vocabulary.models import Enterprise, Membership
+from bot.vocabulary.models import Enterprise
 from bot.vocabulary.roles import INVITABLE, Role
 from handlers.common import answer, refused, role_name
 
@@ -200,19 +200,10 @@ async def invite(update: Update, context: Context) -> None:
 # /members --------------------------------------------------------------------------------------
 
 
-def who(membership: Membership) -> str:
-    """The member as they go by in Telegram (their id, for those who joined before names were
-    kept); plain text."""
-    name = membership.name or ""
-    if membership.username:
-        name = f"{name} (@{membership.username})" if name else f"@{membership.username}"
-    return name or str(membership.user_id)
-
-
 def describe(context: Context, member: members.Member) -> str:
     """One membership as HTML: who, role, where."""
     membership = member.membership
-    parts = [f"<b>{html.escape(who(membership))}</b>"]
+    parts = [f"<b>{html.escape(members.member_name(membership))}</b>"]
     parts.append(html.escape(role_name(context, membership.role)))
     if membership.department:
         parts.append(html.escape(department_name(context, membership.department)))
@@ -242,7 +233,7 @@ async def members_page(context: Context, offset: int) -> tuple[str, InlineKeyboa
     buttons = []
     for number, member in enumerate(page.members, start=page.offset + 1):
         lines.append(f"{number}. {describe(context, member)}")
-        name = f"{number}. {short_name(who(member.membership))}"
+        name = f"{number}. {short_name(members.member_name(member.membership))}"
         label = _("Remove {member}").format(member=name)
         buttons.append(button(label, Space.ADMIN, REMOVE, member.membership.id))
     rows = [buttons[i : i + 4] for i in range(0, len(buttons), 4)]

@@ -22,6 +22,7 @@ from bot import (
     confirm,
     corrections,
     dates,
+    identity,
     orders,
     permissions,
     questions,
@@ -54,6 +55,7 @@ from handlers.staff import (
     FROM_QUEUE,
     Rows,
     case_line,
+    identity_log,
     legend,
     numbers,
     page_data,
@@ -957,6 +959,23 @@ async def recategorize(update: Update, context: Context, case: Case, args: tuple
     )
 
 
+async def reporter(update: Update, context: Context, case: Case, args: tuple[str, ...]) -> None:
+    """Tell an officer of a real-name case who reported it, in their private chat (a card may
+    be pressed in the department's group); the look is logged."""
+    _ = context.gettext
+    contact = await identity.for_officer(context.services, context.account, case.id)
+    parts = [part for part in (contact.name, contact.phone, contact.email) if part]
+    text = _("Case {number} was reported by: {who}").format(
+        number=case.number, who=html.escape(", ".join(parts) or "—")
+    )
+    text += "\n" + _(
+        "Your look is in the case's log. Never tell the enterprise or anyone outside the case "
+        "who reported it."
+    )
+    await answer(update)
+    await context.bot.send_message(context.account.id, text)
+
+
 async def open_file(update: Update, context: Context, case: Case, args: tuple[str, ...]) -> None:
     """Send a case chosen from a search's list, with its history (the list stays)."""
     found = await casefile.case_file(context.services, context.account, case.number)
@@ -966,7 +985,7 @@ async def open_file(update: Update, context: Context, case: Case, args: tuple[st
 
 CaseAction = Callable[[Update, Context, Case, tuple[str, ...]], Awaitable[None]]
 # Looking at a case needs only the right to see it; everything else is an officer's.
-VIEW_ACTIONS = frozenset({"open", "pho", "file"})
+VIEW_ACTIONS = frozenset({"open", "pho", "file", "who"})
 OFFICER_ACTIONS: dict[str, CaseAction] = {
     "open": open_case,
     "acc": accept,
@@ -986,6 +1005,7 @@ OFFICER_ACTIONS: dict[str, CaseAction] = {
     "exy": extension_yes,
     "exn": extension_no,
     "pho": photos,
+    "who": reporter,
     "rea": reassign,
     "rdl": redate,
     "rct": recategorize,
@@ -1606,12 +1626,15 @@ async def send_case_file(context: Context, found: casefile.CaseFile) -> None:
     view = found.view
     case = view.case
     card = render_card(context, view)
-    room = MAX_TEXT - len(card.text) - 2
+    reads = "" if found.identity_reads is None else identity_log(context, found.identity_reads)
+    room = MAX_TEXT - len(card.text) - len(reads) - 4
     text = (
         card.text
         + "\n\n"
         + cards(context.services).timeline(context.tr, found.events, view.audience, room)
     )
+    if reads:
+        text += "\n\n" + reads
     buttons = list(card.buttons)
     if view.audience is not Audience.ENTERPRISE or case.status is Status.ASSIGNED:
         buttons.append([case_buttons.photos_button(context.tr, case)])

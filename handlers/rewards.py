@@ -311,7 +311,8 @@ async def rewards_command(update: Update, context: Context) -> None:
 
 
 async def ledger_command(update: Update, context: Context) -> None:
-    """Send the reward ledger (CSV, UTF-8 with BOM), the only place with reporters' identity."""
+    """Send the reward ledger (CSV, UTF-8 with BOM): for the payout it names the real-name
+    reporters of approved rewards, and each one shown is logged (bot/identity.py)."""
     _ = context.gettext
     message = update.effective_message
     assert message is not None

@@ -13,10 +13,11 @@ import html
 from collections.abc import Sequence
 from typing import cast
 
-from bot import case_buttons, reward_notices
+from bot import case_buttons, identity, members, reward_notices
 from bot.buttons import Pressed, Space, decode, encode
 from bot.cards import COLOUR_LABELS, Audience, Outgoing, cards, shorten
 from bot.casefile import StaffView, staff_view
+from bot.i18n import N_
 from bot.labels import STATUS_LABELS
 from bot.tg.context import Context
 from bot.tg.photos import send_stored
@@ -48,6 +49,7 @@ def render_card(context: Context, view: StaffView) -> Outgoing:
     buttons: Rows = []
     if audience is Audience.OFFICER:
         buttons = case_buttons.officer_buttons(context.tr, case)
+        buttons += case_buttons.reporter_rows(context.tr, case)
     elif audience is Audience.ENTERPRISE and case.status is Status.ASSIGNED:
         buttons = case_buttons.enterprise_buttons(context.tr, case)
     return Outgoing(text, buttons)
@@ -165,6 +167,38 @@ def legend(context: Context, cases: Sequence[Case], now: dt.datetime) -> str | N
     }
     seen = {mark for case in cases for mark in marks(case, now)}
     return " · ".join(text for mark, text in meaning.items() if mark in seen) or None
+
+
+# Who was shown the reporter (bot/identity.py) ----------------------------------------------------
+
+# The newest entries of a case's identity log that are shown (/case, /identitylog).
+LOGGED_SHOWN = 10
+PURPOSES = {
+    identity.IdentityPurpose.CASE: N_("an officer of the case"),
+    identity.IdentityPurpose.PAYOUT: N_("the reward payout"),
+}
+
+
+def identity_log(context: Context, reads: list[identity.Reader]) -> str:
+    """Who was shown a case's reporter, when and why (for its supervisors and the admins)."""
+    _ = context.gettext
+    if not reads:
+        return _("Nobody has been shown who reported it.")
+    show = cards(context.services)
+    lines = [_("Shown who reported it:")]
+    if len(reads) > LOGGED_SHOWN:
+        left_out = len(reads) - LOGGED_SHOWN
+        lines.append(
+            context.ngettext(
+                "… {n} earlier look, not shown", "… {n} earlier looks, not shown", left_out
+            ).format(n=left_out)
+        )
+    for entry in reads[-LOGGED_SHOWN:]:
+        who = members.member_name(entry.member) if entry.member else _("a former staff member")
+        lines.append(
+            f"{show.time(entry.read.at)} · {html.escape(who)} · {_(PURPOSES[entry.read.purpose])}"
+        )
+    return "\n".join(lines)
 
 
 # Photos ----------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot import charts, ledger, notices, review, stats, stats_report
+from bot import charts, identity, ledger, notices, review, stats, stats_report
 from bot.buttons import Space, case_data, decode, decode_case, pattern
 from bot.cards import cards
 from bot.errors import NotAllowed, ShaoziError
@@ -25,7 +25,7 @@ from bot.tg.context import Context
 from bot.tg.keyboards import keyboard
 from bot.vocabulary.models import ReviewDecision
 from handlers.common import answer
-from handlers.staff import FROM_OVERDUE, Rows, page_data, page_numbers
+from handlers.staff import FROM_OVERDUE, Rows, identity_log, page_data, page_numbers
 
 # Telegram lets a bot upload documents up to 50 MB.
 MAX_DOCUMENT = 50 * 1024 * 1024
@@ -55,6 +55,34 @@ async def stats_command(update: Update, context: Context) -> None:
         return
     png = await asyncio.to_thread(charts.render, chart)
     await context.bot.send_photo(context.account.id, png)
+
+
+# /identitylog -----------------------------------------------------------------------------------
+
+
+async def identity_log_command(update: Update, context: Context) -> None:
+    """Show who was shown a case's reporter, when and why: to its supervisors and the admins."""
+    _ = context.gettext
+    if not context.args:
+        await context.bot.send_message(
+            context.account.id, _("Send /identitylog followed by a case number.")
+        )
+        return
+    try:
+        case, reads = await identity.audit_log_of(
+            context.services, context.account, " ".join(context.args)
+        )
+    except ShaoziError as exc:
+        await context.bot.send_message(context.account.id, exc.render(_))
+        return
+    head = _("Case <b>{number}</b>: who was shown its reporter").format(number=case.number)
+    if not case.named:
+        body = _("The reporter did not give their name: nobody can be shown who it is.")
+        if reads:  # a look that was logged is never left out
+            body += "\n" + identity_log(context, reads)
+    else:
+        body = identity_log(context, reads)
+    await context.bot.send_message(context.account.id, head + "\n" + body)
 
 
 # /overdue ------------------------------------------------------------------------------------
@@ -188,6 +216,7 @@ def handlers() -> list[BaseHandler[Update, Context, object]]:
     return [
         CommandHandler("stats", stats_command, private),
         CommandHandler("overdue", overdue_command, private),
+        CommandHandler("identitylog", identity_log_command, private),
         CommandHandler("export", export_command, private),
         CallbackQueryHandler(on_page, pattern=pattern(Space.OVERDUE)),
         CallbackQueryHandler(on_review_decision, pattern=pattern(Space.REVIEW, *DECISIONS)),

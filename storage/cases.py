@@ -16,6 +16,11 @@ from storage.stats import _scope
 
 _FINAL = tuple(s.value for s in FINAL)
 _NOT_FINAL = f"status NOT IN ({', '.join('?' * len(_FINAL))})"
+# A followed case (case_followers f) the user did not report themselves.
+_NOT_REPORTED_BY = (
+    "NOT EXISTS (SELECT 1 FROM case_reporters r"
+    " WHERE r.case_id = f.case_id AND r.user_id = f.user_id)"
+)
 
 
 class CaseRepo:
@@ -120,7 +125,7 @@ class CaseRepo:
     async def is_participant(self, case_id: int, user_id: int) -> bool:
         """The reporter, or a co-reporter who follows the case."""
         value = await self.sql.fetch_value(
-            "SELECT 1 FROM cases WHERE id = ? AND reporter_id = ?"
+            "SELECT 1 FROM case_reporters WHERE case_id = ? AND user_id = ?"
             " UNION ALL SELECT 1 FROM case_followers WHERE case_id = ? AND user_id = ?",
             (case_id, user_id, case_id, user_id),
         )
@@ -135,7 +140,7 @@ class CaseRepo:
 
     async def count_reported_since(self, user_id: int, since: dt.datetime) -> int:
         value = await self.sql.fetch_value(
-            "SELECT COUNT(*) FROM cases WHERE reporter_id = ? AND created_at >= ?",
+            "SELECT COUNT(*) FROM case_reporters WHERE user_id = ? AND created_at >= ?",
             (user_id, to_db(since)),
         )
         return int(value)
@@ -144,12 +149,13 @@ class CaseRepo:
         """Cases the user reported or follows, newest first; a followed case is dated by when
         the user began to follow it (the day of someone else's report is theirs)."""
         rows = await self.sql.fetch_all(
-            "SELECT id, number, category, status, created_at, 0 AS following"
-            "  FROM cases WHERE reporter_id = :user"
+            "SELECT c.id AS id, c.number AS number, c.category AS category, c.status AS status,"
+            " c.created_at AS created_at, 0 AS following"
+            "  FROM case_reporters r JOIN cases c ON c.id = r.case_id WHERE r.user_id = :user"
             " UNION ALL"
             " SELECT c.id, c.number, c.category, c.status, f.created_at, 1"
             "  FROM case_followers f JOIN cases c ON c.id = f.case_id"
-            "  WHERE f.user_id = :user AND c.reporter_id != :user"
+            f"  WHERE f.user_id = :user AND {_NOT_REPORTED_BY}"
             " ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset",
             {"user": user_id, "limit": limit, "offset": offset},
         )
@@ -157,9 +163,9 @@ class CaseRepo:
 
     async def count_for_user(self, user_id: int) -> int:
         value = await self.sql.fetch_value(
-            "SELECT (SELECT COUNT(*) FROM cases WHERE reporter_id = :user)"
-            " + (SELECT COUNT(*) FROM case_followers f JOIN cases c ON c.id = f.case_id"
-            "    WHERE f.user_id = :user AND c.reporter_id != :user)",
+            "SELECT (SELECT COUNT(*) FROM case_reporters WHERE user_id = :user)"
+            " + (SELECT COUNT(*) FROM case_followers f"
+            f"    WHERE f.user_id = :user AND {_NOT_REPORTED_BY})",
             {"user": user_id},
         )
         return int(value)
@@ -244,13 +250,11 @@ class CaseRepo:
 
     async def participants(self, case_id: int) -> list[int]:
         """The reporter first, then the co-reporters who follow the case."""
-        case = await self.get(case_id)
-        if case is None:
-            return []
-        return [
-            case.reporter_id,
-            *[u for u in await self.followers(case_id) if u != case.reporter_id],
-        ]
+        value = await self.sql.fetch_value(
+            "SELECT user_id FROM case_reporters WHERE case_id = ?", (case_id,)
+        )
+        reporter = [] if value is None else [int(value)]
+        return [*reporter, *[u for u in await self.followers(case_id) if u not in reporter]]
 
     async def department_queue(self, department: str) -> list[Case]:
         """Cases waiting on the department's action: triage, assignment, verification,

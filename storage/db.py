@@ -28,6 +28,7 @@ from storage.outbox import OutboxRepo
 from storage.photos import PhotoRepo
 from storage.questions import QuestionRepo
 from storage.reminders import ReminderRepo
+from storage.reporters import ReporterRepo
 from storage.reviews import ReviewRepo
 from storage.rewards import RewardRepo
 from storage.stats import StatsRepo
@@ -131,6 +132,10 @@ class Session:
     @cached_property
     def reviews(self) -> ReviewRepo:
         return ReviewRepo(self._sql)
+
+    @cached_property
+    def reporters(self) -> ReporterRepo:
+        return ReporterRepo(self._sql)
 
 
 def _open_inline(path: Path, *, readonly: bool) -> sqlite3.Connection:

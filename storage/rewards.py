@@ -59,7 +59,8 @@ class Reward(BaseModel):
 
 
 class LedgerLine(BaseModel):
-    """A reward with what the ledger shows of its case, the reporter's identity included."""
+    """A reward with what the ledger shows of its case (whether its reporter chose real name;
+    who it is, bot/identity.py gives the payout)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -68,13 +69,11 @@ class LedgerLine(BaseModel):
     department: str
     category: str
     anonymous: bool
-    reporter_name: str | None
-    reporter_phone: str | None
 
 
 _LEDGER = (
     "SELECT r.*, c.number AS c_number, c.department AS c_department, c.category AS c_category,"
-    " c.anonymous AS c_anonymous, c.reporter_name AS c_name, c.reporter_phone AS c_phone"
+    " c.anonymous AS c_anonymous"
     " FROM rewards r JOIN cases c ON c.id = r.case_id"
 )
 
@@ -253,8 +252,6 @@ class RewardRepo:
                     department=case["c_department"],
                     category=case["c_category"],
                     anonymous=bool(case["c_anonymous"]),
-                    reporter_name=case["c_name"],
-                    reporter_phone=case["c_phone"],
                 )
             )
         return lines

@@ -22,10 +22,11 @@ CASE_ACTIONS = (
     "rej:not_hazard:y", "rej:other:y", "cls:y", "cls:g0", "cls:g0:y", "cls:g1:nf:y",
     "cls:g1:5000:y", "rea", "rea:{ent}", "rdl", "rdl:7", "rdl:other", "rct", "rct:gas", "file",
     "ordt:{ent}:0:1", "ordw:{ent}:0", "ordp:{ent}:1:0", "ordd:{ent}:0:0:7", "ordo:{ent}:0:0",
+    "who",
 )  # fmt: skip
 COMMANDS = (
     "/queue", "/case {number}", "/tasks", "/status {number}", "/my", "/members", "/invite admin",
-    "/enterprises", "/addenterprise X | 91350100M000100Y43", "/report",
+    "/enterprises", "/addenterprise X | 91350100M000100Y43", "/report", "/identitylog {number}",
 )  # fmt: skip
 
 

@@ -55,6 +55,20 @@ async def test_the_check_catches_a_leak(bot: Bot) -> None:
     bot.api.sent.pop()  # leave the fixture's own check a clean transcript
 
 
+async def test_the_check_catches_an_identity_shown_without_its_log(bot: Bot) -> None:
+    # Staff are not checked for the reporter's traces, but their identity reaches nobody
+    # unlogged: not the officers of another department, not the case's own officers either.
+    await a_case_from_report_to_closing(bot)
+    housing = tables.value(
+        bot.db, "SELECT user_id FROM memberships WHERE role = 'officer' AND department = 'housing'"
+    )
+    assert bot.app is not None
+    await bot.app.bot.send_message(housing, "Call 13912345678 about it.")
+    with pytest.raises(AssertionError, match=r"13912345678' reached .* unlogged"):
+        await check_confidentiality(bot)
+    bot.api.sent.pop()
+
+
 async def ordered_at_night(bot: Bot) -> tuple[int, int, str]:
     """A real-name report at 22:10 with two photos, followed by a neighbour, ordered the next
     morning with the second photo left out; the contact's and the follower's ids, the number."""

@@ -327,7 +327,7 @@ async def test_a_category_of_the_same_department_keeps_the_case_where_it_is(bot:
     assert (moved.category, moved.department) == ("crowded_venues", "fire")
     await bot.drain()
     assert len(contact.transcript) == mark_e
-    said = [m.plain for m in bot.api.messages_to(case.reporter_id)]
+    said = [m.plain for m in bot.api.messages_to(tables.reporter_of(bot.db, case.id)["user_id"])]
     assert said[-1] == (
         f"The category of your report {case.number} was corrected to Crowded venues, small "
         "premises."

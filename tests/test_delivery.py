@@ -360,7 +360,7 @@ async def test_a_new_case_is_one_message_to_the_officer(bot: Bot) -> None:
     assert card.method == "sendPhoto"
     assert not has_metadata(card.photo or b"")
     assert f"New report {number}" in card.plain
-    assert "Reporter: Chen Jing, 13912345678" in card.plain
+    assert "Reporter: real name (👤 shows who; every look is logged)" in card.plain
     assert map_points(card) == [LAOCHENG]  # the place: a tap opens the map
     for label in ("Accept", "Reject", "Transfer", "Duplicate", "Ask the reporter"):
         assert card.has_button(label)

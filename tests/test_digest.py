@@ -9,6 +9,7 @@ from typing import Any
 from bot.digest import sweep_digest
 from bot.invites import InviteSpec, create_invite
 from bot.vocabulary.lifecycle import Status
+from bot.vocabulary.models import NewReporter
 from bot.vocabulary.roles import Role
 from fakebotapi import FakeUser
 from storage.db import to_db
@@ -35,7 +36,6 @@ async def add_case(
 ) -> None:
     values: dict[str, Any] = {
         "number": f"YH-{created.astimezone(SHANGHAI):%Y%m%d}-{next(NUMBERS):04d}",
-        "reporter_id": reporter,
         "category": "other",
         "description": "A hazard of the test week.",
         "anonymous": 1,
@@ -46,7 +46,8 @@ async def add_case(
     }
     values.update({k: to_db(v) for k, v in times.items()})
     async with bot.db.transaction() as tx:
-        await tx.cases.insert(values)
+        case_id = await tx.cases.insert(values)
+        await tx.reporters.add(case_id, NewReporter(user_id=reporter), created)
 
 
 async def known_week(bot: Bot) -> None:

@@ -97,7 +97,9 @@ async def test_anonymous_report_in_simplified_chinese(bot: Bot) -> None:
     assert case is not None
     assert case.status is Status.SUBMITTED
     assert case.anonymous
-    assert case.reporter_name is None
+    reporter = tables.reporter_of(bot.db, case.id)
+    assert (reporter["user_id"], reporter["name"], reporter["phone"]) == (user.user_id, None, None)
+    assert reporter["channel"] == "telegram"
     assert case.district == "laocheng"
     assert case.department == "fire"
     events = await bot.db.read.cases.events(case.id)
@@ -124,8 +126,9 @@ async def test_real_name_report_in_english(bot: Bot) -> None:
     case = await bot.db.read.cases.by_number(case_number(user.last.plain))
     assert case is not None
     assert not case.anonymous
-    assert case.reporter_name == "Zhang San"
-    assert case.reporter_phone == "13800138000"
+    reporter = tables.reporter_of(bot.db, case.id)
+    assert (reporter["name"], reporter["phone"]) == ("Zhang San", "13800138000")
+    assert reporter["user_id"] == user.user_id
 
 
 async def test_button_steps_move_on_in_one_message_that_ends_as_the_receipt(bot: Bot) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from bot import rectification, review, rewards
+from bot.i18n import Language
 from bot.invites import InviteSpec
 from bot.vocabulary.grading import Colour
 from bot.vocabulary.lifecycle import Level, Status
@@ -20,6 +21,7 @@ from tests.support.people import account, member, staff
 from tests.support.races import no_apology
 
 LANGUAGE_BUTTONS = {"zh-hans": "简体中文", "zh-hant": "繁體中文", "en": "English"}
+CATALOGUES = {"zh-hans": Language.ZH_HANS, "zh-hant": Language.ZH_HANT, "en": Language.EN}
 REASON = "The exit is still chained every night; the staff use it as a store room."
 
 # What the reporter and the supervisor read, in each language.
@@ -201,6 +203,28 @@ async def test_a_report_found_not_genuine_is_reviewed_and_upheld(bot: Bot, langu
     no_apology(bot, citizen, supervisor)
 
 
+@pytest.mark.parametrize("language", ["zh-hans", "zh-hant", "en"])
+async def test_a_report_found_not_genuine_is_not_asked_whether_the_hazard_is_gone(
+    bot: Bot, language: str
+) -> None:
+    """Not genuine (不属实) is no fix: its reporter is told so, never thanked for a fix nor asked
+    whether the hazard is really gone."""
+    _officer, _contact, citizen, number = await closed_not_genuine(bot, language)
+    mark = len(citizen.transcript) - 1
+    await bot.drain()
+    told = since(citizen, mark)
+    assert WORDS[language]["not genuine"] in texts(told)
+    tr = bot.services.catalogs.translator(CATALOGUES[language])
+    question = tr.gettext(
+        "Your report {number} was fixed, checked by the department and closed (销号). "
+        "Thank you! Is the hazard really gone?"
+    ).format(number=number)
+    fixed = tr.gettext("Case {number} was verified as fixed and closed (销号). Thank you.")
+    assert question not in texts(told)
+    assert fixed.format(number=number) not in texts(told)
+    assert not any(m.has_button(tr.gettext("👍 Yes, it is fixed")) for m in citizen.transcript)
+
+
 async def test_a_case_reopened_on_review_starts_again(bot: Bot) -> None:
     """Reopened, a case found not genuine loses its deadline, its enterprise and the outcome
     recorded at its closing: the next closing asks again whether the report was genuine."""
@@ -230,6 +254,25 @@ async def test_a_case_reopened_on_review_starts_again(bot: Bot) -> None:
         await review.start(bot.services, reporter, case.id)
     await officer.send(f"/case {number}")
     assert "The reporter asked for a review (复核)" in officer.last.plain
+
+    # Closed again, genuine this time: now the reporter is asked whether it is really gone.
+    enterprise_id = (await bot.db.read.enterprises.search("Golden Dragon"))[0].id
+    again = await accepted_and_ordered(
+        bot, officer, number, enterprise_id, colour=Colour.ORANGE, days=7, level=Level.MAJOR
+    )
+    contact_account = await account(bot, contact)
+    again = await plan_if_owed(bot, contact_account, again)
+    again = await rectification.submit_fix(bot.services, contact_account, again.id, [], "Done.")
+    mark = len(citizen.transcript)
+    await rewards.close_case(
+        bot.services,
+        await account(bot, officer),
+        again.id,
+        again.version,
+        rewards.Outcome(genuine=True),
+    )
+    await bot.drain()
+    assert "Is the hazard really gone?" in texts(since(citizen, mark))
 
 
 async def test_only_the_reporter_may_ask_and_only_what_was_turned_down(bot: Bot) -> None:

@@ -258,6 +258,12 @@ class City:
         return reward
 
 
+async def case_of(bot: Bot, number: str) -> Case:
+    case = await bot.db.read.cases.by_number(number)
+    assert case is not None
+    return case
+
+
 def proposal_for(user: FakeUser, number: str) -> SentMessage:
     return next(
         m for m in reversed(user.transcript) if f"Reward proposal for case {number}" in m.plain
@@ -696,6 +702,13 @@ async def test_the_ledger_names_only_real_name_reporters(bot: Bot) -> None:
     # The proposal of the real-name report does not name its reporter either.
     assert "Chen Jing" not in proposal_for(city.supervisor, known).plain
     assert "13912345678" not in proposal_for(city.supervisor, known).plain
+    # Awaiting approval, no money goes to the reporter: the ledger names nobody yet.
+    await city.supervisor.send("/rewardledger")
+    early = city.supervisor.last.document or b""
+    assert "Chen Jing" not in early.decode("utf-8-sig")
+    assert "real name, shown once the reward is approved" in early.decode("utf-8-sig")
+    known_id = (await case_of(bot, known)).id
+    assert tables.identity_reads(bot.db, known_id) == []
     await city.supervisor.press("Approve", message=proposal_for(city.supervisor, known))
 
     await city.supervisor.send("/rewards")
@@ -720,6 +733,9 @@ async def test_the_ledger_names_only_real_name_reporters(bot: Bot) -> None:
     assert set(lines) == {hidden, known}
     assert (lines[known]["Reporter"], lines[known]["Phone"]) == ("Chen Jing", "13912345678")
     assert (lines[hidden]["Reporter"], lines[hidden]["Phone"]) == ("anonymous", "")
+    # The payout's look at the reporter is in the case's audit log; the anonymous one has none.
+    assert tables.identity_reads(bot.db, known_id) == [(city.supervisor.user_id, "payout")]
+    assert tables.identity_reads(bot.db, (await case_of(bot, hidden)).id) == []
     assert lines[known]["Approved (yuan)"] == "15000"
     assert lines[hidden]["Fine (yuan)"] == "50000"
     for row in lines.values():
@@ -732,6 +748,7 @@ async def test_the_ledger_names_only_real_name_reporters(bot: Bot) -> None:
     await city.housing_head.send("/rewardledger")
     housing = city.housing_head.last.document or b""
     assert len(housing.decode("utf-8-sig").strip().splitlines()) == 1  # the header only
+    assert tables.identity_reads(bot.db, known_id) == [(city.supervisor.user_id, "payout")]
     await city.fire_head.send("/rewards")
     assert known in city.fire_head.last.plain
 

@@ -217,7 +217,7 @@ async def test_kill_9_after_each_step_loses_nothing(
     database = sqlite3.connect(bot_process.tmp_path / "shaozi.db")
     try:
         rows = database.execute(
-            "SELECT number, reporter_name, reporter_phone FROM cases"
+            "SELECT number, name, phone FROM cases JOIN case_reporters ON case_id = cases.id"
         ).fetchall()
         assert rows == [(number, "Zhao Liu", "13600136000")]
         assert database.execute("SELECT COUNT(*) FROM drafts").fetchone() == (0,)

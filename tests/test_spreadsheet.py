@@ -20,6 +20,7 @@ from bot.i18n import Catalogs, Language
 from bot.services import Services
 from bot.settings import Settings
 from bot.spreadsheet import safe_text
+from bot.vocabulary.models import ReporterContact
 from storage.db import Database
 from storage.rewards import LedgerLine, Reward, RewardStatus
 from storage.stats import LedgerRow
@@ -168,13 +169,17 @@ async def test_the_reward_ledger_guards_the_note_and_the_reporter(
             department="fire",
             category="fire",
             anonymous=False,
-            reporter_name=typed,
-            reporter_phone=typed,
         )
         for index, (typed, _cell) in enumerate(TYPED, start=1)
     ]
+    reporters = {
+        index: ReporterContact(
+            case_id=index, channel="telegram", name=typed, phone=typed, email=None
+        )
+        for index, (typed, _cell) in enumerate(TYPED, start=1)
+    }
     tr = Catalogs().translator(Language.EN)
-    data = rewards.to_csv(reward_notices.ledger_rows(services, tr, lines))
+    data = rewards.to_csv(reward_notices.ledger_rows(services, tr, lines, reporters))
     header, *written = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     for (_typed, cell), line in zip(TYPED, written, strict=True):
         row = dict(zip(header, line, strict=True))

@@ -261,7 +261,6 @@ async def test_counts_and_what_comes_next(db: Database) -> None:
             await tx.cases.insert(
                 {
                     "number": f"YH-20261122-{n:05}",
-                    "reporter_id": 1,
                     "category": "fire",
                     "description": "A hazard.",
                     "anonymous": 0,

@@ -37,6 +37,7 @@ from bot.vocabulary.lifecycle import Level
 from bot.vocabulary.models import Case, CaseEvent, Photo
 from bot.vocabulary.roles import Role
 from storage.db import Database, to_db
+from tests.support import tables
 from tests.support.cases import LAOCHENG, enterprise_named, report
 from tests.support.chat import Bot
 from tests.support.images import jpeg
@@ -60,7 +61,7 @@ TRACE_LABELS = (
     "Another person reported the same hazard",
     "Reporter says it is not fixed",
     "⚠️ The reporter says the hazard is not fixed.",
-    "Reporter: {name}, {phone}",
+    "Reporter: real name (👤 shows who; every look is logged)",
     "Reward: {status}",
 )
 EVERY_TRACE = (WORDS, QUESTION, ANSWER, NOT_FIXED, NAME, PHONE, REPORTED_AT, "23:41")
@@ -257,11 +258,15 @@ async def test_officers_and_the_reporter_keep_what_they_read(bot: Bot, language:
     officer = await card_and_history(bot, story, tr, Audience.OFFICER)
     wording = show.order_text(tr, story.case)
     assert wording is not None
-    for kept in (WORDS, ANSWER, QUESTION, NOT_FIXED, NAME, PHONE, REPORTED_AT, wording):
+    for kept in (WORDS, ANSWER, QUESTION, NOT_FIXED, REPORTED_AT, wording):
         assert kept in officer
+    # Who reported it is on no card: the officer asks for it (bot/identity.py, logged).
+    assert_absent(officer, [NAME, PHONE])
+    assert tr.gettext("Reporter: real name (👤 shows who; every look is logged)") in officer
     assert tr.gettext("⚠️ The reporter says the hazard is not fixed.") in officer
     assert tr.gettext("Reward: {status}").split("{")[0] in officer
-    view = await tracking.case_by_number(bot.services, story.case.reporter_id, story.case.number)
+    reporter_id = tables.reporter_of(bot.db, story.case.id)["user_id"]
+    view = await tracking.case_by_number(bot.services, reporter_id, story.case.number)
     assert view is not None
     assert view.audience is Audience.REPORTER
     assert view.photo_count == 2

@@ -90,16 +90,13 @@ class Draft(_Row):
 class Case(_Row):
     id: int
     number: str
-    reporter_id: int
     category: str
     district: str | None
     latitude: float | None
     longitude: float | None
     address: str | None
     description: str
-    anonymous: bool
-    reporter_name: str | None
-    reporter_phone: str | None
+    anonymous: bool  # who reported it is in case_reporters (bot/identity.py), not here
     department: str
     status: Status
     created_at: dt.datetime
@@ -133,6 +130,11 @@ class Case(_Row):
     # or the officer's own; the wording as issued (a template's in the city's language).
     order_template: str | None = None
     order_text: str | None = None
+
+    @property
+    def named(self) -> bool:
+        """The reporter chose real name: the case's officers may see who it is (bot/identity.py)."""
+        return not self.anonymous and not self.self_reported
 
     def overdue(self, now: dt.datetime) -> bool:
         """Past its deadline and not closed: derived, never stored."""
@@ -252,3 +254,48 @@ class Review(_Row):
     decision: ReviewDecision | None  # None while it waits
     decided_by: int | None
     decided_at: dt.datetime | None
+
+
+# The reporter's identity (bot/identity.py) ------------------------------------------------------
+
+TELEGRAM = "telegram"
+
+
+class NewReporter(BaseModel):
+    """Who filed a new case, as recorded apart from it: their account in the channel they came
+    by (a Telegram user), or a partner channel's contact without one."""
+
+    model_config = ConfigDict(frozen=True)
+
+    channel: str = TELEGRAM
+    user_id: int | None = None  # the Telegram account (users.id); None: the reporter has none
+    name: str | None = None  # a real-name report's name, or a partner's contact
+    phone: str | None = None
+    email: str | None = None
+    external_id: str | None = None  # the partner's own id of the reporter
+
+
+class ReporterContact(_Row):
+    """What a person allowed to (bot/identity.py) is shown of a case's reporter: never their
+    account."""
+
+    case_id: int
+    channel: str
+    name: str | None
+    phone: str | None
+    email: str | None
+
+
+class IdentityPurpose(StrEnum):
+    CASE = "case"  # an officer of a real-name report, to handle the case
+    PAYOUT = "payout"  # a supervisor paying out a reward
+
+
+class IdentityRead(_Row):
+    """One time a person was shown a reporter's identity (the audit log)."""
+
+    id: int
+    case_id: int
+    reader_id: int
+    purpose: IdentityPurpose
+    at: dt.datetime

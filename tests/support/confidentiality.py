@@ -37,6 +37,11 @@ REPORTED_LINE = "Reported: {value}"
 # the department's or the enterprise's, and its time may be shown.
 REPORTERS_ACTS = frozenset({"submit", "follow", "question", "answer", "reopen"})
 MINUTE = "%Y-%m-%d %H:%M"
+# A case with its reporter (case_reporters r), under the names the checks use.
+CASES = (
+    "SELECT c.*, r.user_id AS reporter_id, r.name AS reporter_name, r.phone AS reporter_phone"
+    " FROM cases c JOIN case_reporters r ON r.case_id = c.id"
+)
 SHORTEST_SECRET = 10  # words shorter than this could be anyone's
 
 
@@ -118,7 +123,7 @@ def _own(db: sqlite3.Connection, reader: int) -> tuple[set[str], set[str], set[s
     words: set[str] = set()
     photos: set[str] = set()
     numbers: set[str] = set()
-    for case in db.execute("SELECT * FROM cases WHERE reporter_id = ?", (reader,)):
+    for case in db.execute(f"{CASES} WHERE r.user_id = ?", (reader,)):
         numbers.add(case["number"])
         words.update(
             str(case[k]) for k in ("description", "reporter_name", "reporter_phone") if case[k]
@@ -135,8 +140,8 @@ def _own(db: sqlite3.Connection, reader: int) -> tuple[set[str], set[str], set[s
     for row in db.execute("SELECT sha256 FROM case_photos WHERE added_by = ?", (reader,)):
         photos.add(row[0])
     for row in db.execute(
-        "SELECT p.sha256 FROM case_photos p JOIN cases c ON c.id = p.case_id"
-        " WHERE c.reporter_id = ?",
+        "SELECT p.sha256 FROM case_photos p JOIN case_reporters r ON r.case_id = p.case_id"
+        " WHERE r.user_id = ?",
         (reader,),
     ):
         photos.add(row[0])
@@ -157,14 +162,14 @@ def secrets_for(bot: Bot, db: sqlite3.Connection, reader: int, enterprise: bool)
         )
     }
     for row in db.execute(
-        "SELECT e.at FROM case_events e JOIN cases c ON c.id = e.case_id"
-        " WHERE c.reporter_id = ? OR e.actor_id = ?",
+        "SELECT e.at FROM case_events e JOIN case_reporters r ON r.case_id = e.case_id"
+        " WHERE r.user_id = ? OR e.actor_id = ?",
         (reader, reader),
     ):
         shown_times.add(_minute(bot, row[0]))
     found = Secrets(own_numbers=own_numbers)
     cases = db.execute(
-        "SELECT * FROM cases WHERE self_reported = 0 AND reporter_id != ?", (reader,)
+        f"{CASES} WHERE c.self_reported = 0 AND r.user_id IS NOT ?", (reader,)
     ).fetchall()
     for case in cases:
         people = [case["reporter_id"]] + [
@@ -174,7 +179,7 @@ def secrets_for(bot: Bot, db: sqlite3.Connection, reader: int, enterprise: bool)
             )
         ]
         for person in people:
-            if person == reader:
+            if person is None or person == reader:
                 continue
             found.ids.add(str(person))
             chat = bot.api.chat(person) or {}
@@ -234,8 +239,8 @@ def readers(bot: Bot) -> dict[int, bool]:
     found: dict[int, bool] = {}
     for row in tables.rows(
         bot.db,
-        "SELECT f.user_id FROM case_followers f JOIN cases c ON c.id = f.case_id"
-        " WHERE c.reporter_id != f.user_id",
+        "SELECT f.user_id FROM case_followers f JOIN case_reporters r ON r.case_id = f.case_id"
+        " WHERE r.user_id IS NOT f.user_id",
     ):
         found[row[0]] = False
     for row in tables.rows(bot.db, "SELECT user_id FROM memberships WHERE role = 'enterprise'"):
@@ -266,13 +271,45 @@ def check_reader(bot: Bot, reader: int, enterprise: bool) -> tuple[int, int]:
     return len(seen.versions), len(seen.photos)
 
 
+def check_identity_reads(bot: Bot) -> int:
+    """Fail if a reporter's name or phone reached any chat (a person, a group) but the
+    reporter's own, unless the audit log says that person was shown that reporter (#16 item 4:
+    every read of the identity is logged). Returns how many such sightings were logged."""
+    logged: dict[int, set[str]] = {}  # who was shown, what
+    secrets: set[str] = set()
+    owners: dict[str, set[int]] = {}  # a name or phone, and the reporters it is theirs
+    with tables.reading(bot.db) as db:
+        for case in db.execute("SELECT * FROM case_reporters"):
+            words = {str(case[k]) for k in ("name", "phone", "email") if case[k]}
+            words = {w for w in words if len(w) >= 4}  # a shorter one could be anyone's text
+            secrets |= words
+            for word in words:
+                owners.setdefault(word, set()).add(case["user_id"])
+            for read in db.execute(
+                "SELECT reader_id FROM identity_reads WHERE case_id = ?", (case["case_id"],)
+            ):
+                logged.setdefault(read[0], set()).update(words)
+    sightings = 0
+    for chat in {sent.chat_id for sent in bot.api.sent}:
+        seen = received(bot, chat).everything()
+        typed = "\n".join(bot.api.typed_in(chat))  # echoed back (a search): the reader's own
+        for secret in sorted(secrets):
+            if secret not in seen or chat in owners[secret] or secret in typed:
+                continue
+            assert secret in logged.get(chat, set()), f"{secret!r} reached {chat} unlogged"
+            sightings += 1
+    return sightings
+
+
 async def check_confidentiality(bot: Bot) -> tuple[int, int]:
-    """Fail if anything sent to an enterprise contact or a follower carries a reporter's trace.
+    """Fail if anything sent to an enterprise contact or a follower carries a reporter's trace,
+    or if a reporter's identity reached anyone without its read in the audit log.
 
     Returns how many (message versions, photos) sent to them were examined. Runs after every
     chat-level test, so the whole scenario suite is checked.
     """
     assert bot.app is not None
+    check_identity_reads(bot)
     messages = photos = 0
     for reader, enterprise in readers(bot).items():
         read, seen = check_reader(bot, reader, enterprise)

@@ -136,23 +136,20 @@ async def insert_cases(bot: Bot, made: list[Made]) -> None:
             (REPORTER, stamp, stamp),
         )
         conn.executemany(
-            "INSERT INTO cases (id, number, reporter_id, category, district, address,"
-            " description, anonymous, reporter_name, reporter_phone, department, status,"
+            "INSERT INTO cases (id, number, category, district, address,"
+            " description, anonymous, department, status,"
             " created_at, updated_at, colour, level, enterprise_id, deadline, accepted_at,"
             " assigned_at, closed_at, escalated_at, self_reported, routed_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     c.id,
                     c.number,
-                    REPORTER,
                     c.category,
                     c.district,
                     f"{c.id} Jiefang Road",
                     "A hazard.",
                     0,
-                    REPORTER_NAME,
-                    REPORTER_PHONE,
                     c.department,
                     c.status,
                     to_db(c.created_at),
@@ -170,6 +167,11 @@ async def insert_cases(bot: Bot, made: list[Made]) -> None:
                 )
                 for c in made
             ],
+        )
+        conn.executemany(
+            "INSERT INTO case_reporters (case_id, user_id, name, phone, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [(c.id, REPORTER, REPORTER_NAME, REPORTER_PHONE, to_db(c.created_at)) for c in made],
         )
 
 

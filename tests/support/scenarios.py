@@ -9,6 +9,7 @@ from __future__ import annotations
 from bot.invites import InviteSpec
 from bot.vocabulary.lifecycle import Status
 from bot.vocabulary.roles import Role
+from tests.support import tables
 from tests.support.cases import LAOCHENG, enterprise_named, report
 from tests.support.chat import NUMBER, Bot, map_points, since, texts
 from tests.support.images import has_metadata, jpeg
@@ -38,10 +39,21 @@ async def a_case_from_report_to_closing(bot: Bot) -> None:
     assert not has_metadata(card.photo or b"")
     assert map_points(card) == [LAOCHENG]
     assert f"New report {number}" in card.plain
-    assert "Reporter: Chen Jing, 13912345678" in card.plain  # real name: officers may see it
+    # Real name: the card says so, and the officer is shown who it is on request, logged.
+    assert "Reporter: real name (👤 shows who; every look is logged)" in card.plain
+    assert "Chen Jing" not in card.plain
+    assert "13912345678" not in card.plain
     for label in ("Accept", "Reject", "Transfer", "Duplicate", "Ask the reporter"):
         assert card.has_button(label)
     assert other_officer.transcript[-1].plain.startswith("You are now")  # housing heard nothing
+    reported = await bot.db.read.cases.by_number(number)
+    assert reported is not None
+    case_id = reported.id
+    assert tables.identity_reads(bot.db, case_id) == []
+    await officer.press("Who reported it", message=card)
+    assert officer.last.plain.startswith(f"Case {number} was reported by: Chen Jing, 13912345678")
+    assert "Your look is in the case's log." in officer.last.plain
+    assert tables.identity_reads(bot.db, case_id) == [(officer.user_id, "case")]
 
     # 2. A question relayed both ways, neither side seeing the other's account.
     await officer.press("Ask the reporter", message=card)
@@ -211,6 +223,8 @@ async def a_case_from_report_to_closing(bot: Bot) -> None:
         assert step in timeline, step
     assert "Chen Jing" not in timeline
     assert "13912345678" not in timeline
+    # …and who was shown it: the officer, once, to handle the case.
+    assert "Shown who reported it:\n2026-11-22 10:00 · Test · an officer of the case" in timeline
     case = await bot.db.read.cases.by_number(number)
     assert case is not None
     assert case.status is Status.CLOSED
@@ -269,4 +283,4 @@ async def an_enterprise_self_report(bot: Bot) -> None:
     assert case is not None
     assert (case.self_reported, case.enterprise_id, case.level) == (True, enterprise_id, "major")
     assert case.anonymous is False
-    assert case.reporter_name is None
+    assert tables.reporter_of(bot.db, case.id)["name"] is None

@@ -78,3 +78,20 @@ def execute(where: Database | Path, sql: str, params: Params = ()) -> int:
     """Run one statement in its own transaction; return the rows it changed."""
     with writing(where) as conn:
         return conn.execute(sql, params).rowcount
+
+
+def reporter_of(where: Database | Path, case_id: int) -> sqlite3.Row:
+    """The case's row in case_reporters (who filed it: account, name, phone, channel)."""
+    found = row(where, "SELECT * FROM case_reporters WHERE case_id = ?", (case_id,))
+    assert found is not None, f"case {case_id} has no reporter recorded"
+    return found
+
+
+def identity_reads(where: Database | Path, case_id: int) -> list[tuple[int, str]]:
+    """The case's audit log of identity reads: (reader, purpose), oldest first."""
+    return [
+        (r["reader_id"], r["purpose"])
+        for r in rows(
+            where, "SELECT * FROM identity_reads WHERE case_id = ? ORDER BY id", (case_id,)
+        )
+    ]
