@@ -140,7 +140,9 @@ async def test_the_closed_loop_runs_through_the_core_alone(
         told = [
             json.loads(payload)["text"]
             for (payload,) in tables.rows(
-                db.location, "SELECT payload FROM outbox WHERE chat_id = ? ORDER BY id", (citizen.id,)
+                db.location,
+                "SELECT payload FROM outbox WHERE chat_id = ? ORDER BY id",
+                (citizen.id,),
             )
         ]
         assert any("accepted" in text and case.number in text for text in told)
