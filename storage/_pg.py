@@ -190,7 +190,9 @@ def translate(sql: str, catalog: Catalog) -> Statement:
 def _args(statement: Statement, params: Params) -> list[Any]:
     if statement.names is None:
         if isinstance(params, dict):
-            raise ValueError("named parameters for a statement with ? placeholders")
+            if params and "$1" in statement.text:
+                raise ValueError("named parameters for a statement with ? placeholders")
+            return []
         return list(params)
     if not isinstance(params, dict):
         raise ValueError("positional parameters for a statement with :name placeholders")

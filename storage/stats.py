@@ -390,11 +390,12 @@ def _postgres_batches(url: str, sql: str, params: dict[str, Any]) -> Iterator[li
         try:
             statement = translate(sql, Catalog())
             args = [params[name] for name in statement.names or ()]
-            loop.run_until_complete(conn.execute("BEGIN READ ONLY"))
+            reading = conn.transaction(readonly=True)
+            loop.run_until_complete(reading.start())
             cursor = loop.run_until_complete(conn.cursor(statement.text, *args))
             while batch := loop.run_until_complete(cursor.fetch(1000)):
                 yield batch
-            loop.run_until_complete(conn.execute("COMMIT"))
+            loop.run_until_complete(reading.commit())
         finally:
             loop.run_until_complete(conn.close())
     finally:

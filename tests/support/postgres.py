@@ -57,12 +57,35 @@ def _base() -> tuple[str, str]:
     return _with_name(URL, "postgres"), name
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 async def _create(name: str, template: str | None) -> None:
-    maintenance, _ = _base()
+    maintenance, base = _base()
     conn = await asyncpg.connect(maintenance)
     try:
+        if template is None:
+            # What runs killed on this machine left behind ({base}_{pid}_…, {base}_template_{pid}).
+            for (left,) in await conn.fetch(
+                "SELECT datname FROM pg_database WHERE datname LIKE $1", f"{base}\\_%"
+            ):
+                pid = left.removeprefix(f"{base}_").removeprefix("template_").split("_")[0]
+                if pid.isdigit() and not _alive(int(pid)):
+                    await conn.execute(f'DROP DATABASE IF EXISTS "{left}" WITH (FORCE)')
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        clause = f' TEMPLATE "{template}"' if template else ""
+        clause = ""
+        if template:
+            # FILE_COPY (PostgreSQL 15) copies a small database's files at once, where the
+            # default WAL_LOG writes every page to the WAL: about half the time.
+            fast = conn.get_server_version().major >= 15
+            clause = f' TEMPLATE "{template}"' + (" STRATEGY FILE_COPY" if fast else "")
         await conn.execute(f'CREATE DATABASE "{name}"{clause}')
     finally:
         await conn.close()

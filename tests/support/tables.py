@@ -90,10 +90,21 @@ class PostgresConnection:
         return postgres.run(go())
 
     def executemany(self, sql: str, rows: Sequence[Params]) -> Cursor:
-        changed = 0
-        for params in rows:
-            changed += self.execute(sql, params).rowcount
-        return Cursor([], changed)
+        """Every row in one pipelined batch (asyncpg's executemany); the count is the rows
+        given, as PostgreSQL does not say how many a batch changed."""
+        batch = list(rows)
+        if not batch:
+            return Cursor([], 0)
+        statement = translate(sql, self.catalog)
+        text = statement.text
+        if statement.returns_id:
+            text = text[: text.rindex(" RETURNING ")]
+        if statement.names is None:
+            args = [list(p.values()) if isinstance(p, dict) else list(p) for p in batch]
+        else:
+            args = [[p[n] for n in statement.names] for p in batch if isinstance(p, dict)]
+        postgres.run(self.conn.executemany(text, args))
+        return Cursor([], len(batch))
 
     def close(self) -> None:
         postgres.run(self.conn.close())
@@ -170,6 +181,15 @@ def value(where: Where, sql: str, params: Params = ()) -> Any:
     """The first column of the first row (None when there is no row)."""
     found = row(where, sql, params)
     return None if found is None else found[0]
+
+
+def names(where: Where) -> list[str]:
+    """The tables of the database (SQLite's own, sqlite_*, left out)."""
+    if is_url(_location(where)):
+        sql = "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+    else:
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    return sorted(r[0] for r in rows(where, sql))
 
 
 def count(where: Where, table: str) -> int:
