@@ -34,7 +34,11 @@ def parser() -> argparse.ArgumentParser:
     where = inv.add_mutually_exclusive_group()
     where.add_argument("--department", metavar="CODE", help="the department (officer, supervisor)")
     where.add_argument("--enterprise", metavar="ID", type=int, help="the enterprise's id")
-    bak = sub.add_parser("backup", help="copy the live database to PATH (SQLite online backup)")
+    bak = sub.add_parser(
+        "backup",
+        help="copy the live database to PATH (SQLite online backup; pg_dump's custom format"
+        " for PostgreSQL, restored with pg_restore)",
+    )
     bak.add_argument("path", type=Path)
     imp = sub.add_parser(
         "import-enterprises",
@@ -107,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         elif command == "migrate":
             applied = commands.migrate(settings)
-            print(f"database {settings.database}: applied {len(applied)} migration(s)")
+            print(f"database {settings.database_label}: applied {len(applied)} migration(s)")
         elif command == "invite":
             spec = InviteSpec(Role(args.role), args.department, args.enterprise)
             code = commands.invite(settings, city, spec)
@@ -115,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             print(code)
         elif command == "backup":
             commands.backup_database(settings, args.path)
-            print(f"backed up {settings.database} to {args.path}")
+            print(f"backed up {settings.database_label} to {args.path}")
         elif command == "import-enterprises":
             result = commands.import_enterprises(settings, city, args.file)
             print(

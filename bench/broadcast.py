@@ -8,7 +8,9 @@ Modes:
   unlimited the limit lifted: messages/s of the delivery loop itself.
 --photo adds a 1600x1200 phone photo to the broadcast and counts the uploads it took: the
 photo goes up once, then by Telegram's file id (target: uploads=1).
+--database postgresql://…/DB runs it on PostgreSQL (DB empty; it is migrated here).
 Run from the repository root: python bench/broadcast.py [--mode M] [--subscribers N] [--photo]
+  [--database URL]
 """
 
 from __future__ import annotations
@@ -43,11 +45,16 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-async def build(folder: Path, rate: float | None) -> tuple[ShaoziApp, FakeBotAPI]:
+async def build(
+    folder: Path, rate: float | None, database: str | None = None
+) -> tuple[ShaoziApp, FakeBotAPI]:
     api = FakeBotAPI(token=TOKEN)
     api.any_private_chat = True  # 100,000 users need no chat objects of their own here
     api.history_limit = 1000
-    settings = offline_settings(folder, TOKEN, rate_limit=rate is not None, send_rate=rate or 30.0)
+    where: dict[str, Any] = {"database": database} if database else {}
+    settings = offline_settings(
+        folder, TOKEN, rate_limit=rate is not None, send_rate=rate or 30.0, **where
+    )
     # The bench runs at any hour: no quiet hours, or a night run would wait for 08:00.
     city = load_city(SAMPLE_CITY).model_copy(
         update={"quiet_hours": QuietHours(start="00:00", end="00:00")}
@@ -84,10 +91,10 @@ def count_uploads(api: FakeBotAPI) -> list[int]:
     return counter
 
 
-async def run(mode: str, subscribers: int, with_photo: bool) -> None:
+async def run(mode: str, subscribers: int, with_photo: bool, database: str | None) -> None:
     _count, rate = MODES[mode]
     with tempfile.TemporaryDirectory() as folder:
-        app, api = await build(Path(folder), rate)
+        app, api = await build(Path(folder), rate, database)
         services = app.bot_data.services
         admin = await add_subscribers(app, subscribers)
         photo = None
@@ -144,8 +151,13 @@ def main() -> None:
     parser.add_argument("--mode", choices=list(MODES), default="limited")
     parser.add_argument("--subscribers", type=int, default=None)
     parser.add_argument("--photo", action="store_true", help="a photo with the broadcast")
+    parser.add_argument(
+        "--database",
+        metavar="URL",
+        help="an empty, or new, PostgreSQL database (postgresql://…; default: SQLite)",
+    )
     args = parser.parse_args()
-    asyncio.run(run(args.mode, args.subscribers or MODES[args.mode][0], args.photo))
+    asyncio.run(run(args.mode, args.subscribers or MODES[args.mode][0], args.photo, args.database))
 
 
 if __name__ == "__main__":

@@ -461,6 +461,7 @@ async def _prepare(
     services = app.bot_data.services
     settings = services.settings
     now = SystemClock().now()
+    assert isinstance(settings.database, Path)  # an SQLite file
     seeded_s = seed(settings.database, city, seed_cases, now)
     began = time.perf_counter()
     # The first sweep after seeding visits every open case once; done here, before any staff

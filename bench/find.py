@@ -53,6 +53,7 @@ async def run(count: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         app = await build(Path(folder), clock)
         services = app.bot_data.services
+        assert isinstance(services.settings.database, Path)  # an SQLite file
         seed_s = seed(services.settings.database, services.city, count)
         print(f"seeded {count:,} cases in {seed_s:.1f} s")
         busiest = "emergency"  # the most categories route to it

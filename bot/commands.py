@@ -32,8 +32,8 @@ def configure_logging(settings: Settings) -> None:
     logging.getLogger("httpx").setLevel(max(logging.WARNING, settings.log_level_number))
 
 
-async def _migrate(path: Path) -> list[str]:
-    async with Database(path) as db:
+async def _migrate(where: Path | str) -> list[str]:
+    async with Database(where) as db:
         return await db.migrate()
 
 
@@ -71,12 +71,18 @@ def invite(settings: Settings, city: CityConfig, spec: InviteSpec) -> str:
 
 
 def backup_database(settings: Settings, target: Path) -> None:
-    if target.resolve() == settings.database.resolve():
+    """SQLite's online backup of the file, or pg_dump's custom format for PostgreSQL."""
+    source = settings.database
+    if isinstance(source, Path) and target.resolve() == source.resolve():
         raise CommandError("the backup target is the live database itself")
     try:
-        backup(settings.database, target)
-    except FileNotFoundError:
-        raise CommandError(f"no database at {settings.database}") from None
+        backup(source, target)
+    except FileNotFoundError as exc:
+        if isinstance(source, Path):
+            raise CommandError(f"no database at {source}") from None
+        raise CommandError(str(exc)) from None
+    except RuntimeError as exc:
+        raise CommandError(str(exc)) from None
 
 
 @dataclass(frozen=True)

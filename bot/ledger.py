@@ -259,7 +259,7 @@ async def export(services: Services, tr: Translator, asked: stats.Request) -> Ex
     """The hazard ledger a reader asked for (stats.request, without officers: the ledger is the
     supervisors'), in their language."""
     root = services.settings.data_dir / "exports"
-    reader = LedgerReader(services.db.path)
+    reader = services.db.ledger_reader()
     book = Ledger(tr, cards(services), services.clock.now())
     return await asyncio.to_thread(export_files, root, reader, book, asked.scope, asked.period)
 

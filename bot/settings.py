@@ -11,8 +11,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from storage.db import hide_password
+
 SAMPLE_CITY = Path(__file__).parent / "cities" / "sample.toml"
 ENV_PREFIX = "SHAOZI_"
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 class Mode(StrEnum):
@@ -32,7 +35,10 @@ class Settings(BaseSettings):
     )
 
     token: SecretStr | None = Field(default=None, description="Bot token from @BotFather")
-    database: Path = Field(default=Path("data/shaozi.db"), description="SQLite database file")
+    database: Path | str = Field(
+        default=Path("data/shaozi.db"),
+        description="SQLite database file, or a postgresql://user:pass@host/db URL",
+    )
     data_dir: Path = Field(default=Path("data"), description="Directory for photos and exports")
     city: Path = Field(default=SAMPLE_CITY, description="City configuration (TOML)")
     timezone: str = Field(default="Asia/Shanghai", description="The city's IANA time zone")
@@ -60,6 +66,21 @@ class Settings(BaseSettings):
         le=100_000,
         description="Updates handled at once, each conversation's in order (1: one at a time)",
     )
+
+    @field_validator("database", mode="before")
+    @classmethod
+    def _file_or_url(cls, value: Any) -> Path | str:
+        """A ``postgresql://`` URL names a PostgreSQL database; anything else is a file."""
+        if isinstance(value, str) and value.startswith(POSTGRES_SCHEMES):
+            return value
+        return Path(value)
+
+    @property
+    def database_label(self) -> str:
+        """The database for a message: the file, or the URL without its password."""
+        if isinstance(self.database, Path):
+            return str(self.database)
+        return hide_password(self.database)
 
     @field_validator("timezone")
     @classmethod

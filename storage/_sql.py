@@ -1,4 +1,4 @@
-"""What every repository is built on: the time codec and the SQL runner.
+"""What every repository is built on: the time codec and the SQL runner, one per dialect.
 
 Private to storage/ (a ``private_modules`` contract in pyproject.toml): outside storage/, the
 database is reached through a session's repositories, never by running SQL. Repositories import
@@ -9,14 +9,29 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import aiosqlite
 
 Params = Sequence[Any] | dict[str, Any]
 T = TypeVar("T")
 BEGIN = "BEGIN IMMEDIATE"
+
+SQLITE = "sqlite"
+POSTGRESQL = "postgresql"
+
+
+class Row(Protocol):
+    """A result row of either dialect (``sqlite3.Row``, ``asyncpg.Record``): by position or by
+    column name, and ``dict(row)``."""
+
+    def __getitem__(self, key: Any, /) -> Any: ...
+
+    def keys(self) -> Any: ...
+
+    def __len__(self) -> int: ...
 
 
 def to_db(moment: dt.datetime) -> str:
@@ -30,15 +45,51 @@ def from_db(value: str) -> dt.datetime:
     return dt.datetime.fromisoformat(value)
 
 
-class Runner:
+class Runner(ABC):
+    """Runs SQL for the repositories of one session, in SQLite's dialect: ``?`` and ``:name``
+    placeholders; ``execute`` returns the new row's id for an INSERT, else the rows changed.
+
+    ``dialect`` names the database under it, for the few statements that must differ.
+    """
+
+    dialect: ClassVar[str]
+    # Whether the work went to another connection than the one it was given (InlineRunner).
+    moved = False
+
+    @abstractmethod
+    async def commit(self) -> None:
+        """End the transaction (nothing to do when no statement began it)."""
+
+    @abstractmethod
+    async def rollback(self) -> None: ...
+
+    @abstractmethod
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None: ...
+
+    @abstractmethod
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]: ...
+
+    async def fetch_value(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetch_one(sql, params)
+        return None if row is None else row[0]
+
+    @abstractmethod
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; return the new row id for an INSERT, else the rows changed."""
+
+    @abstractmethod
+    async def execute_many(self, sql: str, rows: Iterable[Params]) -> int:
+        """Run one statement for each of ``rows``; return the rows changed in all."""
+
+
+class SqliteRunner(Runner):
     """Runs SQL on one aiosqlite connection, for the repositories of one session.
 
     Every call is one trip to the connection's thread (aiosqlite's own ``execute`` + ``fetchone``
     + cursor close would be three). In a transaction, ``BEGIN`` travels with the first statement.
     """
 
-    # Whether the work went to another connection than the one it was given (InlineRunner).
-    moved = False
+    dialect = SQLITE
 
     def __init__(self, conn: aiosqlite.Connection, *, begin: str | None = None) -> None:
         self.conn = conn
@@ -67,29 +118,24 @@ class Runner:
         if self.conn.in_transaction:
             await self.conn.execute("ROLLBACK")
 
-    async def fetch_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        def one(raw: sqlite3.Connection) -> sqlite3.Row | None:
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
+        def one(raw: sqlite3.Connection) -> Row | None:
             cursor = raw.execute(sql, params)
             try:
-                row: sqlite3.Row | None = cursor.fetchone()
+                row: Row | None = cursor.fetchone()
                 return row
             finally:
                 cursor.close()
 
         return await self._run(one)
 
-    async def fetch_all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        def every(raw: sqlite3.Connection) -> list[sqlite3.Row]:
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
+        def every(raw: sqlite3.Connection) -> list[Row]:
             return list(raw.execute(sql, params).fetchall())
 
         return await self._run(every)
 
-    async def fetch_value(self, sql: str, params: Params = ()) -> Any:
-        row = await self.fetch_one(sql, params)
-        return None if row is None else row[0]
-
     async def execute(self, sql: str, params: Params = ()) -> int:
-        """Run one statement; return the new row id for an INSERT, else the rows changed."""
         insert = sql.lstrip()[:6].upper() == "INSERT"
 
         def run(raw: sqlite3.Connection) -> int:
@@ -100,12 +146,12 @@ class Runner:
 
         return await self._run(run)
 
-    async def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
+    async def execute_many(self, sql: str, rows: Iterable[Params]) -> int:
         batch = list(rows)
-        await self._run(lambda raw: raw.executemany(sql, batch))
+        return await self._run(lambda raw: int(raw.executemany(sql, batch).rowcount))
 
 
-class InlineRunner(Runner):
+class InlineRunner(SqliteRunner):
     """Runs SQL on a plain connection in the event loop's own thread: no trip at all.
 
     A trip to aiosqlite's thread costs 0.1-0.3 ms on a small machine; a keyed lookup or a
@@ -117,7 +163,9 @@ class InlineRunner(Runner):
     connection, which may wait.
     """
 
-    def __init__(self, raw: sqlite3.Connection, fallback: Runner, *, begin: str | None = None):
+    def __init__(
+        self, raw: sqlite3.Connection, fallback: SqliteRunner, *, begin: str | None = None
+    ):
         self.raw = raw
         self.fallback = fallback
         self._begin = begin

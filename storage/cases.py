@@ -15,6 +15,17 @@ from storage.photos import to_unsigned
 from storage.stats import _scope
 
 _FINAL = tuple(s.value for s in FINAL)
+
+
+def _count_if(condition: str) -> str:
+    """How many rows meet the condition (SQLite would sum the condition itself; PostgreSQL's
+    conditions are no numbers)."""
+    return f"SUM(CASE WHEN {condition} THEN 1 ELSE 0 END)"
+
+
+_WORKING = "status IN ('assigned', 'fix_submitted')"
+_OPEN = "status IN ('accepted', 'assigned', 'fix_submitted')"
+_CLOSED = "status = 'closed'"
 _NOT_FINAL = f"status NOT IN ({', '.join('?' * len(_FINAL))})"
 # A followed case (case_followers f) the user did not report themselves.
 _NOT_REPORTED_BY = (
@@ -33,7 +44,7 @@ class CaseRepo:
         """The next number of the day (1, 2, …); one writer, so no two cases share one."""
         value = await self.sql.fetch_value(
             "INSERT INTO case_counters (day, last) VALUES (?, 1)"
-            " ON CONFLICT (day) DO UPDATE SET last = last + 1 RETURNING last",
+            " ON CONFLICT (day) DO UPDATE SET last = case_counters.last + 1 RETURNING last",
             (day,),
         )
         return int(value)
@@ -349,11 +360,8 @@ class CaseRepo:
     async def enterprise_counts(self, enterprise_id: int, now: dt.datetime) -> tuple[int, int, int]:
         """(open, overdue, closed) cases of an enterprise, for the officer choosing it."""
         row = await self.sql.fetch_one(
-            "SELECT"
-            " SUM(status IN ('assigned', 'fix_submitted')),"
-            " SUM(status IN ('assigned', 'fix_submitted') AND deadline < ?),"
-            " SUM(status = 'closed')"
-            " FROM cases WHERE enterprise_id = ?",
+            f"SELECT {_count_if(_WORKING)}, {_count_if(_WORKING + ' AND deadline < ?')},"
+            f" {_count_if(_CLOSED)} FROM cases WHERE enterprise_id = ?",
             (to_db(now), enterprise_id),
         )
         assert row is not None
@@ -392,12 +400,11 @@ class CaseRepo:
         overdue at ``now``. Departments with nothing at all are left out."""
         rows = await self.sql.fetch_all(
             "SELECT department,"
-            " SUM(created_at >= :start AND created_at < :end) AS new,"
-            " SUM(accepted_at >= :start AND accepted_at < :end) AS accepted,"
-            " SUM(status = 'closed' AND closed_at >= :start AND closed_at < :end) AS closed,"
-            " SUM(status IN ('accepted', 'assigned', 'fix_submitted') AND deadline < :now)"
-            "  AS overdue,"
-            " SUM(escalated_at >= :start AND escalated_at < :end) AS escalated"
+            f" {_count_if('created_at >= :start AND created_at < :end')} AS new,"
+            f" {_count_if('accepted_at >= :start AND accepted_at < :end')} AS accepted,"
+            f" {_count_if(_CLOSED + ' AND closed_at >= :start AND closed_at < :end')} AS closed,"
+            f" {_count_if(_OPEN + ' AND deadline < :now')} AS overdue,"
+            f" {_count_if('escalated_at >= :start AND escalated_at < :end')} AS escalated"
             " FROM cases GROUP BY department ORDER BY department",
             {"start": to_db(start), "end": to_db(end), "now": to_db(now)},
         )

@@ -1,21 +1,42 @@
-"""The SQLite database: one writer connection behind a lock, one reader, numbered migrations;
-sessions and transactions, through which the repositories are reached."""
+"""The database: sessions and transactions, through which the repositories are reached, and
+numbered migrations; on SQLite (one writer connection behind a lock, one reader) by default,
+or on PostgreSQL (a connection pool) when it is given a ``postgresql://`` URL.
+
+``Database(where)`` opens the one that ``where`` names: a path is an SQLite file, a
+``postgresql://`` URL a PostgreSQL database. Both behave alike for the rest of the code.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import datetime as dt
 import logging
+import os
+import shutil
 import sqlite3
+import subprocess
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import aiosqlite
+import asyncpg
 
-from storage._sql import BEGIN, InlineRunner, Runner, from_db, to_db
+from storage._pg import Catalog, PostgresRunner, postgres_ddl
+from storage._sql import (
+    BEGIN,
+    POSTGRESQL,
+    SQLITE,
+    InlineRunner,
+    Runner,
+    SqliteRunner,
+    from_db,
+    to_db,
+)
 from storage.broadcasts import BroadcastRepo
 from storage.cases import CaseQueries, CaseRepo
 from storage.departments import DepartmentRepo
@@ -31,12 +52,24 @@ from storage.reminders import ReminderRepo
 from storage.reporters import ReporterRepo
 from storage.reviews import ReviewRepo
 from storage.rewards import RewardRepo
-from storage.stats import StatsRepo
+from storage.stats import LedgerReader, StatsRepo
 from storage.users import UserRepo
 
 # The time codec is the repositories' (storage._sql); code that builds stored values takes it
 # from here.
-__all__ = ["Database", "Session", "backup", "from_db", "to_db"]
+__all__ = [
+    "POSTGRESQL",
+    "SQLITE",
+    "Database",
+    "PostgresDatabase",
+    "Session",
+    "SqliteDatabase",
+    "backup",
+    "from_db",
+    "hide_password",
+    "is_url",
+    "to_db",
+]
 
 log = logging.getLogger(__name__)
 
@@ -152,11 +185,103 @@ def _open_inline(path: Path, *, readonly: bool) -> sqlite3.Connection:
     return conn
 
 
-def _migrations() -> list[tuple[str, str]]:
-    """Return (name, sql) of every migration file, in order."""
+def _migrations(dialect: str = SQLITE) -> list[tuple[str, str]]:
+    """Return (name, sql) of every migration, in order, for the dialect (see
+    storage/migrations/__init__.py)."""
     folder = resources.files("storage.migrations")
-    files = sorted(f.name for f in folder.iterdir() if f.name.endswith(".sql"))
-    return [(name.removesuffix(".sql"), folder.joinpath(name).read_text("utf-8")) for name in files]
+    names = {f.name for f in folder.iterdir() if f.name.endswith(".sql")}
+    found = []
+    for name in sorted(n for n in names if n.count(".") == 1):
+        stem = name.removesuffix(".sql")
+        own = f"{stem}.{dialect}.sql"
+        if own in names:
+            found.append((stem, folder.joinpath(own).read_text("utf-8")))
+            continue
+        sql = folder.joinpath(name).read_text("utf-8")
+        found.append((stem, postgres_ddl(sql) if dialect == POSTGRESQL else sql))
+    return found
+
+
+def hide_password(url: str) -> str:
+    """The URL as a message may show it."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def is_url(where: Path | str) -> bool:
+    """Whether ``where`` names a PostgreSQL database rather than an SQLite file."""
+    return str(where).startswith(("postgresql://", "postgres://"))
+
+
+class Database:
+    """One process's access to the database: ``Database(path)`` is SQLite's file,
+    ``Database("postgresql://…")`` a PostgreSQL database (see the subclasses, which implement
+    every method; a plain class rather than an ABC so that ``Database(…)`` type-checks)."""
+
+    dialect: str
+
+    def __new__(cls, where: Path | str) -> Database:
+        if cls is Database:
+            cls = PostgresDatabase if is_url(where) else SqliteDatabase
+        return super().__new__(cls)
+
+    @property
+    def location(self) -> str:
+        """Where the data is, for a log line (no password)."""
+        raise NotImplementedError
+
+    async def connect(self) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Database:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a write transaction is open now (never allowed across a network call)."""
+        raise NotImplementedError
+
+    @property
+    def read(self) -> Session:
+        """A session for reads outside any transaction."""
+        raise NotImplementedError
+
+    @property
+    def lookup(self) -> Session:
+        """A session for keyed lookups outside any transaction."""
+        raise NotImplementedError
+
+    def transaction(self, *, bulk: bool = False) -> AbstractAsyncContextManager[Session]:
+        """``async with db.transaction() as session``: the block as one write transaction,
+        rolled back if it raises (an async context manager of a Session)."""
+        raise NotImplementedError
+
+    def autocommit(self) -> AbstractAsyncContextManager[Session]:
+        """``async with db.autocommit() as session``: a writer session without BEGIN, each
+        statement committed on its own."""
+        raise NotImplementedError
+
+    async def migrate(self) -> list[str]:
+        """Apply the migrations not yet recorded; return their names."""
+        raise NotImplementedError
+
+    async def integrity_check(self) -> str:
+        """The word "ok", or what is wrong."""
+        raise NotImplementedError
+
+    def ledger_reader(self) -> LedgerReader:
+        """A reader of the hazard ledger for a worker thread (storage.stats.LedgerReader)."""
+        raise NotImplementedError
 
 
 async def _open(path: Path, *, readonly: bool = False) -> aiosqlite.Connection:
@@ -171,7 +296,7 @@ async def _open(path: Path, *, readonly: bool = False) -> aiosqlite.Connection:
     return conn
 
 
-class Database:
+class SqliteDatabase(Database):
     """One process's access to the database file.
 
     SQLite allows one writer at a time; writes go through a single connection guarded by an
@@ -179,8 +304,10 @@ class Database:
     Reads use a second connection and see the last committed state (WAL).
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    dialect = SQLITE
+
+    def __init__(self, where: Path | str) -> None:
+        self.path = Path(where)
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._lookups: sqlite3.Connection | None = None
@@ -210,12 +337,12 @@ class Database:
                 await conn.close()
         self._writer = self._reader = None
 
-    async def __aenter__(self) -> Database:
-        await self.connect()
-        return self
+    @property
+    def location(self) -> str:
+        return str(self.path)
 
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
+    def ledger_reader(self) -> LedgerReader:
+        return LedgerReader(self.path)
 
     @property
     def in_transaction(self) -> bool:
@@ -230,14 +357,14 @@ class Database:
         """A session for reads outside any transaction."""
         if self._reader is None:
             raise RuntimeError("database is not connected")
-        return Session(Runner(self._reader))
+        return Session(SqliteRunner(self._reader))
 
     @property
     def lookup(self) -> Session:
         """A session for keyed lookups, run at once in this thread (see InlineRunner)."""
         if self._lookups is None or self._reader is None:
             raise RuntimeError("database is not connected")
-        return Session(InlineRunner(self._lookups, Runner(self._reader)))
+        return Session(InlineRunner(self._lookups, SqliteRunner(self._reader)))
 
     @asynccontextmanager
     async def transaction(self, *, bulk: bool = False) -> AsyncIterator[Session]:
@@ -250,7 +377,7 @@ class Database:
         if self._writer is None or self._statements is None:
             raise RuntimeError("database is not connected")
         async with self._lock:
-            sql = Runner(self._writer, begin=BEGIN)
+            sql: SqliteRunner = SqliteRunner(self._writer, begin=BEGIN)
             if not bulk:
                 sql = InlineRunner(self._statements, sql, begin=BEGIN)
             session = Session(sql)
@@ -276,7 +403,7 @@ class Database:
         if self._writer is None or self._statements is None:
             raise RuntimeError("database is not connected")
         async with self._lock:
-            yield Session(InlineRunner(self._statements, Runner(self._writer)))
+            yield Session(InlineRunner(self._statements, SqliteRunner(self._writer)))
 
     async def migrate(self) -> list[str]:
         """Apply the migrations not yet recorded; return their names."""
@@ -309,11 +436,178 @@ class Database:
     async def integrity_check(self) -> str:
         if self._reader is None:
             raise RuntimeError("database is not connected")
-        value = await Runner(self._reader).fetch_value("PRAGMA integrity_check")
+        value = await SqliteRunner(self._reader).fetch_value("PRAGMA integrity_check")
         return str(value)
 
 
-def backup(source: Path, target: Path) -> None:
+class _Connection(asyncpg.Connection):  # type: ignore[misc]
+    """A pooled connection handed back as it is: the repositories leave no session state
+    (no LISTEN, advisory lock, cursor or SET outlives a statement or transaction), so asyncpg's
+    reset on every release, one more round trip each time, would only halve a hot path."""
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
+class PostgresDatabase(Database):
+    """One process's access to a PostgreSQL database, through a pool of asyncpg connections.
+
+    The same discipline as on SQLite: one write transaction at a time in this process (an
+    asyncio lock), each on a connection of its own from the pool; reads and lookups take any
+    connection, statement by statement, and see what is committed. Several processes on one
+    database serialise their writes through PostgreSQL's own row locks.
+    """
+
+    dialect = POSTGRESQL
+    # Migrations of several processes started at once run one after the other.
+    MIGRATION_LOCK = 0x5A0D1
+
+    def __init__(self, where: Path | str, *, pool_size: int = 10) -> None:
+        self.url = str(where)
+        self.pool_size = pool_size
+        self._pool: asyncpg.Pool | None = None
+        self._catalog = Catalog()
+        self._lock = asyncio.Lock()
+        # The transaction the current task holds (each task sees its own).
+        self._open: contextvars.ContextVar[PostgresRunner | None] = contextvars.ContextVar(
+            "open_transaction", default=None
+        )
+
+    @property
+    def location(self) -> str:
+        parts = urlsplit(self.url)
+        if parts.password is None:
+            return self.url
+        return urlunsplit(
+            parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@"))
+        )
+
+    def ledger_reader(self) -> LedgerReader:
+        return LedgerReader(self.url)
+
+    async def connect(self) -> None:
+        if self._pool is not None:
+            return
+        self._pool = await asyncpg.create_pool(
+            self.url,
+            min_size=1,
+            max_size=self.pool_size,
+            command_timeout=60,
+            connection_class=_Connection,
+        )
+        await self._catalog.load(self._pool)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+        self._pool = None
+
+    def _connected(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("database is not connected")
+        return self._pool
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether the current task holds a transaction open. (Other tasks may: the SQL of a
+        PostgreSQL transaction awaits the server, so other coroutines run meanwhile.)"""
+        open_now = self._open.get()
+        return open_now is not None and open_now.begun
+
+    @property
+    def read(self) -> Session:
+        return Session(PostgresRunner(self._connected(), self._catalog))
+
+    @property
+    def lookup(self) -> Session:
+        return self.read
+
+    @asynccontextmanager
+    async def transaction(self, *, bulk: bool = False) -> AsyncIterator[Session]:
+        """Run the block as one write transaction; roll back if it raises. ``BEGIN`` goes
+        with the block's first statement; a block that runs none costs nothing. (``bulk``
+        matters to SQLite only.)"""
+        pool = self._connected()
+        async with self._lock, pool.acquire() as conn:
+            sql = PostgresRunner(conn, self._catalog, begin=True)
+            token = self._open.set(sql)
+            session = Session(sql)
+            try:
+                yield session
+            except BaseException:
+                await session.rollback()
+                raise
+            finally:
+                self._open.reset(token)
+            await session.commit()
+
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[Session]:
+        async with self._lock:
+            yield Session(PostgresRunner(self._connected(), self._catalog))
+
+    async def migrate(self) -> list[str]:
+        pool = self._connected()
+        applied = []
+        async with self._lock, pool.acquire() as conn:
+            await conn.execute("SELECT pg_advisory_lock($1)", self.MIGRATION_LOCK)
+            try:
+                await conn.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations"
+                    " (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+                )
+                done = {r[0] for r in await conn.fetch("SELECT name FROM schema_migrations")}
+                for name, sql in _migrations(POSTGRESQL):
+                    if name in done:
+                        continue
+                    async with conn.transaction():
+                        await conn.execute(sql)
+                        await conn.execute(
+                            "INSERT INTO schema_migrations VALUES ($1, $2)",
+                            name,
+                            to_db(dt.datetime.now(dt.UTC)),
+                        )
+                    log.info("applied migration %s", name)
+                    applied.append(name)
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock($1)", self.MIGRATION_LOCK)
+            await self._catalog.load(conn)
+        return applied
+
+    async def integrity_check(self) -> str:
+        # PostgreSQL checks its pages itself (and amcheck is an extension): what is left to
+        # see is that the server answers and the schema is there.
+        value = await self._connected().fetchval("SELECT COUNT(*) FROM schema_migrations")
+        return "ok" if value else "no migrations applied"
+
+
+def pg_dump(url: str, target: Path) -> None:
+    """Dump a PostgreSQL database with ``pg_dump`` (custom format, for ``pg_restore``)."""
+    program = shutil.which("pg_dump")
+    if program is None:
+        raise FileNotFoundError(
+            "pg_dump is not on PATH: install PostgreSQL's client programs (Debian:"
+            " postgresql-client) and run  pg_dump --format=custom --file=TARGET URL"
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        [program, "--format=custom", f"--file={target}", "--dbname", url],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"pg_dump failed: {done.stderr.strip()}")
+
+
+def backup(source: Path | str, target: Path) -> None:
+    """Copy a live database: SQLite's online backup API, or pg_dump for PostgreSQL (both safe
+    while the bot writes)."""
+    if is_url(source):
+        pg_dump(str(source), target)
+        return
+    source = Path(source)
     """Copy a live database with SQLite's online backup API (safe while the bot writes)."""
     if not source.exists():
         raise FileNotFoundError(source)

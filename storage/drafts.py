@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from bot.vocabulary.models import Draft
-from storage._sql import Runner, to_db
+from storage._sql import POSTGRESQL, Runner, to_db
 
 
 class DraftRepo:
@@ -42,9 +42,11 @@ class DraftRepo:
         now: dt.datetime,
     ) -> bool:
         """Store the draft's new state; False when that draft is gone (submitted, cancelled)."""
+        greatest = "GREATEST" if self.sql.dialect == POSTGRESQL else "MAX"  # of two values
         changed = await self.sql.execute(
-            "UPDATE drafts SET step = ?, data = ?, last_message_id = MAX(last_message_id, ?),"
-            " updated_at = ? WHERE user_id = ? AND key = ?",
+            "UPDATE drafts SET step = ?, data = ?,"
+            f" last_message_id = {greatest}(last_message_id, ?), updated_at = ?"
+            " WHERE user_id = ? AND key = ?",
             (step, json.dumps(data, ensure_ascii=False), last_message_id, to_db(now), user_id, key),
         )
         return changed == 1

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from typing import Any
 
 from bot.vocabulary.models import PendingInput
-from storage._sql import Runner, to_db
+from storage._sql import Row, Runner, to_db
 
 
-def _input(row: sqlite3.Row | None) -> PendingInput | None:
+def _input(row: Row | None) -> PendingInput | None:
     if row is None:
         return None
     values = dict(row)

@@ -68,13 +68,11 @@ class OutboxRepo:
             rows.append(
                 (chat_id, text, key, to_db(not_before), to_db(now), broadcast_id, int(quiet))
             )
-        before = int(await self.sql.fetch_value("SELECT total_changes()"))
-        await self.sql.execute_many(
+        return await self.sql.execute_many(
             "INSERT OR IGNORE INTO outbox (chat_id, payload, dedupe_key, not_before, created_at,"
             " broadcast_id, quiet) VALUES (?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
-        return int(await self.sql.fetch_value("SELECT total_changes()")) - before
 
     async def due(self, now: dt.datetime, limit: int) -> list[OutboxRow]:
         rows = await self.sql.fetch_all(
@@ -88,7 +86,7 @@ class OutboxRepo:
         """Done: every part was accepted, or refused for good (``error`` says which)."""
         await self.sql.execute(
             "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1,"
-            " last_error = IFNULL(?, last_error) WHERE id = ?",
+            " last_error = COALESCE(?, last_error) WHERE id = ?",
             (to_db(now), error, row_id),
         )
 

@@ -147,7 +147,7 @@ class RewardRepo:
         marks = ", ".join("?" * len(COMMITTED))
         value = await self.sql.fetch_value(
             "SELECT SUM(COALESCE(amount_approved, amount_proposed)) FROM rewards"
-            " WHERE reporter_id = ? AND IFNULL(level, '') != ? AND proposed_at >= ?"
+            " WHERE reporter_id = ? AND COALESCE(level, '') != ? AND proposed_at >= ?"
             f" AND proposed_at < ? AND status IN ({marks})",
             (reporter_id, Level.MAJOR.value, to_db(since), to_db(until), *COMMITTED),
         )

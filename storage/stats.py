@@ -8,16 +8,20 @@ rolled-up lines, a few dozen of them, however many cases there are.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import re
 import sqlite3
 from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import asyncpg
 from pydantic import BaseModel, ConfigDict
 
 from bot.vocabulary.models import Case
-from storage._sql import Runner, from_db, to_db
+from storage._pg import Catalog, translate
+from storage._sql import POSTGRESQL, Runner, from_db, to_db
 
 # Accepted hazards: what a city counts as "found" (a rejected report is no hazard, and a merged
 # one is counted in the case it was merged into).
@@ -43,6 +47,8 @@ DIMENSIONS = ("department", "category", "district", "colour")
 # order of the index cases_stats (migration 0006), which holds every column read here: the
 # cases are read from the index alone, already in GROUP BY order, so nothing is sorted. With
 # the status a key, each case costs only the few aggregates below.
+# The cube is written once, for SQLite; ``_postgres`` spells its two SQLite-only functions in
+# PostgreSQL (a sum that is 0.0 over no rows, and days between two stored times).
 _CUBE = (
     "SELECT department, category, district, colour, self_reported, status,"
     " COUNT(*) AS n,"
@@ -57,6 +63,31 @@ _CUBE = (
     " FROM cases WHERE created_at >= :start AND created_at < :end{scope}"
     " GROUP BY department, category, district, colour, self_reported, status"
 )
+
+_COMPARISON = re.compile(r"^\w+ <=? [\w:]+$")
+_DAYS = re.compile(r"^julianday\((\w+)\) - julianday\((\w+)\)$")
+
+
+def _postgres(sql: str) -> str:
+    """``TOTAL(x)``, a float sum that is 0.0 over no rows, as PostgreSQL spells it; x may be a
+    comparison (SQLite's 0 or 1) or julianday differences (days between two stored times)."""
+    out = []
+    at = 0
+    while (start := sql.find("TOTAL(", at)) >= 0:
+        depth, end = 1, start + len("TOTAL(")
+        while depth:
+            depth += {"(": 1, ")": -1}.get(sql[end], 0)
+            end += 1
+        inner = _postgres(sql[start + len("TOTAL(") : end - 1])
+        if _COMPARISON.match(inner):
+            inner = f"CASE WHEN {inner} THEN 1 ELSE 0 END"
+        elif days := _DAYS.match(inner):
+            a, b = days.groups()
+            inner = f"EXTRACT(EPOCH FROM {a}::timestamptz - {b}::timestamptz) / 86400"
+        out.append(f"{sql[at:start]}COALESCE(SUM({inner}), 0)::float8")
+        at = end
+    out.append(sql[at:])
+    return "".join(out)
 
 
 def _when(statuses: str, column: str) -> str:
@@ -189,6 +220,17 @@ def figures_query(
     return f"WITH cube AS MATERIALIZED ({cube}) " + " UNION ALL ".join(parts), params
 
 
+def figures_query_for(
+    dialect: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    now: dt.datetime,
+    departments: Collection[str] | None,
+) -> tuple[str, dict[str, Any]]:
+    sql, params = figures_query(start, end, now, departments)
+    return (_postgres(sql) if dialect == POSTGRESQL else sql), params
+
+
 class StatsRepo:
     def __init__(self, sql: Runner) -> None:
         self.sql = sql
@@ -202,7 +244,7 @@ class StatsRepo:
     ) -> list[FigureLine]:
         """Figures of the cases reported in [start, end): the totals (with and without the
         self-reported ones apart) and one line per department, category, district, colour."""
-        sql, params = figures_query(start, end, now, departments)
+        sql, params = figures_query_for(self.sql.dialect, start, end, now, departments)
         lines = []
         for row in await self.sql.fetch_all(sql, params):
             counts = dict(row)
@@ -259,7 +301,7 @@ _LEDGER_COLUMNS = (
     # a reporter who says it is not fixed reopens it (closed_at is cleared) while the officers'
     # verification stays a fact: that one is the close event's. Looked up for those cases only.
     " CASE WHEN c.status = 'closed' THEN c.closed_at"
-    " WHEN c.status = 'fix_submitted' AND c.reopened THEN (SELECT v.at FROM case_events v"
+    " WHEN c.status = 'fix_submitted' AND c.reopened != 0 THEN (SELECT v.at FROM case_events v"
     " WHERE v.case_id = c.id AND v.kind = 'close' ORDER BY v.id DESC LIMIT 1) END,"
     " c.closed_at, c.escalated_at"
 )
@@ -276,62 +318,85 @@ class LedgerReader:
     handed around as a spreadsheet, so what is not read cannot leak.
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, where: Path | str) -> None:
+        self.where = where
 
     def rows(
         self, start: dt.datetime, end: dt.datetime, departments: Collection[str] | None
     ) -> Iterator[LedgerRow]:
         """Cases reported in [start, end), in the order they were reported."""
-        conn = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True)
+        params: dict[str, Any] = {"start": to_db(start), "end": to_db(end)}
+        sql = (
+            # The rewards table's latest row per case is the status.
+            f"SELECT {_LEDGER_COLUMNS}, (SELECT r.status FROM rewards r WHERE r.case_id = c.id"
+            " ORDER BY r.id DESC LIMIT 1) FROM cases c"
+            " LEFT JOIN enterprises e ON e.id = c.enterprise_id"
+            " WHERE c.created_at >= :start AND c.created_at < :end"
+            + _scope(departments, params, "c.department")
+            + " ORDER BY c.created_at, c.id"
+        )
+        batches = (
+            _postgres_batches(str(self.where), sql, params)
+            if isinstance(self.where, str)
+            else _sqlite_batches(Path(self.where), sql, params)
+        )
+        for batch in batches:
+            for r in batch:
+                yield LedgerRow(
+                    r[0],
+                    from_db(r[1]),
+                    bool(r[2]),
+                    r[3],
+                    r[4],
+                    r[5],
+                    r[6],
+                    r[7],
+                    r[8],
+                    r[9],
+                    r[10],
+                    r[11],
+                    r[12],
+                    r[13],
+                    r[14],
+                    _time(r[15]),
+                    r[16],
+                    r[17],
+                    _time(r[18]),
+                    _time(r[19]),
+                    _time(r[20]),
+                    _time(r[21]),
+                    _time(r[22]),
+                    r[23],
+                )
+
+
+def _sqlite_batches(path: Path, sql: str, params: dict[str, Any]) -> Iterator[list[Any]]:
+    conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
+    try:
+        conn.execute("PRAGMA query_only = ON")
+        cursor = conn.execute(sql, params)
+        while batch := cursor.fetchmany(1000):
+            yield batch
+    finally:
+        conn.close()
+
+
+def _postgres_batches(url: str, sql: str, params: dict[str, Any]) -> Iterator[list[Any]]:
+    """The rows in batches, from a connection of this thread's own event loop (the reader runs
+    in a worker thread), through a server-side cursor: a million rows are never all in memory."""
+    loop = asyncio.new_event_loop()
+    try:
+        conn = loop.run_until_complete(asyncpg.connect(url))
         try:
-            conn.execute("PRAGMA query_only = ON")
-            has_rewards = conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'rewards'"
-            ).fetchone()
-            # Another feature owns the rewards table; its latest row per case is the status.
-            reward = (
-                "(SELECT r.status FROM rewards r WHERE r.case_id = c.id"
-                " ORDER BY r.rowid DESC LIMIT 1)"
-                if has_rewards
-                else "NULL"
-            )
-            params: dict[str, Any] = {"start": to_db(start), "end": to_db(end)}
-            sql = (
-                f"SELECT {_LEDGER_COLUMNS}, {reward} FROM cases c"
-                " LEFT JOIN enterprises e ON e.id = c.enterprise_id"
-                " WHERE c.created_at >= :start AND c.created_at < :end"
-                + _scope(departments, params, "c.department")
-                + " ORDER BY c.created_at, c.id"
-            )
-            cursor = conn.execute(sql, params)
-            while batch := cursor.fetchmany(1000):
-                for r in batch:
-                    yield LedgerRow(
-                        r[0],
-                        from_db(r[1]),
-                        bool(r[2]),
-                        r[3],
-                        r[4],
-                        r[5],
-                        r[6],
-                        r[7],
-                        r[8],
-                        r[9],
-                        r[10],
-                        r[11],
-                        r[12],
-                        r[13],
-                        r[14],
-                        _time(r[15]),
-                        r[16],
-                        r[17],
-                        _time(r[18]),
-                        _time(r[19]),
-                        _time(r[20]),
-                        _time(r[21]),
-                        _time(r[22]),
-                        r[23],
-                    )
+            statement = translate(sql, Catalog())
+            args = [params[name] for name in statement.names or ()]
+            reading = conn.transaction(readonly=True)
+            loop.run_until_complete(reading.start())
+            cursor = loop.run_until_complete(conn.cursor(statement.text, *args))
+            while batch := loop.run_until_complete(cursor.fetch(1000)):
+                yield batch
+            loop.run_until_complete(reading.commit())
         finally:
-            conn.close()
+            loop.run_until_complete(conn.close())
+    finally:
+        loop.close()

@@ -40,7 +40,7 @@ class UserRepo:
             "INSERT INTO users (id, telegram_language, created_at, last_seen_at)"
             " VALUES (?, ?, ?, ?)"
             " ON CONFLICT (id) DO UPDATE SET"
-            "   telegram_language = IFNULL(excluded.telegram_language, users.telegram_language),"
+            "   telegram_language = COALESCE(excluded.telegram_language, users.telegram_language),"
             "   last_seen_at = excluded.last_seen_at,"
             "   blocked_at = NULL"
             " RETURNING *",

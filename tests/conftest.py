@@ -6,7 +6,7 @@ The helpers the tests share are in tests/support/; a test imports them from ther
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,7 @@ from storage.db import Database
 # A failed assert in a shared helper explains itself as one in a test does (before their import).
 pytest.register_assert_rewrite("tests.support")
 
+from tests.support import postgres  # noqa: E402
 from tests.support.chat import TOKEN, Bot  # noqa: E402
 from tests.support.confidentiality import check_confidentiality  # noqa: E402
 
@@ -46,9 +47,28 @@ def clock() -> ManualClock:
     return ManualClock()
 
 
+def pytest_report_header() -> str:
+    where = "PostgreSQL, a database per test" if postgres.URL else "SQLite"
+    return f"database: {where} (SHAOZI_TEST_DATABASE)"
+
+
+def pytest_sessionfinish() -> None:
+    if postgres.URL:
+        postgres.drop_template()
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return offline_settings(tmp_path, TOKEN)
+def settings(tmp_path: Path) -> Iterator[Settings]:
+    """The bot's settings; their database is an SQLite file under tmp_path, or, with
+    SHAOZI_TEST_DATABASE, a fresh PostgreSQL database of this test's own (migrated)."""
+    if postgres.URL is None:
+        yield offline_settings(tmp_path, TOKEN)
+        return
+    url = postgres.fresh_database()
+    try:
+        yield offline_settings(tmp_path, TOKEN, database=url)
+    finally:
+        postgres.drop(url)
 
 
 @pytest.fixture

@@ -140,13 +140,15 @@ async def test_the_closed_loop_runs_through_the_core_alone(
         told = [
             json.loads(payload)["text"]
             for (payload,) in tables.rows(
-                db.path, "SELECT payload FROM outbox WHERE chat_id = ? ORDER BY id", (citizen.id,)
+                db.location,
+                "SELECT payload FROM outbox WHERE chat_id = ? ORDER BY id",
+                (citizen.id,),
             )
         ]
         assert any("accepted" in text and case.number in text for text in told)
         assert any("closed" in text.lower() and case.number in text for text in told), told
         enterprise_told = tables.rows(
-            db.path, "SELECT payload FROM outbox WHERE chat_id = ?", (contact.id,)
+            db.location, "SELECT payload FROM outbox WHERE chat_id = ?", (contact.id,)
         )
         assert any(case.number in json.loads(p)["text"] for (p,) in enterprise_told)
 

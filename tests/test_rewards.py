@@ -272,9 +272,8 @@ def proposal_for(user: FakeUser, number: str) -> SentMessage:
 
 async def everything_stored(bot: Bot) -> str:
     """Every value of every table, as text."""
-    names = tables.rows(bot.db, "SELECT name FROM sqlite_master WHERE type = 'table'")
     values: list[str] = []
-    for (table,) in names:
+    for table in tables.names(bot.db):
         for row in tables.rows(bot.db, f"SELECT * FROM {table}"):
             values.extend(str(v) for v in row)
     return "\n".join(values)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -13,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.settings import Settings
 from fakebotapi import FakeBotAPI, FakeBotServer, FakeUser
+from tests.support import postgres
 from tests.support.chat import TOKEN
 from tests.support.images import has_metadata, jpeg
 from tests.support.process import ROOT, RUN_BOT, environment, run
@@ -52,7 +55,10 @@ def test_a_bad_city_file_is_named_with_its_places(tmp_path: Path) -> None:
 def test_migrate_invite_and_backup(tmp_path: Path) -> None:
     migrated = run(tmp_path, "migrate")
     assert migrated.returncode == 0, migrated.stderr
-    migrations = len(list((ROOT / "storage" / "migrations").glob("*.sql")))
+    # NNNN_name.sql, not a dialect's own NNNN_name.postgresql.sql
+    migrations = len(
+        [p for p in (ROOT / "storage" / "migrations").glob("*.sql") if p.suffixes == [".sql"]]
+    )
     assert f"applied {migrations} migration(s)" in migrated.stdout
     assert "applied 0 migration(s)" in run(tmp_path, "migrate").stdout
     invite = run(tmp_path, "invite", "--role", "officer", "--department", "fire")
@@ -72,6 +78,27 @@ def test_migrate_invite_and_backup(tmp_path: Path) -> None:
         assert copy.execute("SELECT COUNT(*) FROM invites").fetchone() == (1,)
     finally:
         copy.close()
+
+
+@pytest.mark.skipif(postgres.URL is None, reason="needs SHAOZI_TEST_DATABASE (PostgreSQL)")
+@pytest.mark.skipif(shutil.which("pg_restore") is None, reason="needs pg_dump and pg_restore")
+def test_migrate_and_backup_on_postgresql(tmp_path: Path, settings: Settings) -> None:
+    """The operator's two commands on a PostgreSQL database (the fixture's, migrated)."""
+    assert isinstance(settings.database, str)
+    where = {"SHAOZI_DATABASE": settings.database}
+    migrated = run(tmp_path, "migrate", **where)
+    assert migrated.returncode == 0, migrated.stderr
+    assert "applied 0 migration(s)" in migrated.stdout
+    assert run(tmp_path, "invite", "--role", "admin", **where).returncode == 0
+    backup = run(tmp_path, "backup", str(tmp_path / "shaozi.dump"), **where)
+    assert backup.returncode == 0, backup.stderr
+    listed = subprocess.run(
+        ["pg_restore", "--list", str(tmp_path / "shaozi.dump")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "TABLE DATA public invites" in listed
 
 
 @pytest.fixture

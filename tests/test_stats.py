@@ -27,7 +27,7 @@ from bot.i18n import Catalogs, Language
 from bot.invites import InviteSpec
 from bot.vocabulary.roles import Role
 from storage.stats import Figures, figures_query
-from tests.support import tables
+from tests.support import postgres, tables
 from tests.support.cases import enterprise_named, report
 from tests.support.chat import Bot
 from tests.support.figures import Expected, ask_stats, assert_text, expect
@@ -390,6 +390,7 @@ async def test_officer_overdue_is_their_department_only(bot: Bot, world: World) 
     assert listing.has_button("Back to the overdue list")
 
 
+@postgres.sqlite_only  # SQLite's query plan (EXPLAIN QUERY PLAN)
 async def test_figures_are_read_from_the_index_without_a_sort(bot: Bot) -> None:
     """The cube is read from the covering index cases_stats in GROUP BY order: no table row
     is visited and nothing is sorted, which is what keeps a year of a million cases fast."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from bot.clock import ManualClock
@@ -15,18 +15,15 @@ from bot.errors import InviteExpired, InviteUnknown, InviteUsed
 from bot.invites import InviteSpec, code_hash, create_invite, normalise, redeem
 from bot.vocabulary.models import User
 from bot.vocabulary.roles import Role
-from storage.db import Database, backup, to_db
+from storage.db import Database, SqliteDatabase, _migrations, backup, to_db
 from storage.users import TOUCH_EVERY, touch_due
-from tests.support import tables
+from tests.support import postgres, tables
+
+# The same failure on either database: a row that breaks a constraint.
+INTEGRITY = (sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError)
 
 
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with Database(tmp_path / "shaozi.db") as database:
-        await database.migrate()
-        yield database
-
-
+@postgres.sqlite_only
 async def test_migrations_apply_once(tmp_path: Path) -> None:
     async with Database(tmp_path / "a.db") as database:
         first = await database.migrate()
@@ -38,6 +35,14 @@ async def test_migrations_apply_once(tmp_path: Path) -> None:
         assert [r["name"] for r in names] == first
 
 
+async def test_every_migration_is_recorded_once(db: Database) -> None:
+    """On either database (the fixture's is migrated already): nothing is applied twice."""
+    assert await db.migrate() == []
+    names = [r["name"] for r in tables.rows(db, "SELECT name FROM schema_migrations")]
+    assert names[0] == "0001_initial"
+    assert len(names) == len(set(names)) == len(_migrations())
+
+
 async def test_foreign_keys_are_enforced(db: Database) -> None:
     now = dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
 
@@ -45,7 +50,7 @@ async def test_foreign_keys_are_enforced(db: Database) -> None:
         async with db.transaction() as tx:
             await tx.users.add_membership(999, "admin", None, None, None, now)
 
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(INTEGRITY):
         await grant_unknown_user()
 
 
@@ -118,10 +123,12 @@ async def test_invite_is_single_use_and_expires(db: Database) -> None:
     assert await db.read.users.memberships(2) == []
 
 
+@postgres.sqlite_only
 async def test_online_backup_of_a_live_database(db: Database, tmp_path: Path) -> None:
     async with db.transaction() as tx:
         await tx.users.touch(42, "en", dt.datetime(2026, 11, 22, tzinfo=dt.UTC))
     target = tmp_path / "backup" / "copy.db"
+    assert isinstance(db, SqliteDatabase)
     backup(db.path, target)  # while the bot's connections are open
     copy = sqlite3.connect(target)
     try:
@@ -131,6 +138,7 @@ async def test_online_backup_of_a_live_database(db: Database, tmp_path: Path) ->
         copy.close()
 
 
+@postgres.sqlite_only
 async def test_a_transaction_waits_for_another_process_instead_of_failing(
     db: Database, tmp_path: Path
 ) -> None:
@@ -160,6 +168,7 @@ async def test_a_transaction_waits_for_another_process_instead_of_failing(
     assert user.language == "zh_Hant"
 
 
+@postgres.sqlite_only
 async def test_a_single_statement_waits_for_another_process_too(
     db: Database, tmp_path: Path
 ) -> None:
@@ -191,7 +200,7 @@ async def test_an_empty_transaction_and_a_failed_one_leave_the_writer_usable(db:
             await tx.users.touch(8, "en", now)
             await tx.users.add_membership(999, "admin", None, None, None, now)
 
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(INTEGRITY):
         await half_done()
     async with db.transaction(bulk=True) as tx:
         await tx.users.touch(9, "en", now)

@@ -76,7 +76,7 @@ async def startup(app: ShaoziApp) -> None:
     await services.db.connect()
     applied = await services.db.migrate()
     if applied:
-        log.info("database %s migrated: %s", services.db.path, ", ".join(applied))
+        log.info("database %s migrated: %s", services.db.location, ", ".join(applied))
     if app.job_queue is not None:
         app.job_queue.run_repeating(sweep_drafts, interval=3600, first=60, name="sweep-drafts")
     try:

@@ -73,8 +73,8 @@ class Marks:
     outbox: int = 0
 
     def __post_init__(self) -> None:
-        self.event = int(tables.value(self.bot.db, "SELECT IFNULL(MAX(id), 0) FROM case_events"))
-        self.outbox = int(tables.value(self.bot.db, "SELECT IFNULL(MAX(id), 0) FROM outbox"))
+        self.event = int(tables.value(self.bot.db, "SELECT COALESCE(MAX(id), 0) FROM case_events"))
+        self.outbox = int(tables.value(self.bot.db, "SELECT COALESCE(MAX(id), 0) FROM outbox"))
 
     def events(self) -> list[str]:
         """The kinds of the case events recorded since the mark."""
