@@ -169,7 +169,7 @@ def secrets_for(bot: Bot, db: sqlite3.Connection, reader: int, enterprise: bool)
         shown_times.add(_minute(bot, row[0]))
     found = Secrets(own_numbers=own_numbers)
     cases = db.execute(
-        f"{CASES} WHERE c.self_reported = 0 AND r.user_id IS NOT ?", (reader,)
+        f"{CASES} WHERE c.self_reported = 0 AND r.user_id IS DISTINCT FROM ?", (reader,)
     ).fetchall()
     for case in cases:
         people = [case["reporter_id"]] + [
@@ -240,7 +240,7 @@ def readers(bot: Bot) -> dict[int, bool]:
     for row in tables.rows(
         bot.db,
         "SELECT f.user_id FROM case_followers f JOIN case_reporters r ON r.case_id = f.case_id"
-        " WHERE r.user_id IS NOT f.user_id",
+        " WHERE r.user_id IS DISTINCT FROM f.user_id",
     ):
         found[row[0]] = False
     for row in tables.rows(bot.db, "SELECT user_id FROM memberships WHERE role = 'enterprise'"):
