@@ -314,12 +314,15 @@ class Pacer:
 
 
 class BotProcess:
-    """run_bot.py run, polling the fake server; its output goes to ``bot.log``."""
+    """run_bot.py run, polling the fake server; its output goes to ``bot.log``. With
+    ``profile``, py-spy samples each life of it into ``profile``-LIFE.txt (collapsed stacks)."""
 
-    def __init__(self, folder: Path, env: dict[str, str]) -> None:
-        self.folder, self.env = folder, env
+    def __init__(self, folder: Path, env: dict[str, str], profile: Path | None = None) -> None:
+        self.folder, self.env, self.profile = folder, env, profile
         self.log = folder / "bot.log"
         self.process: subprocess.Popen[bytes] | None = None
+        self.lives = 0
+        self.spies: list[subprocess.Popen[bytes]] = []
 
     def start(self) -> None:
         with self.log.open("ab") as log:
@@ -329,6 +332,17 @@ class BotProcess:
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+            )
+        self.lives += 1
+        if self.profile is not None:
+            spy = Path(sys.executable).with_name("py-spy")
+            out = self.profile.with_name(f"{self.profile.name}-{self.lives}.txt")
+            record = ["record", "--format", "raw", "--rate", "200", "--nonblocking"]
+            record += ["--subprocesses", "-o", str(out), "--pid", str(self.process.pid)]
+            self.spies.append(
+                subprocess.Popen(
+                    [spy, *record], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                )
             )
 
     def alive(self) -> bool:
@@ -352,19 +366,36 @@ class BotProcess:
             self.kill()
 
     def cpu_seconds(self) -> float:
-        """User and system time of the running bot, all its threads."""
+        """User and system time of the running bot, all its threads, and of the processes it
+        started (its exports' and charts' workers)."""
         if not self.alive():
             return 0.0
         assert self.process is not None
-        try:
-            stat = Path(f"/proc/{self.process.pid}/stat").read_text()
-        except OSError:
-            return 0.0
-        fields = stat.rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        ticks, parents = 0, {self.process.pid}
+        processes = _processes()
+        while parents:
+            pid = parents.pop()
+            _parent, used = processes.get(pid, (0, 0))
+            ticks += used
+            parents |= {child for child, (parent, _) in processes.items() if parent == pid}
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     def tracebacks(self) -> int:
         return self.log.read_text("utf-8", errors="replace").count("Traceback")
+
+
+def _processes() -> dict[int, tuple[int, int]]:
+    """Every process's parent and user + system ticks, from /proc."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    return found
 
 
 def harness_cpu_seconds() -> float:
@@ -536,6 +567,10 @@ class Options:
     photos: int
     concurrent_updates: int | None
     quick: bool
+    runs: frozenset[str] = frozenset()  # the runs to make (all when empty)
+    half_rate: float = 20.0  # the paced runs' rate when the run it is half of is left out
+    keep: Path | None = None  # where the runs' folders (database, bot.log) stay
+    py_spy: Path | None = None  # where py-spy's profile of each life of the bot goes
 
 
 @dataclass(frozen=True)
@@ -1187,7 +1222,8 @@ class Run:
             source = self.world.database.with_name(self.world.database.name + suffix)
             if source.exists():
                 shutil.copy(source, self.folder / ("shaozi.db" + suffix))
-        bot = BotProcess(self.folder, self.bot_env())
+        spy = self.options.py_spy
+        bot = BotProcess(self.folder, self.bot_env(), spy / self.spec.name if spy else None)
         with self.server:
             await self.start(bot)
             officers, supervisor = await self.join_staff()
@@ -1222,6 +1258,8 @@ class Run:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
                 bot.kill()
+                for spying in bot.spies:  # it writes its profile once the bot has ended
+                    spying.wait(timeout=60)
         self.tally(window_start, window_end, bot)
         return self.result
 
@@ -1437,11 +1475,19 @@ async def benchmark(options: Options) -> str:
             "  (this branch has no such setting: every run processes one update at a time)",
             flush=True,
         )
-    with tempfile.TemporaryDirectory(prefix="shaozi-capacity-") as folder:
+    if options.keep is not None:
+        options.keep.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        folder = options.keep or Path(
+            stack.enter_context(tempfile.TemporaryDirectory(prefix="shaozi-capacity-"))
+        )
         world = await prepare(Path(folder), options.seed_cases, options.users, options.photos)
         results: dict[str, Result] = {}
+        skipped = Result("skipped")
 
         async def run(spec: RunSpec) -> Result:
+            if options.runs and spec.name not in options.runs:
+                return skipped
             began = time.monotonic()
             result = await Run(spec, world, options).go()
             print(describe(result, spec), f"wall_s={time.monotonic() - began:.0f}", flush=True)
@@ -1453,15 +1499,16 @@ async def benchmark(options: Options) -> str:
         serial = await run(RunSpec("serial", rtt, serial=True, rate=None))
         concurrent = await run(RunSpec("concurrent", rtt, serial=False, rate=None))
         cpu = await run(RunSpec("cpu", 0, serial=False, rate=None))
-        # Each processing again at half its own sustained rate, a year's export running.
-        half = concurrent.per_s / 2
+        # Each processing again at half its own sustained rate, a year's export running (a
+        # run left out: --half-rate).
+        half = concurrent.per_s / 2 or options.half_rate
         latency = await run(RunSpec("latency", rtt, serial=False, rate=half))
         serial_latency = await run(
-            RunSpec("serial-latency", rtt, serial=True, rate=serial.per_s / 2)
+            RunSpec("serial-latency", rtt, serial=True, rate=serial.per_s / 2 or half)
         )
-        cpu_latency = await run(RunSpec("cpu-latency", 0, serial=False, rate=cpu.per_s / 2))
+        cpu_latency = await run(RunSpec("cpu-latency", 0, serial=False, rate=cpu.per_s / 2 or half))
         kills = await run(RunSpec("kills", rtt, serial=False, rate=half, kills=options.kills))
-    everything = results.values()
+    everything = list(results.values()) or [skipped]
     ratio = concurrent.per_s / cpu.per_s if cpu.per_s else 0.0
     speedup = concurrent.per_s / serial.per_s if serial.per_s else 0.0
     return " ".join(
@@ -1515,6 +1562,22 @@ def parse(argv: list[str] | None = None) -> Options:
         help="SHAOZI_CONCURRENT_UPDATES of the concurrent runs (default: the bot's own default)",
     )
     parser.add_argument("--quick", action="store_true", help="a small run, under a minute")
+    parser.add_argument(
+        "--runs",
+        default="",
+        help="only these runs, comma-separated (serial, concurrent, cpu, latency, serial-latency,"
+        " cpu-latency, kills); the figures of those left out are 0",
+    )
+    parser.add_argument(
+        "--half-rate",
+        type=float,
+        default=20.0,
+        help="updates/s of the paced runs when the concurrent run is left out (default 20)",
+    )
+    parser.add_argument("--keep", type=Path, help="make the runs in this folder, and keep it")
+    parser.add_argument(
+        "--py-spy", type=Path, help="profile each life of the bot with py-spy into this folder"
+    )
     args = parser.parse_args(argv)
     quick = bool(args.quick)
 
@@ -1533,11 +1596,17 @@ def parse(argv: list[str] | None = None) -> Options:
         photos=pick(args.photos, 400, 40),
         concurrent_updates=args.concurrent_updates,
         quick=quick,
+        runs=frozenset(name for name in args.runs.split(",") if name),
+        half_rate=args.half_rate,
+        keep=args.keep,
+        py_spy=args.py_spy,
     )
 
 
 def main(argv: list[str] | None = None) -> None:
     options = parse(argv)
+    if options.py_spy is not None:
+        options.py_spy.mkdir(parents=True, exist_ok=True)
     random.seed(15)
     print(asyncio.run(benchmark(options)), flush=True)
 

@@ -60,6 +60,12 @@ class Settings(BaseSettings):
         le=100_000,
         description="Updates handled at once, each conversation's in order (1: one at a time)",
     )
+    worker_processes: int = Field(
+        default=2,
+        ge=0,
+        le=32,
+        description="Processes for exports and charts (0: a thread of the bot's own)",
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -48,7 +48,9 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return offline_settings(tmp_path, TOKEN)
+    # Exports and charts in a thread: a worker process takes a second to start (test_export.py
+    # runs the real pool).
+    return offline_settings(tmp_path, TOKEN, worker_processes=0)
 
 
 @pytest.fixture

@@ -10,9 +10,13 @@ from collections.abc import Sequence
 import pytest
 
 from bot import dates, rectification, verification
+from bot.city import CityConfig
+from bot.clock import ManualClock
 from bot.invites import InviteSpec
+from bot.settings import Settings
 from bot.vocabulary.grading import Colour
 from bot.vocabulary.roles import Role
+from fakebotapi import FakeBotAPI
 from storage.db import to_db
 from tests.support import tables
 from tests.support.cases import (
@@ -24,6 +28,7 @@ from tests.support.cases import (
 )
 from tests.support.chat import Bot
 from tests.support.exports import by_number, csv_rows, export, seeded, sheet_rows
+from tests.support.figures import ask_stats
 from tests.support.generated import REPORTER, REPORTER_NAME, REPORTER_PHONE, chosen
 from tests.support.moments import SHANGHAI
 from tests.support.people import account, member, staff
@@ -192,6 +197,29 @@ def assert_no_reporter(rows: Sequence[Sequence[object]], texts: list[str], ids: 
                 assert secret not in text, (secret, text)
             for user_id in ids:
                 assert str(user_id) not in words, (user_id, text)
+
+
+async def test_worker_processes_write_the_ledger_and_draw_the_chart(
+    api: FakeBotAPI, settings: Settings, clock: ManualClock, city: CityConfig
+) -> None:
+    """The bot's own setup (the other tests use a thread): the ledger and the chart are made in
+    worker processes, which get the reader's language and the database path, and send the
+    same files."""
+    bot = Bot(api, settings.model_copy(update={"worker_processes": 1}), clock, city)
+    await bot.start()
+    try:
+        made = await seeded(bot, 120)
+        supervisor = await staff(bot, InviteSpec(Role.SUPERVISOR))
+        xlsx, table = await export(supervisor, "/export year")
+        cases = chosen(made, dt.date(2026, 1, 1), dt.date(2026, 11, 22), None)
+        assert f"{len(cases)} cases" in xlsx.plain
+        sheet, rows = sheet_rows(xlsx), csv_rows(table)
+        assert sheet[0] == rows[0] == HEADERS
+        assert set(by_number(rows, "")) == set(by_number(sheet, None)) == {c.number for c in cases}
+        _text, png = await ask_stats(supervisor, "/stats year")
+        assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    finally:
+        await bot.stop()
 
 
 async def test_ledger_has_no_reporter_identity(bot: Bot) -> None:

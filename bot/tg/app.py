@@ -34,6 +34,7 @@ from bot.tg.delivery import Limits, OutboxWorker, stop_task
 from bot.tg.inbox import Inbox
 from bot.tg.processing import ConversationProcessor
 from bot.vocabulary.roles import Role
+from bot.workers import Workers
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -139,8 +140,10 @@ async def _post_shutdown(app: ShaoziApp) -> None:
 
 
 async def shutdown(app: ShaoziApp) -> None:
-    """Close the database."""
-    await app.bot_data.services.db.close()
+    """End the worker processes and close the database."""
+    services: Services = app.bot_data.services
+    await services.workers.close()
+    await services.db.close()
 
 
 def build_application(
@@ -161,6 +164,7 @@ def build_application(
         db=Database(settings.database),
         clock=clock or SystemClock(),
         catalogs=Catalogs(),
+        workers=Workers(settings.worker_processes),
     )
     inbox = Inbox(services)
     builder = (
