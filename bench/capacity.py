@@ -365,20 +365,21 @@ class BotProcess:
         except subprocess.TimeoutExpired:
             self.kill()
 
-    def cpu_seconds(self) -> float:
-        """User and system time of the running bot, all its threads, and of the processes it
-        started (its exports' and charts' workers)."""
+    def cpu_seconds(self) -> tuple[float, float]:
+        """User and system time of the running bot (all its threads), and of the processes it
+        started (the workers of its exports and charts)."""
         if not self.alive():
-            return 0.0
+            return 0.0, 0.0
         assert self.process is not None
-        ticks, parents = 0, {self.process.pid}
         processes = _processes()
+        own, parents, workers = processes.get(self.process.pid, (0, 0))[1], {self.process.pid}, 0
         while parents:
             pid = parents.pop()
-            _parent, used = processes.get(pid, (0, 0))
-            ticks += used
-            parents |= {child for child, (parent, _) in processes.items() if parent == pid}
-        return ticks / os.sysconf("SC_CLK_TCK")
+            children = {child for child, (parent, _) in processes.items() if parent == pid}
+            workers += sum(processes[child][1] for child in children)
+            parents |= children
+        tick = os.sysconf("SC_CLK_TCK")
+        return own / tick, workers / tick
 
     def tracebacks(self) -> int:
         return self.log.read_text("utf-8", errors="replace").count("Traceback")
@@ -571,6 +572,7 @@ class Options:
     half_rate: float = 20.0  # the paced runs' rate when the run it is half of is left out
     keep: Path | None = None  # where the runs' folders (database, bot.log) stay
     py_spy: Path | None = None  # where py-spy's profile of each life of the bot goes
+    bot_env: tuple[tuple[str, str], ...] = ()  # more environment of the bot (its settings)
 
 
 @dataclass(frozen=True)
@@ -602,7 +604,8 @@ class Result:
     triaged: int = 0
     exports: int = 0
     export_s: float = 0.0
-    bot_cores: float = 0.0
+    bot_cores: float = 0.0  # the bot's own process
+    worker_cores: float = 0.0  # the processes it started
     harness_cores: float = 0.0
     tracebacks: int = 0
     load: float = 0.0  # the machine's 1-minute load average as the run ended (2 cores)
@@ -1177,6 +1180,7 @@ class Run:
             extra["SHAOZI_CONCURRENT_UPDATES"] = "1"
         elif self.options.concurrent_updates is not None:
             extra["SHAOZI_CONCURRENT_UPDATES"] = str(self.options.concurrent_updates)
+        extra.update(self.options.bot_env)
         return environment(self.folder, **extra)
 
     async def start(self, bot: BotProcess) -> None:
@@ -1242,11 +1246,12 @@ class Run:
                     bot.stop(grace=30)
                 else:
                     await asyncio.sleep(window_start - time.monotonic())
-                    cpu0, own0 = bot.cpu_seconds(), harness_cpu_seconds()
+                    (cpu0, workers0), own0 = bot.cpu_seconds(), harness_cpu_seconds()
                     await asyncio.sleep(self.options.window)
                     window_end = time.monotonic()
-                    cpu1, own1 = bot.cpu_seconds(), harness_cpu_seconds()
+                    (cpu1, workers1), own1 = bot.cpu_seconds(), harness_cpu_seconds()
                     self.result.bot_cores = (cpu1 - cpu0) / self.options.window
+                    self.result.worker_cores = (workers1 - workers0) / self.options.window
                     self.result.harness_cores = (own1 - own0) / self.options.window
                     if self.pacer is not None:  # the latency run: the window's answers come in
                         self.closing = True
@@ -1452,7 +1457,15 @@ def describe(result: Result, spec: RunSpec) -> str:
         f"load={result.load:.1f}",
     ]
     if not spec.kills:
-        parts += [f"bot_cores={result.bot_cores:.2f}", f"harness_cores={result.harness_cores:.2f}"]
+        # The bot's CPU time per update first answered in the window: what an update costs,
+        # less sensitive than the rate to what else the machine is doing.
+        cost = result.bot_cores / result.per_s * 1000 if result.per_s else 0.0
+        parts += [
+            f"bot_cores={result.bot_cores:.2f}",
+            f"worker_cores={result.worker_cores:.2f}",
+            f"cpu_ms={cost:.1f}",
+            f"harness_cores={result.harness_cores:.2f}",
+        ]
     return " ".join(parts)
 
 
@@ -1574,6 +1587,13 @@ def parse(argv: list[str] | None = None) -> Options:
         default=20.0,
         help="updates/s of the paced runs when the concurrent run is left out (default 20)",
     )
+    parser.add_argument(
+        "--bot-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting of the bot in every run, e.g. SHAOZI_API_CONNECTIONS=64 (repeatable)",
+    )
     parser.add_argument("--keep", type=Path, help="make the runs in this folder, and keep it")
     parser.add_argument(
         "--py-spy", type=Path, help="profile each life of the bot with py-spy into this folder"
@@ -1600,6 +1620,7 @@ def parse(argv: list[str] | None = None) -> Options:
         half_rate=args.half_rate,
         keep=args.keep,
         py_spy=args.py_spy,
+        bot_env=tuple((name, value) for name, _, value in (p.partition("=") for p in args.bot_env)),
     )
 
 

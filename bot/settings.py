@@ -60,6 +60,12 @@ class Settings(BaseSettings):
         le=100_000,
         description="Updates handled at once, each conversation's in order (1: one at a time)",
     )
+    api_connections: int = Field(
+        default=32,
+        ge=1,
+        le=1024,
+        description="Connections to the Bot API at most (updates beyond them wait for one)",
+    )
     worker_processes: int = Field(
         default=2,
         ge=0,

@@ -31,6 +31,7 @@ from bot.services import Services
 from bot.settings import Settings
 from bot.tg.context import BotData, Context
 from bot.tg.delivery import Limits, OutboxWorker, stop_task
+from bot.tg.http import SpreadRequest
 from bot.tg.inbox import Inbox
 from bot.tg.processing import ConversationProcessor
 from bot.vocabulary.roles import Role
@@ -190,6 +191,8 @@ def build_application(
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(get_updates_request or request)
+    else:
+        builder = builder.request(SpreadRequest(settings.api_connections))
     if settings.rate_limit:
         # Notifications, the bot's volume, are paced by the outbox worker (bot/delivery.py);
         # PTB's limiter only retries direct replies that Telegram asks to wait (RetryAfter).
