@@ -315,7 +315,8 @@ class Pacer:
 
 class BotProcess:
     """run_bot.py run, polling the fake server; its output goes to ``bot.log``. With
-    ``profile``, py-spy samples each life of it into ``profile``-LIFE.txt (collapsed stacks)."""
+    ``profile``, py-spy samples each life of it into ``profile``-LIFE.txt (collapsed stacks of
+    the threads holding the GIL: what holds up the event loop)."""
 
     def __init__(self, folder: Path, env: dict[str, str], profile: Path | None = None) -> None:
         self.folder, self.env, self.profile = folder, env, profile
@@ -337,7 +338,7 @@ class BotProcess:
         if self.profile is not None:
             spy = Path(sys.executable).with_name("py-spy")
             out = self.profile.with_name(f"{self.profile.name}-{self.lives}.txt")
-            record = ["record", "--format", "raw", "--rate", "200", "--nonblocking"]
+            record = ["record", "--format", "raw", "--rate", "200", "--nonblocking", "--gil"]
             record += ["--subprocesses", "-o", str(out), "--pid", str(self.process.pid)]
             self.spies.append(
                 subprocess.Popen(

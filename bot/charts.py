@@ -157,7 +157,7 @@ def render(chart: Chart) -> bytes:
 
 async def png(workers: Workers, chart: Chart) -> bytes:
     """The chart as PNG bytes, drawn in a worker process."""
-    return await workers.run(render, chart)
+    return await workers.files.run(render, chart)
 
 
 @contextmanager

@@ -263,7 +263,9 @@ async def export(services: Services, tr: Translator, asked: stats.Request) -> Ex
     root = services.settings.data_dir / "exports"
     reader = LedgerReader(services.db.path)
     book = Ledger(tr, cards(services), services.clock.now())
-    return await services.workers.run(export_files, root, reader, book, asked.scope, asked.period)
+    return await services.workers.files.run(
+        export_files, root, reader, book, asked.scope, asked.period
+    )
 
 
 async def discard(export: Export) -> None:

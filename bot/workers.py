@@ -1,12 +1,14 @@
-"""CPU work that would hold the bot's GIL for seconds (a year's ledger, charts), in a few worker
-processes of its own.
+"""CPU work that would hold the bot's GIL (a year's ledger, charts, photos), in worker processes
+of its own.
 
 A thread does not free the event loop from pure-Python work: openpyxl writing a year's ledger
-held the GIL for 5–20 s, and every other user's update waited that long (bench/capacity.py). A
-worker process gets plain, picklable values (the database path, a Translator, the city) and
-returns plain values. The pool starts at the first job (most updates never need it) and ends
-with the application; ``processes=0`` runs the jobs in a thread of the bot's own instead (tests:
-starting processes is slow, and a thread sees the test's patches).
+held the GIL for 5–20 s, and every other user's update waited that long (bench/capacity.py);
+Pillow's JPEG encoder holds it too (10% of the event loop's time under load, py-spy). A worker
+process gets plain, picklable values (the database path, a Translator, the city, a photo's
+bytes) and returns plain values. Photos have a pool of their own, so that a photo never waits
+behind a year's export. Each pool starts at its first job and ends with the application;
+``processes=0`` runs the jobs in a thread of the bot's own instead (tests: starting processes is
+slow, and a thread sees the test's patches).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-class Workers:
+class Pool:
     """A small pool of worker processes (``processes`` of them), created at the first job."""
 
     def __init__(self, processes: int) -> None:
@@ -64,6 +66,23 @@ class Workers:
         pool, self._pool = self._pool, None
         if pool is not None:
             await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+
+
+class Workers:
+    """The bot's pools: ``files`` for exports and charts (seconds each), ``photos`` for photos
+    (a few hundredths of a second each)."""
+
+    def __init__(self, processes: int) -> None:
+        self.files = Pool(processes)
+        self.photos = Pool(processes)
+
+    async def close(self) -> None:
+        await self.files.close()
+        await self.photos.close()
+
+
+# Jobs in a thread of the caller's (where no Workers are at hand: tests, benchmarks).
+IN_THREAD = Pool(0)
 
 
 def _call(job: Callable[..., T], args: tuple[object, ...], kwargs: dict[str, object]) -> T:

@@ -13,6 +13,7 @@ from bot import dates, rectification, verification
 from bot.city import CityConfig
 from bot.clock import ManualClock
 from bot.invites import InviteSpec
+from bot.photos import photo_path
 from bot.settings import Settings
 from bot.vocabulary.grading import Colour
 from bot.vocabulary.roles import Role
@@ -199,23 +200,28 @@ def assert_no_reporter(rows: Sequence[Sequence[object]], texts: list[str], ids: 
                 assert str(user_id) not in words, (user_id, text)
 
 
-async def test_worker_processes_write_the_ledger_and_draw_the_chart(
+async def test_worker_processes_make_the_ledger_the_chart_and_the_photo(
     api: FakeBotAPI, settings: Settings, clock: ManualClock, city: CityConfig
 ) -> None:
-    """The bot's own setup (the other tests use a thread): the ledger and the chart are made in
-    worker processes, which get the reader's language and the database path, and send the
-    same files."""
+    """The bot's own setup (the other tests use a thread): the ledger, the chart and a report's
+    photo are made in worker processes, which get the reader's language and the database path
+    (the photo's bytes), and send the same files."""
     bot = Bot(api, settings.model_copy(update={"worker_processes": 1}), clock, city)
     await bot.start()
     try:
         made = await seeded(bot, 120)
+        before = tables.count(bot.db, "photos")
+        number = await report(bot.user(language="en"))
+        assert tables.count(bot.db, "photos") == before + 1
+        newest = tables.value(bot.db, "SELECT sha256 FROM photos ORDER BY rowid DESC LIMIT 1")
+        assert photo_path(bot.settings.photos_dir, newest).is_file()
         supervisor = await staff(bot, InviteSpec(Role.SUPERVISOR))
         xlsx, table = await export(supervisor, "/export year")
-        cases = chosen(made, dt.date(2026, 1, 1), dt.date(2026, 11, 22), None)
-        assert f"{len(cases)} cases" in xlsx.plain
+        cases = {c.number for c in chosen(made, dt.date(2026, 1, 1), dt.date(2026, 11, 22), None)}
+        assert f"{len(cases) + 1} cases" in xlsx.plain
         sheet, rows = sheet_rows(xlsx), csv_rows(table)
         assert sheet[0] == rows[0] == HEADERS
-        assert set(by_number(rows, "")) == set(by_number(sheet, None)) == {c.number for c in cases}
+        assert set(by_number(rows, "")) == set(by_number(sheet, None)) == cases | {number}
         _text, png = await ask_stats(supervisor, "/stats year")
         assert png.startswith(b"\x89PNG\r\n\x1a\n")
     finally:
