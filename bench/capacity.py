@@ -1065,7 +1065,8 @@ class Run:
             await signal_.wait()
 
     async def triage(self, person: FakeUser, card: SentMessage, turn: int) -> None:
-        """Accept (colour, level), then handle it or order an enterprise, default deadline."""
+        """Accept (colour, level), then handle it (default deadline) or order an enterprise (the
+        first wording, the first deadline)."""
         accept = next(m for d in button_data(card) if (m := ACCEPT.match(d)))
         case_id = int(accept.group(1))
         found = NUMBER.search(card.plain)
@@ -1095,10 +1096,6 @@ class Run:
         )
         mid = shown.message_id
         assigned = case_in(case_id, "assigned")
-
-        def deadline(d: str) -> bool:
-            return d.startswith(f"cs:1:dl:{case_id}:")
-
         if turn % 2 == 0:
             await self.press(
                 person,
@@ -1134,10 +1131,11 @@ class Run:
             "choose",
             edits(mid or 0),
         )
+        # The order's page: the city's first wording is chosen; a deadline sends the order.
         await self.press(
             person,
             mid,
-            lambda d: d.startswith(f"cs:1:dl:{case_id}:"),
+            lambda d: d.startswith(f"cs:1:ordd:{case_id}:"),
             "deadline",
             card_of,
             assigned,
@@ -1332,16 +1330,32 @@ class Run:
         with reading(self.folder / "shaozi.db") as conn:
             r.duplicates = self.duplicates(conn)
             if self.spec.kills:
+                inbox = {
+                    row[0]: row[1]
+                    for row in conn.execute("SELECT update_id, handled_at FROM inbox")
+                }
                 for sent in self.sent:
                     if sent.done is not None:
                         continue
                     if sent.effect is not None and sent.effect(conn):
                         r.handled_unanswered += 1
-                    else:
-                        r.lost += 1
+                        continue
+                    r.lost += 1
+                    # Where it was lost: never kept by the bot, kept and not handled (when the
+                    # run ended), or handled without the answer its sender waits for.
+                    kept = sent.update_id in inbox
+                    where = (
+                        "handled" if inbox.get(sent.update_id) else "kept" if kept else "never kept"
+                    )
+                    said = [e.method for e in self.events[sent.user_id] if e.at >= sent.pushed]
+                    r.notes.append(
+                        f"lost {sent.kind} (update {sent.update_id}, {where};"
+                        f" taken from the server {len(self.deliveries.get(sent.update_id, []))}"
+                        f" times; the bot then made {said[:6]} to its sender)"
+                    )
         r.tracebacks = bot.tracebacks()
         r.load = os.getloadavg()[0]
-        r.notes.extend(self.unexpected)
+        r.notes.extend(f"unexpected: {note}" for note in self.unexpected)
 
     def order_violations(self) -> int:
         """Answers that came before the answer to an update the same person sent earlier."""
@@ -1506,7 +1520,7 @@ async def benchmark(options: Options) -> str:
             result = await Run(spec, world, options).go()
             print(describe(result, spec), f"wall_s={time.monotonic() - began:.0f}", flush=True)
             for note in result.notes:
-                print(f"  unexpected: {note}", flush=True)
+                print(f"  {note}", flush=True)
             results[spec.name] = result
             return result
 

@@ -67,10 +67,10 @@ class Settings(BaseSettings):
         description="Connections to the Bot API at most (updates beyond them wait for one)",
     )
     worker_processes: int = Field(
-        default=2,
+        default=1,
         ge=0,
         le=32,
-        description="Processes for exports and charts (0: a thread of the bot's own)",
+        description="Processes for exports and charts, and as many for photos (0: threads)",
     )
 
     @field_validator("timezone")
