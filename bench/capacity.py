@@ -197,6 +197,16 @@ def names(text: str) -> Ready:
     )
 
 
+def shows_case(text: str) -> Ready:
+    """The reporter's view of a case: a message naming ``text``, bare or with the one button a
+    case that has ended may carry, to ask for a review (rv:1:ask:CASE)."""
+    named = names(text)
+    return lambda e: (
+        named(e)
+        or (e.ok and e.method == "sendMessage" and text in e.text and "rv:1:ask:" in e.markup)
+    )
+
+
 def nth(method: str, count: int) -> Ready:
     """The ``count``-th successful call of ``method``."""
     seen = 0
@@ -1016,7 +1026,9 @@ class Run:
             ((label, d) for label, d in listing.buttons() if d.startswith("trk:1:case:")),
             ("", ""),
         )
-        await self.press(person, listing.message_id, lambda d: d == chosen, "open", names(label))
+        await self.press(
+            person, listing.message_id, lambda d: d == chosen, "open", shows_case(label)
+        )
         if turn % 2 == 0:
             return
         burst = []
@@ -1322,6 +1334,17 @@ class Run:
             if len(waits) >= 2:
                 r.p50_ms = statistics.median(waits) * 1000
                 r.p99_ms = statistics.quantiles(waits, n=100, method="inclusive")[98] * 1000
+                # What the slowest hundredth were: the kinds of update, and how slow.
+                window = [s for s in self.sent if start <= s.pushed <= end]
+                window.sort(key=lambda s: -(s.latency if s.latency is not None else self.timeout))
+                slowest = window[: max(1, len(window) // 100)]
+                kinds: dict[str, int] = defaultdict(int)
+                for sent in slowest:
+                    kinds[sent.kind] += 1
+                shown = ", ".join(
+                    f"{kind} {n}" for kind, n in sorted(kinds.items(), key=lambda x: -x[1])
+                )
+                r.notes.append(f"slowest 1%: {shown}")
         exports = [s.done - s.pushed for s in self.sent if s.kind == "/export" and s.done]
         r.export_s = statistics.median(exports) if exports else 0.0
         r.order_violations = self.order_violations()
