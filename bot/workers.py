@@ -48,6 +48,7 @@ class Pool:
             # A worker died (killed, out of memory): this job fails, the next gets a new pool.
             if self._pool is pool:
                 self._pool = None
+                pool.shutdown(wait=False, cancel_futures=True)
             raise
 
     def _executor(self) -> ProcessPoolExecutor:
