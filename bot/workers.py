@@ -30,10 +30,12 @@ T = TypeVar("T")
 
 
 class Pool:
-    """A small pool of worker processes (``processes`` of them), created at the first job."""
+    """A small pool of worker processes (``processes`` of them), created at the first job;
+    ``nice`` lowers their priority (background work yields the CPU to the bot's own)."""
 
-    def __init__(self, processes: int) -> None:
+    def __init__(self, processes: int, nice: int = 0) -> None:
         self.processes = processes
+        self.nice = nice
         self._pool: ProcessPoolExecutor | None = None
 
     async def run(self, job: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -58,7 +60,10 @@ class Pool:
             # bot's sys.path, so it could load another copy of the code than the bot runs.
             context = multiprocessing.get_context("spawn")
             self._pool = ProcessPoolExecutor(
-                self.processes, mp_context=context, initializer=_watch_parent
+                self.processes,
+                mp_context=context,
+                initializer=_start_worker,
+                initargs=(self.nice,),
             )
         return self._pool
 
@@ -74,7 +79,10 @@ class Workers:
     (a few hundredths of a second each)."""
 
     def __init__(self, processes: int) -> None:
-        self.files = Pool(processes)
+        # A year's export keeps a core busy for seconds: on a busy machine it must not take
+        # that core from the event loop, where everyone's updates wait (a person waits for a
+        # photo, so photos keep the bot's priority).
+        self.files = Pool(processes, nice=10)
         self.photos = Pool(processes)
 
     async def close(self) -> None:
@@ -88,6 +96,12 @@ IN_THREAD = Pool(0)
 
 def _call(job: Callable[..., T], args: tuple[object, ...], kwargs: dict[str, object]) -> T:
     return job(*args, **kwargs)
+
+
+def _start_worker(nice: int) -> None:
+    if nice:
+        os.nice(nice)
+    _watch_parent()
 
 
 def _watch_parent() -> None:
