@@ -197,6 +197,16 @@ def names(text: str) -> Ready:
     )
 
 
+def shows_case(text: str) -> Ready:
+    """The reporter's view of a case: a message naming ``text``, bare or with the one button a
+    case that has ended may carry, to ask for a review (rv:1:ask:CASE)."""
+    named = names(text)
+    return lambda e: (
+        named(e)
+        or (e.ok and e.method == "sendMessage" and text in e.text and "rv:1:ask:" in e.markup)
+    )
+
+
 def nth(method: str, count: int) -> Ready:
     """The ``count``-th successful call of ``method``."""
     seen = 0
@@ -314,12 +324,16 @@ class Pacer:
 
 
 class BotProcess:
-    """run_bot.py run, polling the fake server; its output goes to ``bot.log``."""
+    """run_bot.py run, polling the fake server; its output goes to ``bot.log``. With
+    ``profile``, py-spy samples each life of it into ``profile``-LIFE.txt (collapsed stacks of
+    the threads holding the GIL: what holds up the event loop)."""
 
-    def __init__(self, folder: Path, env: dict[str, str]) -> None:
-        self.folder, self.env = folder, env
+    def __init__(self, folder: Path, env: dict[str, str], profile: Path | None = None) -> None:
+        self.folder, self.env, self.profile = folder, env, profile
         self.log = folder / "bot.log"
         self.process: subprocess.Popen[bytes] | None = None
+        self.lives = 0
+        self.spies: list[subprocess.Popen[bytes]] = []
 
     def start(self) -> None:
         with self.log.open("ab") as log:
@@ -329,6 +343,17 @@ class BotProcess:
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+            )
+        self.lives += 1
+        if self.profile is not None:
+            spy = Path(sys.executable).with_name("py-spy")
+            out = self.profile.with_name(f"{self.profile.name}-{self.lives}.txt")
+            record = ["record", "--format", "raw", "--rate", "200", "--nonblocking", "--gil"]
+            record += ["--subprocesses", "-o", str(out), "--pid", str(self.process.pid)]
+            self.spies.append(
+                subprocess.Popen(
+                    [spy, *record], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                )
             )
 
     def alive(self) -> bool:
@@ -351,20 +376,38 @@ class BotProcess:
         except subprocess.TimeoutExpired:
             self.kill()
 
-    def cpu_seconds(self) -> float:
-        """User and system time of the running bot, all its threads."""
+    def cpu_seconds(self) -> tuple[float, float]:
+        """User and system time of the running bot (all its threads), and of the processes it
+        started (the workers of its exports and charts)."""
         if not self.alive():
-            return 0.0
+            return 0.0, 0.0
         assert self.process is not None
-        try:
-            stat = Path(f"/proc/{self.process.pid}/stat").read_text()
-        except OSError:
-            return 0.0
-        fields = stat.rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        processes = _processes()
+        own, parents, workers = processes.get(self.process.pid, (0, 0))[1], {self.process.pid}, 0
+        while parents:
+            pid = parents.pop()
+            children = {child for child, (parent, _) in processes.items() if parent == pid}
+            workers += sum(processes[child][1] for child in children)
+            parents |= children
+        tick = os.sysconf("SC_CLK_TCK")
+        return own / tick, workers / tick
 
     def tracebacks(self) -> int:
         return self.log.read_text("utf-8", errors="replace").count("Traceback")
+
+
+def _processes() -> dict[int, tuple[int, int]]:
+    """Every process's parent and user + system ticks, from /proc."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    return found
 
 
 def harness_cpu_seconds() -> float:
@@ -537,6 +580,11 @@ class Options:
     photos: int
     concurrent_updates: int | None
     quick: bool
+    runs: frozenset[str] = frozenset()  # the runs to make (all when empty)
+    half_rate: float = 20.0  # the paced runs' rate when the run it is half of is left out
+    keep: Path | None = None  # where the runs' folders (database, bot.log) stay
+    py_spy: Path | None = None  # where py-spy's profile of each life of the bot goes
+    bot_env: tuple[tuple[str, str], ...] = ()  # more environment of the bot (its settings)
 
 
 @dataclass(frozen=True)
@@ -568,7 +616,8 @@ class Result:
     triaged: int = 0
     exports: int = 0
     export_s: float = 0.0
-    bot_cores: float = 0.0
+    bot_cores: float = 0.0  # the bot's own process
+    worker_cores: float = 0.0  # the processes it started
     harness_cores: float = 0.0
     tracebacks: int = 0
     load: float = 0.0  # the machine's 1-minute load average as the run ended (2 cores)
@@ -978,7 +1027,9 @@ class Run:
             ((label, d) for label, d in listing.buttons() if d.startswith("trk:1:case:")),
             ("", ""),
         )
-        await self.press(person, listing.message_id, lambda d: d == chosen, "open", names(label))
+        await self.press(
+            person, listing.message_id, lambda d: d == chosen, "open", shows_case(label)
+        )
         if turn % 2 == 0:
             return
         burst = []
@@ -1027,7 +1078,8 @@ class Run:
             await signal_.wait()
 
     async def triage(self, person: FakeUser, card: SentMessage, turn: int) -> None:
-        """Accept (colour, level), then handle it or order an enterprise, default deadline."""
+        """Accept (colour, level), then handle it (default deadline) or order an enterprise (the
+        first wording, the first deadline)."""
         accept = next(m for d in button_data(card) if (m := ACCEPT.match(d)))
         case_id = int(accept.group(1))
         found = NUMBER.search(card.plain)
@@ -1057,10 +1109,6 @@ class Run:
         )
         mid = shown.message_id
         assigned = case_in(case_id, "assigned")
-
-        def deadline(d: str) -> bool:
-            return d.startswith(f"cs:1:dl:{case_id}:")
-
         if turn % 2 == 0:
             await self.press(
                 person,
@@ -1096,10 +1144,11 @@ class Run:
             "choose",
             edits(mid or 0),
         )
+        # The order's page: the city's first wording is chosen; a deadline sends the order.
         await self.press(
             person,
             mid,
-            lambda d: d.startswith(f"cs:1:dl:{case_id}:"),
+            lambda d: d.startswith(f"cs:1:ordd:{case_id}:"),
             "deadline",
             card_of,
             assigned,
@@ -1143,6 +1192,7 @@ class Run:
             extra["SHAOZI_CONCURRENT_UPDATES"] = "1"
         elif self.options.concurrent_updates is not None:
             extra["SHAOZI_CONCURRENT_UPDATES"] = str(self.options.concurrent_updates)
+        extra.update(self.options.bot_env)
         return environment(self.folder, **extra)
 
     async def start(self, bot: BotProcess) -> None:
@@ -1188,7 +1238,8 @@ class Run:
             source = self.world.database.with_name(self.world.database.name + suffix)
             if source.exists():
                 shutil.copy(source, self.folder / ("shaozi.db" + suffix))
-        bot = BotProcess(self.folder, self.bot_env())
+        spy = self.options.py_spy
+        bot = BotProcess(self.folder, self.bot_env(), spy / self.spec.name if spy else None)
         with self.server:
             await self.start(bot)
             officers, supervisor = await self.join_staff()
@@ -1207,11 +1258,12 @@ class Run:
                     bot.stop(grace=30)
                 else:
                     await asyncio.sleep(window_start - time.monotonic())
-                    cpu0, own0 = bot.cpu_seconds(), harness_cpu_seconds()
+                    (cpu0, workers0), own0 = bot.cpu_seconds(), harness_cpu_seconds()
                     await asyncio.sleep(self.options.window)
                     window_end = time.monotonic()
-                    cpu1, own1 = bot.cpu_seconds(), harness_cpu_seconds()
+                    (cpu1, workers1), own1 = bot.cpu_seconds(), harness_cpu_seconds()
                     self.result.bot_cores = (cpu1 - cpu0) / self.options.window
+                    self.result.worker_cores = (workers1 - workers0) / self.options.window
                     self.result.harness_cores = (own1 - own0) / self.options.window
                     if self.pacer is not None:  # the latency run: the window's answers come in
                         self.closing = True
@@ -1223,6 +1275,8 @@ class Run:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
                 bot.kill()
+                for spying in bot.spies:  # it writes its profile once the bot has ended
+                    spying.wait(timeout=60)
         self.tally(window_start, window_end, bot)
         return self.result
 
@@ -1281,6 +1335,17 @@ class Run:
             if len(waits) >= 2:
                 r.p50_ms = statistics.median(waits) * 1000
                 r.p99_ms = statistics.quantiles(waits, n=100, method="inclusive")[98] * 1000
+                # What the slowest hundredth were: the kinds of update, and how slow.
+                window = [s for s in self.sent if start <= s.pushed <= end]
+                window.sort(key=lambda s: -(s.latency if s.latency is not None else self.timeout))
+                slowest = window[: max(1, len(window) // 100)]
+                kinds: dict[str, int] = defaultdict(int)
+                for sent in slowest:
+                    kinds[sent.kind] += 1
+                shown = ", ".join(
+                    f"{kind} {n}" for kind, n in sorted(kinds.items(), key=lambda x: -x[1])
+                )
+                r.notes.append(f"slowest 1%: {shown}")
         exports = [s.done - s.pushed for s in self.sent if s.kind == "/export" and s.done]
         r.export_s = statistics.median(exports) if exports else 0.0
         r.order_violations = self.order_violations()
@@ -1289,16 +1354,32 @@ class Run:
         with reading(self.folder / "shaozi.db") as conn:
             r.duplicates = self.duplicates(conn)
             if self.spec.kills:
+                inbox = {
+                    row[0]: row[1]
+                    for row in conn.execute("SELECT update_id, handled_at FROM inbox")
+                }
                 for sent in self.sent:
                     if sent.done is not None:
                         continue
                     if sent.effect is not None and sent.effect(conn):
                         r.handled_unanswered += 1
-                    else:
-                        r.lost += 1
+                        continue
+                    r.lost += 1
+                    # Where it was lost: never kept by the bot, kept and not handled (when the
+                    # run ended), or handled without the answer its sender waits for.
+                    kept = sent.update_id in inbox
+                    where = (
+                        "handled" if inbox.get(sent.update_id) else "kept" if kept else "never kept"
+                    )
+                    said = [e.method for e in self.events[sent.user_id] if e.at >= sent.pushed]
+                    r.notes.append(
+                        f"lost {sent.kind} (update {sent.update_id}, {where};"
+                        f" taken from the server {len(self.deliveries.get(sent.update_id, []))}"
+                        f" times; the bot then made {said[:6]} to its sender)"
+                    )
         r.tracebacks = bot.tracebacks()
         r.load = os.getloadavg()[0]
-        r.notes.extend(self.unexpected)
+        r.notes.extend(f"unexpected: {note}" for note in self.unexpected)
 
     def order_violations(self) -> int:
         """Answers that came before the answer to an update the same person sent earlier."""
@@ -1415,7 +1496,15 @@ def describe(result: Result, spec: RunSpec) -> str:
         f"load={result.load:.1f}",
     ]
     if not spec.kills:
-        parts += [f"bot_cores={result.bot_cores:.2f}", f"harness_cores={result.harness_cores:.2f}"]
+        # The bot's CPU time per update first answered in the window: what an update costs,
+        # less sensitive than the rate to what else the machine is doing.
+        cost = result.bot_cores / result.per_s * 1000 if result.per_s else 0.0
+        parts += [
+            f"bot_cores={result.bot_cores:.2f}",
+            f"worker_cores={result.worker_cores:.2f}",
+            f"cpu_ms={cost:.1f}",
+            f"harness_cores={result.harness_cores:.2f}",
+        ]
     return " ".join(parts)
 
 
@@ -1438,31 +1527,40 @@ async def benchmark(options: Options) -> str:
             "  (this branch has no such setting: every run processes one update at a time)",
             flush=True,
         )
-    with tempfile.TemporaryDirectory(prefix="shaozi-capacity-") as folder:
+    if options.keep is not None:
+        options.keep.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        folder = options.keep or Path(
+            stack.enter_context(tempfile.TemporaryDirectory(prefix="shaozi-capacity-"))
+        )
         world = await prepare(Path(folder), options.seed_cases, options.users, options.photos)
         results: dict[str, Result] = {}
+        skipped = Result("skipped")
 
         async def run(spec: RunSpec) -> Result:
+            if options.runs and spec.name not in options.runs:
+                return skipped
             began = time.monotonic()
             result = await Run(spec, world, options).go()
             print(describe(result, spec), f"wall_s={time.monotonic() - began:.0f}", flush=True)
             for note in result.notes:
-                print(f"  unexpected: {note}", flush=True)
+                print(f"  {note}", flush=True)
             results[spec.name] = result
             return result
 
         serial = await run(RunSpec("serial", rtt, serial=True, rate=None))
         concurrent = await run(RunSpec("concurrent", rtt, serial=False, rate=None))
         cpu = await run(RunSpec("cpu", 0, serial=False, rate=None))
-        # Each processing again at half its own sustained rate, a year's export running.
-        half = concurrent.per_s / 2
+        # Each processing again at half its own sustained rate, a year's export running (a
+        # run left out: --half-rate).
+        half = concurrent.per_s / 2 or options.half_rate
         latency = await run(RunSpec("latency", rtt, serial=False, rate=half))
         serial_latency = await run(
-            RunSpec("serial-latency", rtt, serial=True, rate=serial.per_s / 2)
+            RunSpec("serial-latency", rtt, serial=True, rate=serial.per_s / 2 or half)
         )
-        cpu_latency = await run(RunSpec("cpu-latency", 0, serial=False, rate=cpu.per_s / 2))
+        cpu_latency = await run(RunSpec("cpu-latency", 0, serial=False, rate=cpu.per_s / 2 or half))
         kills = await run(RunSpec("kills", rtt, serial=False, rate=half, kills=options.kills))
-    everything = results.values()
+    everything = list(results.values()) or [skipped]
     ratio = concurrent.per_s / cpu.per_s if cpu.per_s else 0.0
     speedup = concurrent.per_s / serial.per_s if serial.per_s else 0.0
     return " ".join(
@@ -1516,6 +1614,29 @@ def parse(argv: list[str] | None = None) -> Options:
         help="SHAOZI_CONCURRENT_UPDATES of the concurrent runs (default: the bot's own default)",
     )
     parser.add_argument("--quick", action="store_true", help="a small run, under a minute")
+    parser.add_argument(
+        "--runs",
+        default="",
+        help="only these runs, comma-separated (serial, concurrent, cpu, latency, serial-latency,"
+        " cpu-latency, kills); the figures of those left out are 0",
+    )
+    parser.add_argument(
+        "--half-rate",
+        type=float,
+        default=20.0,
+        help="updates/s of the paced runs when the concurrent run is left out (default 20)",
+    )
+    parser.add_argument(
+        "--bot-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting of the bot in every run, e.g. SHAOZI_API_CONNECTIONS=64 (repeatable)",
+    )
+    parser.add_argument("--keep", type=Path, help="make the runs in this folder, and keep it")
+    parser.add_argument(
+        "--py-spy", type=Path, help="profile each life of the bot with py-spy into this folder"
+    )
     args = parser.parse_args(argv)
     quick = bool(args.quick)
 
@@ -1534,11 +1655,18 @@ def parse(argv: list[str] | None = None) -> Options:
         photos=pick(args.photos, 400, 40),
         concurrent_updates=args.concurrent_updates,
         quick=quick,
+        runs=frozenset(name for name in args.runs.split(",") if name),
+        half_rate=args.half_rate,
+        keep=args.keep,
+        py_spy=args.py_spy,
+        bot_env=tuple((name, value) for name, _, value in (p.partition("=") for p in args.bot_env)),
     )
 
 
 def main(argv: list[str] | None = None) -> None:
     options = parse(argv)
+    if options.py_spy is not None:
+        options.py_spy.mkdir(parents=True, exist_ok=True)
     random.seed(15)
     print(asyncio.run(benchmark(options)), flush=True)
 

@@ -2,8 +2,9 @@
 
 Department and district names are Chinese, so every text is drawn with Noto Sans CJK SC from the
 ``mplfonts`` package, loaded by path: no system font is needed, and the font drawn with is the
-font the tests check for glyphs. Rendering is blocking (about a tenth of a second): callers run
-it in ``asyncio.to_thread``; a lock keeps two renders from sharing matplotlib's rc settings.
+font the tests check for glyphs. Rendering is blocking and holds the GIL (a tenth of a second to
+a few): ``png`` runs it in a worker process (Services.offload); a lock keeps two renders in one
+process from sharing matplotlib's rc settings.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+    from bot.offload import Offload
 
 FONT_FILE = "NotoSansCJKsc-Regular.otf"
 MAX_LABEL = 26  # columns of a bar's label (a Chinese character is two); longer ones are cut
@@ -147,9 +150,14 @@ def figure(chart: Chart) -> Figure:
 
 
 def render(chart: Chart) -> bytes:
-    """The chart as PNG bytes. Blocking: run it in a worker thread."""
+    """The chart as PNG bytes. Blocking: ``png`` runs it in a worker process."""
     png, _texts = draw(chart)
     return png
+
+
+async def png(workers: Offload, chart: Chart) -> bytes:
+    """The chart as PNG bytes, drawn in a worker process."""
+    return await workers.files.run(render, chart)
 
 
 @contextmanager

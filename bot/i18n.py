@@ -5,8 +5,9 @@ from __future__ import annotations
 import gettext
 import io
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -72,6 +73,13 @@ class Translator:
 
     language: Language
     _catalog: gettext.NullTranslations
+    directory: Path = field(default=LOCALES_DIR, compare=False)
+
+    def __reduce__(self) -> tuple[object, tuple[Language, Path]]:
+        """Pickled as its language and folder (a worker process loads the catalogue itself):
+        a compiled catalogue's plural rule is a function made at run time, which pickle cannot
+        carry."""
+        return (_translator, (self.language, self.directory))
 
     def gettext(self, message: str) -> str:
         return self._catalog.gettext(message)
@@ -105,7 +113,7 @@ class Catalogs:
 
     def __init__(self, directory: Path = LOCALES_DIR) -> None:
         self._translators = {
-            language: Translator(language, _load_catalog(language, directory))
+            language: Translator(language, _load_catalog(language, directory), directory)
             for language in Language
         }
 
@@ -117,3 +125,13 @@ class Catalogs:
 
     def all(self) -> list[Translator]:
         return list(self._translators.values())
+
+
+@cache
+def _catalogs(directory: Path) -> Catalogs:
+    return Catalogs(directory)
+
+
+def _translator(language: Language, directory: Path) -> Translator:
+    """A pickled Translator again: the process's own catalogues of that folder, loaded once."""
+    return _catalogs(directory).translator(language)

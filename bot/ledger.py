@@ -5,7 +5,8 @@ csv module), so a year of a large city never sits in memory. Headers and values 
 language. The reporter's identity is not in the ledger at all (DESIGN.md, "Confidentiality"):
 storage/stats.py does not even read it.
 
-Blocking: ``write`` runs in a worker thread (``export`` sees to it).
+Blocking, and pure Python for seconds: ``export_files`` runs in a worker process (``export``
+sees to it, through Services.offload), which reads the cases on its own connection.
 """
 
 from __future__ import annotations
@@ -241,7 +242,8 @@ class Export:
 def export_files(
     root: Path, reader: LedgerReader, book: Ledger, scope: stats.Scope, period: stats.Period
 ) -> Export:
-    """Write the ledger into a fresh folder under ``root`` (blocking: a worker thread)."""
+    """Write the ledger into a fresh folder under ``root`` (blocking: a worker process; every
+    argument is pickled to it)."""
     root.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(dir=root))
     csv_path = folder / f"hazard-ledger-{period.slug}.csv"
@@ -261,7 +263,9 @@ async def export(services: Services, tr: Translator, asked: stats.Request) -> Ex
     root = services.settings.data_dir / "exports"
     reader = services.db.ledger_reader()
     book = Ledger(tr, cards(services), services.clock.now())
-    return await asyncio.to_thread(export_files, root, reader, book, asked.scope, asked.period)
+    return await services.offload.files.run(
+        export_files, root, reader, book, asked.scope, asked.period
+    )
 
 
 async def discard(export: Export) -> None:

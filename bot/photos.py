@@ -1,6 +1,7 @@
 """The photo pipeline: verify, orient, strip metadata, bound, re-encode, thumbnail, hash, store.
 
-Runs in a worker thread (``asyncio.to_thread``): Pillow's decoding and encoding block.
+Runs in a worker process (Services.offload.photos): Pillow's decoding and encoding block, and
+its JPEG encoder holds the GIL.
 Every stored file is a fresh encode of the pixels only, so EXIF (GPS!), XMP, ICC and text chunks
 of the upload never reach the disk or anyone the photo is forwarded to.
 """

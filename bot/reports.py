@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import math
 import re
@@ -20,6 +19,7 @@ from bot.cards import telegram_len
 from bot.city import CityConfig, distance_m
 from bot.errors import ShaoziError
 from bot.i18n import N_
+from bot.offload import IN_THREAD, Pool
 from bot.photos import StoredPhoto, hamming, process_photo
 from bot.services import Services
 from bot.triage import announce_new_case
@@ -500,12 +500,21 @@ async def drop_stale_drafts(db: Database, now: dt.datetime, ttl_days: int) -> in
 
 async def save_photo(services: Services, data: bytes) -> StoredPhoto:
     """Store a photo a user sent, in the city's photo folder."""
-    return await store_photo(services.db, services.settings.photos_dir, data, services.clock.now())
+    return await store_photo(
+        services.db,
+        services.settings.photos_dir,
+        data,
+        services.clock.now(),
+        services.offload.photos,
+    )
 
 
-async def store_photo(db: Database, root: Path, data: bytes, now: dt.datetime) -> StoredPhoto:
-    """Run the photo pipeline off the event loop and record the result."""
-    stored = await asyncio.to_thread(process_photo, data, root)
+async def store_photo(
+    db: Database, root: Path, data: bytes, now: dt.datetime, workers: Pool = IN_THREAD
+) -> StoredPhoto:
+    """Run the photo pipeline off the event loop (in a worker process: Pillow's JPEG encoder
+    holds the GIL) and record the result."""
+    stored = await workers.run(process_photo, data, root)
     async with db.transaction() as tx:
         await tx.photos.add(
             Photo(

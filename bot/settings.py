@@ -66,6 +66,18 @@ class Settings(BaseSettings):
         le=100_000,
         description="Updates handled at once, each conversation's in order (1: one at a time)",
     )
+    api_connections: int = Field(
+        default=32,
+        ge=1,
+        le=1024,
+        description="Connections to the Bot API at most (updates beyond them wait for one)",
+    )
+    offload_processes: int = Field(
+        default=1,
+        ge=0,
+        le=32,
+        description="Processes for exports and charts, and as many for photos (0: threads)",
+    )
 
     @field_validator("database", mode="before")
     @classmethod

@@ -53,7 +53,7 @@ async def stats_command(update: Update, context: Context) -> None:
     chart = stats_report.chart(context.tr, show, figures)
     if chart is None:
         return
-    png = await asyncio.to_thread(charts.render, chart)
+    png = await charts.png(context.services.offload, chart)
     await context.bot.send_photo(context.account.id, png)
 
 

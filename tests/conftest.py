@@ -60,13 +60,15 @@ def pytest_sessionfinish() -> None:
 @pytest.fixture
 def settings(tmp_path: Path) -> Iterator[Settings]:
     """The bot's settings; their database is an SQLite file under tmp_path, or, with
-    SHAOZI_TEST_DATABASE, a fresh PostgreSQL database of this test's own (migrated)."""
+    SHAOZI_TEST_DATABASE, a fresh PostgreSQL database of this test's own (migrated). Exports and
+    charts run in a thread: a worker process takes a second to start (test_export.py runs the
+    real pool)."""
     if postgres.URL is None:
-        yield offline_settings(tmp_path, TOKEN)
+        yield offline_settings(tmp_path, TOKEN, offload_processes=0)
         return
     url = postgres.fresh_database()
     try:
-        yield offline_settings(tmp_path, TOKEN, database=url)
+        yield offline_settings(tmp_path, TOKEN, database=url, offload_processes=0)
     finally:
         postgres.drop(url)
 

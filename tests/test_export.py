@@ -10,9 +10,14 @@ from collections.abc import Sequence
 import pytest
 
 from bot import dates, rectification, verification
+from bot.city import CityConfig
+from bot.clock import ManualClock
 from bot.invites import InviteSpec
+from bot.photos import photo_path
+from bot.settings import Settings
 from bot.vocabulary.grading import Colour
 from bot.vocabulary.roles import Role
+from fakebotapi import FakeBotAPI
 from storage.db import to_db
 from tests.support import tables
 from tests.support.cases import (
@@ -24,6 +29,7 @@ from tests.support.cases import (
 )
 from tests.support.chat import Bot
 from tests.support.exports import by_number, csv_rows, export, seeded, sheet_rows
+from tests.support.figures import ask_stats
 from tests.support.generated import REPORTER, REPORTER_NAME, REPORTER_PHONE, chosen
 from tests.support.moments import SHANGHAI
 from tests.support.people import account, member, staff
@@ -192,6 +198,34 @@ def assert_no_reporter(rows: Sequence[Sequence[object]], texts: list[str], ids: 
                 assert secret not in text, (secret, text)
             for user_id in ids:
                 assert str(user_id) not in words, (user_id, text)
+
+
+async def test_offload_processes_make_the_ledger_the_chart_and_the_photo(
+    api: FakeBotAPI, settings: Settings, clock: ManualClock, city: CityConfig
+) -> None:
+    """The bot's own setup (the other tests use a thread): the ledger, the chart and a report's
+    photo are made in worker processes, which get the reader's language and the database path
+    (the photo's bytes), and send the same files."""
+    bot = Bot(api, settings.model_copy(update={"offload_processes": 1}), clock, city)
+    await bot.start()
+    try:
+        made = await seeded(bot, 120)
+        before = tables.count(bot.db, "photos")
+        number = await report(bot.user(language="en"))
+        assert tables.count(bot.db, "photos") == before + 1
+        newest = tables.value(bot.db, "SELECT sha256 FROM photos ORDER BY rowid DESC LIMIT 1")
+        assert photo_path(bot.settings.photos_dir, newest).is_file()
+        supervisor = await staff(bot, InviteSpec(Role.SUPERVISOR))
+        xlsx, table = await export(supervisor, "/export year")
+        cases = {c.number for c in chosen(made, dt.date(2026, 1, 1), dt.date(2026, 11, 22), None)}
+        assert f"{len(cases) + 1} cases" in xlsx.plain
+        sheet, rows = sheet_rows(xlsx), csv_rows(table)
+        assert sheet[0] == rows[0] == HEADERS
+        assert set(by_number(rows, "")) == set(by_number(sheet, None)) == cases | {number}
+        _text, png = await ask_stats(supervisor, "/stats year")
+        assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    finally:
+        await bot.stop()
 
 
 async def test_ledger_has_no_reporter_identity(bot: Bot) -> None:

@@ -24,6 +24,7 @@ from bot.city import CityConfig, load_city
 from bot.clock import Clock, SystemClock
 from bot.i18n import Catalogs, Language, Translator
 from bot.menu import commands_for
+from bot.offload import Offload
 from bot.quiet import allowed_from
 from bot.reports import drop_stale_drafts
 from bot.schedule import run_sweeps
@@ -31,6 +32,7 @@ from bot.services import Services
 from bot.settings import Settings
 from bot.tg.context import BotData, Context
 from bot.tg.delivery import Limits, OutboxWorker, stop_task
+from bot.tg.http import SpreadRequest
 from bot.tg.inbox import Inbox
 from bot.tg.processing import ConversationProcessor
 from bot.vocabulary.roles import Role
@@ -139,8 +141,10 @@ async def _post_shutdown(app: ShaoziApp) -> None:
 
 
 async def shutdown(app: ShaoziApp) -> None:
-    """Close the database."""
-    await app.bot_data.services.db.close()
+    """End the worker processes and close the database."""
+    services: Services = app.bot_data.services
+    await services.offload.close()
+    await services.db.close()
 
 
 def build_application(
@@ -161,6 +165,7 @@ def build_application(
         db=Database(settings.database),
         clock=clock or SystemClock(),
         catalogs=Catalogs(),
+        offload=Offload(settings.offload_processes),
     )
     inbox = Inbox(services)
     builder = (
@@ -186,6 +191,8 @@ def build_application(
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(get_updates_request or request)
+    else:
+        builder = builder.request(SpreadRequest(settings.api_connections))
     if settings.rate_limit:
         # Notifications, the bot's volume, are paced by the outbox worker (bot/delivery.py);
         # PTB's limiter only retries direct replies that Telegram asks to wait (RetryAfter).
