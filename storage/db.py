@@ -454,8 +454,9 @@ class PostgresDatabase(Database):
 
     The same discipline as on SQLite: one write transaction at a time in this process (an
     asyncio lock), each on a connection of its own from the pool; reads and lookups take any
-    connection, statement by statement, and see what is committed. Several processes on one
-    database serialise their writes through PostgreSQL's own row locks.
+    connection, statement by statement, and see what is committed. Across processes, a
+    transition's compare-and-set (``UPDATE … WHERE version = ?``) holds at READ COMMITTED: the
+    second UPDATE waits for the first's row lock, then checks its condition again.
     """
 
     dialect = POSTGRESQL

@@ -17,6 +17,7 @@ import sqlite3
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.i18n import Language
 from tests.support import tables
@@ -148,6 +149,14 @@ def _own(db: sqlite3.Connection, reader: int) -> tuple[set[str], set[str], set[s
     return words, photos, numbers
 
 
+def _by_case(db: sqlite3.Connection, sql: str) -> dict[int, list[Any]]:
+    """The rows of ``sql`` (its first column a case id) by case."""
+    grouped: dict[int, list[Any]] = {}
+    for row in db.execute(sql):
+        grouped.setdefault(row[0], []).append(tuple(row))
+    return grouped
+
+
 def secrets_for(bot: Bot, db: sqlite3.Connection, reader: int, enterprise: bool) -> Secrets:
     """The traces of every reporter but the reader; to an enterprise contact, also the photos
     no order of any enterprise carried."""
@@ -171,13 +180,15 @@ def secrets_for(bot: Bot, db: sqlite3.Connection, reader: int, enterprise: bool)
     cases = db.execute(
         f"{CASES} WHERE c.self_reported = 0 AND r.user_id IS DISTINCT FROM ?", (reader,)
     ).fetchall()
+    # What each case has, read once for all cases (a query per case is slow on a server).
+    followers = _by_case(db, "SELECT case_id, user_id FROM case_followers")
+    asked = _by_case(db, "SELECT case_id, question, answer_text, answer_photo FROM questions")
+    reopened = _by_case(db, "SELECT case_id, note FROM case_events WHERE kind = 'reopen'")
+    reported_photos = _by_case(
+        db, "SELECT case_id, sha256 FROM case_photos WHERE kind IN ('report', 'reopen')"
+    )
     for case in cases:
-        people = [case["reporter_id"]] + [
-            r[0]
-            for r in db.execute(
-                "SELECT user_id FROM case_followers WHERE case_id = ?", (case["id"],)
-            )
-        ]
+        people = [case["reporter_id"]] + [r[1] for r in followers.get(case["id"], [])]
         for person in people:
             if person is None or person == reader:
                 continue
@@ -194,25 +205,14 @@ def secrets_for(bot: Bot, db: sqlite3.Connection, reader: int, enterprise: bool)
         reported = _minute(bot, case["created_at"])
         if reported not in shown_times:
             found.words.add(reported)
-        for question, answer in db.execute(
-            "SELECT question, answer_text FROM questions WHERE case_id = ?", (case["id"],)
-        ):
+        for _case, question, answer, answer_photo in asked.get(case["id"], []):
             found.words.update(t for t in (question, answer) if t and len(t) >= SHORTEST_SECRET)
-        for row in db.execute(
-            "SELECT note FROM case_events WHERE case_id = ? AND kind = 'reopen'", (case["id"],)
-        ):
-            if row[0] and len(row[0]) >= SHORTEST_SECRET:
-                found.words.add(row[0])
-        for row in db.execute(
-            "SELECT sha256 FROM case_photos WHERE case_id = ? AND kind IN ('report', 'reopen')",
-            (case["id"],),
-        ):
-            found.photos.add(row[0])
-        for row in db.execute(
-            "SELECT answer_photo FROM questions WHERE case_id = ? AND answer_photo IS NOT NULL",
-            (case["id"],),
-        ):
-            found.photos.add(row[0])
+            if answer_photo is not None:
+                found.photos.add(answer_photo)
+        for _case, note in reopened.get(case["id"], []):
+            if note and len(note) >= SHORTEST_SECRET:
+                found.words.add(note)
+        found.photos.update(r[1] for r in reported_photos.get(case["id"], []))
     if enterprise:
         ordered = db.execute("SELECT sha256 FROM case_photos WHERE kind IN ('order', 'fix')")
         found.photos -= {r[0] for r in ordered}

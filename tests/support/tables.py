@@ -80,6 +80,10 @@ class PostgresConnection:
             args = [params[name] for name in statement.names]
 
         async def go() -> Cursor:
+            if statement.text.lstrip().upper().startswith(("SELECT", "WITH")):
+                # asyncpg's statement cache: no trip to prepare it again
+                found = await self.conn.fetch(statement.text, *args)
+                return Cursor(list(found), len(found))
             prepared = await self.conn.prepare(statement.text)
             rows = await prepared.fetch(*args)
             status = prepared.get_statusmsg() or ""
