@@ -1,0 +1,39 @@
+-- Open311 (#17): partner keys, the channel a case came from, the contact an API reporter gave,
+-- and outbox rows that are webhook POSTs instead of chat messages.
+
+CREATE TABLE api_keys (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,                -- the partner's name; the cases' channel
+    key_hash    TEXT NOT NULL UNIQUE,                -- sha256 of the key (random, 256 bits)
+    -- The key itself, for signing webhooks (HMAC keyed by it): kept only when a webhook is set.
+    webhook_secret TEXT,
+    webhook_url TEXT,
+    all_cases   INTEGER NOT NULL DEFAULT 0,          -- webhooks for every case, not only its own
+    user_id     INTEGER NOT NULL REFERENCES users(id),  -- the account its reports are filed as
+    created_at  TEXT NOT NULL,
+    revoked_at  TEXT
+);
+
+ALTER TABLE cases ADD COLUMN channel TEXT NOT NULL DEFAULT 'telegram';
+CREATE INDEX cases_channel ON cases (channel, created_at);
+CREATE INDEX cases_updated ON cases (updated_at);
+
+-- What a reporter through a partner gave to be reached by: as confidential as a chat
+-- reporter's real name (never in an API answer, never to an enterprise).
+CREATE TABLE reporter_contacts (
+    id         INTEGER PRIMARY KEY,
+    case_id    INTEGER NOT NULL REFERENCES cases(id),  -- filed, or joined as a duplicate
+    channel    TEXT NOT NULL,
+    first_name TEXT,
+    last_name  TEXT,
+    email      TEXT,
+    phone      TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX reporter_contacts_case ON reporter_contacts (case_id);
+CREATE INDEX reporter_contacts_email ON reporter_contacts (email, created_at);
+CREATE INDEX reporter_contacts_phone ON reporter_contacts (phone, created_at);
+
+-- NULL: a chat message to chat_id; else a webhook POST to this partner (chat_id is 0).
+ALTER TABLE outbox ADD COLUMN webhook_key INTEGER REFERENCES api_keys(id);
+CREATE INDEX outbox_webhooks_due ON outbox (status, not_before, id) WHERE webhook_key IS NOT NULL;
