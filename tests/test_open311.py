@@ -4,12 +4,14 @@ signed webhook; every error answer; nothing of a reporter in any answer."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 from aiohttp import FormData
 
 from bot.invites import InviteSpec
+from bot.partners import revoke_key
 from bot.settings import Settings
 from bot.vocabulary.roles import Role
 from sandbox.core import offline_settings
@@ -17,7 +19,7 @@ from tests.support import tables
 from tests.support.cases import LAOCHENG, enterprise_named
 from tests.support.chat import NUMBER, TOKEN, Bot, since
 from tests.support.images import has_metadata, jpeg
-from tests.support.open311 import Partner, api_client, new_key, receiver, send_webhooks
+from tests.support.open311 import Answer, Partner, api_client, new_key, receiver, send_webhooks
 from tests.support.people import staff
 
 # What the person behind the partner's report gave: never in an API answer.
@@ -171,3 +173,185 @@ def scan_answers(bot: Bot, partner: Partner) -> None:
     secrets = [*CONTACT.values(), "Jing Chen", *(str(r["user_id"]) for r in accounts)]
     for secret in secrets:
         assert secret not in everything, secret
+
+
+async def test_discovery_and_services_in_each_language_and_format(bot: Bot) -> None:
+    async with api_client(bot) as client:
+        public = Partner(client, None)  # discovery and services need no key
+        discovery = (await public.get("discovery.json")).json()
+        [endpoint] = discovery["endpoints"]
+        assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
+        assert endpoint["url"].endswith("/open311/v2")
+        assert (await public.get("discovery.xml")).xml().findtext(
+            "endpoints/endpoint/formats/format"
+        ) == "text/xml"
+
+        english = {
+            s["service_code"]: s for s in (await public.get("services.json", locale="en")).json()
+        }
+        assert english["fire"]["service_name"] == "Fire safety"
+        assert english["fire"]["group"] == "Fire and Rescue Detachment"
+        assert "Blocked or locked exits" in english["fire"]["keywords"]
+        assert english["gas"]["group"] == "Housing and Urban-Rural Development Bureau"
+        assert set(english) == {c.code for c in bot.city.categories}
+        traditional = (await public.get("services.xml", locale="zh_Hant")).xml()
+        names = {s.findtext("service_code"): s.findtext("service_name") for s in traditional}
+        assert names["gas"] == "燃氣安全"
+        default = (await public.get("services.json")).json()
+        assert next(s for s in default if s["service_code"] == "fire")["service_name"] == "消防安全"
+
+        definition = (await public.get("services/fire.json", locale="en")).json()
+        attributes = {a["code"]: a for a in definition["attributes"]}
+        districts = {v["key"]: v["name"] for v in attributes["district"]["values"]}
+        assert districts["laocheng"] == "Laocheng District"
+        assert [v["key"] for v in attributes["identity"]["values"]] == ["anonymous", "real_name"]
+        xml = (await public.get("services/fire.xml")).xml()
+        assert xml.tag == "service_definition"
+        assert xml.findtext("attributes/attribute/code") == "district"
+
+
+async def test_every_error_is_a_list_of_code_and_description(bot: Bot) -> None:
+    async with api_client(bot) as client:
+        key = await new_key(bot, "wechat")
+        partner = Partner(client, key)
+        stranger = Partner(client, "not-a-key")
+        nobody = Partner(client, None)
+
+        async def refused(answer_: Answer, status: int, words: str) -> None:
+            assert answer_.status == status, answer_.text
+            if answer_.text.startswith("<?xml"):
+                error = answer_.xml().find("error")
+                assert error is not None
+                assert error.findtext("code") == str(status)
+                assert words in (error.findtext("description") or "")
+            else:
+                [error] = answer_.json()
+                assert error["code"] == status
+                assert words in error["description"], error
+
+        # 403: no key, a wrong key, a revoked key; for POST and GET alike.
+        await refused(await nobody.post("requests.json", report_form()), 403, "api_key")
+        await refused(await stranger.post("requests.xml", report_form()), 403, "api_key")
+        await refused(await nobody.get("requests.json"), 403, "api_key")
+        await refused(await stranger.get("requests/YH-20261122-0001.json"), 403, "api_key")
+        await refused(await nobody.get("servicerequestupdates.json"), 403, "api_key")
+        # 404: an unknown service, request, or path.
+        await refused(await partner.get("services/nosuch.json", locale="en"), 404, "nosuch")
+        await refused(
+            await partner.post("requests.json", report_form(service_code="nosuch")), 404, "nosuch"
+        )
+        await refused(await partner.get("requests/YH-20260101-0001.xml"), 404, "no request")
+        await refused(await partner.get("nothing.json"), 404, "Not Found")
+        # 400: what the request lacks or gets wrong, said in the language asked.
+        form = report_form()
+        del form["description"]
+        await refused(await partner.post("requests.json", form), 400, "description is required")
+        form = report_form()
+        del form["service_code"]
+        await refused(await partner.post("requests.json", form), 400, "service_code is required")
+        await refused(
+            await partner.post("requests.json", report_form(description="Too short")),
+            400,
+            "请至少用 10 个字",
+        )
+        assert "请" in (await partner.post("requests.json", report_form(description="short"))).text
+        await refused(
+            await partner.post("requests.json?locale=en", report_form(description="x" * 4001)),
+            400,
+            "the limit is 4000",
+        )
+        await refused(
+            await partner.post("requests.json?locale=en", report_form(lat="north")),
+            400,
+            "lat must be a number",
+        )
+        await refused(
+            await partner.post("requests.json?locale=en", report_form(lat="91")), 400, "place"
+        )
+        form = report_form()
+        del form["long"]
+        await refused(await partner.post("requests.json", form), 400, "lat and long go together")
+        form = report_form()
+        del form["lat"], form["long"]
+        await refused(
+            await partner.post("requests.json?locale=en", form), 400, "lat and long, or an address"
+        )
+        await refused(
+            await partner.post(
+                "requests.json?locale=en", {**form, "address_string": "12 Nowhere Road"}
+            ),
+            400,
+            "attribute[district]",
+        )
+        await refused(
+            await partner.post(
+                "requests.json?locale=en", report_form(**{"attribute[identity]": "famous"})
+            ),
+            400,
+            "anonymous or real_name",
+        )
+        await refused(
+            await partner.post("requests.json?locale=en", report_form(email="not-an-address")),
+            400,
+            "email address",
+        )
+        await refused(
+            await partner.post("requests.json?locale=en", report_form(phone="12")),
+            400,
+            "phone number",
+        )
+        await refused(
+            await partner.post(
+                "requests.json?locale=en", with_photo(key, report_form(), b"GIF89a not really")
+            ),
+            400,
+            "not a picture",
+        )
+        await refused(
+            await partner.post("requests.json", report_form(media_url="ftp://example.com/a.jpg")),
+            400,
+            "http:// or https://",
+        )
+        await refused(await partner.get("requests.json", status="pending"), 400, "status")
+        await refused(await partner.get("requests.json", start_date="yesterday"), 400, "W3C")
+        await refused(
+            await partner.get(
+                "requests.json", start_date="2026-11-30T00:00:00Z", end_date="2026-11-01"
+            ),
+            400,
+            "start_date is after end_date",
+        )
+        await refused(await partner.get("requests.json", page="0"), 400, "page")
+        # Nothing was filed by any of it.
+        assert tables.count(bot.db, "cases") == 0
+
+        # A revoked key is refused from then on.
+        assert (await partner.post("requests.json", report_form())).status == 200
+        await revoke_key(bot.db, "wechat", bot.clock.now())
+        await refused(await partner.get("requests.json"), 403, "api_key")
+
+
+async def test_a_key_is_rate_limited_and_a_person_by_the_days_limit(bot: Bot) -> None:
+    async with api_client(bot) as client:
+        partner = Partner(client, await new_key(bot, "wechat"))
+        other = Partner(client, await new_key(bot, "web"))
+        statuses = [(await partner.get("requests.json")).status for _ in range(61)]
+        assert statuses[:60] == [200] * 60
+        assert statuses[60] == 429
+        assert (await other.get("requests.json")).status == 200  # per key
+        bot.clock.advance(dt.timedelta(seconds=1))
+        assert (await partner.get("requests.json")).status == 200  # refilled with time
+
+        # One person (by phone or email) files as many a day as a chat reporter may.
+        limit = bot.city.limits.reports_per_day
+        for n in range(limit):
+            place = {"lat": str(30.26 + n * 0.004), "long": "120.16"}
+            answer_ = await other.post("requests.json", report_form(phone="13912345678", **place))
+            assert answer_.status == 200, answer_.text
+        refused = await other.post(
+            "requests.json?locale=en", report_form(email="x@example.com", phone="13912345678")
+        )
+        assert refused.status == 429
+        assert f"You have sent {limit} reports today" in refused.text
+        assert (await other.post("requests.json", report_form(phone="13800138000"))).status == 200
+        assert tables.count(bot.db, "cases") == limit + 1

@@ -40,7 +40,7 @@ def signature(key: str, timestamp: int, body: bytes) -> str:
 
 def backoff(attempts: int) -> dt.timedelta:
     """The pause before the next try, after ``attempts`` failed ones: 2 s, 4 s … an hour."""
-    return min(MAX_BACKOFF, dt.timedelta(seconds=2 ** min(attempts, 20)))
+    return min(MAX_BACKOFF, dt.timedelta(seconds=2 ** min(attempts + 1, 20)))
 
 
 @dataclass
