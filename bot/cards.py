@@ -22,7 +22,7 @@ from bot.visibility import Audience as Audience
 from bot.visibility import Field, history, sees
 from bot.vocabulary.grading import Colour
 from bot.vocabulary.lifecycle import FINAL, Status
-from bot.vocabulary.models import Case, CaseEvent
+from bot.vocabulary.models import TELEGRAM, Case, CaseEvent
 
 # Telegram allows 4096 characters in a message; texts we build stay under this.
 MAX_TEXT = 4000
@@ -323,10 +323,17 @@ class Cards:
         if case.self_reported:
             return _("Reporter: the enterprise itself")
         if case.anonymous or not case.reporter_name:
-            return _("Reporter: anonymous")
-        return _("Reporter: {name}, {phone}").format(
-            name=html.escape(case.reporter_name), phone=html.escape(case.reporter_phone or "")
-        )
+            line = _("Reporter: anonymous")
+        else:
+            line = _("Reporter: {name}, {phone}").format(
+                name=html.escape(case.reporter_name), phone=html.escape(case.reporter_phone or "")
+            )
+        if case.channel != TELEGRAM:
+            # The reporter has no chat with the bot: the card says why they cannot be asked.
+            line += "\n" + _("Received through {channel}, not in chat").format(
+                channel=html.escape(case.channel)
+            )
+        return line
 
     def timeline(
         self,

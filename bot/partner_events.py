@@ -13,8 +13,6 @@ from bot.vocabulary.lifecycle import FINAL, Status
 from bot.vocabulary.models import Case
 from storage.db import Session
 
-TELEGRAM = "telegram"  # the channel of a case reported in chat
-
 # A case's status as mySociety's extended statuses name it.
 EXTENDED_STATUS: dict[Status, str] = {
     Status.SUBMITTED: "open",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot import notices
 from bot.accounts import Account
+from bot.case_buttons import can_ask_reporter
 from bot.errors import NotAllowed, NotThisStep, QuestionAnswered, check_point
 from bot.labels import STATUS_LABELS
 from bot.notify import Notifier
@@ -22,7 +23,7 @@ async def ask_reporter(services: Services, actor: Account, case_id: int, questio
     now = services.clock.now()
     async with services.db.transaction() as tx:
         case = await tx.cases.get(case_id)
-        if case is None or not is_case_officer(actor, case):
+        if case is None or not is_case_officer(actor, case) or not can_ask_reporter(case):
             raise NotAllowed()
         # A closed, rejected or merged case asks its reporter nothing more.
         if case.self_reported or case.status in (Status.CLOSED, Status.REJECTED, Status.MERGED):

@@ -19,12 +19,12 @@ from bot.cards import telegram_len
 from bot.city import CityConfig, distance_m
 from bot.errors import ShaoziError
 from bot.i18n import N_
-from bot.partner_events import TELEGRAM, tell_partners
+from bot.partner_events import tell_partners
 from bot.photos import StoredPhoto, hamming, process_photo
 from bot.services import Services
 from bot.triage import announce_new_case
 from bot.vocabulary.lifecycle import Status
-from bot.vocabulary.models import Case, NearbyCase, Photo
+from bot.vocabulary.models import TELEGRAM, Case, NearbyCase, Photo
 from storage.db import Database, Session, to_db
 
 MIN_DESCRIPTION, MAX_DESCRIPTION = 10, 2000

@@ -84,6 +84,8 @@ async def test_a_partners_report_is_handled_in_chat_and_the_partner_sees_it_clos
         assert not has_metadata(card.photo or b"")
         assert f"New report {number}" in card.plain
         assert "Reporter: Jing Chen, 13912345678" in card.plain  # real name: officers see it
+        assert "Received through wechat, not in chat" in card.plain
+        assert not card.has_button("Ask the reporter")  # no chat to relay a question to
         assert tables.value(bot.db, "SELECT channel FROM cases WHERE number = ?", (number,)) == (
             "wechat"
         )

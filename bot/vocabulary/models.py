@@ -87,6 +87,9 @@ class Draft(_Row):
     updated_at: dt.datetime
 
 
+TELEGRAM = "telegram"  # the channel of a case reported in chat; else a partner's name (#17)
+
+
 class Case(_Row):
     id: int
     number: str
@@ -133,7 +136,7 @@ class Case(_Row):
     # or the officer's own; the wording as issued (a template's in the city's language).
     order_template: str | None = None
     order_text: str | None = None
-    channel: str = "telegram"  # where the report came from: Telegram, or a partner's name
+    channel: str = TELEGRAM  # where the report came from: Telegram, or a partner's name
 
     def overdue(self, now: dt.datetime) -> bool:
         """Past its deadline and not closed: derived, never stored."""
