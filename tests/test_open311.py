@@ -18,6 +18,13 @@ from sandbox.core import offline_settings
 from tests.support import tables
 from tests.support.cases import LAOCHENG, enterprise_named
 from tests.support.chat import NUMBER, TOKEN, Bot, since
+from tests.support.generated import (
+    REPORTER,
+    REPORTER_NAME,
+    REPORTER_PHONE,
+    insert_cases,
+    make_cases,
+)
 from tests.support.images import has_metadata, jpeg
 from tests.support.open311 import Answer, Partner, api_client, new_key, receiver, send_webhooks
 from tests.support.people import staff
@@ -357,3 +364,96 @@ async def test_a_key_is_rate_limited_and_a_person_by_the_days_limit(bot: Bot) ->
         assert f"You have sent {limit} reports today" in refused.text
         assert (await other.post("requests.json", report_form(phone="13800138000"))).status == 200
         assert tables.count(bot.db, "cases") == limit + 1
+
+
+async def test_get_requests_filters_window_and_pages(bot: Bot) -> None:
+    enterprise_id = await enterprise_named(bot, "Golden Dragon Restaurant", "91330100MA27XL0T4C")
+    made = make_cases(bot, 7000, [enterprise_id])
+    await insert_cases(bot, made)
+    now = bot.clock.now()
+    window = [c for c in made if now - dt.timedelta(days=90) <= c.created_at <= now]
+    assert len(window) > 1000
+    async with api_client(bot) as client:
+        partner = Partner(client, await new_key(bot, "wechat"))
+
+        # By default: the last 90 days, 1,000 at a time, the newest first; page 2 the rest.
+        first = (await partner.get("requests.json")).json()
+        second = (await partner.get("requests.json", page="2")).json()
+        assert len(first) == 1000
+        ids = [r["service_request_id"] for r in first + second]
+        assert sorted(ids) == sorted(c.number for c in window)
+        assert first[0]["requested_datetime"] >= first[-1]["requested_datetime"]
+        assert (await partner.get("requests.json", page="99")).json() == []
+
+        # Filters: a service, open or closed, a window of dates.
+        start, end = "2026-09-01T00:00:00+08:00", "2026-09-30T23:59:59+08:00"
+        got = (
+            await partner.get(
+                "requests.xml",
+                service_code="fire,gas",
+                status="closed",
+                start_date=start,
+                end_date=end,
+            )
+        ).xml()
+        expected = {
+            c.number
+            for c in made
+            if c.category in ("fire", "gas")
+            and c.status in ("closed", "rejected", "merged")
+            and dt.datetime.fromisoformat(start) <= c.created_at <= dt.datetime.fromisoformat(end)
+        }
+        assert expected
+        assert {r.findtext("service_request_id") for r in got} == expected
+        assert {r.findtext("status") for r in got} == {"closed"}
+
+        # A list of ids, whatever their date.
+        old = [c.number for c in made[:3]]
+        listed = (await partner.get("requests.json", service_request_id=",".join(old))).json()
+        assert sorted(r["service_request_id"] for r in listed) == sorted(old)
+        statuses = {c.number: c.status for c in made[:3]}
+        for r in listed:
+            closed = statuses[r["service_request_id"]] in ("closed", "rejected", "merged")
+            assert r["status"] == ("closed" if closed else "open")
+    # The chat reporters' real names and phones never reach a partner.
+    everything = partner.everything()
+    assert REPORTER_NAME not in everything
+    assert REPORTER_PHONE not in everything
+    assert str(REPORTER) not in everything
+
+
+async def test_a_report_by_address_and_district(bot: Bot) -> None:
+    officer = await staff(bot, InviteSpec(Role.OFFICER, "fire"))
+    async with api_client(bot) as client:
+        partner = Partner(client, await new_key(bot, "hotline"))
+        fields = {
+            "service_code": "fire",
+            "address_string": "18 Jiefang Road, by the east gate",
+            "attribute[district]": "Laocheng District",
+            "description": DESCRIPTION,
+            **CONTACT,  # anonymous (no real_name asked): officers see no name
+        }
+        posted = await partner.post("requests.xml", fields)
+        assert posted.status == 200, posted.text
+        number = posted.xml().findtext("request/service_request_id")
+        mark = len(officer.transcript)
+        await bot.drain()
+        [card] = since(officer, mark)
+        assert f"New report {number}" in card.plain
+        assert "18 Jiefang Road, by the east gate" in card.plain
+        assert "Reporter: anonymous" in card.plain
+        for secret in CONTACT.values():
+            assert secret not in card.plain
+        [request] = (await partner.get(f"requests/{number}.json")).json()
+        assert request["address"] == "18 Jiefang Road, by the east gate"
+        assert request["lat"] is None
+        assert request["media_url"] is None
+        # The contact is kept, as a chat reporter's would be, for the city's own follow-up.
+        kept = tables.row(bot.db, "SELECT * FROM reporter_contacts")
+        assert kept is not None
+        assert (kept["email"], kept["phone"], kept["channel"]) == (
+            CONTACT["email"],
+            CONTACT["phone"],
+            "hotline",
+        )
+    scan_answers(bot, partner)
