@@ -51,6 +51,14 @@ def test_apikey_commands(tmp_path: Path) -> None:
     assert "no live key named 'web'" in missing.stderr
 
 
+def start(folder: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """run_bot.py in the background, writing to ``log``."""
+    with log.open("w") as out:
+        return subprocess.Popen(
+            [sys.executable, RUN_BOT], cwd=folder, env=env, stdout=out, stderr=out
+        )
+
+
 async def test_the_bot_serves_the_api_on_its_port(tmp_path: Path) -> None:
     key = run(tmp_path, "apikey", "add", "wechat").stdout.strip().splitlines()[-1]
     port = free_port()
@@ -64,10 +72,7 @@ async def test_the_bot_serves_the_api_on_its_port(tmp_path: Path) -> None:
             SHAOZI_API_PORT=str(port),
         )
         log = tmp_path / "bot.log"
-        with log.open("w") as out:
-            process = subprocess.Popen(
-                [sys.executable, RUN_BOT], cwd=tmp_path, env=env, stdout=out, stderr=out
-            )
+        process = start(tmp_path, env, log)
         try:
             async with aiohttp.ClientSession() as session:
                 deadline = time.monotonic() + 30
