@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.vocabulary.models import Case
+from bot.vocabulary.models import TELEGRAM, Case
 from storage._sql import Runner, from_db, to_db
 
 # Accepted hazards: what a city counts as "found" (a rejected report is no hazard, and a merged
@@ -37,14 +37,14 @@ _SUBMITTED_SQL = _in("submitted")
 _REJECTED_SQL = _in("rejected")
 _MERGED_SQL = _in("merged")
 
-DIMENSIONS = ("department", "category", "district", "colour")
+DIMENSIONS = ("department", "category", "district", "colour", "channel")
 
 # The cube: one line per (department, category, district, colour, self-reported, status), in the
 # order of the index cases_stats (migration 0006), which holds every column read here: the
 # cases are read from the index alone, already in GROUP BY order, so nothing is sorted. With
 # the status a key, each case costs only the few aggregates below.
 _CUBE = (
-    "SELECT department, category, district, colour, self_reported, status,"
+    "SELECT department, category, district, colour, self_reported, status, channel,"
     " COUNT(*) AS n,"
     " COUNT(deadline) AS with_deadline,"
     " TOTAL(closed_at <= deadline) AS on_time,"
@@ -55,7 +55,7 @@ _CUBE = (
     " COUNT(assigned_at) AS assigned,"
     " TOTAL(julianday(closed_at) - julianday(assigned_at)) AS fix_days"
     " FROM cases WHERE created_at >= :start AND created_at < :end{scope}"
-    " GROUP BY department, category, district, colour, self_reported, status"
+    " GROUP BY department, category, district, colour, self_reported, status, channel"
 )
 
 
@@ -157,6 +157,7 @@ class LedgerRow(NamedTuple):
     closed_at: dt.datetime | None
     escalated_at: dt.datetime | None
     reward_status: str | None
+    channel: str = TELEGRAM  # or the partner of the API the report came through (#17)
 
 
 def _scope(
@@ -298,7 +299,7 @@ class LedgerReader:
             )
             params: dict[str, Any] = {"start": to_db(start), "end": to_db(end)}
             sql = (
-                f"SELECT {_LEDGER_COLUMNS}, {reward} FROM cases c"
+                f"SELECT {_LEDGER_COLUMNS}, {reward}, c.channel FROM cases c"
                 " LEFT JOIN enterprises e ON e.id = c.enterprise_id"
                 " WHERE c.created_at >= :start AND c.created_at < :end"
                 + _scope(departments, params, "c.department")
@@ -332,6 +333,7 @@ class LedgerReader:
                         _time(r[21]),
                         _time(r[22]),
                         r[23],
+                        r[24],
                     )
         finally:
             conn.close()

@@ -10,14 +10,19 @@ from pathlib import Path
 import pytest
 from aiohttp import FormData
 
+from bot import triage
 from bot.invites import InviteSpec
 from bot.partners import revoke_key
 from bot.settings import Settings
+from bot.vocabulary.grading import Colour
+from bot.vocabulary.lifecycle import Level
 from bot.vocabulary.roles import Role
 from sandbox.core import offline_settings
 from tests.support import tables
-from tests.support.cases import LAOCHENG, enterprise_named
+from tests.support.cases import LAOCHENG, enterprise_named, report
 from tests.support.chat import NUMBER, TOKEN, Bot, since
+from tests.support.exports import by_number, csv_rows, export
+from tests.support.figures import ask_stats
 from tests.support.generated import (
     REPORTER,
     REPORTER_NAME,
@@ -27,7 +32,7 @@ from tests.support.generated import (
 )
 from tests.support.images import has_metadata, jpeg
 from tests.support.open311 import Answer, Partner, api_client, new_key, receiver, send_webhooks
-from tests.support.people import staff
+from tests.support.people import account, staff
 
 # What the person behind the partner's report gave: never in an API answer.
 CONTACT = {
@@ -457,3 +462,37 @@ async def test_a_report_by_address_and_district(bot: Bot) -> None:
             "hotline",
         )
     scan_answers(bot, partner)
+
+
+async def test_stats_and_the_ledger_split_by_channel(bot: Bot) -> None:
+    officer = await staff(bot, InviteSpec(Role.OFFICER, "fire"))
+    supervisor = await staff(bot, InviteSpec(Role.SUPERVISOR))
+    chat_number = await report(bot.user(language="en"))
+    async with api_client(bot) as client:
+        partner = Partner(client, await new_key(bot, "wechat"))
+        numbers = [
+            (await partner.post("requests.json", report_form(lat=str(30.26 + n * 0.01)))).json()[0][
+                "service_request_id"
+            ]
+            for n in range(2)
+        ]
+    actor = await account(bot, officer)
+    for number in [chat_number, *numbers]:
+        case = await bot.db.read.cases.by_number(number)
+        assert case is not None
+        await triage.accept(bot.services, actor, case.id, case.version, Colour.BLUE, Level.GENERAL)
+
+    text, _chart = await ask_stats(supervisor, "/stats month")
+    assert "By channel · found / rectified · rate · overdue" in text
+    assert "• wechat: 2 / 0 · 0.0% · 0" in text
+    assert "• Telegram chat: 1 / 0 · 0.0% · 0" in text
+
+    _xlsx, table = await export(supervisor, "/export month")
+    lines = by_number(csv_rows(table), "")
+    assert {number: line["Channel"] for number, line in lines.items()} == {
+        chat_number: "Telegram chat",
+        numbers[0]: "wechat",
+        numbers[1]: "wechat",
+    }
+    # The ledger keeps the reporter's identity out, whatever the channel.
+    assert "chen.jing" not in table.plain
