@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.errors import ShaoziError, check_point
 from bot.i18n import N_
@@ -228,6 +228,12 @@ def draft_of(services: Services, report: ApiReport) -> DraftData:
     return data
 
 
+def check_report(services: Services, report: ApiReport) -> tuple[DraftData, Contact]:
+    """The report as a draft, and its contact, each field checked; a ShaoziError otherwise."""
+    contact = check_contact(report.contact)
+    return draft_of(services, replace(report, contact=contact)), contact
+
+
 async def file_report(services: Services, partner: ApiKey, report: ApiReport) -> Filed:
     """File a partner's report through the core of the chat's Submit.
 
@@ -235,9 +241,7 @@ async def file_report(services: Services, partner: ApiKey, report: ApiReport) ->
     reporter is bounded by the partner's rate limit only). A photo already in an open case
     means the same hazard: the report joins that case (the partner follows it and hears of it)
     instead of making a second one, as a chat reporter who says "I see this too"."""
-    checked = ApiReport(**{**report.__dict__, "contact": check_contact(report.contact)})
-    data = draft_of(services, checked)
-    contact = checked.contact
+    data, contact = check_report(services, report)
     db, city, now = services.db, services.city, services.clock.now()
     same = [d for d in await find_duplicates(db, city, data, now) if d.same_photo]
     async with db.transaction() as tx:

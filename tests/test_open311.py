@@ -4,6 +4,7 @@ signed webhook; every error answer; nothing of a reporter in any answer."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from pathlib import Path
 
@@ -496,3 +497,24 @@ async def test_stats_and_the_ledger_split_by_channel(bot: Bot) -> None:
     }
     # The ledger keeps the reporter's identity out, whatever the channel.
     assert "chen.jing" not in table.plain
+
+
+async def test_two_reports_of_one_person_at_once_keep_the_days_limit(bot: Bot) -> None:
+    limit = bot.city.limits.reports_per_day
+    async with api_client(bot) as client:
+        partner = Partner(client, await new_key(bot, "wechat"))
+        for n in range(limit - 1):
+            place = {"lat": str(30.26 + n * 0.004), "long": "120.16"}
+            assert (
+                await partner.post("requests.json", report_form(email="a@b.cn", **place))
+            ).status == 200
+        answers: list[Answer] = []
+
+        async def post(latitude: str) -> None:
+            answers.append(
+                await partner.post("requests.json", report_form(email="a@b.cn", lat=latitude))
+            )
+
+        await asyncio.gather(post("30.300"), post("30.305"))
+    assert sorted(a.status for a in answers) == [200, 429]
+    assert tables.count(bot.db, "cases") == limit

@@ -5,6 +5,8 @@ addresses unless the deployment allows it."""
 from __future__ import annotations
 
 import datetime as dt
+import io
+import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,6 +14,7 @@ from pathlib import Path
 import pytest
 from aiohttp import FormData, web
 from aiohttp.test_utils import TestServer
+from PIL import Image
 
 from bot import triage
 from bot.invites import InviteSpec
@@ -81,6 +84,12 @@ async def test_media_url_goes_through_the_photo_pipeline(bot: Bot) -> None:
         assert not has_metadata(stored)  # EXIF (GPS) stripped
         assert stored != original
 
+        # A request refused for its own fields fetches nothing.
+        asked.clear()
+        short = await partner.post("requests.json", form(media_url=host + "x.jpg", description="x"))
+        assert short.status == 400
+        assert asked == []
+
         missing = await partner.post("requests.json", form(media_url=host + "missing.jpg"))
         assert missing.status == 400
         assert "HTTP 404" in missing.text
@@ -100,6 +109,21 @@ async def test_media_url_goes_through_the_photo_pipeline(bot: Bot) -> None:
             assert "not on a public address" in refused.text, refused.text
         assert asked == []
     assert tables.count(bot.db, "cases") == 1
+
+
+async def test_a_large_photo_can_be_uploaded(bot: Bot) -> None:
+    """Bigger than aiohttp's default request limit (1 MiB), as a phone's photo is."""
+    noise = Image.frombytes("RGB", (1200, 900), random.Random(3).randbytes(1200 * 900 * 3))
+    out = io.BytesIO()
+    noise.save(out, "PNG")
+    assert len(out.getvalue()) > 2 * 1024 * 1024
+    async with api_client(bot) as client:
+        key = await new_key(bot, "web")
+        partner = Partner(client, key)
+        data = multipart({"api_key": key, **form()}, out.getvalue())
+        posted = await partner.post("requests.json", data)
+        assert posted.status == 200, posted.text
+    assert tables.count(bot.db, "case_photos") == 1
 
 
 async def test_webhooks_are_retried_until_taken_and_go_to_public_addresses_only(
@@ -216,5 +240,5 @@ def multipart(fields: dict[str, str], photo: bytes) -> FormData:
     data = FormData()
     for name, value in fields.items():
         data.add_field(name, value)
-    data.add_field("media", photo, filename="p.jpg", content_type="image/jpeg")
+    data.add_field("media", io.BytesIO(photo), filename="p.jpg", content_type="image/jpeg")
     return data

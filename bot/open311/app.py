@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aiohttp import web
@@ -31,6 +31,7 @@ from bot.partners import (
     DistrictNeeded,
     UnknownService,
     authenticate,
+    check_report,
     file_report,
 )
 from bot.photos import MAX_BYTES, photo_path
@@ -50,6 +51,7 @@ SPEC = "http://wiki.open311.org/GeoReport_v2"
 IDENTITY_CHOICES = ("anonymous", "real_name")
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 _FMT = "{fmt:(json|xml)}"
+MAX_REQUEST = MAX_BYTES + 65536  # a photo at the pipeline's limit, and the form around it
 
 
 class ApiError(Exception):
@@ -305,10 +307,9 @@ async def post_request(request: web.Request) -> web.Response:
         ),
         real_name=identity == "real_name",
     )
+    check_report(api.services, report)  # before a photo is fetched for nothing
     photos = await _photo(api, form)
-    filed = await file_report(
-        api.services, partner, ApiReport(**{**report.__dict__, "photos": photos})
-    )
+    filed = await file_report(api.services, partner, replace(report, photos=photos))
     item: dict[str, Any] = {"service_request_id": filed.case.number, "account_id": None}
     if filed.joined:
         item["service_notice"] = _translator(request).gettext(
@@ -395,10 +396,12 @@ def _statuses(raw: str | None) -> list[str]:
 async def _answer_cases(request: web.Request, partner: ApiKey, cases: list[Case]) -> web.Response:
     services, tr = request.app[API].services, _translator(request)
     read = services.db.read.cases
-    value = [
-        _request(request, services, tr, case, await read.photo_hashes(case.id), partner)
-        for case in cases
-    ]
+    value = []
+    for case in cases:
+        # Only the partner's own cases show their photo: no lookup for the others.
+        own = case.channel == partner.name
+        photos = await read.photo_hashes(case.id) if own else []
+        value.append(_request(request, services, tr, case, photos, partner))
     return answer(_fmt(request), "service_requests", value)
 
 
@@ -472,7 +475,7 @@ async def media(request: web.Request) -> web.StreamResponse:
 
 def build_api(services: Services) -> web.Application:
     """The API; its caller mounts it (``root.add_subapp("/open311/v2/", api)``)."""
-    app = web.Application(middlewares=[spec_errors], client_max_size=MAX_BYTES + 65536)
+    app = web.Application(middlewares=[spec_errors], client_max_size=MAX_REQUEST)
     app[API] = Api(services)
     add = app.router.add_route
     add("GET", f"/discovery.{_FMT}", discovery, name="discovery")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from bot.open311.app import build_api
+from bot.open311.app import MAX_REQUEST, build_api
 from bot.open311.webhooks import WebhookSender
 from bot.services import Services
 
@@ -20,8 +20,10 @@ PREFIX = "/open311/v2/"
 
 
 def root_app(services: Services) -> web.Application:
-    """The web application: the API mounted under /open311/v2/."""
-    root = web.Application()
+    """The web application: the API mounted under /open311/v2/. A request's size limit is the
+    root application's (aiohttp), so it must take a photo upload: a root that mounts the API
+    needs the same ``client_max_size``."""
+    root = web.Application(client_max_size=MAX_REQUEST)
     root.add_subapp(PREFIX, build_api(services))
     return root
 
