@@ -191,7 +191,7 @@ async def test_whom_webhooks_tell_and_a_same_photo_joins_the_case(bot: Bot) -> N
 
         chat_number = await report(bot.user(language="en"), photo_seed=40)
         photo = jpeg(seed=7)
-        posted = await own.post("requests.json", form())
+        posted = await own.post("requests.json", form(lat="30.28123", long="120.19456"))
         own_number = posted.json()[0]["service_request_id"]
         assert await send_webhooks(bot) == 3  # own's to own and city; the chat's to city
         assert [e["service_request_id"] for e in own_hook.events()] == [own_number]
@@ -215,9 +215,16 @@ async def test_whom_webhooks_tell_and_a_same_photo_joins_the_case(bot: Bot) -> N
         [seen] = (await other.get(f"requests/{first_number}.json")).json()
         assert seen["description"] is None
         assert seen["media_url"] is None
-        # Nor the chat reporter's words.
-        [chat_case] = (await other.get(f"requests/{chat_number}.json")).json()
+        # Nor the chat reporter's traces: their words, their minute, their exact point.
+        [chat_case] = (await other.get(f"requests/{chat_number}.json", locale="en")).json()
         assert chat_case["description"] is None
+        assert chat_case["address"] == "Laocheng District"
+        assert chat_case["requested_datetime"] == "2026-11-22T00:00:00+08:00"
+        [mine] = (await own.get(f"requests/{own_number}.json")).json()
+        [theirs] = (await other.get(f"requests/{own_number}.json")).json()
+        assert mine["requested_datetime"] == "2026-11-22T10:00:00+08:00"
+        assert (mine["lat"], mine["long"]) == (30.28123, 120.19456)
+        assert (theirs["lat"], theirs["long"]) == (30.281, 120.195)
 
         # The partner whose report joined the case hears of its changes.
         officer = await staff(bot, InviteSpec(Role.OFFICER, "fire"))

@@ -51,6 +51,7 @@ SPEC = "http://wiki.open311.org/GeoReport_v2"
 IDENTITY_CHOICES = ("anonymous", "real_name")
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 _FMT = "{fmt:(json|xml)}"
+COARSE = 3  # decimals of another channel's point: about a hundred metres
 MAX_REQUEST = MAX_BYTES + 65536  # a photo at the pipeline's limit, and the form around it
 
 
@@ -327,7 +328,9 @@ def _request(
     partner: ApiKey,
 ) -> dict[str, Any]:
     """One case as the spec's request, seen by ``partner``: never a reporter's identity, nor
-    the enterprise; the description and photo only for a case the partner sent."""
+    the enterprise. A case another channel sent shows none of its reporter's traces: not their
+    words (description, typed address: the district instead), not their photo, not the minute
+    they reported (the day), and its point only to about a hundred metres."""
     zone = services.settings.zone
     category = services.city.category(case.category)
     department = services.city.department(case.department)
@@ -336,6 +339,15 @@ def _request(
     if own and photos:
         path = request.app.router["media"].url_for(name=f"{photos[0]}.jpg").path
         media = str(request.url.origin()) + path
+    reported = case.created_at
+    address, latitude, longitude = case.address, case.latitude, case.longitude
+    if not own:
+        local = reported.astimezone(zone)
+        reported = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        district = services.city.district(case.district) if case.district else None
+        address = district.name.get(tr.language) if district else None
+        latitude = round(latitude, COARSE) if latitude is not None else None
+        longitude = round(longitude, COARSE) if longitude is not None else None
     return {
         "service_request_id": case.number,
         "status": open_or_closed(case.status),
@@ -345,14 +357,14 @@ def _request(
         "description": case.description if own else None,
         "agency_responsible": department.name.get(tr.language) if department else case.department,
         "service_notice": None,
-        "requested_datetime": w3c(case.created_at, zone),
+        "requested_datetime": w3c(reported, zone),
         "updated_datetime": w3c(case.updated_at, zone),
         "expected_datetime": w3c(case.deadline, zone) if case.deadline else None,
-        "address": case.address,
+        "address": address,
         "address_id": None,
         "zipcode": None,
-        "lat": case.latitude,
-        "long": case.longitude,
+        "lat": latitude,
+        "long": longitude,
         "media_url": media,
     }
 

@@ -42,6 +42,7 @@ async def start_channel(services: Services) -> Channel:
     task = asyncio.create_task(sender.run_forever())
     runner = None
     if settings.api_port is not None:
+        # No access log: a GET carries its api_key in the query string.
         runner = web.AppRunner(root_app(services), access_log=None)
         await runner.setup()
         await web.TCPSite(runner, settings.api_listen, settings.api_port).start()
