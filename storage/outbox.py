@@ -89,11 +89,15 @@ class OutboxRepo:
         return [_row(dict(r)) for r in rows]
 
     async def due_webhooks(self, now: dt.datetime, limit: int) -> list[OutboxRow]:
-        """Partners' webhook POSTs due now, in queue order."""
+        """Partners' webhook POSTs due now, in queue order; a partner's event waits while an
+        earlier one of theirs waits to be retried (they arrive in the order they happened)."""
         rows = await self.sql.fetch_all(
-            "SELECT * FROM outbox WHERE status = 'pending' AND not_before <= ?"
-            " AND webhook_key IS NOT NULL ORDER BY not_before, id LIMIT ?",
-            (to_db(now), limit),
+            "SELECT * FROM outbox o WHERE o.status = 'pending' AND o.not_before <= :now"
+            " AND o.webhook_key IS NOT NULL AND NOT EXISTS (SELECT 1 FROM outbox p"
+            "  WHERE p.webhook_key = o.webhook_key AND p.status = 'pending' AND p.id < o.id"
+            "  AND p.not_before > :now)"
+            " ORDER BY o.id LIMIT :limit",
+            {"now": to_db(now), "limit": limit},
         )
         return [_row(dict(r)) for r in rows]
 

@@ -141,7 +141,9 @@ async def test_webhooks_are_retried_until_taken_and_go_to_public_addresses_only(
         error = tables.value(bot.db, "SELECT last_error FROM outbox WHERE webhook_key IS NOT NULL")
         assert "non-public" in error
 
-        # The partner's server fails: retried after a growing pause, then taken once.
+        # The partner's server fails: retried after a growing pause, then taken once; the
+        # partner's next event waits behind it, so they arrive in the order they happened.
+        second = (await partner.post("requests.json", form(lat="30.29"))).json()
         hook.answer_status = 500
         bot.clock.advance(dt.timedelta(seconds=2))
         assert await send_webhooks(bot) == 1
@@ -151,11 +153,15 @@ async def test_webhooks_are_retried_until_taken_and_go_to_public_addresses_only(
         assert await send_webhooks(bot) == 0
         hook.answer_status = 200
         bot.clock.advance(dt.timedelta(seconds=1))
-        assert await send_webhooks(bot) == 1
+        assert await send_webhooks(bot) == 2
         assert await send_webhooks(bot) == 0
         events = hook.events()  # every delivery signed
-        assert [e["id"] for e in events] == [events[0]["id"]] * 2  # the same event, at least once
-        assert events[0]["service_request_id"] == number
+        assert [e["service_request_id"] for e in events] == [
+            number,
+            number,  # the same event again: at least once
+            second[0]["service_request_id"],
+        ]
+        assert events[0]["id"] == events[1]["id"] != events[2]["id"]
         assert events[0]["event"] == "created"
 
         # A forged signature is told apart.

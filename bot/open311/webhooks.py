@@ -66,16 +66,27 @@ class WebhookSender:
             self._session = None
 
     async def run_once(self) -> int:
-        """Send every webhook due now; return how many rows were settled or retried."""
+        """Send every webhook due now; return how many rows were settled or retried.
+
+        Partners are sent to at once, each partner's events one after another in the order
+        they were queued; a failure holds that partner's later events back to the next pass."""
         rows = await self.db.read.outbox.due_webhooks(self.clock.now(), self.batch)
+        queues: dict[int, list[OutboxRow]] = {}
+        for row in rows:
+            assert row.webhook_key is not None
+            queues.setdefault(row.webhook_key, []).append(row)
         semaphore = asyncio.Semaphore(self.concurrency)
 
-        async def one(row: OutboxRow) -> None:
+        async def partner(queue: list[OutboxRow]) -> int:
+            done = 0
             async with semaphore:
-                await self.deliver(row)
+                for row in queue:
+                    done += 1
+                    if await self.deliver(row) == "postponed":
+                        break
+            return done
 
-        await asyncio.gather(*(one(row) for row in rows))
-        return len(rows)
+        return sum(await asyncio.gather(*(partner(q) for q in queues.values())))
 
     async def deliver(self, row: OutboxRow) -> str:
         """POST one row and record the outcome: sent, postponed, failed or dropped."""
