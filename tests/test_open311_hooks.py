@@ -73,7 +73,7 @@ async def test_media_url_goes_through_the_photo_pipeline(bot: Bot) -> None:
     assert has_metadata(original)
     async with picture_host(original) as (host, asked), api_client(bot) as client:
         partner = Partner(client, await new_key(bot, "web"))
-        posted = await partner.post("requests.json", form(media_url=host + "moved.jpg"))
+        posted = await partner.post("requests.json?locale=en", form(media_url=host + "moved.jpg"))
         assert posted.status == 200, posted.text
         assert asked == ["/moved.jpg", "/hazard.jpg"]  # a redirect is followed
         [request] = (
@@ -86,11 +86,15 @@ async def test_media_url_goes_through_the_photo_pipeline(bot: Bot) -> None:
 
         # A request refused for its own fields fetches nothing.
         asked.clear()
-        short = await partner.post("requests.json", form(media_url=host + "x.jpg", description="x"))
+        short = await partner.post(
+            "requests.json?locale=en", form(media_url=host + "x.jpg", description="x")
+        )
         assert short.status == 400
         assert asked == []
 
-        missing = await partner.post("requests.json", form(media_url=host + "missing.jpg"))
+        missing = await partner.post(
+            "requests.json?locale=en", form(media_url=host + "missing.jpg")
+        )
         assert missing.status == 400
         assert "HTTP 404" in missing.text
 
@@ -104,7 +108,7 @@ async def test_media_url_goes_through_the_photo_pipeline(bot: Bot) -> None:
         bot.services.settings = bot.settings.model_copy(update={"hooks_allow_private": False})
         asked.clear()
         for url in (host + "hazard.jpg", "http://localhost:1/x.jpg", "http://10.0.0.1/x.jpg"):
-            refused = await partner.post("requests.json", form(media_url=url))
+            refused = await partner.post("requests.json?locale=en", form(media_url=url))
             assert refused.status == 400
             assert "not on a public address" in refused.text, refused.text
         assert asked == []

@@ -20,10 +20,10 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from bot.errors import ShaoziError
-from bot.i18n import Translator, language_from_telegram
+from bot.i18n import N_, Translator, language_from_telegram
 from bot.labels import STATUS_LABELS
 from bot.open311.formats import FORMATS, answer, errors
-from bot.open311.net import FetchFailed, fetch_media
+from bot.open311.net import fetch_media
 from bot.partner_events import EXTENDED_STATUS, open_or_closed, w3c
 from bot.partners import (
     ApiReport,
@@ -51,16 +51,26 @@ SPEC = "http://wiki.open311.org/GeoReport_v2"
 IDENTITY_CHOICES = ("anonymous", "real_name")
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 _FMT = "{fmt:(json|xml)}"
+REQUIRED = N_("{name} is required.")
 COARSE = 3  # decimals of another channel's point: about a hundred metres
 MAX_REQUEST = MAX_BYTES + 65536  # a photo at the pipeline's limit, and the form around it
 
 
-class ApiError(Exception):
-    """An answer of the spec's errors: HTTP ``status`` and one description."""
+class ApiError(ShaoziError):
+    """An answer of the spec's errors: HTTP ``status`` and a description (a msgid with its
+    parameters, said in the language the request asked for)."""
 
-    def __init__(self, status: int, description: str) -> None:
-        super().__init__(description)
-        self.status, self.description = status, description
+    def __init__(self, status: int, message: str, **params: Any) -> None:
+        super().__init__(message, **params)
+        self.status = status
+
+
+# What aiohttp's own refusals (no such route, a wrong method, a body too large) are told as.
+HTTP_REFUSALS = {
+    404: N_("There is nothing at this address."),
+    405: N_("This address does not take that method."),
+    413: N_("The request is too large."),
+}
 
 
 @dataclass
@@ -107,23 +117,25 @@ def _translator(request: web.Request) -> Translator:
 async def spec_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every failure as the spec's error list: 400, 403, 404 (and 429, 500)."""
     fmt = _fmt(request)
+    gettext = _translator(request).gettext
     try:
         return await handler(request)
     except ApiError as exc:
-        return errors(fmt, exc.status, exc.description)
+        return errors(fmt, exc.status, exc.render(gettext))
     except UnknownService as exc:
-        return errors(fmt, 404, exc.render(_translator(request).gettext))
+        return errors(fmt, 404, exc.render(gettext))
     except DailyLimitReached as exc:
-        return errors(fmt, 429, exc.render(_translator(request).gettext))
-    except ShaoziError as exc:
-        return errors(fmt, 400, exc.render(_translator(request).gettext))
+        return errors(fmt, 429, exc.render(gettext))
+    except ShaoziError as exc:  # a field the core refused (too short, not a picture …)
+        return errors(fmt, 400, exc.render(gettext))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return errors(fmt, exc.status, exc.reason)
+        known = HTTP_REFUSALS.get(exc.status)
+        return errors(fmt, exc.status, gettext(known) if known else exc.reason)
     except Exception:
         log.exception("Open311 %s %s failed", request.method, request.path)
-        return errors(fmt, 500, "Internal error")
+        return errors(fmt, 500, gettext(N_("Something went wrong on our side.")))
 
 
 async def _partner(request: web.Request, form: MultiDictProxy[Any] | None = None) -> ApiKey:
@@ -133,9 +145,9 @@ async def _partner(request: web.Request, form: MultiDictProxy[Any] | None = None
     raw = (form.get("api_key") if form is not None else None) or request.query.get("api_key")
     partner = await authenticate(api.services.db, raw if isinstance(raw, str) else None)
     if partner is None:
-        raise ApiError(403, "A valid api_key is required")
+        raise ApiError(403, N_("A valid api_key is required."))
     if not api.spend(partner.id):
-        raise ApiError(429, "Too many requests for this api_key; slow down")
+        raise ApiError(429, N_("Too many requests with this api_key: please slow down."))
     return partner
 
 
@@ -244,7 +256,7 @@ def _float(form: MultiDictProxy[Any], name: str) -> float | None:
     try:
         return float(raw)
     except (TypeError, ValueError):
-        raise ApiError(400, f"{name} must be a number") from None
+        raise ApiError(400, N_("{name} must be a number."), name=name) from None
 
 
 def _text(form: MultiDictProxy[Any], name: str) -> str | None:
@@ -252,7 +264,7 @@ def _text(form: MultiDictProxy[Any], name: str) -> str | None:
     if raw is None:
         return None
     if not isinstance(raw, str):
-        raise ApiError(400, f"{name} must be text")
+        raise ApiError(400, N_("{name} must be text."), name=name)
     return raw.strip() or None
 
 
@@ -267,10 +279,7 @@ async def _photo(api: Api, form: MultiDictProxy[Any]) -> tuple[str, ...]:
         if url is None:
             return ()
         allow = api.services.settings.hooks_allow_private
-        try:
-            data = await fetch_media(url, allow_private=allow, max_bytes=MAX_BYTES)
-        except FetchFailed as exc:
-            raise ApiError(400, exc.reason) from None
+        data = await fetch_media(url, allow_private=allow, max_bytes=MAX_BYTES)
     stored = await save_photo(api.services, data)
     return (stored.sha256,)
 
@@ -281,16 +290,16 @@ async def post_request(request: web.Request) -> web.Response:
     partner = await _partner(request, form)
     code = _text(form, "service_code")
     if code is None:
-        raise ApiError(400, "service_code is required")
+        raise ApiError(400, REQUIRED, name="service_code")
     description = _text(form, "description")
     if description is None:
-        raise ApiError(400, "description is required")
+        raise ApiError(400, REQUIRED, name="description")
     identity = _text(form, "attribute[identity]") or "anonymous"
     if identity not in IDENTITY_CHOICES:
-        raise ApiError(400, "attribute[identity] must be anonymous or real_name")
+        raise ApiError(400, N_("attribute[identity] must be anonymous or real_name."))
     latitude, longitude = _float(form, "lat"), _float(form, "long")
     if (latitude is None) != (longitude is None):
-        raise ApiError(400, "lat and long go together")
+        raise ApiError(400, N_("lat and long go together."))
     if api.services.city.category(code) is None:
         raise UnknownService(code=code)
     report = ApiReport(
@@ -375,14 +384,14 @@ def _moment(raw: str | None, name: str, services: Services) -> dt.datetime | Non
     try:
         moment = dt.datetime.fromisoformat(raw.replace(" ", "+"))
     except ValueError:
-        raise ApiError(400, f"{name} must be a W3C date and time") from None
+        raise ApiError(400, N_("{name} must be a W3C date and time."), name=name) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=services.settings.zone)
 
 
 def _page(request: web.Request) -> int:
     raw = request.query.get("page", "1")
     if not raw.isdigit() or int(raw) < 1:
-        raise ApiError(400, "page must be a number from 1")
+        raise ApiError(400, N_("page must be a number from 1."))
     return int(raw)
 
 
@@ -392,7 +401,7 @@ def _window(request: web.Request, services: Services) -> tuple[dt.datetime, dt.d
         end - DEFAULT_WINDOW
     )
     if start > end:
-        raise ApiError(400, "start_date is after end_date")
+        raise ApiError(400, N_("start_date is after end_date."))
     return start, end
 
 
@@ -401,7 +410,7 @@ def _statuses(raw: str | None) -> list[str]:
         return []
     wanted = {s.strip().lower() for s in raw.split(",") if s.strip()}
     if not wanted <= {"open", "closed"}:
-        raise ApiError(400, "status must be open, closed, or both")
+        raise ApiError(400, N_("status must be open, closed, or both."))
     return [s.value for s in Status if open_or_closed(s) in wanted]
 
 
@@ -447,7 +456,7 @@ async def get_request(request: web.Request) -> web.Response:
     services = request.app[API].services
     case = await services.db.read.cases.by_number(request.match_info["id"])
     if case is None:
-        raise ApiError(404, "There is no request with this service_request_id")
+        raise ApiError(404, N_("There is no request with this service_request_id."))
     return await _answer_cases(request, partner, [case])
 
 
@@ -479,7 +488,7 @@ async def media(request: web.Request) -> web.StreamResponse:
     services = request.app[API].services
     sha = request.match_info["name"].removesuffix(".jpg")
     if not _SHA.match(sha) or not await services.db.read.partners.is_api_photo(sha):
-        raise ApiError(404, "There is no such photo")
+        raise ApiError(404, N_("There is no such photo."))
     return web.FileResponse(
         photo_path(services.settings.photos_dir, sha), headers={"Content-Type": "image/jpeg"}
     )

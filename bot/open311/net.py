@@ -15,9 +15,13 @@ from typing import Any
 import aiohttp
 from aiohttp.abc import ResolveResult
 
+from bot.errors import ShaoziError
+from bot.i18n import N_
+
 FETCH_TIMEOUT = aiohttp.ClientTimeout(total=20, connect=5, sock_read=10)
 HOOK_TIMEOUT = aiohttp.ClientTimeout(total=10, connect=5)
 MAX_REDIRECTS = 3
+TOO_LARGE = N_("media_url is larger than {megabytes} MB.")
 
 
 class AddressRefused(aiohttp.ClientConnectionError):
@@ -57,37 +61,34 @@ def client_session(allow_private: bool, timeout: aiohttp.ClientTimeout) -> aioht
     return aiohttp.ClientSession(connector=connector, timeout=timeout)
 
 
-class FetchFailed(Exception):
-    """The picture at media_url could not be fetched; ``reason`` says why (in English, for the
-    partner's developer)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+class FetchFailed(ShaoziError):
+    """The picture at media_url could not be fetched; the message says why."""
 
 
 async def fetch_media(url: str, *, allow_private: bool, max_bytes: int) -> bytes:
     """The bytes at ``url`` (http or https, at most ``max_bytes``, a few redirects)."""
     if not url.startswith(("http://", "https://")):
-        raise FetchFailed("media_url must be an http:// or https:// URL")
+        raise FetchFailed(N_("media_url must be an http:// or https:// URL."))
     async with client_session(allow_private, FETCH_TIMEOUT) as session:
         try:
             async with session.get(
                 url, max_redirects=MAX_REDIRECTS, headers={"Accept": "image/*"}
             ) as answer:
                 if answer.status != 200:
-                    raise FetchFailed(f"media_url answered HTTP {answer.status}")
+                    raise FetchFailed(N_("media_url answered HTTP {status}."), status=answer.status)
                 if (answer.content_length or 0) > max_bytes:
-                    raise FetchFailed(f"media_url is larger than {max_bytes} bytes")
+                    raise FetchFailed(TOO_LARGE, megabytes=max_bytes // 2**20)
                 data = bytearray()
                 async for chunk in answer.content.iter_chunked(65536):
                     data.extend(chunk)
                     if len(data) > max_bytes:
-                        raise FetchFailed(f"media_url is larger than {max_bytes} bytes")
+                        raise FetchFailed(TOO_LARGE, megabytes=max_bytes // 2**20)
                 return bytes(data)
         except AddressRefused:
-            raise FetchFailed("media_url is not on a public address") from None
+            raise FetchFailed(N_("media_url is not on a public address.")) from None
         except aiohttp.TooManyRedirects:
-            raise FetchFailed("media_url redirects too often") from None
+            raise FetchFailed(N_("media_url redirects too often.")) from None
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise FetchFailed(f"media_url could not be fetched ({type(exc).__name__})") from None
+            raise FetchFailed(
+                N_("media_url could not be fetched ({reason})."), reason=type(exc).__name__
+            ) from None
