@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Shaozi's command line: run the bot, migrate, make invites, back up, import enterprises,
-check a city file."""
+manage Open311 partner keys, check a city file."""
 
 from __future__ import annotations
 
@@ -68,6 +68,19 @@ def parser() -> argparse.ArgumentParser:
         default="zh-hans",
         help="the sandbox users' Telegram language (default zh-hans)",
     )
+    key = sub.add_parser("apikey", help="partner keys of the Open311 API: add, list, revoke")
+    keys = key.add_subparsers(dest="apikey", metavar="ACTION", required=True)
+    add = keys.add_parser("add", help="a new key for a partner; prints it alone on the last line")
+    add.add_argument("name", help="the partner's name (its cases' channel)")
+    add.add_argument("--webhook", metavar="URL", help="where the partner's events are POSTed")
+    add.add_argument(
+        "--all-cases",
+        action="store_true",
+        help="send the webhook events of every case, not only the partner's own",
+    )
+    keys.add_parser("list", help="every partner, its webhook and whether it is revoked")
+    rev = keys.add_parser("revoke", help="revoke a partner's key")
+    rev.add_argument("name")
     chk = sub.add_parser("check-config", help="validate a city configuration file")
     chk.add_argument("file", type=Path, nargs="?", help="default: SHAOZI_CITY")
     return top
@@ -128,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.list:
                 for enterprise in result.enterprises:
                     print(f"{enterprise.id}\t{enterprise.credit_code}\t{enterprise.name}")
+        elif command == "apikey":
+            apikey(settings, args)
         elif command == "check-config":
             print(
                 f"{city_path}: OK ({len(city.departments)} departments, "
@@ -138,6 +153,22 @@ def main(argv: list[str] | None = None) -> int:
     except EnterpriseFileError as exc:
         return fail(exc.problems)
     return 0
+
+
+def apikey(settings: Settings, args: argparse.Namespace) -> None:
+    if args.apikey == "add":
+        key = commands.apikey_add(settings, args.name, args.webhook, args.all_cases)
+        print(f"API key for {args.name} (shown once; send it as api_key):")
+        print(key)
+    elif args.apikey == "list":
+        for partner in commands.apikey_list(settings):
+            state = f"revoked {partner.revoked_at:%Y-%m-%d}" if partner.revoked_at else "live"
+            scope = "all cases" if partner.all_cases else "own cases"
+            hook = f"{partner.webhook_url} ({scope})" if partner.webhook_url else "no webhook"
+            print(f"{partner.name}\t{state}\t{hook}")
+    else:
+        commands.apikey_revoke(settings, args.name)
+        print(f"revoked the key of {args.name}")
 
 
 def install_handlers() -> InstallHandlers:

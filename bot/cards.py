@@ -23,7 +23,7 @@ from bot.visibility import Audience as Audience
 from bot.visibility import Field, history, sees
 from bot.vocabulary.grading import Colour
 from bot.vocabulary.lifecycle import FINAL, Status
-from bot.vocabulary.models import Case, CaseEvent
+from bot.vocabulary.models import TELEGRAM, Case, CaseEvent
 
 # Telegram allows 4096 characters in a message; texts we build stay under this.
 MAX_TEXT = 4000
@@ -324,10 +324,17 @@ class Cards:
         if case.self_reported:
             return _("Reporter: the enterprise itself")
         if not case.named:
-            return _("Reporter: anonymous")
-        # Who it is is never on a card (cards reach group chats and stay in the outbox): the
-        # officer asks for it with the 👤 button, and bot/identity.py logs each time.
-        return _("Reporter: real name (👤 shows who; every look is logged)")
+            line = _("Reporter: anonymous")
+        else:
+            # Who it is is never on a card (cards reach group chats and stay in the outbox):
+            # the officer asks for it with the 👤 button, and bot/identity.py logs each time.
+            line = _("Reporter: real name (👤 shows who; every look is logged)")
+        if case.channel != TELEGRAM:
+            # The reporter has no chat with the bot: the card says why they cannot be asked.
+            line += "\n" + _("Received through {channel}, not in chat").format(
+                channel=html.escape(case.channel)
+            )
+        return line
 
     def timeline(
         self,

@@ -10,7 +10,7 @@ from bot.buttons import Button, Space, case_data, encode
 from bot.i18n import Translator
 from bot.plans import owes_measures, owes_plan
 from bot.vocabulary.lifecycle import Status
-from bot.vocabulary.models import Case
+from bot.vocabulary.models import TELEGRAM, Case
 
 # Rows of Buttons, declared as the (label, data) pairs an Outgoing carries: a Button is one.
 Rows = list[list[tuple[str, str]]]
@@ -18,6 +18,12 @@ Rows = list[list[tuple[str, str]]]
 
 def _on(case: Case, label: str, action: str) -> Button:
     return Button(label, case_data(action, case.id, case.version))
+
+
+def can_ask_reporter(case: Case) -> bool:
+    """Whether the bot can relay a question to the reporter: not to an enterprise about its own
+    self-report, nor to someone who reported through a partner (no chat with the bot)."""
+    return not case.self_reported and case.channel == TELEGRAM
 
 
 def triage_buttons(tr: Translator, case: Case) -> Rows:
@@ -31,7 +37,7 @@ def triage_buttons(tr: Translator, case: Case) -> Rows:
     else:
         first = [_on(case, _("✅ Accept"), "acc")]
     last: list[tuple[str, str]] = [_on(case, _("🔁 Duplicate of…"), "dup")]
-    if not case.self_reported:  # a self-report's reporter is the enterprise itself
+    if can_ask_reporter(case):
         last.append(_on(case, _("❓ Ask the reporter"), "ask"))
     return [
         first,
@@ -46,7 +52,7 @@ def assign_buttons(tr: Translator, case: Case) -> Rows:
         [_on(case, _("🏭 Order an enterprise to fix it"), "asg")],
         [_on(case, _("🛠 The department handles it itself"), "hdl")],
     ]
-    if not case.self_reported:
+    if can_ask_reporter(case):
         rows.append([_on(case, _("❓ Ask the reporter"), "ask")])
     return rows
 

@@ -11,8 +11,9 @@ from bot.city import CityConfig
 from bot.clock import SystemClock
 from bot.enterprises import EnterpriseRow, parse_enterprise_csv
 from bot.invites import InviteSpec, create_invite
+from bot.partners import PartnerKeyError, add_key, revoke_key
 from bot.settings import Settings
-from bot.vocabulary.models import Enterprise
+from bot.vocabulary.models import ApiKey, Enterprise
 from bot.vocabulary.roles import Role
 from storage.db import Database, backup
 
@@ -130,3 +131,40 @@ def import_enterprises(settings: Settings, city: CityConfig, path: Path) -> Impo
         raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from None
     rows = parse_enterprise_csv(data, city)
     return asyncio.run(_import_enterprises(settings, rows))
+
+
+async def _apikey_add(settings: Settings, name: str, webhook: str | None, all_cases: bool) -> str:
+    async with Database(settings.database) as db:
+        await db.migrate()
+        return await add_key(db, name, SystemClock().now(), webhook, all_cases)
+
+
+def apikey_add(settings: Settings, name: str, webhook: str | None, all_cases: bool) -> str:
+    """A new partner key for the Open311 API, shown once."""
+    try:
+        return asyncio.run(_apikey_add(settings, name, webhook, all_cases))
+    except PartnerKeyError as exc:
+        raise CommandError(str(exc)) from None
+
+
+async def _apikey_list(settings: Settings) -> list[ApiKey]:
+    async with Database(settings.database) as db:
+        await db.migrate()
+        return await db.read.partners.every()
+
+
+def apikey_list(settings: Settings) -> list[ApiKey]:
+    return asyncio.run(_apikey_list(settings))
+
+
+async def _apikey_revoke(settings: Settings, name: str) -> None:
+    async with Database(settings.database) as db:
+        await db.migrate()
+        await revoke_key(db, name, SystemClock().now())
+
+
+def apikey_revoke(settings: Settings, name: str) -> None:
+    try:
+        asyncio.run(_apikey_revoke(settings, name))
+    except PartnerKeyError as exc:
+        raise CommandError(str(exc)) from None

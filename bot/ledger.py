@@ -29,19 +29,19 @@ from bot.labels import LEVEL_LABELS, STATUS_LABELS
 from bot.reward_notices import STATUS_LABELS as REWARD_STATUS_LABELS
 from bot.services import Services
 from bot.spreadsheet import safe_text
-from bot.stats_report import plain_colour
+from bot.stats_report import channel_name, plain_colour
 from bot.vocabulary.grading import Colour
 from bot.vocabulary.lifecycle import FINAL, Level, Status
 from storage.stats import OPEN_WITH_DEADLINE, LedgerReader, LedgerRow
 
 # The fields of the 隐患排查治理 ledger a department expects (DOMAIN.md, "The hazard ledger"),
 # each with its width in the spreadsheet, in characters (a Chinese character is about two).
-# Not here: the reporter's identity (the reward ledger's alone), the channel (every case came
-# by Telegram so far, and cases do not record one yet).
+# Not here: the reporter's identity (the reward ledger's alone).
 COLUMNS: tuple[tuple[str, int], ...] = (
     (N_("Case number"), 20),
     (N_("Reported at"), 19),
     (N_("Source"), 16),
+    (N_("Channel"), 14),
     (N_("Enterprise"), 26),
     (N_("Unified social credit code"), 22),
     (N_("Address"), 30),
@@ -125,6 +125,7 @@ class Ledger:
             row.number,
             self.local(row.created_at),
             _(SOURCES[row.self_reported]),
+            safe_text(channel_name(self.tr, row.channel)),
             safe_text(row.enterprise),
             safe_text(row.credit_code),
             safe_text(place),

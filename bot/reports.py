@@ -20,12 +20,13 @@ from bot.city import CityConfig, distance_m
 from bot.errors import ShaoziError
 from bot.i18n import N_
 from bot.offload import IN_THREAD, Pool
+from bot.partner_events import tell_partners
 from bot.photos import StoredPhoto, hamming, process_photo
 from bot.services import Services
 from bot.triage import announce_new_case
 from bot.vocabulary.lifecycle import Status
 from bot.vocabulary.models import Case, NearbyCase, NewReporter, Photo
-from storage.db import Database, to_db
+from storage.db import Database, Session, to_db
 
 MIN_DESCRIPTION, MAX_DESCRIPTION = 10, 2000
 MIN_ADDRESS, MAX_ADDRESS = 4, 200
@@ -373,46 +374,72 @@ async def submit(
         count = await tx.cases.count_reported_since(user_id, local_day_start(now, zone))
         if count >= city.limits.reports_per_day:
             raise DailyLimitReached(limit=city.limits.reports_per_day)
-        sequence = await tx.cases.next_sequence(f"{now.astimezone(zone):%Y%m%d}")
-        number = case_number(city.city.case_prefix, now, zone, sequence)
-        case_id = await tx.cases.insert(
-            {
-                "number": number,
-                "draft_key": key,
-                "category": data.category,
-                "district": data.district,
-                "latitude": data.latitude,
-                "longitude": data.longitude,
-                "address": data.address,
-                "description": data.description,
-                "anonymous": int(bool(data.anonymous) and not data.self_report),
-                "self_reported": int(data.self_report),
-                "enterprise_id": data.enterprise_id if data.self_report else None,
-                "level": data.level if data.self_report else None,
-                "plan": data.plan if data.self_report else None,
-                "proposed_deadline": proposed_deadline(data, zone),
-                "department": city.route(data.category, data.district),
-                "status": Status.SUBMITTED.value,
-                "created_at": to_db(now),
-                "updated_at": to_db(now),
-                "routed_at": to_db(now),
-            }
-        )
         named = not data.anonymous and not data.self_report
         reporter = NewReporter(
             user_id=user_id,
             name=data.name if named else None,
             phone=data.phone if named else None,
         )
-        await identity.record(tx, case_id, reporter, now)
-        for position, sha256 in enumerate(data.photos):
-            await tx.cases.add_photo(case_id, "report", position, sha256, user_id, now)
-        await tx.cases.add_event(case_id, now, user_id, "submit", None, Status.SUBMITTED.value)
+        case = await file_case(services, tx, user_id, key, data, reporter)
         await tx.drafts.delete(user_id, key)
-        case = await tx.cases.get(case_id)
-        assert case is not None
-        await announce_new_case(services, tx, case, now)
     return Submitted(case, created=True)
+
+
+async def file_case(
+    services: Services,
+    tx: Session,
+    filed_by: int,
+    key: str,
+    data: DraftData,
+    reporter: NewReporter,
+) -> Case:
+    """File a complete report as a new case, routed to its department, whose officers are told
+    (outbox), as are the partners that follow its channel; the caller has checked the limits.
+    Every channel files through here: the chat's Submit and the Open311 API.
+
+    ``filed_by`` is the account the case's first event and photos are recorded under (the chat
+    reporter, or the partner's account); who reported it is ``reporter``, recorded apart from the
+    case (bot/identity.py), and the case's channel is the reporter's."""
+    city, zone, now = services.city, services.settings.zone, services.clock.now()
+    assert data.category is not None
+    assert data.description is not None
+    sequence = await tx.cases.next_sequence(f"{now.astimezone(zone):%Y%m%d}")
+    number = case_number(city.city.case_prefix, now, zone, sequence)
+    case_id = await tx.cases.insert(
+        {
+            "number": number,
+            "draft_key": key,
+            "category": data.category,
+            "district": data.district,
+            "latitude": data.latitude,
+            "longitude": data.longitude,
+            "address": data.address,
+            "description": data.description,
+            "anonymous": int(bool(data.anonymous) and not data.self_report),
+            "self_reported": int(data.self_report),
+            "enterprise_id": data.enterprise_id if data.self_report else None,
+            "level": data.level if data.self_report else None,
+            "plan": data.plan if data.self_report else None,
+            "proposed_deadline": proposed_deadline(data, zone),
+            "department": city.route(data.category, data.district),
+            "status": Status.SUBMITTED.value,
+            "created_at": to_db(now),
+            "updated_at": to_db(now),
+            "routed_at": to_db(now),
+            "channel": reporter.channel,
+        }
+    )
+    await identity.record(tx, case_id, reporter, now)
+    for position, sha256 in enumerate(data.photos):
+        await tx.cases.add_photo(case_id, "report", position, sha256, filed_by, now)
+    event_id = await tx.cases.add_event(
+        case_id, now, filed_by, "submit", None, Status.SUBMITTED.value
+    )
+    case = await tx.cases.get(case_id)
+    assert case is not None
+    await announce_new_case(services, tx, case, now)
+    await tell_partners(services, tx, case, event_id, now, created=True)
+    return case
 
 
 def proposed_deadline(data: DraftData, zone: ZoneInfo) -> str | None:
@@ -510,11 +537,11 @@ async def save_photo(services: Services, data: bytes) -> StoredPhoto:
 
 
 async def store_photo(
-    db: Database, root: Path, data: bytes, now: dt.datetime, workers: Pool = IN_THREAD
+    db: Database, root: Path, data: bytes, now: dt.datetime, pool: Pool = IN_THREAD
 ) -> StoredPhoto:
     """Run the photo pipeline off the event loop (in a worker process: Pillow's JPEG encoder
     holds the GIL) and record the result."""
-    stored = await workers.run(process_photo, data, root)
+    stored = await pool.run(process_photo, data, root)
     async with db.transaction() as tx:
         await tx.photos.add(
             Photo(

@@ -60,6 +60,14 @@ class Settings(BaseSettings):
     send_rate: float = Field(
         default=30.0, gt=0, le=10_000, description="Notifications per second, overall"
     )
+    api_port: int | None = Field(
+        default=None, ge=1, le=65535, description="Open311 API port; unset: no API"
+    )
+    api_listen: str = Field(default="127.0.0.1", description="Open311 API listen address")
+    hooks_allow_private: bool = Field(
+        default=False,
+        description="Let webhooks and media_url fetches reach private addresses (tests only)",
+    )
     concurrent_updates: int = Field(
         default=256,
         ge=1,

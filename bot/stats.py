@@ -29,7 +29,7 @@ from bot.services import Services
 from bot.vocabulary.grading import Colour
 from bot.vocabulary.models import Case
 from bot.vocabulary.roles import Role
-from storage.stats import Figures
+from storage.stats import DIMENSIONS, Figures
 
 # A month's figures are wanted in the first days of the next one (the monthly meeting, the report
 # to the city); until then the default period reaches back to the 1st of last month, so that it is
@@ -285,6 +285,7 @@ class Stats:
     by_category: list[Line]
     by_district: list[Line]
     by_colour: list[Line]
+    by_channel: list[Line] = field(default_factory=list)  # Telegram, or a partner (#17)
     standing: Standing | None = None  # only when the period has no report
 
 
@@ -310,8 +311,7 @@ async def compute(services: Services, scope: Scope, period: Period) -> Stats:
         period.start, period.end, services.clock.now(), scope.departments
     )
     total, self_reported = Figures(), Figures()
-    breakdowns: dict[str, list[Line]] = {d: [] for d in ("department", "category", "district")}
-    breakdowns["colour"] = []
+    breakdowns: dict[str, list[Line]] = {d: [] for d in DIMENSIONS}
     for line in lines:
         if line.dimension == "total":
             if line.self_reported:
@@ -332,6 +332,7 @@ async def compute(services: Services, scope: Scope, period: Period) -> Stats:
         by_category=_ranked(breakdowns["category"]),
         by_district=_ranked(breakdowns["district"]),
         by_colour=sorted(breakdowns["colour"], key=lambda x: order.get(x.key or "", 99)),
+        by_channel=_ranked(breakdowns["channel"]),
         standing=await standing(services, scope) if quiet else None,
     )
 

@@ -30,6 +30,7 @@ from bot.stats import (
     rectification_rate,
 )
 from bot.vocabulary.grading import Colour
+from bot.vocabulary.models import TELEGRAM
 
 TOP = 5  # lines of each breakdown in the text; the chart shows them all
 
@@ -83,9 +84,16 @@ def line_name(tr: Translator, cards: Cards, dimension: str, key: str | None) -> 
         return cards.category(tr, key or "")
     if dimension == "district":
         return cards.district(tr, key) if key else tr.gettext("no district")
+    if dimension == "channel":
+        return channel_name(tr, key or TELEGRAM)
     if key in {c.value for c in Colour}:
         return tr.gettext(COLOUR_LABELS[Colour(key)])
     return tr.gettext("not graded")
+
+
+def channel_name(tr: Translator, channel: str) -> str:
+    """Where reports came from: the chat, or a partner of the API by its name."""
+    return tr.gettext("Telegram chat") if channel == TELEGRAM else channel
 
 
 BREAKDOWNS: tuple[tuple[str, str], ...] = (
@@ -93,6 +101,7 @@ BREAKDOWNS: tuple[tuple[str, str], ...] = (
     ("category", N_("By category")),
     ("district", N_("By district")),
     ("colour", N_("By risk colour")),
+    ("channel", N_("By channel")),
 )
 
 
@@ -175,8 +184,8 @@ def render_text(tr: Translator, cards: Cards, stats: Stats) -> str:
     ]
     for dimension, title in BREAKDOWNS:
         lines = _lines(stats, dimension)
-        if dimension == "department" and len(lines) < 2:
-            continue  # one department's figures are the totals above
+        if dimension in ("department", "channel") and len(lines) < 2:
+            continue  # one department's (or channel's) figures are the totals above
         if not lines:
             continue
         out += ["", "<b>" + _(title) + "</b> · " + _("found / rectified · rate · overdue")]

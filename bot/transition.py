@@ -15,6 +15,7 @@ from bot.accounts import Account
 from bot.errors import CaseMoved, NotAllowed, NotThisStep
 from bot.labels import STATUS_LABELS
 from bot.notify import Notifier
+from bot.partner_events import tell_partners
 from bot.services import Services
 from bot.vocabulary.lifecycle import Action, Status, next_status
 from bot.vocabulary.models import Case
@@ -70,4 +71,6 @@ async def transition(
         assert updated is not None
         if planned.announce is not None:
             await planned.announce(Notifier(tx, services, now), updated, event_id)
+        if target is not case.status:
+            await tell_partners(services, tx, updated, event_id, now)
     return updated

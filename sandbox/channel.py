@@ -11,6 +11,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.open311.app import build_api
+from bot.partners import add_key, renew_key
 from sandbox.core import Sandbox
 
 # Where the API lives on the sandbox's server, as on the bot's own (GeoReport v2's base URL).
@@ -31,18 +33,16 @@ OpenChannel = Callable[[Sandbox], Awaitable[Channel | None]]
 
 
 async def open_channel(sandbox: Sandbox) -> Channel | None:
-    """The sandbox's other channel, made once the bot runs (its database migrated).
-
-    INTEGRATOR: replace the ``return None`` below by the real API and a new partner key:
-
-        services = sandbox.services
-        key = <the core's "apikey add" function>(services, PARTNER, ...)  # revoke a kept one first
-        return Channel(build_api(services), key)
-
-    with ``from bot.open311.app import build_api``. A key is shown once (hashed at rest), so with
-    a kept database (``--data``) the old "sandbox" partner is revoked and a new key made.
-    """
-    return None
+    """The sandbox's other channel, made once the bot runs (its database migrated): the real
+    Open311 API and a key of the "sandbox" partner. A key is shown once (hashed at rest), so
+    with a kept database (``--data``) the partner made before gets a new key instead: its old
+    one no longer works, its cases keep their channel."""
+    services = sandbox.services
+    if await services.db.read.partners.by_name(PARTNER) is None:
+        key = await add_key(services.db, PARTNER, services.clock.now(), webhook_url=None)
+    else:
+        key = await renew_key(services.db, PARTNER)
+    return Channel(build_api(services), key)
 
 
 def mount_api(root: web.Application, api: web.Application | None) -> None:

@@ -22,6 +22,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from bot.city import CityConfig
+from bot.open311.app import MAX_REQUEST
 from bot.tg.app import InstallHandlers
 from sandbox.channel import API_PREFIX, Channel, OpenChannel, channel_state, mount_api, open_channel
 from sandbox.core import Sandbox, SandboxError
@@ -29,7 +30,9 @@ from sandbox.core import Sandbox, SandboxError
 log = logging.getLogger(__name__)
 
 PAGE = Path(__file__).with_name("page.html")
-MAX_BODY = 25 * 1024 * 1024
+# The page's uploads, and the API's: a request's size limit is the root application's (aiohttp
+# ignores a sub-application's), so it must hold a photo at the API's limit too.
+MAX_BODY = max(25 * 1024 * 1024, MAX_REQUEST)
 TIMEOUT = 60.0
 T = TypeVar("T")
 JSONDict = dict[str, Any]

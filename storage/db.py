@@ -46,6 +46,7 @@ from storage.inbox import InboxRepo
 from storage.inputs import PendingInputRepo
 from storage.invites import InviteRepo
 from storage.outbox import OutboxRepo
+from storage.partners import PartnerRepo
 from storage.photos import PhotoRepo
 from storage.questions import QuestionRepo
 from storage.reminders import ReminderRepo
@@ -169,6 +170,10 @@ class Session:
     @cached_property
     def reporters(self) -> ReporterRepo:
         return ReporterRepo(self._sql)
+
+    @cached_property
+    def partners(self) -> PartnerRepo:
+        return PartnerRepo(self._sql)
 
 
 def _open_inline(path: Path, *, readonly: bool) -> sqlite3.Connection:

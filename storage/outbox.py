@@ -30,11 +30,13 @@ class OutboxRepo:
         *,
         broadcast_id: int | None = None,
         quiet: bool = False,
+        webhook_key: int | None = None,
     ) -> bool:
-        """Queue a message; False when one with this key was queued before (a replay)."""
+        """Queue a message (or, with ``webhook_key``, a partner's webhook POST, chat_id 0);
+        False when one with this key was queued before (a replay)."""
         changed = await self.sql.execute(
             "INSERT OR IGNORE INTO outbox (chat_id, payload, dedupe_key, not_before, created_at,"
-            " broadcast_id, quiet) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " broadcast_id, quiet, webhook_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 chat_id,
                 json.dumps(payload, ensure_ascii=False),
@@ -43,6 +45,7 @@ class OutboxRepo:
                 to_db(now),
                 broadcast_id,
                 int(quiet),
+                webhook_key,
             ),
         )
         return changed > 0
@@ -75,10 +78,24 @@ class OutboxRepo:
         )
 
     async def due(self, now: dt.datetime, limit: int) -> list[OutboxRow]:
+        """Chat messages due now, in queue order."""
         rows = await self.sql.fetch_all(
             "SELECT * FROM outbox WHERE status = 'pending' AND not_before <= ?"
-            " ORDER BY not_before, id LIMIT ?",
+            " AND webhook_key IS NULL ORDER BY not_before, id LIMIT ?",
             (to_db(now), limit),
+        )
+        return [_row(dict(r)) for r in rows]
+
+    async def due_webhooks(self, now: dt.datetime, limit: int) -> list[OutboxRow]:
+        """Partners' webhook POSTs due now, in queue order; a partner's event waits while an
+        earlier one of theirs waits to be retried (they arrive in the order they happened)."""
+        rows = await self.sql.fetch_all(
+            "SELECT * FROM outbox o WHERE o.status = 'pending' AND o.not_before <= :now"
+            " AND o.webhook_key IS NOT NULL AND NOT EXISTS (SELECT 1 FROM outbox p"
+            "  WHERE p.webhook_key = o.webhook_key AND p.status = 'pending' AND p.id < o.id"
+            "  AND p.not_before > :now)"
+            " ORDER BY o.id LIMIT :limit",
+            {"now": to_db(now), "limit": limit},
         )
         return [_row(dict(r)) for r in rows]
 

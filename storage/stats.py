@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import asyncpg
 from pydantic import BaseModel, ConfigDict
 
-from bot.vocabulary.models import Case
+from bot.vocabulary.models import TELEGRAM, Case
 from storage._pg import Catalog, translate
 from storage._sql import POSTGRESQL, Runner, from_db, to_db
 
@@ -41,7 +41,7 @@ _SUBMITTED_SQL = _in("submitted")
 _REJECTED_SQL = _in("rejected")
 _MERGED_SQL = _in("merged")
 
-DIMENSIONS = ("department", "category", "district", "colour")
+DIMENSIONS = ("department", "category", "district", "colour", "channel")
 
 # The cube: one line per (department, category, district, colour, self-reported, status), in the
 # order of the index cases_stats (migration 0006), which holds every column read here: the
@@ -50,7 +50,7 @@ DIMENSIONS = ("department", "category", "district", "colour")
 # The cube is written once, for SQLite; ``_postgres`` spells its two SQLite-only functions in
 # PostgreSQL (a sum that is 0.0 over no rows, and days between two stored times).
 _CUBE = (
-    "SELECT department, category, district, colour, self_reported, status,"
+    "SELECT department, category, district, colour, self_reported, status, channel,"
     " COUNT(*) AS n,"
     " COUNT(deadline) AS with_deadline,"
     " TOTAL(closed_at <= deadline) AS on_time,"
@@ -61,7 +61,7 @@ _CUBE = (
     " COUNT(assigned_at) AS assigned,"
     " TOTAL(julianday(closed_at) - julianday(assigned_at)) AS fix_days"
     " FROM cases WHERE created_at >= :start AND created_at < :end{scope}"
-    " GROUP BY department, category, district, colour, self_reported, status"
+    " GROUP BY department, category, district, colour, self_reported, status, channel"
 )
 
 _COMPARISON = re.compile(r"^\w+ <=? [\w:]+$")
@@ -188,6 +188,7 @@ class LedgerRow(NamedTuple):
     closed_at: dt.datetime | None
     escalated_at: dt.datetime | None
     reward_status: str | None
+    channel: str = TELEGRAM  # or the partner of the API the report came through (#17)
 
 
 def _scope(
@@ -329,7 +330,7 @@ class LedgerReader:
         sql = (
             # The rewards table's latest row per case is the status.
             f"SELECT {_LEDGER_COLUMNS}, (SELECT r.status FROM rewards r WHERE r.case_id = c.id"
-            " ORDER BY r.id DESC LIMIT 1) FROM cases c"
+            " ORDER BY r.id DESC LIMIT 1), c.channel FROM cases c"
             " LEFT JOIN enterprises e ON e.id = c.enterprise_id"
             " WHERE c.created_at >= :start AND c.created_at < :end"
             + _scope(departments, params, "c.department")
@@ -367,6 +368,7 @@ class LedgerReader:
                     _time(r[21]),
                     _time(r[22]),
                     r[23],
+                    r[24],
                 )
 
 

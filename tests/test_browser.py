@@ -313,6 +313,7 @@ def test_a_report_from_another_channel(stand_in: tuple[Page, StandInAPI], tmp_pa
         "description": "Gas bottles stored in the stairwell.",
         "lat": str(place["lat"]),
         "long": str(place["lon"]),
+        "attribute[identity]": "real_name",  # the API's way to say "Name and phone"
         "first_name": "Mei",
         "last_name": "Lin",
         "phone": "13700000000",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
+import random
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
@@ -13,8 +15,10 @@ from typing import Any
 
 import pytest
 from aiohttp import FormData, test_utils, web
+from PIL import Image
 
 from bot.city import CityConfig
+from sandbox.channel import open_channel
 from sandbox.core import Sandbox
 from sandbox.server import SandboxServer, sandbox_app
 from tests.support.channel import KEY, REQUEST_ID, StandInAPI, arrival
@@ -322,3 +326,67 @@ async def test_a_report_posted_as_the_page_does_reaches_the_mounted_api(box: San
         assert (await refused.json())[0]["code"] == 403
         assert stand_in.posts[-1]["content-type"] == "multipart/form-data"
         assert stand_in.photos == [jpeg(seed=4)]
+
+
+def _big_photo() -> bytes:
+    """A phone's photo: bigger than aiohttp's default request limit (1 MiB)."""
+    noise = Image.frombytes("RGB", (1200, 900), random.Random(3).randbytes(1200 * 900 * 3))
+    out = io.BytesIO()
+    noise.save(out, "PNG")
+    assert len(out.getvalue()) > 2 * 1024 * 1024
+    return out.getvalue()
+
+
+async def test_another_channel_posts_through_the_real_api(box: Sandbox) -> None:
+    async with web_client(sandbox_app(box, await open_channel(box))) as client:
+        state = await (await client.get("/api/channel")).json()
+        assert state["partner"] == "sandbox"
+        # The panel's categories are the API's services.
+        services = await (await client.get("/open311/v2/services.json")).json()
+        assert [s["service_code"] for s in state["services"]] == [
+            s["service_code"] for s in services
+        ]
+
+        # Posted as the page does it: a real-name reporter, a photo (multipart, "media").
+        place = box.places()[0]
+        form = FormData(
+            {
+                "api_key": state["key"],
+                "service_code": state["services"][0]["service_code"],
+                "description": "Gas bottles stored in the stairwell.",
+                "lat": str(place["lat"]),
+                "long": str(place["lon"]),
+                "attribute[identity]": "real_name",
+                "first_name": "Jing",
+                "last_name": "Chen",
+                "phone": "13912345678",
+            }
+        )
+        form.add_field(
+            "media", io.BytesIO(_big_photo()), filename="exit.png", content_type="image/png"
+        )
+        before = len(box.transcript("officer"))
+        answer = await client.post(state["endpoint"], data=form)
+        assert answer.status == 200, await answer.text()
+        [item] = await answer.json()
+        number = item["service_request_id"]
+
+        # Sent at once, as after a chat message: the officer has the case's card, with its photo
+        # and no name on it.
+        [card] = box.transcript("officer")[before:]
+        assert f"New report {number}" in card["html"]
+        assert "Received through sandbox, not in chat" in card["html"]
+        assert "Chen" not in card["html"]
+        assert card["photo"]
+        assert any("Accept" in b["text"] for row in card["buttons"] for b in row)
+        # Its status, asked as the panel does.
+        status = await client.get(f"{state['base']}requests/{number}.json?api_key={state['key']}")
+        assert (await status.json())[0]["status"] == "open"
+
+    # A sandbox started again on its kept database: a new key, the old one refused.
+    async with web_client(sandbox_app(box, await open_channel(box))) as client:
+        again = await (await client.get("/api/channel")).json()
+        assert again["key"] != state["key"]
+        for key, code in ((state["key"], 403), (again["key"], 200)):
+            asked = await client.get(f"{again['base']}requests/{number}.json?api_key={key}")
+            assert asked.status == code

@@ -120,8 +120,8 @@ def test_the_hazard_ledger_opens_as_a_spreadsheet(city: CityConfig, tmp_path: Pa
     assert sheet.title == "Hazard ledger"
     assert sheet.freeze_panes == "A2"
     assert all(cell.font.b for cell in sheet[1])
-    assert [sheet.column_dimensions[c].width for c in "ABK"] == [20, 19, 40]
-    reported, latitude, longitude = sheet["B2"], sheet["H2"], sheet["I2"]
+    assert [sheet.column_dimensions[c].width for c in "ABL"] == [20, 19, 40]
+    reported, latitude, longitude = sheet["B2"], sheet["I2"], sheet["J2"]
     # City time without a zone (a spreadsheet has none), and without the fraction.
     assert reported.value == dt.datetime(2026, 11, 22, 17, 0, tzinfo=ZONE).replace(tzinfo=None)
     assert reported.number_format == "yyyy-mm-dd hh:mm:ss"
@@ -129,7 +129,7 @@ def test_the_hazard_ledger_opens_as_a_spreadsheet(city: CityConfig, tmp_path: Pa
     assert latitude.number_format == "0.00000"
     with csv_path.open(encoding="utf-8-sig", newline="") as file:
         line = list(csv.reader(file))[1]
-    assert (line[1], line[7], line[8]) == ("2026-11-22 17:00:00", "30.28000", "-120.10000")
+    assert (line[1], line[8], line[9]) == ("2026-11-22 17:00:00", "30.28000", "-120.10000")
 
 
 async def test_the_reward_ledger_guards_the_note_and_the_reporter(

@@ -25,6 +25,7 @@ from bot.clock import Clock, SystemClock
 from bot.i18n import Catalogs, Language, Translator
 from bot.menu import commands_for
 from bot.offload import Offload
+from bot.open311.server import start_channel, stop_channel
 from bot.quiet import allowed_from
 from bot.reports import drop_stale_drafts
 from bot.schedule import run_sweeps
@@ -133,10 +134,12 @@ async def _post_init(app: ShaoziApp) -> None:
     if app.job_queue is not None:
         app.job_queue.run_repeating(sweep, interval=60, first=5, name="sweep")
     app.bot_data.worker_task = asyncio.create_task(outbox_worker(app).run_forever())
+    app.bot_data.open311 = await start_channel(app.bot_data.services)
 
 
 async def _post_shutdown(app: ShaoziApp) -> None:
     await stop_task(app.bot_data.worker_task)
+    await stop_channel(app.bot_data.open311)
     await shutdown(app)
 
 

@@ -11,6 +11,7 @@ from bot.accounts import Account
 from bot.city import CityConfig
 from bot.clock import Clock
 from bot.i18n import Translator
+from bot.open311.server import Channel
 from bot.services import Services
 from storage.db import Database
 
@@ -20,6 +21,7 @@ class BotData:
 
     services: Services
     worker_task: asyncio.Task[None] | None = None
+    open311: Channel | None = None  # the API and the webhook sender (bot/open311/server.py)
 
 
 class Context(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):

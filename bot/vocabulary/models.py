@@ -87,6 +87,9 @@ class Draft(_Row):
     updated_at: dt.datetime
 
 
+TELEGRAM = "telegram"  # the channel of a case reported in chat; else a partner's name (#17)
+
+
 class Case(_Row):
     id: int
     number: str
@@ -130,6 +133,7 @@ class Case(_Row):
     # or the officer's own; the wording as issued (a template's in the city's language).
     order_template: str | None = None
     order_text: str | None = None
+    channel: str = TELEGRAM  # where the report came from: Telegram, or a partner's name
 
     @property
     def named(self) -> bool:
@@ -176,6 +180,32 @@ class NearbyCase(_Row):
     created_at: dt.datetime
 
 
+class ApiKey(_Row):
+    """A partner's key to the Open311 API (#17); the key itself is stored hashed."""
+
+    id: int
+    name: str
+    key_hash: str
+    webhook_secret: str | None  # the key, kept only to sign the webhooks of a partner with one
+    webhook_url: str | None
+    all_cases: bool
+    user_id: int
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+
+class CaseUpdate(_Row):
+    """One status change of a case, as a partner sees it (Open311 servicerequestupdates)."""
+
+    event_id: int
+    case_id: int
+    number: str
+    at: dt.datetime
+    kind: str
+    to_status: Status
+    channel: str
+
+
 class OutboxRow(_Row):
     id: int
     chat_id: int
@@ -190,6 +220,7 @@ class OutboxRow(_Row):
     broadcast_id: int | None = None
     quiet: bool = False
     parts_sent: int = 0  # the parts Telegram has accepted or refused for good (bot/tg/delivery.py)
+    webhook_key: int | None = None  # a webhook POST to this partner (api_keys.id), not a chat's
 
 
 class PendingInput(_Row):

@@ -40,8 +40,8 @@ REPORTERS_ACTS = frozenset({"submit", "follow", "question", "answer", "reopen"})
 MINUTE = "%Y-%m-%d %H:%M"
 # A case with its reporter (case_reporters r), under the names the checks use.
 CASES = (
-    "SELECT c.*, r.user_id AS reporter_id, r.name AS reporter_name, r.phone AS reporter_phone"
-    " FROM cases c JOIN case_reporters r ON r.case_id = c.id"
+    "SELECT c.*, r.user_id AS reporter_id, r.name AS reporter_name, r.phone AS reporter_phone,"
+    " r.email AS reporter_email FROM cases c JOIN case_reporters r ON r.case_id = c.id"
 )
 SHORTEST_SECRET = 10  # words shorter than this could be anyone's
 
@@ -197,7 +197,9 @@ def secrets_for(bot: Bot, db: sqlite3.Connection, reader: int, enterprise: bool)
             found.words.update(
                 str(chat[k]) for k in ("username", "first_name", "last_name") if chat.get(k)
             )
-        found.words.update(str(case[k]) for k in ("reporter_name", "reporter_phone") if case[k])
+        found.words.update(
+            str(case[k]) for k in ("reporter_name", "reporter_phone", "reporter_email") if case[k]
+        )
         if len(case["description"]) >= SHORTEST_SECRET:
             found.words.add(case["description"])
         if case["latitude"] is not None and not enterprise:
