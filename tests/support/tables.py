@@ -138,6 +138,21 @@ def reading(where: Where) -> Iterator[Any]:
         conn.close()
 
 
+_CATCH_UP_SEQUENCES = """
+DO $$
+DECLARE t record; top bigint;
+BEGIN
+    FOR t IN SELECT table_name, column_name FROM information_schema.columns
+             WHERE table_schema = current_schema() AND is_identity = 'YES' LOOP
+        EXECUTE format('SELECT max(%I) FROM %I', t.column_name, t.table_name) INTO top;
+        IF top IS NOT NULL THEN
+            PERFORM setval(pg_get_serial_sequence(t.table_name, t.column_name), top);
+        END IF;
+    END LOOP;
+END $$;
+"""
+
+
 @contextmanager
 def writing(where: Where) -> Iterator[Any]:
     """A connection in one write transaction, committed when the block ends (rolled back if it
@@ -152,6 +167,9 @@ def writing(where: Where) -> Iterator[Any]:
             except BaseException:
                 postgres.run(pg.conn.execute("ROLLBACK"))
                 raise
+            # Rows written with their own ids leave an identity column's sequence behind (SQLite
+            # takes the next id from the table): move every sequence past its table's ids.
+            postgres.run(pg.conn.execute(_CATCH_UP_SEQUENCES))
             postgres.run(pg.conn.execute("COMMIT"))
         finally:
             pg.close()
