@@ -11,7 +11,7 @@ from bot.city import CityConfig
 from bot.clock import SystemClock
 from bot.enterprises import EnterpriseRow, parse_enterprise_csv
 from bot.invites import InviteSpec, create_invite
-from bot.partners import PartnerKeyError, add_key, revoke_key
+from bot.partners import PartnerKeyError, add_key, key_secret, revoke_key
 from bot.settings import Settings
 from bot.vocabulary.models import ApiKey, Enterprise
 from bot.vocabulary.roles import Role
@@ -136,7 +136,9 @@ def import_enterprises(settings: Settings, city: CityConfig, path: Path) -> Impo
 async def _apikey_add(settings: Settings, name: str, webhook: str | None, all_cases: bool) -> str:
     async with Database(settings.database) as db:
         await db.migrate()
-        return await add_key(db, name, SystemClock().now(), webhook, all_cases)
+        return await add_key(
+            db, key_secret(settings), name, SystemClock().now(), webhook, all_cases
+        )
 
 
 def apikey_add(settings: Settings, name: str, webhook: str | None, all_cases: bool) -> str:

@@ -8,11 +8,15 @@ the identity store (``reporter_of``, bot/identity.py) as a chat reporter's real 
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
+import hmac
+import os
 import re
 import secrets
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from bot.errors import ShaoziError, check_point
 from bot.i18n import N_
@@ -33,6 +37,7 @@ from bot.reports import (
     new_key,
 )
 from bot.services import Services
+from bot.settings import Settings
 from bot.vocabulary.models import ApiKey, Case, NewReporter
 from storage.db import Database
 
@@ -71,22 +76,60 @@ class EmailInvalid(ShaoziError):
 
 
 def hash_key(raw: str) -> str:
-    """How a key is stored: its sha256 (keys are random and long, so no salt or stretching)."""
+    """How a key is looked up: its sha256 (keys are 256 random bits: no salt or stretching)."""
     return hashlib.sha256(raw.strip().encode()).hexdigest()
 
 
+SECRET_FILE = "partner-keys.secret"
+
+
+def key_secret(settings: Settings) -> bytes:
+    """The server's secret from which partner keys are derived: ``SHAOZI_PARTNER_SECRET``, else
+    a random one made once in the data folder (readable by the bot's user alone). It is never
+    in the database, so a copy of the database holds no key and nothing to sign a webhook with;
+    several workers share it through the setting or the data folder."""
+    if settings.partner_secret is not None:
+        return settings.partner_secret.get_secret_value().encode()
+    path = Path(settings.data_dir) / SECRET_FILE
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    made = secrets.token_bytes(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another worker made it a moment ago
+        return path.read_bytes()
+    with os.fdopen(fd, "wb") as out:
+        out.write(made)
+    return made
+
+
+def derive_key(secret: bytes, salt: str) -> str:
+    """A partner's key: HMAC-SHA256 of its salt under the server's secret. Only the salt and the
+    key's hash are stored; the bot derives the key again to sign the partner's webhooks."""
+    digest = hmac.new(secret, salt.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
 async def add_key(
-    db: Database, name: str, now: dt.datetime, webhook_url: str | None, all_cases: bool = False
+    db: Database,
+    secret: bytes,
+    name: str,
+    now: dt.datetime,
+    webhook_url: str | None,
+    all_cases: bool = False,
 ) -> str:
-    """A new partner key; returns the key, shown once (only its hash is kept, and the key
-    itself only where a webhook must be signed with it)."""
+    """A new partner key; returns the key, shown once (see ``derive_key``)."""
     if not _NAME.match(name) or name.lower() == "telegram":
         raise PartnerKeyError(
             f"a partner name is 1-40 letters, digits, '.', '_' or '-' (not 'telegram'): {name!r}"
         )
     if webhook_url is not None and not webhook_url.startswith(("http://", "https://")):
         raise PartnerKeyError(f"the webhook must be an http:// or https:// URL: {webhook_url!r}")
-    raw = secrets.token_urlsafe(32)
+    salt = secrets.token_urlsafe(16)
+    raw = derive_key(secret, salt)
     async with db.transaction() as tx:
         if await tx.partners.by_name(name) is not None:
             raise PartnerKeyError(f"a partner named {name!r} exists already")
@@ -96,20 +139,21 @@ async def add_key(
             hash_key(raw),
             user_id,
             now,
+            key_salt=salt,
             webhook_url=webhook_url,
-            webhook_secret=raw if webhook_url else None,
             all_cases=all_cases,
         )
     return raw
 
 
-async def renew_key(db: Database, name: str) -> str:
+async def renew_key(db: Database, secret: bytes, name: str) -> str:
     """A new key for an existing partner, live again, the old key no longer valid; returns it,
     shown once. The partner keeps its name (its cases' channel), account and webhook; a
     webhook is signed with the new key from now on."""
-    raw = secrets.token_urlsafe(32)
+    salt = secrets.token_urlsafe(16)
+    raw = derive_key(secret, salt)
     async with db.transaction() as tx:
-        if not await tx.partners.renew(name, hash_key(raw), raw):
+        if not await tx.partners.renew(name, hash_key(raw), salt):
             raise PartnerKeyError(f"no partner named {name!r}")
     return raw
 

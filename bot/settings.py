@@ -64,6 +64,10 @@ class Settings(BaseSettings):
         default=None, ge=1, le=65535, description="Open311 API port; unset: no API"
     )
     api_listen: str = Field(default="127.0.0.1", description="Open311 API listen address")
+    partner_secret: SecretStr | None = Field(
+        default=None,
+        description="The secret partner keys are derived from (default: a file in the data folder)",
+    )
     hooks_allow_private: bool = Field(
         default=False,
         description="Let webhooks and media_url fetches reach private addresses (tests only)",

@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.open311.app import build_api
-from bot.partners import add_key, renew_key
+from bot.partners import add_key, key_secret, renew_key
 from sandbox.core import Sandbox
 
 # Where the API lives on the sandbox's server, as on the bot's own (GeoReport v2's base URL).
@@ -38,10 +38,11 @@ async def open_channel(sandbox: Sandbox) -> Channel | None:
     with a kept database (``--data``) the partner made before gets a new key instead: its old
     one no longer works, its cases keep their channel."""
     services = sandbox.services
+    secret = key_secret(services.settings)
     if await services.db.read.partners.by_name(PARTNER) is None:
-        key = await add_key(services.db, PARTNER, services.clock.now(), webhook_url=None)
+        key = await add_key(services.db, secret, PARTNER, services.clock.now(), webhook_url=None)
     else:
-        key = await renew_key(services.db, PARTNER)
+        key = await renew_key(services.db, secret, PARTNER)
     return Channel(build_api(services), key)
 
 

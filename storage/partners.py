@@ -28,8 +28,8 @@ class PartnerRepo:
         user_id: int,
         now: dt.datetime,
         *,
+        key_salt: str,
         webhook_url: str | None = None,
-        webhook_secret: str | None = None,
         all_cases: bool = False,
     ) -> int:
         """A new partner and the account its reports are filed as: an account nobody can
@@ -41,9 +41,9 @@ class PartnerRepo:
             (user_id, stamp, stamp, stamp),
         )
         return await self.sql.execute(
-            "INSERT INTO api_keys (name, key_hash, webhook_url, webhook_secret, all_cases,"
+            "INSERT INTO api_keys (name, key_hash, key_salt, webhook_url, all_cases,"
             " user_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (name, key_hash, webhook_url, webhook_secret, int(all_cases), user_id, stamp),
+            (name, key_hash, key_salt, webhook_url, int(all_cases), user_id, stamp),
         )
 
     async def next_user_id(self, base: int) -> int:
@@ -75,20 +75,16 @@ class PartnerRepo:
     async def revoke(self, name: str, now: dt.datetime) -> bool:
         """Revoke a key (its secret is forgotten); False when there is no such live key."""
         changed = await self.sql.execute(
-            "UPDATE api_keys SET revoked_at = ?, webhook_secret = NULL"
-            " WHERE name = ? AND revoked_at IS NULL",
+            "UPDATE api_keys SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL",
             (to_db(now), name),
         )
         return changed > 0
 
-    async def renew(self, name: str, key_hash: str, secret: str) -> bool:
-        """Give a partner a new key (live again; ``secret`` kept only where there is a webhook
-        to sign); False when there is no such partner."""
+    async def renew(self, name: str, key_hash: str, key_salt: str) -> bool:
+        """Give a partner a new key (live again); False when there is no such partner."""
         changed = await self.sql.execute(
-            "UPDATE api_keys SET key_hash = ?, revoked_at = NULL,"
-            " webhook_secret = CASE WHEN webhook_url IS NULL THEN NULL ELSE ? END"
-            " WHERE name = ?",
-            (key_hash, secret, name),
+            "UPDATE api_keys SET key_hash = ?, key_salt = ?, revoked_at = NULL WHERE name = ?",
+            (key_hash, key_salt, name),
         )
         return changed > 0
 

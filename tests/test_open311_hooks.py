@@ -259,3 +259,30 @@ def multipart(fields: dict[str, str], photo: bytes) -> FormData:
         data.add_field(name, value)
     data.add_field("media", io.BytesIO(photo), filename="p.jpg", content_type="image/jpeg")
     return data
+
+
+async def test_the_database_holds_no_key_and_webhooks_are_signed_with_it_all_the_same(
+    bot: Bot,
+) -> None:
+    """Keys are hashed at rest: neither the key nor anything that signs with it is in the
+    database (a stolen copy files and signs nothing); the bot derives the key from the server's
+    secret, kept apart in the data folder, to sign the partner's webhooks."""
+    async with receiver() as hook, api_client(bot) as client:
+        key = await new_key(bot, "bridge", hook.url)
+        hook.key = key
+        await Partner(client, key).post("requests.json", form())
+        stored = [tuple(r) for r in tables.rows(bot.db, "SELECT * FROM api_keys")]
+        assert stored
+        assert not any(key in str(value) for row in stored for value in row)
+        secret = Path(bot.settings.data_dir) / "partner-keys.secret"
+        assert secret.stat().st_mode & 0o077 == 0  # the bot's user's alone
+        assert await send_webhooks(bot) == 1
+        assert [e["event"] for e in hook.events()] == ["created"]  # signed with the key
+
+        # Another secret (a database copied to another server): the signature no longer holds.
+        secret.write_bytes(b"another server's secret, 32 bytes")
+        hook.received.clear()
+        await Partner(client, key).post("requests.json", form(lat="30.29"))
+        assert await send_webhooks(bot) == 1
+        with pytest.raises(AssertionError, match="bad signature"):
+            hook.events()

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from bot.open311.app import MAX_REQUEST, build_api
 from bot.open311.webhooks import WebhookSender
+from bot.partners import key_secret
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,9 @@ class Channel:
 async def start_channel(services: Services) -> Channel:
     """Start the webhook sender, and the API if a port is set."""
     settings = services.settings
-    sender = WebhookSender(services.db, services.clock, settings.hooks_allow_private)
+    sender = WebhookSender(
+        services.db, services.clock, key_secret(settings), settings.hooks_allow_private
+    )
     task = asyncio.create_task(sender.run_forever())
     runner = None
     if settings.api_port is not None:

@@ -21,6 +21,7 @@ import aiohttp
 
 from bot.clock import Clock
 from bot.open311.net import HOOK_TIMEOUT, client_session
+from bot.partners import derive_key
 from bot.vocabulary.models import OutboxRow
 from storage.db import Database
 
@@ -50,6 +51,7 @@ class WebhookSender:
 
     db: Database
     clock: Clock
+    secret: bytes  # the server's partner secret (bot/partners.key_secret)
     allow_private: bool = False
     batch: int = 100
     concurrency: int = 8
@@ -96,12 +98,11 @@ class WebhookSender:
             async with self.db.transaction() as tx:
                 await tx.outbox.give_up(row.id, "dropped", "the partner's key was revoked")
             return "dropped"
-        assert partner.webhook_secret is not None
         body = json.dumps(row.payload["event"], ensure_ascii=False, sort_keys=True).encode()
         timestamp = int(self.clock.now().timestamp())
         headers = {
             "Content-Type": "application/json",
-            HEADER: signature(partner.webhook_secret, timestamp, body),
+            HEADER: signature(derive_key(self.secret, partner.key_salt), timestamp, body),
         }
         try:
             async with self.session().post(

@@ -186,7 +186,7 @@ class ApiKey(_Row):
     id: int
     name: str
     key_hash: str
-    webhook_secret: str | None  # the key, kept only to sign the webhooks of a partner with one
+    key_salt: str  # the key is derived from it and the server's secret (bot/partners.py)
     webhook_url: str | None
     all_cases: bool
     user_id: int

@@ -4,9 +4,10 @@
 CREATE TABLE api_keys (
     id          INTEGER PRIMARY KEY,
     name        TEXT NOT NULL UNIQUE,                -- the partner's name; the cases' channel
-    key_hash    TEXT NOT NULL UNIQUE,                -- sha256 of the key (random, 256 bits)
-    -- The key itself, for signing webhooks (HMAC keyed by it): kept only when a webhook is set.
-    webhook_secret TEXT,
+    key_hash    TEXT NOT NULL UNIQUE,                -- sha256 of the key (256 bits)
+    -- The key is HMAC(the server's partner secret, key_salt): the bot derives it again to sign
+    -- webhooks, and the secret is not in the database (bot/partners.py).
+    key_salt    TEXT NOT NULL,
     webhook_url TEXT,
     all_cases   INTEGER NOT NULL DEFAULT 0,          -- webhooks for every case, not only its own
     user_id     INTEGER NOT NULL REFERENCES users(id),  -- the account its reports are filed as

@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.open311.server import PREFIX, root_app
 from bot.open311.webhooks import HEADER, WebhookSender, signature
-from bot.partners import add_key
+from bot.partners import add_key, key_secret
 from tests.support.chat import Bot
 
 
@@ -68,7 +68,8 @@ class Partner:
 async def new_key(
     bot: Bot, name: str, webhook: str | None = None, *, all_cases: bool = False
 ) -> str:
-    return await add_key(bot.db, name, bot.clock.now(), webhook, all_cases)
+    secret = key_secret(bot.settings)
+    return await add_key(bot.db, secret, name, bot.clock.now(), webhook, all_cases)
 
 
 @asynccontextmanager
@@ -116,7 +117,7 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 async def send_webhooks(bot: Bot, *, allow_private: bool = True) -> int:
     """One pass of the webhook sender, as the running bot makes."""
-    sender = WebhookSender(bot.db, bot.clock, allow_private)
+    sender = WebhookSender(bot.db, bot.clock, key_secret(bot.settings), allow_private)
     try:
         return await sender.run_once()
     finally:
