@@ -100,6 +100,15 @@ class Runner:
 
         return await self._run(run)
 
+    async def changes(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; return how many rows it changed, an INSERT's too (an upsert
+        whose compare-and-set refused changes none)."""
+
+        def run(raw: sqlite3.Connection) -> int:
+            return int(raw.execute(sql, params).rowcount)
+
+        return await self._run(run)
+
     async def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
         batch = list(rows)
         await self._run(lambda raw: raw.executemany(sql, batch))

@@ -32,6 +32,7 @@ from storage.reviews import ReviewRepo
 from storage.rewards import RewardRepo
 from storage.stats import StatsRepo
 from storage.users import UserRepo
+from storage.workers import LeaseRepo, SendBudgetRepo
 
 # The time codec is the repositories' (storage._sql); code that builds stored values takes it
 # from here.
@@ -131,6 +132,14 @@ class Session:
     @cached_property
     def reviews(self) -> ReviewRepo:
         return ReviewRepo(self._sql)
+
+    @cached_property
+    def leases(self) -> LeaseRepo:
+        return LeaseRepo(self._sql)
+
+    @cached_property
+    def budget(self) -> SendBudgetRepo:
+        return SendBudgetRepo(self._sql)
 
 
 def _open_inline(path: Path, *, readonly: bool) -> sqlite3.Connection:

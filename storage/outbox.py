@@ -84,11 +84,46 @@ class OutboxRepo:
         )
         return [_row(dict(r)) for r in rows]
 
+    async def claim(
+        self, holder: str, now: dt.datetime, until: dt.datetime, limit: int
+    ) -> list[OutboxRow]:
+        """Claim due rows for one worker until ``until`` and return them in queue order: rows
+        no other worker holds now, of chats none of whose rows another worker holds (so one
+        chat's rows still go one at a time, in order). A worker's own claims from before a
+        restart are its again at once."""
+        # DIALECT (PostgreSQL): the inner SELECT takes "FOR UPDATE SKIP LOCKED", and the chat
+        # test (NOT EXISTS) needs the chat serialised across concurrent claims (e.g.
+        # pg_advisory_xact_lock on chat_id, or a per-chat claim row): READ COMMITTED lets two
+        # workers claim two rows of one chat at once. SQLite runs one writer at a time.
+        rows = await self.sql.fetch_all(
+            "UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE id IN ("
+            "SELECT o.id FROM outbox o WHERE o.status = 'pending' AND o.not_before <= ?"
+            " AND (o.claimed_by IS NULL OR o.claimed_by = ? OR o.claimed_until <= ?)"
+            " AND NOT EXISTS (SELECT 1 FROM outbox b WHERE b.chat_id = o.chat_id"
+            " AND b.claimed_by IS NOT NULL AND b.claimed_by != ? AND b.claimed_until > ?"
+            " AND b.status = 'pending')"
+            " ORDER BY o.not_before, o.id LIMIT ?) RETURNING *",
+            (holder, to_db(until), to_db(now), holder, to_db(now), holder, to_db(now), limit),
+        )
+        claimed = [_row(dict(r)) for r in rows]
+        claimed.sort(key=lambda row: (row.not_before, row.id))
+        return claimed
+
+    async def release(self, holder: str) -> int:
+        """Let go of the pending rows this worker claimed and did not send (held back by a
+        limit, or left by a stop)."""
+        return await self.sql.execute(
+            "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL"
+            " WHERE claimed_by = ? AND status = 'pending'",
+            (holder,),
+        )
+
     async def mark_sent(self, row_id: int, now: dt.datetime, error: str | None = None) -> None:
         """Done: every part was accepted, or refused for good (``error`` says which)."""
         await self.sql.execute(
             "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1,"
-            " last_error = IFNULL(?, last_error) WHERE id = ?",
+            " last_error = COALESCE(?, last_error), claimed_by = NULL, claimed_until = NULL"
+            " WHERE id = ?",
             (to_db(now), error, row_id),
         )
 
@@ -103,21 +138,22 @@ class OutboxRepo:
         self, row_id: int, until: dt.datetime, error: str, count_attempt: bool = True
     ) -> None:
         await self.sql.execute(
-            "UPDATE outbox SET not_before = ?, attempts = attempts + ?, last_error = ?"
-            " WHERE id = ?",
+            "UPDATE outbox SET not_before = ?, attempts = attempts + ?, last_error = ?,"
+            " claimed_by = NULL, claimed_until = NULL WHERE id = ?",
             (to_db(until), int(count_attempt), error, row_id),
         )
 
     async def give_up(self, row_id: int, status: str, error: str) -> None:
         await self.sql.execute(
-            "UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
+            "UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?,"
+            " claimed_by = NULL, claimed_until = NULL WHERE id = ?",
             (status, error, row_id),
         )
 
     async def drop_pending_for_chat(self, chat_id: int, error: str) -> int:
         return await self.sql.execute(
-            "UPDATE outbox SET status = 'dropped', last_error = ?"
-            " WHERE chat_id = ? AND status = 'pending'",
+            "UPDATE outbox SET status = 'dropped', last_error = ?, claimed_by = NULL,"
+            " claimed_until = NULL WHERE chat_id = ? AND status = 'pending'",
             (error, chat_id),
         )
 

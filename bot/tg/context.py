@@ -11,6 +11,7 @@ from bot.accounts import Account
 from bot.city import CityConfig
 from bot.clock import Clock
 from bot.i18n import Translator
+from bot.schedule import Leader
 from bot.services import Services
 from storage.db import Database
 
@@ -20,6 +21,10 @@ class BotData:
 
     services: Services
     worker_task: asyncio.Task[None] | None = None
+    # Several workers (SHAOZI_WORKER): this worker's part in choosing the leader, and the
+    # background tasks of the leader's lease and the inbox's pump.
+    leader: Leader | None = None
+    worker_tasks: tuple[asyncio.Task[None], ...] = ()
 
 
 class Context(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
