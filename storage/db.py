@@ -305,6 +305,12 @@ class Database:
                 except sqlite3.Error:
                     if self._writer.in_transaction:
                         await self._writer.execute("ROLLBACK")
+                    # Several workers starting at once: another may have applied it meanwhile.
+                    async with self._writer.execute(
+                        "SELECT 1 FROM schema_migrations WHERE name = ?", (name,)
+                    ) as cursor:
+                        if await cursor.fetchone() is not None:
+                            continue
                     raise
                 log.info("applied migration %s", name)
                 applied.append(name)
