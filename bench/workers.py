@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import random
+import sqlite3
 from collections import Counter
 from typing import Any
 
@@ -38,7 +39,6 @@ from bot.tg.inbox import Inbox
 from bot.vocabulary.models import OutboxRow
 from fakebotapi import FakeBotAPI, FakeRequest
 from storage.db import to_db
-from tests.support import tables
 
 FIRST_GROUP = -5
 
@@ -130,6 +130,16 @@ class Pool:
         self.in_flight: set[int] = set()  # updates a killed worker was handling
         self.parts: Counter[tuple[int, Part]] = Counter()
         self.per_second: Counter[dt.datetime] = Counter()
+        self._reader: sqlite3.Connection | None = None
+
+    def value(self, sql: str, params: Any = ()) -> Any:
+        """One value read on the simulation's own connection to the database file (as the
+        checks of tests/support/tables.py read, kept open: it is read at every turn)."""
+        if self._reader is None:
+            self._reader = sqlite3.connect(self.settings.database, isolation_level=None)
+            self._reader.execute("PRAGMA query_only = ON")
+        row = self._reader.execute(sql, params).fetchone()
+        return None if row is None else row[0]
 
     # --- life and death -----------------------------------------------------------------------
 
@@ -204,6 +214,9 @@ class Pool:
             await self.start(name)
 
     async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
         for worker in self.alive():
             app = worker.app
             with contextlib.suppress(BaseException):
@@ -226,8 +239,7 @@ class Pool:
 
     def waiting(self, update_id: int) -> bool:
         return bool(
-            tables.value(
-                self.settings.database,
+            self.value(
                 "SELECT COUNT(*) FROM inbox WHERE update_id = ? AND handled_at IS NULL",
                 (update_id,),
             )
@@ -239,8 +251,7 @@ class Pool:
             spins += 1
             await asyncio.sleep(0 if spins < 200 else 0.001)
             if spins % 50 == 0:
-                holder = tables.value(
-                    self.settings.database,
+                holder = self.value(
                     "SELECT c.holder FROM conversation_claims c JOIN inbox i"
                     " ON i.conversation = c.conversation WHERE i.update_id = ?",
                     (update_id,),
@@ -287,7 +298,7 @@ class Pool:
             marks = ",".join("?" * len(self.dead))
             sql += f" AND claimed_until > ? AND claimed_by IN ({marks})"
             params += [to_db(self.clock.now()), *self.dead]
-        return int(tables.value(self.settings.database, sql, params))
+        return int(self.value(sql, params))
 
     async def drain(self) -> None:
         """Pass after pass by every live worker at once; a second passes when the budget
@@ -320,11 +331,7 @@ class Pool:
             n - 1 for u, n in self.handled.items() if n > 1 and u in self.in_flight
         )
         sent_twice = sum(n - 1 for n in self.parts.values() if n > 1)
-        lost = int(
-            tables.value(
-                self.settings.database, "SELECT COUNT(*) FROM inbox WHERE handled_at IS NULL"
-            )
-        )
+        lost = int(self.value("SELECT COUNT(*) FROM inbox WHERE handled_at IS NULL"))
         return {
             "workers": self.count,
             "kills": self.kills,
