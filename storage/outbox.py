@@ -102,8 +102,14 @@ class OutboxRepo:
             " AND NOT EXISTS (SELECT 1 FROM outbox b WHERE b.chat_id = o.chat_id"
             " AND b.claimed_by IS NOT NULL AND b.claimed_by != ? AND b.claimed_until > ?"
             " AND b.status = 'pending')"
-            " ORDER BY o.not_before, o.id LIMIT ?) RETURNING *",
-            (holder, to_db(until), to_db(now), holder, to_db(now), holder, to_db(now), limit),
+            " ORDER BY o.not_before, o.id LIMIT ?)"
+            # The claim itself is compare-and-set: a row claimed meanwhile is not taken over.
+            " AND status = 'pending' AND (claimed_by IS NULL OR claimed_by = ?"
+            " OR claimed_until <= ?) RETURNING *",
+            (
+                *(holder, to_db(until), to_db(now), holder, to_db(now), holder, to_db(now)),
+                *(limit, holder, to_db(now)),
+            ),
         )
         claimed = [_row(dict(r)) for r in rows]
         claimed.sort(key=lambda row: (row.not_before, row.id))
