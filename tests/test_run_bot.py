@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import signal
 import sqlite3
 import subprocess
@@ -11,12 +12,13 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from fakebotapi import FakeBotAPI, FakeBotServer, FakeUser
 from tests.support.chat import TOKEN
 from tests.support.images import has_metadata, jpeg
-from tests.support.process import ROOT, RUN_BOT, environment, run
+from tests.support.process import ROOT, RUN_BOT, environment, free_port, run
 
 pytestmark = pytest.mark.subprocess
 
@@ -293,12 +295,7 @@ async def test_three_workers_on_one_database_answer_each_update_once(
         await asyncio.gather(*(talk(user, 1) for user in users))
         for user in users:
             await expect_count(user, 6)
-            kinds = [
-                "welcome" if "Welcome to Shaozi" in m.plain else "help"
-                for m in user.transcript
-                if "Welcome to Shaozi" in m.plain or "Commands you can use" in m.plain
-            ]
-            assert kinds == ["welcome", "help"] * 3  # each once, in order
+            assert kinds(user) == ["welcome", "help"] * 3  # each once, in order
         for name, process in processes.items():
             if name != victim:
                 process.send_signal(signal.SIGTERM)
@@ -312,14 +309,16 @@ async def test_three_workers_on_one_database_answer_each_update_once(
                 process.wait(timeout=10)
 
 
-def worker(tmp_path: Path, server: FakeBotServer, name: str) -> subprocess.Popen[str]:
-    """run_bot.py as worker ``name`` of several, polling the fake server."""
+def worker(tmp_path: Path, server: FakeBotServer, name: str, **extra: str) -> subprocess.Popen[str]:
+    """run_bot.py as worker ``name`` of several, polling the fake server (or as ``extra``
+    settings say)."""
     env = environment(
         tmp_path,
         SHAOZI_TOKEN=TOKEN,
         SHAOZI_API_URL=server.base_url,
         SHAOZI_FILE_URL=server.base_file_url,
         SHAOZI_WORKER=name,
+        **extra,
     )
     with (tmp_path / f"worker{name}.log").open("w") as log:
         return subprocess.Popen(
@@ -332,6 +331,18 @@ def worker(tmp_path: Path, server: FakeBotServer, name: str) -> subprocess.Popen
         )
 
 
+def kinds(user: FakeUser) -> list[str]:
+    """What each answer the user had was: the welcome of /start, the list of /help."""
+    return [
+        "welcome"
+        if "Welcome to Shaozi" in m.plain
+        else "help"
+        if "Commands you can use" in m.plain
+        else m.plain
+        for m in user.transcript
+    ]
+
+
 async def expect_count(user: FakeUser, count: int, within: float = 30.0) -> None:
     """Wait until the user has had ``count`` messages (and no more come at once)."""
     deadline = time.monotonic() + within
@@ -342,3 +353,67 @@ async def expect_count(user: FakeUser, count: int, within: float = 30.0) -> None
         await user.wait_for_message(timeout=remaining)
     await asyncio.sleep(0.2)  # a duplicate would follow at once
     assert len(user.transcript) == count, user.texts()
+
+
+async def test_webhook_posts_spread_over_two_workers_are_answered_once_in_order(
+    tmp_path: Path, server: FakeBotServer
+) -> None:
+    """As behind nginx: each of Telegram's posts goes to either worker, a retried post to the
+    other one; every update is answered once, each user's in order."""
+    assert run(tmp_path, "migrate").returncode == 0
+    ports = {name: free_port() for name in ("1", "2")}
+    processes = {
+        name: worker(
+            tmp_path,
+            server,
+            name,
+            SHAOZI_MODE="webhook",
+            SHAOZI_WEBHOOK_URL="https://bot.example.org/hook",
+            SHAOZI_WEBHOOK_PORT=str(port),
+        )
+        for name, port in ports.items()
+    }
+    try:
+        async with httpx.AsyncClient() as client:
+            turn = itertools.count()
+
+            async def post(update: dict[str, object], port: int | None = None) -> None:
+                port = port or list(ports.values())[next(turn) % 2]
+                deadline = time.monotonic() + 30
+                while True:  # until the worker listens (it is starting)
+                    try:
+                        response = await client.post(f"http://127.0.0.1:{port}/hook", json=update)
+                        break
+                    except httpx.TransportError:
+                        assert time.monotonic() < deadline
+                        await asyncio.sleep(0.05)
+                assert response.status_code == 200
+
+            users = [
+                FakeUser(server.api, 700 + n, language_code="en", deliver=post) for n in range(4)
+            ]
+
+            async def talk(user: FakeUser) -> None:
+                for _ in range(2):
+                    await user.send("/start")
+                    sent = await user.send("/help")
+                await post(sent, ports["1"])  # Telegram retries its last post, on either worker
+                await post(sent, ports["2"])
+
+            await asyncio.gather(*(talk(user) for user in users))
+            for user in users:
+                await expect_count(user, 4)
+                kinds = [
+                    "welcome" if "Welcome to Shaozi" in m.plain else "help" for m in user.transcript
+                ]
+                assert kinds == ["welcome", "help"] * 2
+        for process in processes.values():
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=20) == 0
+        for name in processes:
+            assert "Traceback" not in (tmp_path / f"worker{name}.log").read_text()
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
