@@ -63,6 +63,11 @@ class LeaseRepo:
             (conversation, holder),
         )
 
+    async def release_all(self, holder: str) -> int:
+        """Let go of every conversation this worker's name holds (a new process under that
+        name holds none of them yet)."""
+        return await self.sql.execute("DELETE FROM conversation_claims WHERE holder = ?", (holder,))
+
     async def renew_claims(self, holder: str, until: dt.datetime) -> int:
         """Keep every conversation this worker holds until ``until``; return how many."""
         return await self.sql.execute(

@@ -313,3 +313,17 @@ async def test_sweeps_run_by_two_workers_at_once_queue_each_message_once(
     await asyncio.gather(*(run_sweeps(w.app.bot_data.services) for w in (one, two)))
     await asyncio.gather(one.outbox().drain(), two.outbox().drain())
     assert [m.plain.split(":")[0] for m in contact.transcript[start:]] == ["Reminder"]
+
+
+async def test_a_worker_started_again_under_its_name_goes_on_at_once(workers: Workers) -> None:
+    log = Log()
+    workers.watch(log)
+    doomed = await workers.start("1", fetch=False)
+    user = workers.user(to=lambda: doomed)
+    sent = [(await user.send(f"note {n}"))["update_id"] for n in range(3)]
+    await doomed.die()
+    # systemd starts shaozi@1 again: what it held is its own, no claim has to run out.
+    await workers.start("1")
+    await workers.settled()
+    assert [u for _, u, _ in log.handled] == sent
+    assert len(user.transcript) == 3

@@ -103,9 +103,12 @@ class Inbox(asyncio.Queue[object]):
     async def requeue(self, bot: Bot) -> int:
         """Queue, in arrival order, what was received and not handled before the last stop;
         return how many. Run it before updates are fetched, so they come after these.
-        Several workers: take what nobody holds (``pump``)."""
+        Several workers: what this worker's name held before is let go (this process holds
+        nothing yet), then what nobody holds is taken (``pump``)."""
         self._bot = bot
         if self.holder is not None:
+            async with self._services.db.autocommit() as session:
+                await session.leases.release_all(self.holder)
             return await self.pump()
         waiting = await self._services.db.read.inbox.waiting()
         for row in waiting:
