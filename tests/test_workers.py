@@ -327,3 +327,27 @@ async def test_a_worker_started_again_under_its_name_goes_on_at_once(workers: Wo
     await workers.settled()
     assert [u for _, u, _ in log.handled] == sent
     assert len(user.transcript) == 3
+
+
+async def test_a_worker_started_again_holds_nothing_its_last_life_held(
+    workers: Workers, clock: ManualClock
+) -> None:
+    log = Log()
+    workers.watch(log)
+    doomed = await workers.start("1", fetch=False)
+    other = await workers.start("2")
+    target = [doomed]
+    user = workers.user(to=lambda: target[0])
+    first = (await user.send("note"))["update_id"]
+    # Killed between marking the update handled and letting the conversation go.
+    tables.execute(
+        workers.settings.database,
+        "UPDATE inbox SET handled_at = ? WHERE update_id = ?",
+        (clock.now().isoformat(), first),
+    )
+    await doomed.die()
+    await workers.start("1")
+    target[0] = other
+    second = (await user.send("again"))["update_id"]
+    await workers.settled()  # no pump, no claim running out: worker 2 takes it at once
+    assert [(w, u) for w, u, _ in log.handled] == [("2", second)]
