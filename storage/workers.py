@@ -89,19 +89,31 @@ class SendBudgetRepo:
         self.sql = sql
 
     async def take(self, scope: str, period: dt.datetime, count: int, limit: int) -> bool:
-        """Spend ``count`` messages of the scope's period (a new period starts afresh); False
-        when the period has fewer than that left. A first spend of a period always goes (a
-        row of more messages than the limit must go some time)."""
+        """Spend ``count`` messages of the scope's period (a later period starts afresh);
+        False when the period has fewer than that left, or a pause runs past it. A first
+        spend of a period always goes (a row of more messages than the limit must go some
+        time)."""
         changed = await self.sql.changes(
             "INSERT INTO send_budget (scope, period, spent) VALUES (?, ?, ?)"
             " ON CONFLICT (scope) DO UPDATE SET period = excluded.period,"
             " spent = CASE WHEN send_budget.period = excluded.period"
             " THEN send_budget.spent + excluded.spent ELSE excluded.spent END"
-            " WHERE send_budget.period != excluded.period"
-            " OR send_budget.spent + excluded.spent <= ?",
+            " WHERE send_budget.period < excluded.period"
+            " OR (send_budget.period = excluded.period"
+            " AND send_budget.spent + excluded.spent <= ?)",
             (scope, to_db(period), count, limit),
         )
         return changed > 0
+
+    async def pause(self, scope: str, until: dt.datetime, limit: int) -> None:
+        """Spend the scope's whole budget up to ``until`` (Telegram said to wait): nothing is
+        taken before the period after it, by any worker."""
+        await self.sql.execute(
+            "INSERT INTO send_budget (scope, period, spent) VALUES (?, ?, ?)"
+            " ON CONFLICT (scope) DO UPDATE SET period = excluded.period,"
+            " spent = excluded.spent WHERE send_budget.period < excluded.period",
+            (scope, to_db(until), limit),
+        )
 
     async def forget(self, before: dt.datetime) -> int:
         """Delete the periods that ended before ``before``."""

@@ -351,3 +351,26 @@ async def test_a_worker_started_again_holds_nothing_its_last_life_held(
     second = (await user.send("again"))["update_id"]
     await workers.settled()  # no pump, no claim running out: worker 2 takes it at once
     assert [(w, u) for w, u, _ in log.handled] == [("2", second)]
+
+
+async def test_telegram_telling_one_worker_to_wait_holds_every_worker(
+    workers: Workers, clock: ManualClock
+) -> None:
+    one, two = await workers.start("1"), await workers.start("2")
+    users = [workers.user() for _ in range(5)]
+    await notes(one, users, per_user=1)
+    told: list[str] = []
+
+    def wait_three_seconds(method: str, params: dict[str, object]) -> dict[str, object] | None:
+        if told:
+            return None
+        told.append(method)
+        return {"retry_after": 3}
+
+    workers.api.chaos = wait_three_seconds
+    assert (await sender(one, Limits(), batch=1).run_once()).postponed == 1
+    for _ in range(3):  # the other worker was not told, and waits all the same
+        assert (await sender(two, Limits()).run_once()).sent == 0
+        clock.advance(seconds=1)
+    assert (await sender(two, Limits()).run_once()).sent == 5
+    assert all(len(user.transcript) == 1 for user in users)

@@ -398,6 +398,13 @@ class OutboxWorker:
         except RetryAfter as exc:
             wait = _seconds(exc.retry_after)
             self.pacer.pause(wait)
+            if self.holder is not None and self.limits.overall_per_second > 0:
+                # Every worker waits, not only the one Telegram told.
+                # The last whole second before sending may start again.
+                last = self.clock.now() + dt.timedelta(seconds=wait, microseconds=-1)
+                limit = max(1, int(self.limits.overall_per_second))
+                async with self.db.autocommit() as session:
+                    await session.budget.pause("overall", last.replace(microsecond=0), limit)
             await self._postpone(row, dt.timedelta(seconds=wait), str(exc), count_attempt=False)
             return "postponed"
         except (Forbidden, BadRequest) as exc:  # what _send_part lets through: the chat is gone
