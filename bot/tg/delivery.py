@@ -321,14 +321,14 @@ class OutboxWorker:
                     report.waiting += 1
                     continue
             count = message_count(row, self.clock.now())
-            admitted, spent = self.pacer.may_send(row.chat_id, count), False
+            admitted, exhausted = self.pacer.may_send(row.chat_id, count), False
             if admitted and self.holder is not None:
                 refused = await self._take_budget(row.chat_id, count)
-                admitted, spent = refused is None, refused == "overall"
+                admitted, exhausted = refused is None, refused == "overall"
             if not admitted:
                 held.add(row.chat_id)
                 report.waiting += 1
-                stop = spent or self.pacer.overall_exhausted()
+                stop = exhausted or self.pacer.overall_exhausted()
                 continue
             self.pacer.spend(row.chat_id, count)
             held.add(row.chat_id)  # one row per chat in flight, in queue order

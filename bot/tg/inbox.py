@@ -203,8 +203,8 @@ class Inbox(asyncio.Queue[object]):
             await asyncio.sleep(PUMP)
 
     async def let_go(self) -> None:
-        """A clean stop: every conversation this worker holds expires now, so another worker
+        """A clean stop: let go of every conversation this worker holds, so another worker
         takes at once what waits of them."""
         assert self.holder is not None
         async with self._services.db.autocommit() as session:
-            await session.leases.renew_claims(self.holder, self._services.clock.now())
+            await session.leases.release_all(self.holder)
