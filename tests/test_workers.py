@@ -22,6 +22,7 @@ from bot.tg import delivery, inbox
 from bot.tg.delivery import Limits
 from bot.tg.inbox import conversation_key
 from fakebotapi import FakeBotAPI, FakeUser
+from storage.db import Database
 from tests.support import tables
 from tests.support.cases import assigned_case
 from tests.support.chat import Bot
@@ -374,3 +375,37 @@ async def test_telegram_telling_one_worker_to_wait_holds_every_worker(
         clock.advance(seconds=1)
     assert (await sender(two, Limits()).run_once()).sent == 5
     assert all(len(user.transcript) == 1 for user in users)
+
+
+async def test_claims_fired_at_once_from_two_connections_have_one_winner(
+    settings: Settings, clock: ManualClock
+) -> None:
+    """Two processes' connections, each in its own thread (aiosqlite's), claim the same things
+    at the same moment: one wins each, and the budget is never overspent."""
+    async with Database(settings.database) as one, Database(settings.database) as two:
+        await one.migrate()
+        now = clock.now()
+
+        async def claim(db: Database, holder: str, key: str) -> bool:
+            async with db.transaction(bulk=True) as tx:  # in the connection's own thread
+                return await tx.leases.claim(key, holder, now, now + inbox.CLAIM)
+
+        async def lead(db: Database, holder: str, at: dt.datetime) -> bool:
+            async with db.transaction(bulk=True) as tx:
+                return await tx.leases.hold("leader", holder, at, at + LEASE)
+
+        async def spend(db: Database) -> bool:
+            async with db.transaction(bulk=True) as tx:
+                return await tx.budget.take("overall", now, 1, 30)
+
+        for n in range(40):
+            won = await asyncio.gather(claim(one, "1", f"{n}:{n}"), claim(two, "2", f"{n}:{n}"))
+            assert sorted(won) == [False, True]
+        for step in range(10):  # each time the lease has run out, both try at once
+            at = now + step * (LEASE + RENEW)
+            assert sorted(await asyncio.gather(lead(one, "1", at), lead(two, "2", at))) == [
+                False,
+                True,
+            ]
+        taken = await asyncio.gather(*(spend(db) for _ in range(25) for db in (one, two)))
+        assert taken.count(True) == 30
