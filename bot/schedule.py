@@ -47,8 +47,9 @@ async def forget_handled_updates(services: Services, now: dt.datetime) -> int:
     return 0  # queues nothing
 
 
-async def forget_spent_budget(services: Services, now: dt.datetime) -> int:
-    """A sweep: the send budget's past periods (several workers keep one a chat) go."""
+async def forget_workers_leftovers(services: Services, now: dt.datetime) -> int:
+    """A sweep: what several workers leave behind goes: the send budget's past periods (one
+    row a chat written to) and the claims of workers that died with them."""
     async with services.db.transaction(bulk=True) as session:
         await session.budget.forget(now - BUDGET_RETENTION)
         await session.leases.forget_claims(now - BUDGET_RETENTION)
@@ -74,7 +75,7 @@ def sweeps() -> tuple[Sweep, ...]:
         rewards.sweep_rewards,
         forget_old_texts,
         forget_handled_updates,
-        forget_spent_budget,
+        forget_workers_leftovers,
     )
 
 
