@@ -409,3 +409,21 @@ async def test_claims_fired_at_once_from_two_connections_have_one_winner(
             ]
         taken = await asyncio.gather(*(spend(db) for _ in range(25) for db in (one, two)))
         assert taken.count(True) == 30
+
+
+async def test_the_budget_and_dead_claims_do_not_pile_up(
+    workers: Workers, clock: ManualClock
+) -> None:
+    one = await workers.start("1")
+    crowd = [workers.user() for _ in range(20)]
+    await notes(one, crowd, per_user=1)
+    assert (await sender(one, Limits()).run_once()).sent == 20
+    async with one.app.bot_data.services.db.autocommit() as session:
+        now = clock.now()
+        await session.leases.claim("9:9", "dead", now, now + inbox.CLAIM)
+    database = workers.settings.database
+    assert tables.count(database, "send_budget") == 21  # overall, and one a chat
+    clock.advance(minutes=6)
+    await run_sweeps(one.app.bot_data.services)
+    assert tables.count(database, "send_budget") == 0
+    assert tables.count(database, "conversation_claims") == 0
