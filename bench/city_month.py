@@ -357,7 +357,9 @@ class City:
         enterprise_id, name = rng.choice(self.enterprises)
         await self.contact(enterprise_id)  # bound before the order goes out
         await officer.send(name)
-        choice = officer.last
+        # The list with the enterprise's button (after a kill, an answer given twice may
+        # follow it: the officer presses in the list, as a person would).
+        choice = self.find(officer, "", name) or officer.last
         await officer.press(name, message=choice)
         await officer.press(default_deadline(choice), message=choice)
         assert "Status: being rectified" in choice.plain, choice.plain
@@ -677,6 +679,7 @@ async def simulate(
             figures = await invariants(city, started)
             if city.pool is not None:
                 figures.update(city.pool.figures())
+                figures["kill_log"] = city.pool.kill_log
                 figures["send_limit"] = city.settings.send_rate
         finally:
             await city.stop()
@@ -722,6 +725,8 @@ def main() -> int:
             Path(database) if database else None,
         )
     )
+    for kill in figures.get("kill_log", []):
+        print(f"kill: {kill}")
     for error in figures["errors"]:
         print(f"action error: {error}")
     for failure in figures["failures"]:

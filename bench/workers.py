@@ -74,7 +74,7 @@ class WorkerRequest(FakeRequest):
         answer = await super().do_request(
             url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
         )
-        if self.pool.strikes(self.name):
+        if self.pool.strikes(self.name, url):
             raise Killed(accepted=True)
         return answer
 
@@ -131,6 +131,7 @@ class Pool:
         self.parts: Counter[tuple[int, Part]] = Counter()
         self.per_second: Counter[dt.datetime] = Counter()
         self._reader: sqlite3.Connection | None = None
+        self.kill_log: list[str] = []  # when, which worker, at which call
 
     def value(self, sql: str, params: Any = ()) -> Any:
         """One value read on the simulation's own connection to the database file (as the
@@ -179,7 +180,7 @@ class Pool:
         if self._victim is None and len(self.workers) > 1:
             self._victim = (self.rng.choice(sorted(self.workers)), self.rng.randint(1, 12))
 
-    def strikes(self, name: str) -> bool:
+    def strikes(self, name: str, url: str = "") -> bool:
         """Whether this call of the worker is its last."""
         if self._victim is None or self._victim[0] != name:
             return False
@@ -191,6 +192,8 @@ class Pool:
         worker = self.workers.pop(name)
         self.dead[name] = worker
         self.kills += 1
+        method = url.rsplit("/", 1)[-1]
+        self.kill_log.append(f"{self.clock.now():%m-%d %H:%M} worker {name} at {method}")
         for queued in worker.inbox._local.values():
             self.in_flight.update(queued)
         # What it had taken and not begun dies with it (it stays in the inbox).
