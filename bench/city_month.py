@@ -9,6 +9,17 @@ after a random delay (some past the acceptance limit), enterprises fix on time (
 or ask for more time (10%), officers sometimes return fixes, reporters sometimes say "not fixed".
 At the end the loop's invariants are checked; the exit status is 1 when one fails.
 Run from the repository root: python bench/city_month.py [--days 30] [--reports 100] [--seed 1]
+
+--workers N runs the city on N workers sharing the database (bench/workers.py: whole
+Applications in this process, each with its own connections, as run_bot.py runs them with
+SHAOZI_WORKER set), updates spread over them at random, the leader sweeping, all sending within
+one bot-wide budget; every --kill-days simulated days a random worker is killed at one of its
+Bot API calls and started again. Its last line adds workers, kills, lost, dupes (what was
+handled or sent twice; "duplicates" there already counts merged reports) and max_send_rate
+(notifications in the busiest second). The run fails when an update is lost or handled twice
+beyond the one a kill interrupted, when more was done twice than there were kills, or when a
+second saw more notifications than the limit. --database names the database file
+(SHAOZI_DATABASE; this branch runs on SQLite only).
 """
 
 from __future__ import annotations
@@ -37,6 +48,7 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 from telegram import Update
 
 import handlers
+from bench.workers import Pool
 from bot.city import CityConfig, load_city
 from bot.clock import ManualClock
 from bot.commands import import_enterprises
@@ -95,15 +107,29 @@ class Event:
 
 
 class City:
-    def __init__(self, folder: Path, seed: int, step: dt.timedelta) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        seed: int,
+        step: dt.timedelta,
+        workers: int = 0,
+        database: Path | None = None,
+    ) -> None:
         self.rng = random.Random(seed)
         self.folder, self.step = folder, step
         self.clock = ManualClock()
         self.api = FakeBotAPI(token=TOKEN, now=self.clock.now)
         self.api.history_limit = 20_000
         self.settings = offline_settings(folder, TOKEN)
+        if database is not None:
+            self.settings = self.settings.model_copy(update={"database": database})
         self.city: CityConfig = load_city(SAMPLE_CITY)
         self.app: ShaoziApp | None = None
+        self.pool = (
+            Pool(self.api, self.settings, self.city, self.clock, random.Random(seed + 1), workers)
+            if workers
+            else None
+        )
         self.events: list[Event] = []
         self.seq = itertools.count()
         self.next_user = itertools.count(100_000)
@@ -121,6 +147,9 @@ class City:
     # --- plumbing -----------------------------------------------------------------------------
 
     async def deliver(self, update: dict[str, Any]) -> None:
+        if self.pool is not None:
+            await self.pool.deliver(update)
+            return
         assert self.app is not None
         await self.app.process_update(Update.de_json(update, self.app.bot))
 
@@ -132,12 +161,17 @@ class City:
         heapq.heappush(self.events, Event(moment, next(self.seq), act))
 
     async def tick(self) -> None:
+        if self.pool is not None:
+            await self.pool.tick()
+            return
         assert self.app is not None
         await run_sweeps(self.app.bot_data.services)
         await outbox_worker(self.app).drain()
 
     @property
     def db(self) -> Any:
+        if self.pool is not None:
+            return self.pool.any().app.bot_data.services.db
         assert self.app is not None
         return self.app.bot_data.services.db
 
@@ -159,9 +193,12 @@ class City:
                 )
         result = await asyncio.to_thread(import_enterprises, self.settings, self.city, csv_path)
         self.enterprises = [(e.id, e.name) for e in result.enterprises]
-        self.app = await start_on_fake_api(
-            self.api, self.settings, handlers.install, city=self.city, clock=self.clock
-        )
+        if self.pool is not None:
+            await self.pool.start_all()
+        else:
+            self.app = await start_on_fake_api(
+                self.api, self.settings, handlers.install, city=self.city, clock=self.clock
+            )
         for department in self.city.departments:
             self.officers[department.code] = await self.staff(
                 InviteSpec(Role.OFFICER, department.code)
@@ -185,6 +222,8 @@ class City:
         return self.contacts[enterprise_id]
 
     async def stop(self) -> None:
+        if self.pool is not None:
+            await self.pool.close()
         if self.app is not None:
             await shutdown(self.app)
             await self.app.shutdown()
@@ -318,7 +357,9 @@ class City:
         enterprise_id, name = rng.choice(self.enterprises)
         await self.contact(enterprise_id)  # bound before the order goes out
         await officer.send(name)
-        choice = officer.last
+        # The list with the enterprise's button (after a kill, an answer given twice may
+        # follow it: the officer presses in the list, as a person would).
+        choice = self.find(officer, "", name) or officer.last
         await officer.press(name, message=choice)
         await officer.press(default_deadline(choice), message=choice)
         assert "Status: being rectified" in choice.plain, choice.plain
@@ -473,9 +514,18 @@ class City:
             offset = dt.timedelta(hours=self.rng.uniform(-1, 14))
             self.at(day_start + offset, lambda: self.guarded("report", self.report))
 
-    async def run(self, days: int, reports: int) -> None:
+    async def run(self, days: int, reports: int, kill_days: float = 3.0) -> None:
         start = self.clock.now()
         end = start + days * DAY
+        # Several workers: the moments a random worker is killed (at one of its next calls).
+        kills = []
+        if self.pool is not None and kill_days > 0:
+            # The pool's own random numbers: the city is the one the one-process run sees.
+            rng = self.pool.rng
+            moment = start + rng.uniform(0.5, 1.5) * kill_days * DAY
+            while moment < end:
+                kills.append(moment)
+                moment += rng.uniform(0.5, 1.5) * kill_days * DAY
         for day in range(days):
             base = dt.datetime.combine((start + day * DAY).date(), dt.time(0), tzinfo=dt.UTC)
             self.schedule_day(base + DAY if base + DAY > start else base, reports)
@@ -491,6 +541,11 @@ class City:
                     file=sys.stderr,
                     flush=True,
                 )
+            if self.pool is not None:
+                await self.pool.restart_dead()  # systemd starts a killed worker again
+                while kills and kills[0] <= now:
+                    kills.pop(0)
+                    self.pool.doom()
             while self.events and self.events[0].at <= now:
                 event = heapq.heappop(self.events)
                 if event.at <= end:
@@ -590,22 +645,42 @@ def failures(figures: dict[str, Any]) -> list[str]:
         out.append("stats_found != truth_found")
     if figures["stats_rectified"] != figures["truth_rectified"]:
         out.append("stats_rectified != truth_rectified")
+    if "workers" in figures:
+        if figures["lost"] or figures["handled_twice"]:
+            out.append(f"lost={figures['lost']} handled_twice={figures['handled_twice']}")
+        if figures["dupes"] > figures["kills"]:
+            out.append(f"dupes={figures['dupes']} > kills={figures['kills']}")
+        if figures["max_send_rate"] > figures["send_limit"]:
+            out.append(f"max_send_rate={figures['max_send_rate']}")
     return out
 
 
 async def simulate(
-    days: int = 30, reports: int = 100, seed: int = 1, step_minutes: int = 15
+    days: int = 30,
+    reports: int = 100,
+    seed: int = 1,
+    step_minutes: int = 15,
+    workers: int = 0,
+    kill_days: float = 3.0,
+    database: Path | None = None,
 ) -> dict[str, Any]:
-    """Run the city; return its figures, with "failures" listing every broken invariant."""
+    """Run the city; return its figures, with "failures" listing every broken invariant.
+    ``workers``: on that many workers, one killed every ``kill_days`` simulated days."""
     with tempfile.TemporaryDirectory() as folder:
-        city = City(Path(folder), seed, dt.timedelta(minutes=step_minutes))
+        city = City(Path(folder), seed, dt.timedelta(minutes=step_minutes), workers, database)
         wall = time.perf_counter()
         await city.start()
         started = city.clock.now()
         try:
-            await city.run(days, reports)
+            await city.run(days, reports, kill_days)
+            if city.pool is not None:
+                await city.pool.restart_dead()
             await city.tick()
             figures = await invariants(city, started)
+            if city.pool is not None:
+                figures.update(city.pool.figures())
+                figures["kill_log"] = city.pool.kill_log
+                figures["send_limit"] = city.settings.send_rate
         finally:
             await city.stop()
         elapsed = time.perf_counter() - wall
@@ -627,8 +702,31 @@ def main() -> int:
     parser.add_argument("--reports", type=int, default=100)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--step", type=int, default=15, help="clock step in minutes")
+    parser.add_argument("--workers", type=int, default=0, help="workers on one database")
+    parser.add_argument(
+        "--kill-days", type=float, default=3.0, help="with --workers: days between kills"
+    )
+    parser.add_argument(
+        "--database",
+        help="SHAOZI_DATABASE for the run (this branch: a SQLite file; default: a temporary one)",
+    )
     args = parser.parse_args()
-    figures = asyncio.run(simulate(args.days, args.reports, args.seed, args.step))
+    database = args.database or os.environ.get("SHAOZI_DATABASE")
+    if database and "://" in database:
+        parser.error("this branch runs on SQLite only: --database takes a file")
+    figures = asyncio.run(
+        simulate(
+            args.days,
+            args.reports,
+            args.seed,
+            args.step,
+            args.workers,
+            args.kill_days,
+            Path(database) if database else None,
+        )
+    )
+    for kill in figures.get("kill_log", []):
+        print(f"kill: {kill}")
     for error in figures["errors"]:
         print(f"action error: {error}")
     for failure in figures["failures"]:
@@ -642,8 +740,13 @@ def main() -> int:
     line += (
         f" rect_rate={figures['rect_rate']:.3f} on_time_rate={figures['on_time_rate']:.3f}"
         f" wall_s={figures['wall_s']:.1f} cases_per_s={figures['cases_per_s']:.2f}"
-        f" peak_mb={figures['peak_mb']:.0f} ok={int(not figures['failures'])}"
+        f" peak_mb={figures['peak_mb']:.0f}"
     )
+    if "workers" in figures:
+        line += "".join(
+            f" {k}={figures[k]}" for k in ("workers", "kills", "lost", "dupes", "max_send_rate")
+        )
+    line += f" ok={int(not figures['failures'])}"
     print(line)
     return 1 if figures["failures"] else 0
 

@@ -106,6 +106,21 @@ class Settings(BaseSettings):
             return str(self.database)
         return hide_password(self.database)
 
+    worker: str | None = Field(
+        default=None,
+        description="This worker's name when several run against one database (e.g. the"
+        " systemd instance, 1, 2, 3); unset: the only process",
+    )
+
+    @field_validator("worker")
+    @classmethod
+    def _worker_name(cls, value: str | None) -> str | None:
+        if value is not None and not (
+            1 <= len(value) <= 64 and all(c.isalnum() or c in "_-." for c in value)
+        ):
+            raise ValueError("must be 1-64 characters of letters, digits, _, - and .")
+        return value or None
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

@@ -282,6 +282,12 @@ class PostgresRunner(Runner):
             return 0 if value is None else int(value)
         return _count(await target.execute(statement.text, *args))
 
+    async def changes(self, sql: str, params: Params = ()) -> int:
+        statement = translate(sql, self.catalog)
+        target = await self._ready()
+        # The command's status counts the rows changed ("INSERT 0 1"), a RETURNING or not.
+        return _count(await target.execute(statement.text, *_args(statement, params)))
+
     async def execute_many(self, sql: str, rows: Iterable[Params]) -> int:
         batch = list(rows)
         if not batch:

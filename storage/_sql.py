@@ -78,6 +78,11 @@ class Runner(ABC):
         """Run one statement; return the new row id for an INSERT, else the rows changed."""
 
     @abstractmethod
+    async def changes(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; return how many rows it changed, an INSERT's too (an upsert
+        whose compare-and-set refused changes none)."""
+
+    @abstractmethod
     async def execute_many(self, sql: str, rows: Iterable[Params]) -> int:
         """Run one statement for each of ``rows``; return the rows changed in all."""
 
@@ -143,6 +148,12 @@ class SqliteRunner(Runner):
             if insert and cursor.rowcount > 0:
                 return int(cursor.lastrowid or 0)
             return int(cursor.rowcount)
+
+        return await self._run(run)
+
+    async def changes(self, sql: str, params: Params = ()) -> int:
+        def run(raw: sqlite3.Connection) -> int:
+            return int(raw.execute(sql, params).rowcount)
 
         return await self._run(run)
 

@@ -55,6 +55,7 @@ from storage.reviews import ReviewRepo
 from storage.rewards import RewardRepo
 from storage.stats import LedgerReader, StatsRepo
 from storage.users import UserRepo
+from storage.workers import LeaseRepo, SendBudgetRepo
 
 # The time codec is the repositories' (storage._sql); code that builds stored values takes it
 # from here.
@@ -174,6 +175,14 @@ class Session:
     @cached_property
     def partners(self) -> PartnerRepo:
         return PartnerRepo(self._sql)
+
+    @cached_property
+    def leases(self) -> LeaseRepo:
+        return LeaseRepo(self._sql)
+
+    @cached_property
+    def budget(self) -> SendBudgetRepo:
+        return SendBudgetRepo(self._sql)
 
 
 def _open_inline(path: Path, *, readonly: bool) -> sqlite3.Connection:
@@ -433,6 +442,12 @@ class SqliteDatabase(Database):
                 except sqlite3.Error:
                     if self._writer.in_transaction:
                         await self._writer.execute("ROLLBACK")
+                    # Several workers starting at once: another may have applied it meanwhile.
+                    async with self._writer.execute(
+                        "SELECT 1 FROM schema_migrations WHERE name = ?", (name,)
+                    ) as cursor:
+                        if await cursor.fetchone() is not None:
+                            continue
                     raise
                 log.info("applied migration %s", name)
                 applied.append(name)

@@ -8,7 +8,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.vocabulary.models import OutboxRow
-from storage._sql import Runner, to_db
+from storage._sql import POSTGRESQL, Runner, to_db
+
+# The advisory lock that serialises outbox claims across workers on PostgreSQL ("SHZO").
+OUTBOX_CLAIM_LOCK = 0x53485A4F
 
 
 def _row(values: dict[str, Any]) -> OutboxRow:
@@ -99,11 +102,58 @@ class OutboxRepo:
         )
         return [_row(dict(r)) for r in rows]
 
+    async def claim(
+        self, holder: str, now: dt.datetime, until: dt.datetime, limit: int
+    ) -> list[OutboxRow]:
+        """Claim due rows for one worker until ``until`` and return them in queue order: rows
+        no other worker holds now, of chats none of whose rows another worker holds (so one
+        chat's rows still go one at a time, in order). A worker's own claims from before a
+        restart are its again at once."""
+        # SQLite runs one writer at a time. On PostgreSQL (READ COMMITTED) the chat test (NOT
+        # EXISTS) alone would let two workers claim two rows of one chat at once: claims are
+        # serialised by a transaction-level advisory lock (the caller's transaction; the UPDATE
+        # after it takes a fresh snapshot, so it sees the claim committed before), and rows a
+        # sender is marking are skipped, not waited for.
+        skip_locked = ""
+        if self.sql.dialect == POSTGRESQL:
+            await self.sql.fetch_value("SELECT pg_advisory_xact_lock(?)", (OUTBOX_CLAIM_LOCK,))
+            skip_locked = " FOR UPDATE OF o SKIP LOCKED"
+        rows = await self.sql.fetch_all(
+            "UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE id IN ("
+            "SELECT o.id FROM outbox o WHERE o.status = 'pending' AND o.not_before <= ?"
+            " AND o.webhook_key IS NULL"
+            " AND (o.claimed_by IS NULL OR o.claimed_by = ? OR o.claimed_until <= ?)"
+            " AND NOT EXISTS (SELECT 1 FROM outbox b WHERE b.chat_id = o.chat_id"
+            " AND b.claimed_by IS NOT NULL AND b.claimed_by != ? AND b.claimed_until > ?"
+            " AND b.status = 'pending')"
+            f" ORDER BY o.not_before, o.id LIMIT ?{skip_locked})"
+            # The claim itself is compare-and-set: a row claimed meanwhile is not taken over.
+            " AND status = 'pending' AND (claimed_by IS NULL OR claimed_by = ?"
+            " OR claimed_until <= ?) RETURNING *",
+            (
+                *(holder, to_db(until), to_db(now), holder, to_db(now), holder, to_db(now)),
+                *(limit, holder, to_db(now)),
+            ),
+        )
+        claimed = [_row(dict(r)) for r in rows]
+        claimed.sort(key=lambda row: (row.not_before, row.id))
+        return claimed
+
+    async def release(self, holder: str) -> int:
+        """Let go of the pending rows this worker claimed and did not send (held back by a
+        limit, or left by a stop)."""
+        return await self.sql.execute(
+            "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL"
+            " WHERE claimed_by = ? AND status = 'pending'",
+            (holder,),
+        )
+
     async def mark_sent(self, row_id: int, now: dt.datetime, error: str | None = None) -> None:
         """Done: every part was accepted, or refused for good (``error`` says which)."""
         await self.sql.execute(
             "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1,"
-            " last_error = COALESCE(?, last_error) WHERE id = ?",
+            " last_error = COALESCE(?, last_error), claimed_by = NULL, claimed_until = NULL"
+            " WHERE id = ?",
             (to_db(now), error, row_id),
         )
 
@@ -118,21 +168,22 @@ class OutboxRepo:
         self, row_id: int, until: dt.datetime, error: str, count_attempt: bool = True
     ) -> None:
         await self.sql.execute(
-            "UPDATE outbox SET not_before = ?, attempts = attempts + ?, last_error = ?"
-            " WHERE id = ?",
+            "UPDATE outbox SET not_before = ?, attempts = attempts + ?, last_error = ?,"
+            " claimed_by = NULL, claimed_until = NULL WHERE id = ?",
             (to_db(until), int(count_attempt), error, row_id),
         )
 
     async def give_up(self, row_id: int, status: str, error: str) -> None:
         await self.sql.execute(
-            "UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
+            "UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?,"
+            " claimed_by = NULL, claimed_until = NULL WHERE id = ?",
             (status, error, row_id),
         )
 
     async def drop_pending_for_chat(self, chat_id: int, error: str) -> int:
         return await self.sql.execute(
-            "UPDATE outbox SET status = 'dropped', last_error = ?"
-            " WHERE chat_id = ? AND status = 'pending'",
+            "UPDATE outbox SET status = 'dropped', last_error = ?, claimed_by = NULL,"
+            " claimed_until = NULL WHERE chat_id = ? AND status = 'pending'",
             (error, chat_id),
         )
 

@@ -14,3 +14,13 @@ async def test_three_city_days_keep_the_loop_whole() -> None:
     assert figures["integrity"] == "ok"
     assert figures["stats_found"] == figures["truth_found"]
     assert figures["stats_rectified"] == figures["truth_rectified"]
+
+
+async def test_two_city_days_on_three_workers_with_kills_lose_nothing() -> None:
+    figures = await simulate(days=2, reports=20, seed=2, workers=3, kill_days=0.4)
+    assert figures["failures"] == [], figures["failures"]
+    assert figures["action_errors"] == 0, figures["errors"]
+    assert figures["kills"] >= 2
+    assert figures["lost"] == 0
+    assert figures["dupes"] <= figures["kills"]
+    assert 0 < figures["max_send_rate"] <= 30

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import socket
 import sqlite3
 from collections.abc import AsyncIterator
 from typing import Any
@@ -29,6 +28,7 @@ from storage.inbox import InboxRepo
 from tests.support import tables
 from tests.support.chat import SORRY, Bot
 from tests.support.polling import Polling
+from tests.support.process import free_port
 
 WELCOME = "Welcome to Shaozi"
 HELP = "Commands you can use:"
@@ -93,12 +93,6 @@ async def test_each_update_is_committed_before_the_next_offset_confirms_it(
         assert HELP in (await answers(user, 1))[0]
     await polling.idle()
     assert inbox(polling) == [(1, True, False), (2, True, False), (3, True, False)]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def test_the_webhook_answers_telegram_after_the_commit(polling: Polling) -> None:

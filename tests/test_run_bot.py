@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import shutil
 import signal
 import sqlite3
@@ -12,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bot.settings import Settings
@@ -19,7 +21,7 @@ from fakebotapi import FakeBotAPI, FakeBotServer, FakeUser
 from tests.support import postgres
 from tests.support.chat import TOKEN
 from tests.support.images import has_metadata, jpeg
-from tests.support.process import ROOT, RUN_BOT, environment, run
+from tests.support.process import ROOT, RUN_BOT, environment, free_port, run
 
 pytestmark = pytest.mark.subprocess
 
@@ -278,3 +280,167 @@ def test_a_refused_token_or_an_unreachable_api_is_said_plainly(
     )
     assert unreachable.returncode == 2
     assert "error: cannot reach the Bot API at http://127.0.0.1:9/bot" in unreachable.stderr
+
+
+async def test_three_workers_on_one_database_answer_each_update_once(
+    tmp_path: Path, server: FakeBotServer
+) -> None:
+    """run_bot.py started three times with SHAOZI_WORKER (polling): the leader alone polls,
+    every update is answered once and in order, and a worker killed with SIGKILL is not
+    missed."""
+    assert run(tmp_path, "migrate").returncode == 0
+    processes = {name: worker(tmp_path, server, name) for name in ("1", "2", "3")}
+    try:
+        users = [FakeUser(server.api, 600 + n, language_code="en") for n in range(6)]
+
+        async def talk(user: FakeUser, rounds: int) -> None:
+            for _ in range(rounds):
+                await user.send("/start")
+                await user.send("/help")
+
+        await asyncio.gather(*(talk(user, 2) for user in users))
+        for user in users:
+            await expect_count(user, 4)
+        database = sqlite3.connect(tmp_path / "shaozi.db")
+        try:
+            leaders = database.execute("SELECT holder FROM leases").fetchall()
+            # Every conversation let go once idle (a kill now takes nobody's with it).
+            deadline = time.monotonic() + 10
+            while database.execute("SELECT COUNT(*) FROM conversation_claims").fetchone()[0]:
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.02)
+        finally:
+            database.close()
+        assert len(leaders) == 1
+        leader = leaders[0][0]
+        logs = {name: (tmp_path / f"worker{name}.log").read_text() for name in processes}
+        assert [name for name, text in logs.items() if f"worker {name} leads" in text] == [leader]
+        # A worker that is not the leader is killed; the others answer what comes next.
+        victim = next(name for name in processes if name != leader)
+        processes[victim].send_signal(signal.SIGKILL)
+        processes[victim].wait(timeout=10)
+        await asyncio.gather(*(talk(user, 1) for user in users))
+        for user in users:
+            await expect_count(user, 6)
+            assert kinds(user) == ["welcome", "help"] * 3  # each once, in order
+        for name, process in processes.items():
+            if name != victim:
+                process.send_signal(signal.SIGTERM)
+                assert process.wait(timeout=20) == 0
+        for name in processes:
+            assert "Traceback" not in (tmp_path / f"worker{name}.log").read_text()
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def worker(tmp_path: Path, server: FakeBotServer, name: str, **extra: str) -> subprocess.Popen[str]:
+    """run_bot.py as worker ``name`` of several, polling the fake server (or as ``extra``
+    settings say)."""
+    env = environment(
+        tmp_path,
+        SHAOZI_TOKEN=TOKEN,
+        SHAOZI_API_URL=server.base_url,
+        SHAOZI_FILE_URL=server.base_file_url,
+        SHAOZI_WORKER=name,
+        **extra,
+    )
+    with (tmp_path / f"worker{name}.log").open("w") as log:
+        return subprocess.Popen(
+            [sys.executable, RUN_BOT],
+            cwd=tmp_path,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+
+def kinds(user: FakeUser) -> list[str]:
+    """What each answer the user had was: the welcome of /start, the list of /help."""
+    return [
+        "welcome"
+        if "Welcome to Shaozi" in m.plain
+        else "help"
+        if "Commands you can use" in m.plain
+        else m.plain
+        for m in user.transcript
+    ]
+
+
+async def expect_count(user: FakeUser, count: int, within: float = 30.0) -> None:
+    """Wait until the user has had ``count`` messages (and no more come at once)."""
+    deadline = time.monotonic() + within
+    while len(user.transcript) < count:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"{len(user.transcript)} of {count}: {user.texts()}")
+        await user.wait_for_message(timeout=remaining)
+    await asyncio.sleep(0.2)  # a duplicate would follow at once
+    assert len(user.transcript) == count, user.texts()
+
+
+async def test_webhook_posts_spread_over_two_workers_are_answered_once_in_order(
+    tmp_path: Path, server: FakeBotServer
+) -> None:
+    """As behind nginx: each of Telegram's posts goes to either worker, a retried post to the
+    other one; every update is answered once, each user's in order."""
+    assert run(tmp_path, "migrate").returncode == 0
+    ports = {name: free_port() for name in ("1", "2")}
+    processes = {
+        name: worker(
+            tmp_path,
+            server,
+            name,
+            SHAOZI_MODE="webhook",
+            SHAOZI_WEBHOOK_URL="https://bot.example.org/hook",
+            SHAOZI_WEBHOOK_PORT=str(port),
+        )
+        for name, port in ports.items()
+    }
+    try:
+        async with httpx.AsyncClient() as client:
+            turn = itertools.count()
+
+            async def post(update: dict[str, object], port: int | None = None) -> None:
+                port = port or list(ports.values())[next(turn) % 2]
+                deadline = time.monotonic() + 30
+                while True:  # until the worker listens (it is starting)
+                    try:
+                        response = await client.post(f"http://127.0.0.1:{port}/hook", json=update)
+                        break
+                    except httpx.TransportError:
+                        assert time.monotonic() < deadline
+                        await asyncio.sleep(0.05)
+                assert response.status_code == 200
+
+            users = [
+                FakeUser(server.api, 700 + n, language_code="en", deliver=post) for n in range(4)
+            ]
+
+            async def talk(user: FakeUser) -> None:
+                for _ in range(2):
+                    await user.send("/start")
+                    sent = await user.send("/help")
+                await post(sent, ports["1"])  # Telegram retries its last post, on either worker
+                await post(sent, ports["2"])
+
+            await asyncio.gather(*(talk(user) for user in users))
+            for user in users:
+                await expect_count(user, 4)
+                kinds = [
+                    "welcome" if "Welcome to Shaozi" in m.plain else "help" for m in user.transcript
+                ]
+                assert kinds == ["welcome", "help"] * 2
+        for process in processes.values():
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=20) == 0
+        for name in processes:
+            assert "Traceback" not in (tmp_path / f"worker{name}.log").read_text()
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -36,11 +37,12 @@ class Channel:
     runner: web.AppRunner | None
 
 
-async def start_channel(services: Services) -> Channel:
-    """Start the webhook sender, and the API if a port is set."""
+async def start_channel(services: Services, sends: Callable[[], bool] = lambda: True) -> Channel:
+    """Start the webhook sender (sending while ``sends()``: with several workers, the leader),
+    and the API if a port is set."""
     settings = services.settings
     sender = WebhookSender(
-        services.db, services.clock, key_secret(settings), settings.hooks_allow_private
+        services.db, services.clock, key_secret(settings), settings.hooks_allow_private, sends=sends
     )
     task = asyncio.create_task(sender.run_forever())
     runner = None

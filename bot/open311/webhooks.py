@@ -53,6 +53,9 @@ class WebhookSender:
     clock: Clock
     secret: bytes  # the server's partner secret (bot/partners.key_secret)
     allow_private: bool = False
+    # Whether this process sends now: with several workers, only the leader does (webhook rows
+    # are not claimed row by row; one sender keeps each partner's events in order).
+    sends: Callable[[], bool] = lambda: True
     batch: int = 100
     concurrency: int = 8
     _session: aiohttp.ClientSession | None = field(default=None, init=False)
@@ -128,6 +131,9 @@ class WebhookSender:
         self, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, idle: float = 1.0
     ) -> None:
         while True:
+            if not self.sends():
+                await sleep(idle)
+                continue
             try:
                 done = await self.run_once()
             except Exception:  # a database hiccup must not end delivery for good

@@ -28,7 +28,7 @@ from bot.offload import Offload
 from bot.open311.server import start_channel, stop_channel
 from bot.quiet import allowed_from
 from bot.reports import drop_stale_drafts
-from bot.schedule import run_sweeps
+from bot.schedule import Leader, run_sweeps
 from bot.services import Services
 from bot.settings import Settings
 from bot.tg.context import BotData, Context
@@ -91,6 +91,9 @@ async def startup(app: ShaoziApp) -> None:
 async def sweep_drafts(context: Context) -> None:
     """Drop report drafts nobody has touched within the city's draft lifetime."""
     services = context.bot_data.services
+    leader = context.bot_data.leader
+    if leader is not None and not leader.leading:
+        return
     dropped = await drop_stale_drafts(
         services.db, services.clock.now(), services.city.limits.draft_ttl_days
     )
@@ -115,6 +118,7 @@ def outbox_worker(app: ShaoziApp) -> OutboxWorker:
         settings.photos_dir,
         limits,
         window=lambda moment: allowed_from(moment, city.quiet_hours, zone),
+        holder=settings.worker,
     )
 
 
@@ -129,18 +133,50 @@ async def _post_init(app: ShaoziApp) -> None:
     """Start the bot's own work: the database, the updates a stop left unhandled, the sweep and
     the outbox sender."""
     await startup(app)
-    if isinstance(app.update_queue, Inbox):
-        await app.update_queue.requeue(app.bot)
-    if app.job_queue is not None:
+    inbox = app.update_queue
+    if isinstance(inbox, Inbox):
+        await inbox.requeue(app.bot)
+    worker = app.bot_data.services.settings.worker
+    # Webhooks are sent by one process: the leader when there are several workers.
+    sends: Callable[[], bool] = _always
+    if worker is not None:
+        # One of several: the leader sweeps; every worker takes over what a dead one left.
+        leader = app.bot_data.leader = Leader(app.bot_data.services, worker)
+        tasks = [asyncio.create_task(leader.run_forever())]
+        if isinstance(inbox, Inbox):
+            tasks.append(asyncio.create_task(inbox.pump_forever()))
+        app.bot_data.worker_tasks = tuple(tasks)
+        sends = lambda: leader.leading  # noqa: E731
+    elif app.job_queue is not None:
         app.job_queue.run_repeating(sweep, interval=60, first=5, name="sweep")
     app.bot_data.worker_task = asyncio.create_task(outbox_worker(app).run_forever())
-    app.bot_data.open311 = await start_channel(app.bot_data.services)
+    app.bot_data.open311 = await start_channel(app.bot_data.services, sends)
+
+
+def _always() -> bool:
+    return True
 
 
 async def _post_shutdown(app: ShaoziApp) -> None:
-    await stop_task(app.bot_data.worker_task)
+    for task in (*app.bot_data.worker_tasks, app.bot_data.worker_task):
+        await stop_task(task)
     await stop_channel(app.bot_data.open311)
+    await let_go(app)
     await shutdown(app)
+
+
+async def let_go(app: ShaoziApp) -> None:
+    """A worker among several stopping cleanly: another leads, and takes its conversations, at
+    once rather than when the leases run out."""
+    leader = app.bot_data.leader
+    inbox = app.update_queue
+    try:
+        if leader is not None:
+            await leader.step_down()
+        if isinstance(inbox, Inbox) and inbox.holder is not None:
+            await inbox.let_go()
+    except Exception:  # the leases run out by themselves
+        log.exception("could not let the leases go")
 
 
 async def shutdown(app: ShaoziApp) -> None:
@@ -170,7 +206,7 @@ def build_application(
         catalogs=Catalogs(),
         offload=Offload(settings.offload_processes),
     )
-    inbox = Inbox(services)
+    inbox = Inbox(services, holder=settings.worker)
     builder = (
         ApplicationBuilder()
         .token(settings.token.get_secret_value())

@@ -12,6 +12,7 @@ from bot.city import CityConfig
 from bot.clock import Clock
 from bot.i18n import Translator
 from bot.open311.server import Channel
+from bot.schedule import Leader
 from bot.services import Services
 from storage.db import Database
 
@@ -22,6 +23,10 @@ class BotData:
     services: Services
     worker_task: asyncio.Task[None] | None = None
     open311: Channel | None = None  # the API and the webhook sender (bot/open311/server.py)
+    # Several workers (SHAOZI_WORKER): this worker's part in choosing the leader, and the
+    # background tasks of the leader's lease and the inbox's pump.
+    leader: Leader | None = None
+    worker_tasks: tuple[asyncio.Task[None], ...] = ()
 
 
 class Context(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):

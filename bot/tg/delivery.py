@@ -42,6 +42,9 @@ MAX_BACKOFF = dt.timedelta(minutes=10)
 # Telegram's answers that mean this chat can no longer be written to.
 GONE = ("chat not found", "bot was blocked", "user is deactivated", "bot was kicked")
 ALBUM = 10  # the most photos one sendMediaGroup takes
+# How long a worker's claim on outbox rows lasts (several workers): a worker that dies while
+# sending leaves its rows to the others after this; one alive sends a row within seconds.
+CLAIM = dt.timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -279,14 +282,28 @@ class OutboxWorker:
     batch: int = 500
     # When a quiet (not urgent) message may go, from a moment: the city's sending window.
     window: Callable[[dt.datetime], dt.datetime] | None = None
+    # This worker's name when several send from one outbox: rows are claimed, and Telegram's
+    # limits are kept in the database for the bot as a whole (SendBudgetRepo).
+    holder: str | None = None
 
     def __post_init__(self) -> None:
         self.pacer = Pacer(self.limits, self.clock)
 
     async def run_once(self) -> DeliveryReport:
         """Send what is due and allowed now; rows held back by a limit wait for the next pass."""
+        if self.holder is None:
+            return await self._pass(await self.db.read.outbox.due(self.clock.now(), self.batch))
+        now = self.clock.now()
+        async with self.db.transaction() as tx:  # one transaction: see OutboxRepo.claim
+            rows = await tx.outbox.claim(self.holder, now, now + CLAIM, self.batch)
+        report = await self._pass(rows)
+        # Killed before this line, the rows not sent wait for the claim to run out.
+        async with self.db.autocommit() as session:
+            await session.outbox.release(self.holder)
+        return report
+
+    async def _pass(self, rows: list[OutboxRow]) -> DeliveryReport:
         report = DeliveryReport()
-        rows = await self.db.read.outbox.due(self.clock.now(), self.batch)
         held: set[int] = set()  # chats with an earlier row not sent this pass: keep their order
         semaphore = asyncio.Semaphore(max(1, self.limits.concurrency))
         tasks: list[asyncio.Task[str]] = []
@@ -304,10 +321,14 @@ class OutboxWorker:
                     report.waiting += 1
                     continue
             count = message_count(row, self.clock.now())
-            if not self.pacer.may_send(row.chat_id, count):
+            admitted, exhausted = self.pacer.may_send(row.chat_id, count), False
+            if admitted and self.holder is not None:
+                refused = await self._take_budget(row.chat_id, count)
+                admitted, exhausted = refused is None, refused == "overall"
+            if not admitted:
                 held.add(row.chat_id)
                 report.waiting += 1
-                stop = self.pacer.overall_exhausted()
+                stop = exhausted or self.pacer.overall_exhausted()
                 continue
             self.pacer.spend(row.chat_id, count)
             held.add(row.chat_id)  # one row per chat in flight, in queue order
@@ -324,6 +345,31 @@ class OutboxWorker:
         for outcome in outcomes:
             setattr(report, outcome, getattr(report, outcome) + 1)
         return report
+
+    async def _take_budget(self, chat_id: int, count: int) -> str | None:
+        """Spend the bot-wide budget (several workers) for ``count`` messages to a chat; None
+        when spent, else what is used up: "overall" or "chat". The overall second and the
+        chat's period are taken together or not at all."""
+        limits, now = self.limits, self.clock.now()
+        second = now.replace(microsecond=0)
+        async with self.db.transaction() as tx:
+            if limits.overall_per_second > 0:
+                limit = max(1, int(limits.overall_per_second))
+                if not await tx.budget.take("overall", second, count, limit):
+                    return "overall"
+            # The pause after a message to a private chat, counted in whole seconds.
+            taken = True
+            if chat_id > 0 and limits.private_interval > 0:
+                taken = await tx.budget.take(f"chat:{chat_id}", second, count, 1)
+            elif chat_id < 0 and limits.group_per_minute > 0:
+                minute = now.replace(second=0, microsecond=0)
+                taken = await tx.budget.take(
+                    f"group:{chat_id}", minute, count, limits.group_per_minute
+                )
+            if not taken:
+                await tx.rollback()
+                return "chat"
+        return None
 
     async def _guarded(self, semaphore: asyncio.Semaphore, row: OutboxRow) -> str:
         async with semaphore:
@@ -352,6 +398,13 @@ class OutboxWorker:
         except RetryAfter as exc:
             wait = _seconds(exc.retry_after)
             self.pacer.pause(wait)
+            if self.holder is not None and self.limits.overall_per_second > 0:
+                # Every worker waits, not only the one Telegram told.
+                # The last whole second before sending may start again.
+                last = self.clock.now() + dt.timedelta(seconds=wait, microseconds=-1)
+                limit = max(1, int(self.limits.overall_per_second))
+                async with self.db.autocommit() as session:
+                    await session.budget.pause("overall", last.replace(microsecond=0), limit)
             await self._postpone(row, dt.timedelta(seconds=wait), str(exc), count_attempt=False)
             return "postponed"
         except (Forbidden, BadRequest) as exc:  # what _send_part lets through: the chat is gone

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from urllib.parse import urlsplit
 
 from telegram import Update
@@ -39,5 +41,46 @@ def _serve(app: ShaoziApp, settings: Settings) -> None:
             secret_token=secret,
             allowed_updates=Update.ALL_TYPES,
         )
+    elif settings.worker is not None:
+        asyncio.run(poll_while_leading(app))
     else:
         app.run_polling(allowed_updates=Update.ALL_TYPES)
+
+
+async def poll_while_leading(app: ShaoziApp, stop: asyncio.Event | None = None) -> None:
+    """One of several workers in polling mode: every worker handles updates, only the leader
+    asks Telegram for them (two getUpdates at once are refused). Runs the Application's life as
+    run_polling does, until SIGINT/SIGTERM (or ``stop``)."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    updater = app.updater
+    assert updater is not None
+    await app.initialize()
+    if app.post_init is not None:
+        await app.post_init(app)
+    leader = app.bot_data.leader
+    assert leader is not None
+
+    async def follow(leading: bool) -> None:
+        if leading and not updater.running:
+            await updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        elif not leading and updater.running:
+            await updater.stop()
+
+    leader.on_change = follow
+    await follow(leader.leading)
+    await app.start()
+    try:
+        await stop.wait()
+    finally:
+        if updater.running:
+            await updater.stop()
+        if app.running:
+            await app.stop()
+        if app.post_stop is not None:
+            await app.post_stop(app)
+        await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)

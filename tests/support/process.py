@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -36,3 +37,10 @@ def run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[s
         timeout=60,
         check=False,
     )
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now, for a webhook."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
