@@ -14,8 +14,8 @@ Run from the repository root: python bench/city_month.py [--days 30] [--reports 
 Applications in this process, each with its own connections, as run_bot.py runs them with
 SHAOZI_WORKER set), updates spread over them at random, the leader sweeping, all sending within
 one bot-wide budget; every --kill-days simulated days a random worker is killed at one of its
-Bot API calls and started again. Its last line adds workers, kills, lost, dupes (what was
-handled or sent twice; "duplicates" there already counts merged reports) and max_send_rate
+Bot API calls and started again. Its last line adds workers, kills, lost, duplicates (what
+was handled or sent twice; reports merged into another case are "merged") and max_send_rate
 (notifications in the busiest second). The run fails when an update is lost or handled twice
 beyond the one a kill interrupted, when more was done twice than there were kills, or when a
 second saw more notifications than the limit. --database names the database file
@@ -141,7 +141,7 @@ class City:
         self.photos = [jpeg(160, 120, seed=s, gps=s % 2 == 0) for s in range(1, 9)]
         self.fix_photos = [jpeg(160, 120, seed=s) for s in range(500, 506)]
         self.figures: dict[str, int] = dict.fromkeys(
-            ("reports", "anonymous", "duplicates", "rejected", "stickers", "late_triage",
+            ("reports", "anonymous", "merged", "rejected", "stickers", "late_triage",
              "ordered", "extensions", "returns", "not_fixed", "rewards", "fixes"), 0)  # fmt: skip
 
     # --- plumbing -----------------------------------------------------------------------------
@@ -340,7 +340,7 @@ class City:
             await officer.press("Duplicate", message=card)
             await officer.send(original.number)
             case.state = "merged"
-            self.figures["duplicates"] += 1
+            self.figures["merged"] += 1
             return
         if rng.random() < 0.05:
             await officer.press("Reject", message=card)
@@ -648,8 +648,8 @@ def failures(figures: dict[str, Any]) -> list[str]:
     if "workers" in figures:
         if figures["lost"] or figures["handled_twice"]:
             out.append(f"lost={figures['lost']} handled_twice={figures['handled_twice']}")
-        if figures["dupes"] > figures["kills"]:
-            out.append(f"dupes={figures['dupes']} > kills={figures['kills']}")
+        if figures["duplicates"] > figures["kills"]:
+            out.append(f"duplicates={figures['duplicates']} > kills={figures['kills']}")
         if figures["max_send_rate"] > figures["send_limit"]:
             out.append(f"max_send_rate={figures['max_send_rate']}")
     return out
@@ -731,7 +731,7 @@ def main() -> int:
         print(f"action error: {error}")
     for failure in figures["failures"]:
         print(f"INVARIANT FAILED: {failure}")
-    keys = ("cases", "reports", "anonymous", "duplicates", "rejected", "stickers", "late_triage",
+    keys = ("cases", "reports", "anonymous", "merged", "rejected", "stickers", "late_triage",
             "ordered", "extensions", "returns", "not_fixed", "rewards", "action_errors",
             "bad_state", "escalated", "unescalated", "late_escalation", "dup_reminders",
             "pending_due", "reminders_unsent", "integrity", "stats_found",
@@ -744,7 +744,7 @@ def main() -> int:
     )
     if "workers" in figures:
         line += "".join(
-            f" {k}={figures[k]}" for k in ("workers", "kills", "lost", "dupes", "max_send_rate")
+            f" {k}={figures[k]}" for k in ("workers", "kills", "lost", "duplicates", "max_send_rate")
         )
     line += f" ok={int(not figures['failures'])}"
     print(line)

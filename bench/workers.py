@@ -340,8 +340,7 @@ class Pool:
             "kills": self.kills,
             "lost": lost + self.due(),
             "handled_twice": twice,
-            # "duplicates" of the one-process line counts merged reports: this is "dupes".
-            "dupes": in_flight_twice + twice + sent_twice,
+            "duplicates": in_flight_twice + twice + sent_twice,
             "sent_twice": sent_twice,
             "max_send_rate": max(self.per_second.values(), default=0),
         }

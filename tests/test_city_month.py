@@ -22,5 +22,5 @@ async def test_two_city_days_on_three_workers_with_kills_lose_nothing() -> None:
     assert figures["action_errors"] == 0, figures["errors"]
     assert figures["kills"] >= 2
     assert figures["lost"] == 0
-    assert figures["dupes"] <= figures["kills"]
+    assert figures["duplicates"] <= figures["kills"]
     assert 0 < figures["max_send_rate"] <= 30
