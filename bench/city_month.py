@@ -744,7 +744,8 @@ def main() -> int:
     )
     if "workers" in figures:
         line += "".join(
-            f" {k}={figures[k]}" for k in ("workers", "kills", "lost", "duplicates", "max_send_rate")
+            f" {k}={figures[k]}"
+            for k in ("workers", "kills", "lost", "duplicates", "max_send_rate")
         )
     line += f" ok={int(not figures['failures'])}"
     print(line)
