@@ -157,6 +157,15 @@ class OutboxRepo:
             (to_db(now), error, row_id),
         )
 
+    async def mark_many_sent(self, row_ids: Sequence[int], now: dt.datetime) -> None:
+        """``mark_sent`` of several rows (none refused anything) in one statement."""
+        if row_ids:
+            await self.sql.execute(
+                "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1"
+                f" WHERE id IN ({', '.join('?' * len(row_ids))})",
+                (to_db(now), *row_ids),
+            )
+
     async def mark_parts_sent(self, row_id: int, parts: int) -> None:
         """The first ``parts`` parts of a pending row are settled: a retry goes on after them."""
         await self.sql.execute(

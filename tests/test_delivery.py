@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import itertools
 import random
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+
+import pytest
 
 from bot.cards import Outgoing
 from bot.invites import InviteSpec
@@ -17,6 +20,8 @@ from bot.tg.app import outbox_worker
 from bot.tg.delivery import Limits, OutboxWorker
 from bot.vocabulary.roles import Role
 from fakebotapi.api import FakeNetworkError
+from storage._sql import POSTGRESQL
+from storage.db import Session
 from tests.support import tables
 from tests.support.cases import LAOCHENG, report
 from tests.support.chat import Bot, map_points, since
@@ -400,3 +405,41 @@ async def test_a_card_too_long_for_a_caption_follows_its_photo(bot: Bot) -> None
     assert f"New report {number}" in card.plain
     assert map_points(card) == [LAOCHENG]
     assert card.has_button("Accept")
+
+
+async def test_rows_sent_at_once_are_recorded_together_and_a_lost_record_resends_them(
+    bot: Bot,
+) -> None:
+    users = list(range(7200, 7240))
+    for user_id in users:
+        bot.user(user_id, language="en")
+    texts = await queue(bot, users, per_user=1)
+    sender = worker(bot, Limits.unlimited())
+    writes: list[str] = []
+    autocommit = bot.db.autocommit
+    failing = [True]
+
+    @contextlib.asynccontextmanager
+    async def recording() -> AsyncIterator[Session]:
+        async with autocommit() as session:
+            writes.append("write")
+            if failing:  # the first record is lost (the database went away)
+                failing.clear()
+                raise ConnectionError("server closed the connection")
+            yield session
+
+    bot.db.autocommit = recording  # type: ignore[method-assign]  # counts the writes
+    with pytest.raises(ConnectionError):
+        await sender.run_once()
+    sent_before = len(bot.api.sent)
+    unrecorded = sent_before - (len(users) - await bot.db.read.outbox.pending_count())
+    assert unrecorded >= 1
+    writes.clear()
+    report = await sender.run_once()
+    assert await bot.db.read.outbox.pending_count() == 0
+    delivered = Counter(m.plain for m in bot.api.sent if m.chat_id in users)
+    assert set(delivered) == set(texts)
+    # Only the rows sent whose record was lost went twice; every recorded one went once.
+    assert sum(delivered.values()) - len(texts) == unrecorded
+    if bot.db.dialect == POSTGRESQL:  # each statement a round trip: the rows in flight share one
+        assert len(writes) < report.sent / 2
