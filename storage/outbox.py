@@ -161,7 +161,8 @@ class OutboxRepo:
         """``mark_sent`` of several rows (none refused anything) in one statement."""
         if row_ids:
             await self.sql.execute(
-                "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1"
+                "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1,"
+                " claimed_by = NULL, claimed_until = NULL"
                 f" WHERE id IN ({', '.join('?' * len(row_ids))})",
                 (to_db(now), *row_ids),
             )
