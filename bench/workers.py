@@ -30,6 +30,7 @@ from telegram.request import BaseRequest, RequestData
 import handlers
 from bot.city import CityConfig
 from bot.clock import ManualClock
+from bot.open311.server import stop_channel
 from bot.settings import Settings
 from bot.tg import delivery, inbox
 from bot.tg.app import ShaoziApp, build_application
@@ -207,9 +208,12 @@ class Pool:
         for name, worker in list(self.dead.items()):
             del self.dead[name]
             app = worker.app
-            # Its update fetcher ends (nothing else of it runs: what it held ended at a call).
+            # Its update fetcher ends (nothing else of it runs: what it held ended at a call),
+            # and its webhook sender, which would go on polling a closed database.
             with contextlib.suppress(BaseException):
                 await asyncio.wait_for(app.stop(), 5)
+            with contextlib.suppress(BaseException):
+                await stop_channel(app.bot_data.open311)
             with contextlib.suppress(BaseException):
                 await app.bot_data.services.db.close()
             with contextlib.suppress(BaseException):
