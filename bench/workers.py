@@ -1,7 +1,7 @@
 """Several Shaozi workers on one database in one process, for bench/city_month.py --workers.
 
 Each worker is a whole Application built as run_bot.py builds it with SHAOZI_WORKER set, with
-its own connections to the database file, its own inbox, update processor, leader and outbox
+its own connections to the database, its own inbox, update processor, leader and outbox
 sender; they share the fake Bot API and the simulated clock. An update goes to a random live
 worker, as a reverse proxy would give it (through the worker's inbox, as a webhook call). A
 worker is killed at a random Bot API call of its own: the call is answered (the message went
@@ -10,8 +10,8 @@ marked handled, what it was sending not recorded; its claims stay until they run
 
 Why one process, not three: the city month is a simulation on a clock it moves itself, with
 users that act only once the bot has answered; child processes would each need that clock
-and the fake Bot API over HTTP. Here the workers share nothing but the database file (each
-its own SQLite connections, claims, leases and budget rows, as processes would).
+and the fake Bot API over HTTP. Here the workers share nothing but the database (each
+its own connections, claims, leases and budget rows, as processes would).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import random
-import sqlite3
 from collections import Counter
 from typing import Any
 
@@ -31,6 +30,7 @@ from telegram.request import BaseRequest, RequestData
 import handlers
 from bot.city import CityConfig
 from bot.clock import ManualClock
+from bot.open311.server import stop_channel
 from bot.settings import Settings
 from bot.tg import delivery, inbox
 from bot.tg.app import ShaoziApp, build_application
@@ -39,6 +39,7 @@ from bot.tg.inbox import Inbox
 from bot.vocabulary.models import OutboxRow
 from fakebotapi import FakeBotAPI, FakeRequest
 from storage.db import to_db
+from tests.support import tables
 
 FIRST_GROUP = -5
 
@@ -130,15 +131,15 @@ class Pool:
         self.in_flight: set[int] = set()  # updates a killed worker was handling
         self.parts: Counter[tuple[int, Part]] = Counter()
         self.per_second: Counter[dt.datetime] = Counter()
-        self._reader: sqlite3.Connection | None = None
+        self._reading = contextlib.ExitStack()
+        self._reader: tables.Connection | None = None
         self.kill_log: list[str] = []  # when, which worker, at which call
 
     def value(self, sql: str, params: Any = ()) -> Any:
-        """One value read on the simulation's own connection to the database file (as the
-        checks of tests/support/tables.py read, kept open: it is read at every turn)."""
+        """One value read on the simulation's own connection to the database, SQLite or
+        PostgreSQL (tests/support/tables.py's, kept open: it is read at every turn)."""
         if self._reader is None:
-            self._reader = sqlite3.connect(self.settings.database, isolation_level=None)
-            self._reader.execute("PRAGMA query_only = ON")
+            self._reader = self._reading.enter_context(tables.reading(self.settings.database))
         row = self._reader.execute(sql, params).fetchone()
         return None if row is None else row[0]
 
@@ -207,9 +208,12 @@ class Pool:
         for name, worker in list(self.dead.items()):
             del self.dead[name]
             app = worker.app
-            # Its update fetcher ends (nothing else of it runs: what it held ended at a call).
+            # Its update fetcher ends (nothing else of it runs: what it held ended at a call),
+            # and its webhook sender, which would go on polling a closed database.
             with contextlib.suppress(BaseException):
                 await asyncio.wait_for(app.stop(), 5)
+            with contextlib.suppress(BaseException):
+                await stop_channel(app.bot_data.open311)
             with contextlib.suppress(BaseException):
                 await app.bot_data.services.db.close()
             with contextlib.suppress(BaseException):
@@ -217,9 +221,8 @@ class Pool:
             await self.start(name)
 
     async def close(self) -> None:
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
+        self._reading.close()
+        self._reader = None
         for worker in self.alive():
             app = worker.app
             with contextlib.suppress(BaseException):

@@ -41,10 +41,12 @@ class InboxRepo:
         return [ReceivedUpdate.model_validate(dict(row)) for row in rows]
 
     async def waiting_in(self, conversation: str) -> list[ReceivedUpdate]:
-        """One conversation's updates received and not handled, in the order they arrived."""
+        """One conversation's updates received and not handled, in Telegram's order (update ids
+        increase): two workers given a conversation's updates at once may commit them in
+        either order (PostgreSQL hands out ``seq`` as inserts reach it, not as they commit)."""
         rows = await self.sql.fetch_all(
             "SELECT update_id, payload FROM inbox WHERE conversation = ? AND handled_at IS NULL"
-            " ORDER BY seq",
+            " ORDER BY update_id",
             (conversation,),
         )
         return [ReceivedUpdate.model_validate(dict(row)) for row in rows]

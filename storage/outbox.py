@@ -113,13 +113,15 @@ class OutboxRepo:
         # EXISTS) alone would let two workers claim two rows of one chat at once: claims are
         # serialised by a transaction-level advisory lock (the caller's transaction; the UPDATE
         # after it takes a fresh snapshot, so it sees the claim committed before), and rows a
-        # sender is marking are skipped, not waited for.
+        # sender is marking are skipped, not waited for. The rows are picked once, in a
+        # materialised CTE: as ``id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`` PostgreSQL
+        # may run the subquery again for the UPDATE's rows and claim far more than n.
         skip_locked = ""
         if self.sql.dialect == POSTGRESQL:
             await self.sql.fetch_value("SELECT pg_advisory_xact_lock(?)", (OUTBOX_CLAIM_LOCK,))
             skip_locked = " FOR UPDATE OF o SKIP LOCKED"
         rows = await self.sql.fetch_all(
-            "UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE id IN ("
+            "WITH picked AS MATERIALIZED ("
             "SELECT o.id FROM outbox o WHERE o.status = 'pending' AND o.not_before <= ?"
             " AND o.webhook_key IS NULL"
             " AND (o.claimed_by IS NULL OR o.claimed_by = ? OR o.claimed_until <= ?)"
@@ -127,12 +129,14 @@ class OutboxRepo:
             " AND b.claimed_by IS NOT NULL AND b.claimed_by != ? AND b.claimed_until > ?"
             " AND b.status = 'pending')"
             f" ORDER BY o.not_before, o.id LIMIT ?{skip_locked})"
+            " UPDATE outbox SET claimed_by = ?, claimed_until = ?"
+            " WHERE id IN (SELECT id FROM picked)"
             # The claim itself is compare-and-set: a row claimed meanwhile is not taken over.
             " AND status = 'pending' AND (claimed_by IS NULL OR claimed_by = ?"
             " OR claimed_until <= ?) RETURNING *",
             (
-                *(holder, to_db(until), to_db(now), holder, to_db(now), holder, to_db(now)),
-                *(limit, holder, to_db(now)),
+                *(to_db(now), holder, to_db(now), holder, to_db(now), limit),
+                *(holder, to_db(until), holder, to_db(now)),
             ),
         )
         claimed = [_row(dict(r)) for r in rows]

@@ -18,7 +18,7 @@ import pytest
 
 from bot.settings import Settings
 from fakebotapi import FakeBotAPI, FakeBotServer, FakeUser
-from tests.support import postgres
+from tests.support import postgres, tables
 from tests.support.chat import TOKEN
 from tests.support.images import has_metadata, jpeg
 from tests.support.process import ROOT, RUN_BOT, environment, free_port, run
@@ -155,8 +155,8 @@ class BotProcess:
         database = sqlite3.connect(path)
         try:
             # The first start may not have created the table yet: nothing was received then.
-            tables = database.execute("SELECT name FROM sqlite_master WHERE name = 'inbox'")
-            if tables.fetchone() is None:
+            found = database.execute("SELECT name FROM sqlite_master WHERE name = 'inbox'")
+            if found.fetchone() is None:
                 return 0
             (count,) = database.execute(
                 "SELECT COUNT(*) FROM inbox WHERE handled_at IS NULL"
@@ -283,13 +283,14 @@ def test_a_refused_token_or_an_unreachable_api_is_said_plainly(
 
 
 async def test_three_workers_on_one_database_answer_each_update_once(
-    tmp_path: Path, server: FakeBotServer
+    tmp_path: Path, server: FakeBotServer, settings: Settings
 ) -> None:
     """run_bot.py started three times with SHAOZI_WORKER (polling): the leader alone polls,
     every update is answered once and in order, and a worker killed with SIGKILL is not
-    missed."""
-    assert run(tmp_path, "migrate").returncode == 0
-    processes = {name: worker(tmp_path, server, name) for name in ("1", "2", "3")}
+    missed. On the fixture's database: a file, or PostgreSQL with SHAOZI_TEST_DATABASE."""
+    where = {"SHAOZI_DATABASE": str(settings.database)}
+    assert run(tmp_path, "migrate", **where).returncode == 0
+    processes = {name: worker(tmp_path, server, name, **where) for name in ("1", "2", "3")}
     try:
         users = [FakeUser(server.api, 600 + n, language_code="en") for n in range(6)]
 
@@ -301,16 +302,12 @@ async def test_three_workers_on_one_database_answer_each_update_once(
         await asyncio.gather(*(talk(user, 2) for user in users))
         for user in users:
             await expect_count(user, 4)
-        database = sqlite3.connect(tmp_path / "shaozi.db")
-        try:
-            leaders = database.execute("SELECT holder FROM leases").fetchall()
-            # Every conversation let go once idle (a kill now takes nobody's with it).
-            deadline = time.monotonic() + 10
-            while database.execute("SELECT COUNT(*) FROM conversation_claims").fetchone()[0]:
-                assert time.monotonic() < deadline
-                await asyncio.sleep(0.02)
-        finally:
-            database.close()
+        leaders = tables.rows(settings.database, "SELECT holder FROM leases")
+        # Every conversation let go once idle (a kill now takes nobody's with it).
+        deadline = time.monotonic() + 10
+        while tables.count(settings.database, "conversation_claims"):
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.02)
         assert len(leaders) == 1
         leader = leaders[0][0]
         logs = {name: (tmp_path / f"worker{name}.log").read_text() for name in processes}
@@ -383,11 +380,13 @@ async def expect_count(user: FakeUser, count: int, within: float = 30.0) -> None
 
 
 async def test_webhook_posts_spread_over_two_workers_are_answered_once_in_order(
-    tmp_path: Path, server: FakeBotServer
+    tmp_path: Path, server: FakeBotServer, settings: Settings
 ) -> None:
     """As behind nginx: each of Telegram's posts goes to either worker, a retried post to the
-    other one; every update is answered once, each user's in order."""
-    assert run(tmp_path, "migrate").returncode == 0
+    other one; every update is answered once, each user's in order. On the fixture's
+    database: a file, or PostgreSQL with SHAOZI_TEST_DATABASE."""
+    where = {"SHAOZI_DATABASE": str(settings.database)}
+    assert run(tmp_path, "migrate", **where).returncode == 0
     ports = {name: free_port() for name in ("1", "2")}
     processes = {
         name: worker(
@@ -397,6 +396,7 @@ async def test_webhook_posts_spread_over_two_workers_are_answered_once_in_order(
             SHAOZI_MODE="webhook",
             SHAOZI_WEBHOOK_URL="https://bot.example.org/hook",
             SHAOZI_WEBHOOK_PORT=str(port),
+            **where,
         )
         for name, port in ports.items()
     }

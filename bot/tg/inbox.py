@@ -11,7 +11,7 @@ when the process stopped (a crash) is queued again on start; an update already i
 Several workers on one database (``holder`` set, issue 18): any worker receives an update (a
 webhook call the proxy gave it, or the leader's polling), and the worker that claims the
 update's conversation handles it. A worker claims an idle conversation when an update of it
-arrives, handles every waiting update of it in arrival order (read after the claim, so nothing
+arrives, handles every waiting update of it in update-id order (read after the claim, so nothing
 another worker handled is handled again), and lets the conversation go when it has none left;
 an update that arrives while another worker holds its conversation waits in the inbox for that
 worker, which looks again after letting go. ``pump`` renews this worker's claims and takes the

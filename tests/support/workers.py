@@ -1,4 +1,4 @@
-"""Several bot workers on one database file, in the test's own event loop (issue 18).
+"""Several bot workers on one database, SQLite or PostgreSQL, in the test's own event loop
 
 Each worker is a whole Application built as run_bot.py builds it with SHAOZI_WORKER set: its
 own connections to the database, its own inbox, update processor and outbox sender. An update
@@ -141,11 +141,17 @@ class Workers:
         sql = "SELECT COUNT(*) FROM inbox WHERE handled_at IS NULL"
         return int(tables.value(self.settings.database, sql))
 
-    async def settled(self, pump: bool = False, leaving: int = 0) -> None:
+    def held(self) -> int:
+        """How many conversations a worker holds."""
+        return int(tables.count(self.settings.database, "conversation_claims"))
+
+    async def settled(self, pump: bool = False, leaving: int = 0, let_go: bool = False) -> None:
         """Wait until no update waits in the inbox but ``leaving`` (``pump``: the workers look
-        for conversations nobody holds, as their background task does every second)."""
+        for conversations nobody holds, as their background task does every second;
+        ``let_go``: and no worker holds a conversation, as a worker lets one go only after it
+        recorded its last update handled, on PostgreSQL a round trip later)."""
         async with asyncio.timeout(10):
-            while self.waiting() > leaving:
+            while self.waiting() > leaving or (let_go and self.held()):
                 if pump:
                     for worker in self.workers.values():
                         if worker.alive:
