@@ -281,16 +281,17 @@ def check_identity_reads(bot: Bot) -> int:
     secrets: set[str] = set()
     owners: dict[str, set[int]] = {}  # a name or phone, and the reporters it is theirs
     with tables.reading(bot.db) as db:
+        readers: dict[int, list[int]] = {}  # case, who was shown its reporter
+        for read in db.execute("SELECT case_id, reader_id FROM identity_reads"):
+            readers.setdefault(read[0], []).append(read[1])
         for case in db.execute("SELECT * FROM case_reporters"):
             words = {str(case[k]) for k in ("name", "phone", "email") if case[k]}
             words = {w for w in words if len(w) >= 4}  # a shorter one could be anyone's text
             secrets |= words
             for word in words:
                 owners.setdefault(word, set()).add(case["user_id"])
-            for read in db.execute(
-                "SELECT reader_id FROM identity_reads WHERE case_id = ?", (case["case_id"],)
-            ):
-                logged.setdefault(read[0], set()).update(words)
+            for reader in readers.get(case["case_id"], ()):
+                logged.setdefault(reader, set()).update(words)
     sightings = 0
     for chat in {sent.chat_id for sent in bot.api.sent}:
         seen = received(bot, chat).everything()

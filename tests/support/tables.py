@@ -11,6 +11,7 @@ position and by column name on both.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -60,6 +61,11 @@ class Cursor:
         return iter(self.fetchall())
 
 
+_PLAIN_INSERT = re.compile(
+    r"INSERT INTO (?P<table>\w+) \((?P<columns>[\w, ]+)\)\s*VALUES \((?:\?, )*\?\)", re.I
+)
+
+
 class PostgresConnection:
     """A blocking connection to a PostgreSQL database with sqlite3's ``execute``."""
 
@@ -107,7 +113,17 @@ class PostgresConnection:
             args = [list(p.values()) if isinstance(p, dict) else list(p) for p in batch]
         else:
             args = [[p[n] for n in statement.names] for p in batch if isinstance(p, dict)]
-        postgres.run(self.conn.executemany(text, args))
+        plain = _PLAIN_INSERT.fullmatch(sql.strip())
+        if plain is not None and statement.names is None:
+            # A plain INSERT of many rows (seeding): PostgreSQL's COPY, several times faster.
+            columns = [c.strip() for c in plain["columns"].split(",")]
+            postgres.run(
+                self.conn.copy_records_to_table(
+                    plain["table"], records=[tuple(a) for a in args], columns=columns
+                )
+            )
+        else:
+            postgres.run(self.conn.executemany(text, args))
         return Cursor([], len(batch))
 
     def close(self) -> None:
