@@ -36,12 +36,15 @@ from bot.tg import delivery, inbox
 from bot.tg.app import ShaoziApp, build_application
 from bot.tg.delivery import Limits, OutboxWorker, Part, stop_task
 from bot.tg.inbox import Inbox
+from bot.tg.processing import ConversationProcessor
 from bot.vocabulary.models import OutboxRow
 from fakebotapi import FakeBotAPI, FakeRequest
 from storage.db import to_db
 from tests.support import tables
 
 FIRST_GROUP = -5
+# Real seconds without an update recorded handled before the simulation looks why.
+QUIET = 0.05
 
 
 class Killed(BaseException):
@@ -128,6 +131,8 @@ class Pool:
         self.kills = 0
         self._victim: tuple[str, int] | None = None  # (worker, calls left before the kill)
         self.handled: Counter[int] = Counter()  # update id: times a worker began to handle it
+        self.done: set[int] = set()  # updates a worker recorded handled
+        self._progress = asyncio.Event()
         self.in_flight: set[int] = set()  # updates a killed worker was handling
         self.parts: Counter[tuple[int, Part]] = Counter()
         self.per_second: Counter[dt.datetime] = Counter()
@@ -155,6 +160,21 @@ class Pool:
             request=WorkerRequest(self.api, self, name),
         )
         app.add_handler(TypeHandler(Update, self._count), group=FIRST_GROUP)
+        # Told of every update the worker has recorded handled (and let its conversation go
+        # if idle): the simulation waits on that, not on reading the inbox again and again.
+        processor = app.update_processor
+        assert isinstance(processor, ConversationProcessor)
+        recorded = processor._finished
+
+        async def finished(update: object) -> None:
+            if recorded is not None:
+                await recorded(update)
+            if isinstance(update, Update):
+                self.done.add(update.update_id)
+                self._progress.set()
+
+        processor._finished = finished
+        worker = self.workers[name] = Worker(name, app)  # alive from its first update on
         await app.initialize()
         assert app.post_init is not None
         await app.post_init(app)
@@ -163,7 +183,6 @@ class Pool:
             await stop_task(task)
         app.bot_data.worker_tasks, app.bot_data.worker_task = (), None
         await app.start()
-        worker = self.workers[name] = Worker(name, app)
         return worker
 
     async def start_all(self) -> None:
@@ -234,7 +253,12 @@ class Pool:
 
     # --- updates ------------------------------------------------------------------------------
 
-    async def _count(self, update: Update, context: object) -> None:
+    async def _count(self, update: Update, context: Any) -> None:
+        """Every worker's first handler. A killed worker handles nothing more: SIGKILL ends a
+        process at once, while here its coroutines would go on (a conversation let go and
+        looked at again, a waiting update taken) until they reach a Bot API call."""
+        if all(worker.app is not context.application for worker in self.alive()):
+            raise Killed(accepted=False)
         self.handled[update.update_id] += 1
 
     async def deliver(self, update: dict[str, Any]) -> None:
@@ -252,21 +276,28 @@ class Pool:
         )
 
     async def until_handled(self, update_id: int) -> None:
-        spins = 0
-        while self.waiting(update_id):
-            spins += 1
-            await asyncio.sleep(0 if spins < 200 else 0.001)
-            if spins % 50 == 0:
-                holder = self.value(
-                    "SELECT c.holder FROM conversation_claims c JOIN inbox i"
-                    " ON i.conversation = c.conversation WHERE i.update_id = ?",
-                    (update_id,),
-                )
-                if holder in self.dead:  # a killed worker holds it: its claim runs out
-                    self.clock.advance(inbox.CLAIM)
-                for worker in self.alive():
-                    await worker.inbox.pump()
-            if spins > 100_000:
+        """Wait until a worker has recorded the update handled. When nothing has been
+        handled for a moment, look why: a killed worker's claim holds its conversation (the
+        claim's life passes), or the update waits for a worker's pump (every second)."""
+        quiet = 0
+        while update_id not in self.done:
+            self._progress.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._progress.wait(), QUIET)
+                continue
+            quiet += 1
+            if not self.waiting(update_id):
+                return  # recorded; the worker is still letting its conversation go
+            holder = self.value(
+                "SELECT c.holder FROM conversation_claims c JOIN inbox i"
+                " ON i.conversation = c.conversation WHERE i.update_id = ?",
+                (update_id,),
+            )
+            if holder in self.dead:  # a killed worker holds it: its claim runs out
+                self.clock.advance(inbox.CLAIM)
+            for worker in self.alive():
+                await worker.inbox.pump()
+            if quiet > 3_000:
                 raise RuntimeError(f"update {update_id} is never handled")
 
     # --- the leader and the outbox ------------------------------------------------------------

@@ -9,8 +9,9 @@ WHERE``); nothing here needs a dialect branch.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
-from storage._sql import Runner, to_db
+from storage._sql import POSTGRESQL, Runner, to_db
 
 
 class LeaseRepo:
@@ -104,6 +105,43 @@ class SendBudgetRepo:
             (scope, to_db(period), count, limit),
         )
         return changed > 0
+
+    async def take_up_to(self, scope: str, period: dt.datetime, count: int, limit: int) -> int:
+        """Spend as many of ``count`` messages as the scope's period has left (a batch of
+        rows, of which the first ``granted`` may go); return how many. At most ``limit`` at
+        once, unless ``count`` alone is a first spend of a period (see ``take``)."""
+        wanted = min(count, limit) or count
+        if await self.take(scope, period, wanted, limit):
+            return wanted
+        spent = await self.sql.fetch_value(
+            "SELECT spent FROM send_budget WHERE scope = ? AND period = ?", (scope, to_db(period))
+        )
+        left = limit - int(spent) if spent is not None else 0
+        if 0 < left < wanted and await self.take(scope, period, left, limit):
+            return left
+        return 0
+
+    async def take_each(
+        self, scopes: Sequence[tuple[str, int]], period: dt.datetime, limit: int
+    ) -> set[str]:
+        """``take`` for many scopes at once, each (scope, count) a scope of its own (one
+        statement on PostgreSQL); return the scopes whose spend went."""
+        if not scopes:
+            return set()
+        if self.sql.dialect != POSTGRESQL:  # a local file: one statement each costs nothing
+            return {s for s, count in scopes if await self.take(s, period, count, limit)}
+        rows = await self.sql.fetch_all(
+            "INSERT INTO send_budget (scope, period, spent)"
+            " SELECT s, ?, c FROM unnest(CAST(? AS TEXT[]), CAST(? AS INTEGER[])) AS t(s, c)"
+            " ON CONFLICT (scope) DO UPDATE SET period = excluded.period,"
+            " spent = CASE WHEN send_budget.period = excluded.period"
+            " THEN send_budget.spent + excluded.spent ELSE excluded.spent END"
+            " WHERE send_budget.period < excluded.period"
+            " OR (send_budget.period = excluded.period"
+            " AND send_budget.spent + excluded.spent <= ?) RETURNING scope",
+            (to_db(period), [s for s, _ in scopes], [c for _, c in scopes], limit),
+        )
+        return {str(row[0]) for row in rows}
 
     async def pause(self, scope: str, until: dt.datetime, limit: int) -> None:
         """Spend the scope's whole budget up to ``until`` (Telegram said to wait): nothing is

@@ -255,6 +255,55 @@ async def test_telegrams_limits_hold_for_the_bot_not_for_each_worker(
     assert len({m.date for m in chatty.transcript}) == 3  # one a second
 
 
+async def test_a_pass_takes_a_share_of_the_second_and_the_last_of_it_goes_whole(
+    workers: Workers, clock: ManualClock
+) -> None:
+    """At 400 a second each pass of a worker takes 40 (what it can send within the second),
+    in one statement a pass; the second's last 40 go to one worker, none beyond them."""
+    one, two, three = [await workers.start(name) for name in "123"]
+    crowd = [workers.user() for _ in range(450)]
+    await notes(one, crowd, per_user=1)
+    senders = [sender(w, Limits(overall_per_second=400)) for w in (one, two, three)]
+    rounds = []
+    for _ in range(5):
+        reports = await asyncio.gather(*(s.run_once() for s in senders))
+        assert max(r.sent for r in reports) <= 40
+        rounds.append(sum(r.sent for r in reports))
+    assert rounds == [120, 120, 120, 40, 0]
+    clock.advance(seconds=1)
+    for expected in (40, 10):  # the last 50 claimed by one worker, 40 a pass
+        assert sum(r.sent for r in await asyncio.gather(*(s.run_once() for s in senders))) == (
+            expected
+        )
+    assert sorted(len(user.transcript) for user in crowd) == [1] * 450
+
+
+async def test_what_a_pass_cannot_start_within_its_second_waits_for_the_next(
+    workers: Workers, clock: ManualClock, api: FakeBotAPI
+) -> None:
+    """A pass that took a second's budget late in the second sends only what it can start
+    within it: the rest would reach Telegram in the next second, on top of that one's."""
+    one, two = await workers.start("1"), await workers.start("2")
+    crowd = [workers.user() for _ in range(60)]
+    await notes(one, crowd, per_user=1)
+    clock.set(clock.now().replace(microsecond=0) + dt.timedelta(seconds=0.8))
+
+    def taking(method: str, params: object) -> None:  # Telegram takes 10 ms a message
+        if method == "sendMessage":
+            clock.advance(seconds=0.01)
+
+    api.chaos = taking
+    senders = [sender(w, Limits()) for w in (one, two)]  # 30 a second
+    first = sum(r.sent for r in await asyncio.gather(*(s.run_once() for s in senders)))
+    assert 0 < first < 30  # the second ran out before its 30 could start
+    for _ in range(10):
+        clock.set(clock.now().replace(microsecond=0) + dt.timedelta(seconds=1))
+        await asyncio.gather(*(s.run_once() for s in senders))
+    per_second = Counter(m.date.replace(microsecond=0) for user in crowd for m in user.transcript)
+    assert sum(per_second.values()) == 60
+    assert max(per_second.values()) == 30
+
+
 NUMBER = "YH-20261122-0001"
 SUPERVISED = f"Case {NUMBER} is now under supervision (挂牌督办)"
 OVERDUE_FOR = f"Case {NUMBER} has been overdue for"

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import math
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +46,14 @@ ALBUM = 10  # the most photos one sendMediaGroup takes
 # How long a worker's claim on outbox rows lasts (several workers): a worker that dies while
 # sending leaves its rows to the others after this; one alive sends a row within seconds.
 CLAIM = dt.timedelta(seconds=60)
+# Several workers: the share of a second's overall budget one pass takes, so that what it
+# takes it sends within the second (at least PASS_LEAST: Telegram's own 30 go in one pass);
+# it claims twice that many rows (a chat's rows go one a pass).
+PASS_SHARE = 0.1
+PASS_LEAST = 30
+# A part that would start this close to the end of its budget's second waits for the next
+# pass: it would reach Telegram in the next second, over that second's budget.
+LATE = dt.timedelta(milliseconds=20)
 
 
 @dataclass(frozen=True)
@@ -266,6 +275,17 @@ async def _send_album(
     return await bot.send_media_group(chat_id, [InputMediaPhoto(item) for item in media])
 
 
+def _first(rows: list[tuple[OutboxRow, int]], messages: int) -> list[tuple[OutboxRow, int]]:
+    """The first rows whose messages fit in ``messages``, in order."""
+    fitting = []
+    for row, count in rows:
+        if count > messages:
+            break
+        fitting.append((row, count))
+        messages -= count
+    return fitting
+
+
 def _seconds(value: float | dt.timedelta) -> float:
     return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
 
@@ -340,8 +360,12 @@ class OutboxWorker:
         if self.holder is None:
             return await self._pass(await self.db.read.outbox.due(self.clock.now(), self.batch))
         now = self.clock.now()
+        batch = self.batch
+        if self.limits.overall_per_second > 0:  # no more rows than a pass may send
+            share = max(PASS_LEAST, math.ceil(self.limits.overall_per_second * PASS_SHARE))
+            batch = min(batch, 2 * share)
         async with self.db.transaction() as tx:  # one transaction: see OutboxRepo.claim
-            rows = await tx.outbox.claim(self.holder, now, now + CLAIM, self.batch)
+            rows = await tx.outbox.claim(self.holder, now, now + CLAIM, batch)
         report = await self._pass(rows)
         # Killed before this line, the rows not sent wait for the claim to run out.
         async with self.db.autocommit() as session:
@@ -353,6 +377,7 @@ class OutboxWorker:
         held: set[int] = set()  # chats with an earlier row not sent this pass: keep their order
         semaphore = asyncio.Semaphore(max(1, self.limits.concurrency))
         tasks: list[asyncio.Task[str]] = []
+        admitted: list[tuple[OutboxRow, int]] = []  # rows that may go, with their messages
         stop = False
         for row in rows:
             if stop or row.chat_id in held:
@@ -367,18 +392,26 @@ class OutboxWorker:
                     report.waiting += 1
                     continue
             count = message_count(row, self.clock.now())
-            admitted, exhausted = self.pacer.may_send(row.chat_id, count), False
-            if admitted and self.holder is not None:
-                refused = await self._take_budget(row.chat_id, count)
-                admitted, exhausted = refused is None, refused == "overall"
-            if not admitted:
-                held.add(row.chat_id)
-                report.waiting += 1
-                stop = exhausted or self.pacer.overall_exhausted()
-                continue
-            self.pacer.spend(row.chat_id, count)
             held.add(row.chat_id)  # one row per chat in flight, in queue order
-            tasks.append(asyncio.create_task(self._guarded(semaphore, row)))
+            if not self.pacer.may_send(row.chat_id, count):
+                report.waiting += 1
+                stop = self.pacer.overall_exhausted()
+                continue
+            admitted.append((row, count))
+            if self.holder is None:
+                self.pacer.spend(row.chat_id, count)
+        deadline = None
+        if self.holder is not None:  # several workers: the bot-wide budget decides
+            granted = await self._take_budget(admitted)
+            report.waiting += len(admitted) - len(granted)
+            for row, count in granted:
+                self.pacer.spend(row.chat_id, count)
+            admitted = granted
+            # Taken from this second's budget: a row that could not start within it waits
+            # for the next pass (Telegram counts a message in the second it arrives).
+            deadline = self.clock.now().replace(microsecond=0) + dt.timedelta(seconds=1)
+        for row, _count in admitted:
+            tasks.append(asyncio.create_task(self._guarded(semaphore, row, deadline)))
         try:
             outcomes = await asyncio.gather(*tasks)
         except BaseException:
@@ -392,36 +425,54 @@ class OutboxWorker:
             setattr(report, outcome, getattr(report, outcome) + 1)
         return report
 
-    async def _take_budget(self, chat_id: int, count: int) -> str | None:
-        """Spend the bot-wide budget (several workers) for ``count`` messages to a chat; None
-        when spent, else what is used up: "overall" or "chat". The overall second and the
-        chat's period are taken together or not at all."""
+    async def _take_budget(self, rows: list[tuple[OutboxRow, int]]) -> list[tuple[OutboxRow, int]]:
+        """Spend the bot-wide budget (several workers) for a pass's rows, each with its count
+        of messages; return the rows that may go, in order. A pass takes a share of the
+        second (what it can send within it): its first rows, each chat's period for them (one
+        statement for the private chats), then the overall second for the rows whose chat
+        may have one, as much of it as is left; the rest wait for the next pass. One short
+        transaction a pass, not one a message: three workers at 1,000 messages a second
+        would otherwise queue on the overall row."""
         limits, now = self.limits, self.clock.now()
         second = now.replace(microsecond=0)
+        minute = now.replace(second=0, microsecond=0)
+        if limits.overall_per_second > 0 and rows:
+            limit = max(1, int(limits.overall_per_second))
+            share = max(rows[0][1], PASS_LEAST, math.ceil(limit * PASS_SHARE))
+            rows = _first(rows, share)
         async with self.db.transaction() as tx:
-            if limits.overall_per_second > 0:
-                limit = max(1, int(limits.overall_per_second))
-                if not await tx.budget.take("overall", second, count, limit):
-                    return "overall"
+            private = [
+                (f"chat:{row.chat_id}", count)
+                for row, count in rows
+                if row.chat_id > 0 and limits.private_interval > 0
+            ]
             # The pause after a message to a private chat, counted in whole seconds.
-            taken = True
-            if chat_id > 0 and limits.private_interval > 0:
-                taken = await tx.budget.take(f"chat:{chat_id}", second, count, 1)
-            elif chat_id < 0 and limits.group_per_minute > 0:
-                minute = now.replace(second=0, microsecond=0)
-                taken = await tx.budget.take(
-                    f"group:{chat_id}", minute, count, limits.group_per_minute
-                )
-            if not taken:
-                await tx.rollback()
-                return "chat"
-        return None
+            free = await tx.budget.take_each(private, second, 1)
+            chats_ok = []
+            for row, count in rows:
+                if row.chat_id > 0 and limits.private_interval > 0:
+                    taken = f"chat:{row.chat_id}" in free
+                elif row.chat_id < 0 and limits.group_per_minute > 0:
+                    taken = await tx.budget.take(
+                        f"group:{row.chat_id}", minute, count, limits.group_per_minute
+                    )
+                else:
+                    taken = True
+                if taken:
+                    chats_ok.append((row, count))
+            if limits.overall_per_second <= 0 or not chats_ok:
+                return chats_ok
+            total = sum(count for _, count in chats_ok)
+            granted = await tx.budget.take_up_to("overall", second, total, limit)
+        return _first(chats_ok, granted)
 
-    async def _guarded(self, semaphore: asyncio.Semaphore, row: OutboxRow) -> str:
+    async def _guarded(
+        self, semaphore: asyncio.Semaphore, row: OutboxRow, deadline: dt.datetime | None = None
+    ) -> str:
         async with semaphore:
-            return await self.deliver(row)
+            return await self.deliver(row, deadline)
 
-    async def deliver(self, row: OutboxRow) -> str:
+    async def deliver(self, row: OutboxRow, deadline: dt.datetime | None = None) -> str:
         """Send the parts of a row not yet settled and record the outcome: sent, postponed,
         failed or dropped. Each part is recorded as soon as Telegram took it, so a retry (after
         RetryAfter, a network error, a crash) goes on from the first part not yet sent: at
@@ -434,6 +485,8 @@ class OutboxWorker:
         lost = False  # the last part, the point of the notification, was refused
         try:
             for index in range(row.parts_sent, len(todo)):
+                if deadline is not None and self.clock.now() >= deadline - LATE:
+                    return "waiting"  # the next pass goes on from this part
                 refused = await self._send_part(row, todo[index], buttons)
                 refusals.extend(refused)
                 # Every way of sending it refused: the part is not there at all.
