@@ -282,14 +282,6 @@ def test_a_refused_token_or_an_unreachable_api_is_said_plainly(
     assert "error: cannot reach the Bot API at http://127.0.0.1:9/bot" in unreachable.stderr
 
 
-# Known bug, issue 18 (open): on PostgreSQL, worker processes have been seen to answer one
-# update twice with no kill behind it (here once in CI, and twice in the PostgreSQL city month).
-# Not strict: it passes most runs; it must pass always before issue 18 is resolved.
-@pytest.mark.xfail(
-    postgres.URL is not None,
-    reason="issue 18: an update answered twice across worker processes on PostgreSQL",
-    strict=False,
-)
 async def test_three_workers_on_one_database_answer_each_update_once(
     tmp_path: Path, server: FakeBotServer, settings: Settings
 ) -> None:

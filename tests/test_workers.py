@@ -23,6 +23,7 @@ from bot.tg.delivery import Limits
 from bot.tg.inbox import conversation_key
 from fakebotapi import FakeBotAPI, FakeUser
 from storage.db import Database
+from storage.inbox import InboxRepo
 from tests.support import tables
 from tests.support.cases import assigned_case
 from tests.support.chat import Bot
@@ -120,6 +121,48 @@ async def test_two_workers_receiving_one_conversations_updates_at_once_handle_ea
     await workers.settled()
     assert log.overlaps == []
     assert [update_id for _, update_id, _ in log.handled] == [u["update_id"] for u in updates]
+
+
+async def test_an_update_recorded_while_its_conversation_is_read_again_goes_once(
+    workers: Workers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next update of a conversation arrives while its first is being handled: the
+    worker reads what waits (the first is not yet recorded handled), and the first is
+    recorded before that read is back. The first is handled once, not queued again."""
+    reading, recorded = asyncio.Event(), asyncio.Event()
+    handled: list[int] = []
+    slow: list[int] = []
+
+    async def slow_first(update: Update, context: object) -> None:
+        if update.update_id in slow:
+            await reading.wait()  # until the worker has read what waits
+        handled.append(update.update_id)
+
+    workers.watch(slow_first)
+    one = await workers.start("1")
+    user = workers.user(to=lambda: one)
+    first, second = await _update(user, 1), await _update(user, 2)
+    slow.append(first["update_id"])
+    waiting_in, mark_handled = InboxRepo.waiting_in, InboxRepo.mark_handled
+
+    async def read_then_wait(repo: InboxRepo, conversation: str) -> Any:
+        rows = await waiting_in(repo, conversation)
+        if len(rows) == 2:  # the second update's read, the first still waiting in it
+            reading.set()
+            await recorded.wait()
+        return rows
+
+    async def mark_then_tell(repo: InboxRepo, update_ids: Any, now: dt.datetime) -> None:
+        await mark_handled(repo, update_ids, now)
+        recorded.set()
+
+    monkeypatch.setattr(InboxRepo, "waiting_in", read_then_wait)
+    monkeypatch.setattr(InboxRepo, "mark_handled", mark_then_tell)
+    await one.receive(first)
+    await one.receive(second)
+    await workers.settled(let_go=True)
+    assert handled == [first["update_id"], second["update_id"]]
+    assert len(user.transcript) == 2  # an answer to each message, none twice
 
 
 async def _update(user: FakeUser, n: int) -> dict[str, Any]:

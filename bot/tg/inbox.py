@@ -127,11 +127,14 @@ class Inbox(asyncio.Queue[object]):
         if self.holder is None:
             return
         key = conversation_key(update)
-        local = self._local.get(key)
-        if local is not None:
-            local.discard(update.update_id)
-        if not local:
-            await self.settle(key)
+        # Under the lock: a ``_take`` that read the conversation's waiting updates before this
+        # one was recorded would otherwise find it neither here nor handled, and queue it again.
+        async with self._claims:
+            local = self._local.get(key)
+            if local is not None:
+                local.discard(update.update_id)
+            if not local:
+                await self._settle(key)
 
     # Several workers ----------------------------------------------------------------------
 
@@ -162,19 +165,17 @@ class Inbox(asyncio.Queue[object]):
                 await session.leases.release(key, self.holder)
         return len(fresh)
 
-    async def settle(self, key: str) -> None:
+    async def _settle(self, key: str) -> None:
         """A conversation has nothing queued here: let it go, then look once more, as an
-        update that came meanwhile to another worker found it held and was left to us."""
+        update that came meanwhile to another worker found it held and was left to us.
+        (The caller holds ``_claims``.)"""
         assert self.holder is not None
-        async with self._claims:
-            if self._local.get(key):
-                return
-            self._local.pop(key, None)
-            services = self._services
-            async with services.db.autocommit() as session:
-                await session.leases.release(key, self.holder)
-            if await services.db.lookup.inbox.has_waiting(key):
-                await self._take(key)
+        self._local.pop(key, None)
+        services = self._services
+        async with services.db.autocommit() as session:
+            await session.leases.release(key, self.holder)
+        if await services.db.lookup.inbox.has_waiting(key):
+            await self._take(key)
 
     async def pump(self) -> int:
         """Renew this worker's claims and take the conversations with updates waiting that
