@@ -247,6 +247,21 @@ class City:
                 return sent
         return None
 
+    @staticmethod
+    def answer_to(user: FakeUser, pressed: SentMessage, number: str) -> SentMessage:
+        """Where the bot's answer to a press on ``pressed`` (a card of case ``number``) is, as the
+        person reads it: in place, or, when the card with a question under it outgrew its
+        photo's caption (1,024 characters), in a new message of the case after it, the photo
+        left without buttons (handlers/department.py ``put``)."""
+        if pressed.buttons:
+            return pressed
+        for sent in user.newest_first():
+            if sent.message_id <= pressed.message_id:
+                break
+            if not sent.deleted and sent.buttons and number in sent.plain.partition("\n")[0]:
+                return sent
+        return pressed
+
     async def open_order(self, contact: FakeUser, number: str, button: str) -> SentMessage | None:
         """The order card of case ``number`` through /tasks: shown at once when it is the only
         order, else opened from the list, turning its pages until the case's button is there."""
@@ -351,6 +366,7 @@ class City:
         if rng.random() < 0.05:
             await officer.press("Reject", message=card)
             await officer.press("not a safety hazard", message=card)
+            card = self.answer_to(officer, card, case.number)
             await officer.press("Yes, do not accept it", message=card)  # asked once more
             case.state = "rejected"
             self.figures["rejected"] += 1
@@ -358,6 +374,7 @@ class City:
         await officer.press("Accept", message=card)
         await officer.press(rng.choice(["orange", "yellow", "blue"]), message=card)
         await officer.press("general hazard", message=card)
+        card = self.answer_to(officer, card, case.number)
         case.state, case.accepted = "accepted", True
         await officer.press("Order an enterprise to fix it", message=card)
         enterprise_id, name = rng.choice(self.enterprises)
@@ -476,12 +493,15 @@ class City:
             self.figures["returns"] += 1
             await self.plan_fix(case)
             return
+        # Each answer comes in place, but the question before closing may come anew (answer_to).
         await officer.press("Verified: close the case", message=card)
+        card = self.answer_to(officer, card, case.number)
         if card.has_button("Genuine"):
             await officer.press("Genuine", message=card)
             self.figures["rewards"] += 1
         if card.has_button("No fine"):
             await officer.press("No fine", message=card)
+            card = self.answer_to(officer, card, case.number)
         await officer.press("Yes, close it", message=card)  # asked once more
         case.state = "closed"
         if not case.complained and self.rng.random() < 0.05:
@@ -520,9 +540,13 @@ class City:
             offset = dt.timedelta(hours=self.rng.uniform(-1, 14))
             self.at(day_start + offset, lambda: self.guarded("report", self.report))
 
-    async def run(self, days: int, reports: int, kill_days: float = 3.0) -> None:
+    async def run(
+        self, days: int, reports: int, kill_days: float = 3.0, stop_after: int | None = None
+    ) -> None:
+        """Run the ``days`` of the city; ``stop_after``: only its first days (the same city cut
+        short: the days are all planned first, with the random numbers they take)."""
         start = self.clock.now()
-        end = start + days * DAY
+        end = start + min(days, stop_after or days) * DAY
         # Several workers: the moments a random worker is killed (at one of its next calls).
         kills = []
         if self.pool is not None and kill_days > 0:
@@ -669,16 +693,18 @@ async def simulate(
     workers: int = 0,
     kill_days: float = 3.0,
     database: Path | str | None = None,
+    stop_after: int | None = None,
 ) -> dict[str, Any]:
     """Run the city; return its figures, with "failures" listing every broken invariant.
-    ``workers``: on that many workers, one killed every ``kill_days`` simulated days."""
+    ``workers``: on that many workers, one killed every ``kill_days`` simulated days;
+    ``stop_after``: the first days only of the ``days`` planned."""
     with tempfile.TemporaryDirectory() as folder:
         city = City(Path(folder), seed, dt.timedelta(minutes=step_minutes), workers, database)
         wall = time.perf_counter()
         await city.start()
         started = city.clock.now()
         try:
-            await city.run(days, reports, kill_days)
+            await city.run(days, reports, kill_days, stop_after)
             if city.pool is not None:
                 await city.pool.restart_dead()
             await city.tick()
@@ -734,6 +760,12 @@ def main() -> int:
         " is created for the run (default: a temporary SQLite file)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
+    parser.add_argument(
+        "--stop-after",
+        type=int,
+        help="run only the first DAYS of the --days city, the same city (--days changes it), to"
+        " see what happens on a late day sooner",
+    )
     args = parser.parse_args()
     database = args.database or os.environ.get("SHAOZI_DATABASE")
     where: Path | str | None = None
@@ -744,7 +776,14 @@ def main() -> int:
     try:
         figures = asyncio.run(
             simulate(
-                args.days, args.reports, args.seed, args.step, args.workers, args.kill_days, where
+                args.days,
+                args.reports,
+                args.seed,
+                args.step,
+                args.workers,
+                args.kill_days,
+                where,
+                args.stop_after,
             )
         )
     finally:

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from bot.cards import Outgoing
+from bot.cards import Outgoing, visible_len
 from bot.invites import InviteSpec
 from bot.notify import Notifier
 from bot.reports import store_photo
@@ -23,7 +23,7 @@ from fakebotapi.api import FakeNetworkError
 from storage._sql import POSTGRESQL
 from storage.db import Session
 from tests.support import tables
-from tests.support.cases import LAOCHENG, report
+from tests.support.cases import DESCRIPTION, LAOCHENG, report
 from tests.support.chat import Bot, map_points, since
 from tests.support.images import has_metadata, jpeg
 from tests.support.moments import SHANGHAI
@@ -405,6 +405,36 @@ async def test_a_card_too_long_for_a_caption_follows_its_photo(bot: Bot) -> None
     assert f"New report {number}" in card.plain
     assert map_points(card) == [LAOCHENG]
     assert card.has_button("Accept")
+
+
+async def test_a_question_too_long_for_its_photos_caption_comes_under_it(bot: Bot) -> None:
+    # A card that just fits as its photo's caption: the question asked before an action that
+    # ends the case makes it too long, so the photo loses its buttons and the card with the
+    # question comes as a new message, where the answer is pressed.
+    officer = await staff(bot, InviteSpec(Role.OFFICER, "fire"))
+    await report(bot.user(language="en"))
+    mark = len(officer.transcript)
+    await bot.drain()
+    [short] = since(officer, mark)
+    room = 1024 - visible_len(short.caption or "") - 10
+    description = ("The exit is locked and the corridor is full of boxes. " * 30)[:room]
+    number = await report(bot.user(language="en"), description=DESCRIPTION + description)
+    mark = len(officer.transcript)
+    await bot.drain()
+    [card] = since(officer, mark)
+    assert card.method == "sendPhoto"
+    assert f"New report {number}" in card.plain  # the card is the caption, near its limit
+    caption = card.plain
+    await officer.press("Reject", message=card)
+    await officer.press("not a safety hazard", message=card)
+    photo, sure = officer.transcript[mark:]
+    assert (photo.message_id, photo.buttons, photo.plain) == (card.message_id, [], caption)
+    assert sure.method == "sendMessage"
+    assert f"Are you sure? Case {number} will not be accepted" in sure.plain
+    assert "Status: submitted" in sure.plain
+    await officer.press("Yes, do not accept it", message=sure)
+    assert "Status: not accepted" in sure.plain
+    assert officer.transcript[mark:] == [photo, sure]
 
 
 async def test_rows_sent_at_once_are_recorded_together_and_a_lost_record_resends_them(
