@@ -469,6 +469,27 @@ async def test_telegram_telling_one_worker_to_wait_holds_every_worker(
     assert all(len(user.transcript) == 1 for user in users)
 
 
+async def test_a_pass_gets_what_is_left_of_the_second_and_each_chat_its_one(
+    settings: Settings, clock: ManualClock
+) -> None:
+    """The budget a pass takes: its share while the second has it, then what is left, then
+    nothing until the next second; each private chat one message a second, told apart in
+    one statement."""
+    async with Database(settings.database) as db:
+        await db.migrate()
+        now = clock.now().replace(microsecond=0)
+        async with db.transaction() as tx:
+            got = [await tx.budget.take_up_to("overall", now, 30, 100) for _ in range(5)]
+            first = await tx.budget.take_each([("chat:1", 1), ("chat:2", 1)], now, 1)
+            again = await tx.budget.take_each([("chat:2", 1), ("chat:3", 1)], now, 1)
+            later = now + dt.timedelta(seconds=1)
+            next_second = await tx.budget.take_up_to("overall", later, 30, 100)
+            next_chats = await tx.budget.take_each([("chat:2", 1)], later, 1)
+    assert got == [30, 30, 30, 10, 0]
+    assert (first, again) == ({"chat:1", "chat:2"}, {"chat:3"})
+    assert (next_second, next_chats) == (30, {"chat:2"})
+
+
 async def test_claims_fired_at_once_from_two_connections_have_one_winner(
     settings: Settings, clock: ManualClock
 ) -> None:
