@@ -341,6 +341,8 @@ class Pool:
         """Pass after pass by every live worker at once; a second passes when the budget
         holds rows back, a claim's life when a killed worker holds them."""
         for _ in range(100_000):
+            if not self.due():  # nothing to send: no pass would claim anything
+                return
             senders = [self.sender(w) for w in self.alive()]
             outcomes = await asyncio.gather(
                 *(s.run_once() for s in senders), return_exceptions=True
@@ -351,8 +353,6 @@ class Pool:
                     raise outcome
             if any(r.sent + r.failed + r.dropped for r in reports):
                 continue
-            if not self.due():
-                return
             if any(r.waiting for r in reports):
                 self.clock.advance(dt.timedelta(seconds=1))
             elif self.dead and self.due(claimed_by_dead=True):

@@ -275,8 +275,14 @@ class PostgresRunner(Runner):
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         statement = translate(sql, self.catalog)
-        target = await self._ready()
         args = _args(statement, params)
+        if self._begin and not args and not statement.returns_id:
+            # A transaction's first statement without parameters goes with its BEGIN, in one
+            # round trip (the simple query protocol takes several statements).
+            self._begin = False
+            self.begun = True
+            return _count(await self.target.execute(f"BEGIN; {statement.text}"))
+        target = await self._ready()
         if statement.returns_id:
             value = await target.fetchval(statement.text, *args)
             return 0 if value is None else int(value)

@@ -118,7 +118,8 @@ class OutboxRepo:
         # may run the subquery again for the UPDATE's rows and claim far more than n.
         skip_locked = ""
         if self.sql.dialect == POSTGRESQL:
-            await self.sql.fetch_value("SELECT pg_advisory_xact_lock(?)", (OUTBOX_CLAIM_LOCK,))
+            # A constant, so that it goes with the transaction's BEGIN in one round trip.
+            await self.sql.execute(f"SELECT pg_advisory_xact_lock({OUTBOX_CLAIM_LOCK:d})")
             skip_locked = " FOR UPDATE OF o SKIP LOCKED"
         rows = await self.sql.fetch_all(
             "WITH picked AS MATERIALIZED ("

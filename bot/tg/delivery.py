@@ -46,9 +46,9 @@ ALBUM = 10  # the most photos one sendMediaGroup takes
 # How long a worker's claim on outbox rows lasts (several workers): a worker that dies while
 # sending leaves its rows to the others after this; one alive sends a row within seconds.
 CLAIM = dt.timedelta(seconds=60)
-# Several workers: the share of a second's overall budget one pass takes, so that what it
-# takes it sends within the second (at least PASS_LEAST: Telegram's own 30 go in one pass);
-# it claims twice that many rows (a chat's rows go one a pass).
+# Several workers: the share of a second's overall budget one pass claims and takes, so that
+# what it takes it sends within the second (at least PASS_LEAST: Telegram's own 30 go in one
+# pass).
 PASS_SHARE = 0.1
 PASS_LEAST = 30
 # A part that would start this close to the end of its budget's second waits for the next
@@ -362,14 +362,15 @@ class OutboxWorker:
         now = self.clock.now()
         batch = self.batch
         if self.limits.overall_per_second > 0:  # no more rows than a pass may send
-            share = max(PASS_LEAST, math.ceil(self.limits.overall_per_second * PASS_SHARE))
-            batch = min(batch, 2 * share)
+            batch = min(batch, self._share())
         async with self.db.transaction() as tx:  # one transaction: see OutboxRepo.claim
             rows = await tx.outbox.claim(self.holder, now, now + CLAIM, batch)
         report = await self._pass(rows)
-        # Killed before this line, the rows not sent wait for the claim to run out.
-        async with self.db.autocommit() as session:
-            await session.outbox.release(self.holder)
+        # Killed before this line, the rows not sent wait for the claim to run out. A row sent,
+        # postponed or given up is let go with that record: only rows left waiting are held.
+        if report.waiting:
+            async with self.db.autocommit() as session:
+                await session.outbox.release(self.holder)
         return report
 
     async def _pass(self, rows: list[OutboxRow]) -> DeliveryReport:
@@ -425,6 +426,10 @@ class OutboxWorker:
             setattr(report, outcome, getattr(report, outcome) + 1)
         return report
 
+    def _share(self) -> int:
+        """The messages of a second's overall budget one pass takes (several workers)."""
+        return max(PASS_LEAST, math.ceil(self.limits.overall_per_second * PASS_SHARE))
+
     async def _take_budget(self, rows: list[tuple[OutboxRow, int]]) -> list[tuple[OutboxRow, int]]:
         """Spend the bot-wide budget (several workers) for a pass's rows, each with its count
         of messages; return the rows that may go, in order. A pass takes a share of the
@@ -437,9 +442,7 @@ class OutboxWorker:
         second = now.replace(microsecond=0)
         minute = now.replace(second=0, microsecond=0)
         if limits.overall_per_second > 0 and rows:
-            limit = max(1, int(limits.overall_per_second))
-            share = max(rows[0][1], PASS_LEAST, math.ceil(limit * PASS_SHARE))
-            rows = _first(rows, share)
+            rows = _first(rows, max(rows[0][1], self._share()))
         async with self.db.transaction() as tx:
             private = [
                 (f"chat:{row.chat_id}", count)
@@ -463,6 +466,7 @@ class OutboxWorker:
             if limits.overall_per_second <= 0 or not chats_ok:
                 return chats_ok
             total = sum(count for _, count in chats_ok)
+            limit = max(1, int(limits.overall_per_second))
             granted = await tx.budget.take_up_to("overall", second, total, limit)
         return _first(chats_ok, granted)
 
