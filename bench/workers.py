@@ -303,12 +303,15 @@ class Pool:
     # --- the leader and the outbox ------------------------------------------------------------
 
     async def tick(self) -> None:
-        """Every live worker renews its lease (the leader sweeps), then they send together."""
-        for worker in self.alive():
-            leader = worker.app.bot_data.leader
-            assert leader is not None
-            with contextlib.suppress(Killed):
-                await leader.tick()
+        """Every live worker renews its lease at once, as processes do (the leader sweeps),
+        then they send together."""
+        leaders = [w.app.bot_data.leader for w in self.alive()]
+        outcomes = await asyncio.gather(
+            *(leader.tick() for leader in leaders if leader is not None), return_exceptions=True
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException) and not isinstance(outcome, Killed):
+                raise outcome
         await self.drain()
 
     def sender(self, worker: Worker) -> Sender:

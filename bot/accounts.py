@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -68,11 +69,13 @@ async def visit(services: Services, user_id: int, telegram_language: str | None)
     Telegram language, a user marked blocked, or once ``storage.users.TOUCH_EVERY`` has passed.
     """
     db, now = services.db, services.clock.now()
-    user = await db.lookup.users.get(user_id)
+    # Both at once: on PostgreSQL each is a round trip of its own, and every update waits here.
+    user, memberships = await asyncio.gather(
+        db.lookup.users.get(user_id), db.lookup.users.memberships(user_id)
+    )
     if user is None or touch_due(user, telegram_language, now):
         async with db.autocommit() as session:
             user = await session.users.touch(user_id, telegram_language, now)
-    memberships = await db.lookup.users.memberships(user_id)
     return Account(user, memberships, services.city.city.default_language)
 
 

@@ -211,10 +211,7 @@ async def fix_photo_flag(tx: Session, case: Case, photos: list[str]) -> str | No
     problems = []
     if any(hamming(a, b) <= FIX_MATCH_BITS for a in fix for b in own):
         problems.append("same-as-report")
-    others = await tx.cases.photo_hashes_except(case.id)
-    reused = sorted(
-        {num for num, h, _kind in others if any(hamming(h, f) <= FIX_MATCH_BITS for f in fix)}
-    )
+    reused = await tx.cases.cases_with_photos_like(case.id, fix, FIX_MATCH_BITS)
     if reused:
         problems.append("reused:" + ",".join(reused[:3]))
     return ";".join(problems) or None

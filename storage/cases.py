@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.vocabulary.lifecycle import FINAL
 from bot.vocabulary.models import Case, CaseEvent, CaseSummary, NearbyCase
-from storage._sql import Runner, from_db, to_db
-from storage.photos import to_unsigned
+from storage._sql import POSTGRESQL, Runner, from_db, to_db
+from storage.photos import to_signed, to_unsigned
 from storage.stats import _scope
 
 _FINAL = tuple(s.value for s in FINAL)
@@ -367,15 +367,38 @@ class CaseRepo:
         assert row is not None
         return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
 
-    async def photo_hashes_except(self, case_id: int) -> list[tuple[str, int, str]]:
-        """(case number, phash, kind) of every case photo except those of ``case_id``."""
-        rows = await self.sql.fetch_all(
-            "SELECT c.number, p.phash, cp.kind FROM case_photos cp"
+    async def cases_with_photos_like(
+        self, case_id: int, hashes: Sequence[int], bits: int
+    ) -> list[str]:
+        """The numbers of other cases with a photo within ``bits`` of any of ``hashes`` (a
+        fix photo taken from another case), in number order. On PostgreSQL the database
+        compares; SQLite, local and without a popcount, hands the hashes over."""
+        if not hashes:
+            return []
+        base = (
+            "SELECT DISTINCT c.number FROM case_photos cp"
             " JOIN cases c ON c.id = cp.case_id JOIN photos p ON p.sha256 = cp.sha256"
-            " WHERE cp.case_id != ?",
-            (case_id,),
+            " WHERE cp.case_id != ?"
         )
-        return [(r[0], to_unsigned(r[1]), r[2]) for r in rows]
+        if self.sql.dialect == POSTGRESQL:  # every case photo of a city's years, compared there
+            near = " OR ".join(
+                "bit_count(CAST(p.phash # CAST(? AS BIGINT) AS BIT(64))) <= ?" for _ in hashes
+            )
+            params: list[Any] = [case_id]
+            for value in hashes:
+                params += [to_signed(value), bits]
+            rows = await self.sql.fetch_all(f"{base} AND ({near}) ORDER BY c.number", params)
+            return [str(r[0]) for r in rows]
+        rows = await self.sql.fetch_all(
+            base.replace("DISTINCT c.number", "c.number, p.phash"), (case_id,)
+        )
+        return sorted(
+            {
+                str(row[0])
+                for row in rows
+                if any((to_unsigned(row[1]) ^ h).bit_count() <= bits for h in hashes)
+            }
+        )
 
     async def mark_escalated(self, case_id: int, now: dt.datetime) -> bool:
         """Put a case under supervision once; False when it already was."""

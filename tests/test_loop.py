@@ -11,6 +11,7 @@ import pytest
 from bot import errors, questions, rectification, verification
 from bot.invites import InviteSpec
 from bot.vocabulary.grading import Colour
+from bot.vocabulary.models import Photo
 from bot.vocabulary.roles import Role
 from fakebotapi import FakeUser, SentMessage
 from tests.support.cases import accepted_and_ordered, enterprise_named, report
@@ -361,3 +362,32 @@ async def test_not_fixed_lapses_after_the_citys_period(
     fresh = await bot.db.read.cases.get(case.id)
     assert fresh is not None
     assert fresh.status == "closed"
+
+
+async def test_a_fix_photo_is_like_another_cases_photo_within_six_bits_of_its_hash(
+    bot: Bot,
+) -> None:
+    """The reused-photo check compares with every other case's photos (in the database on
+    PostgreSQL): six bits apart is the same picture, seven is not; the case's own photos do
+    not count. A hash with its top bit set is stored negative and still compares."""
+    first = await report(bot.user(language="en"))
+    second = await report(bot.user(language="en"), photo_seed=2)
+    cases = {n: await bot.db.read.cases.by_number(n) for n in (first, second)}
+    one, two = (cases[n] for n in (first, second))
+    assert one is not None
+    assert two is not None
+    base, now = 0xF0F0_F0F0_F0F0_F0F0, bot.clock.now()
+    async with bot.db.transaction() as tx:
+        await tx.photos.add(
+            Photo(sha256="f" * 64, thumb_sha256="f" * 64, phash=base, width=9, height=9, size=9),
+            now,
+        )
+        await tx.cases.add_photo(one.id, "report", 5, "f" * 64, None, now)
+        like = tx.cases.cases_with_photos_like
+        six, seven = await like(two.id, [base ^ 0b111111], 6), await like(two.id, [base ^ 0x7F], 6)
+        either = await like(two.id, [base ^ 0x7F, base ^ 1], 6)
+        own = await like(one.id, [base], 6)
+    assert first in six
+    assert first in either
+    assert first not in seven
+    assert first not in own
