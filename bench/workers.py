@@ -164,14 +164,17 @@ class Pool:
         # if idle): the simulation waits on that, not on reading the inbox again and again.
         processor = app.update_processor
         assert isinstance(processor, ConversationProcessor)
-        recorded = processor._finished
+        queue = app.update_queue
+        assert isinstance(queue, Inbox)
 
-        async def finished(update: object) -> None:
-            if recorded is not None:
-                await recorded(update)
-            if isinstance(update, Update):
-                self.done.add(update.update_id)
-                self._progress.set()
+        async def finished(update: object) -> None:  # Inbox.handled, telling the simulation
+            if not isinstance(update, Update):
+                return
+            await queue.record(update)
+            # The user has the answer: the simulation goes on while the worker lets go.
+            self.done.add(update.update_id)
+            self._progress.set()
+            await queue.let_go_if_idle(update)
 
         processor._finished = finished
         worker = self.workers[name] = Worker(name, app)  # alive from its first update on

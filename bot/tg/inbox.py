@@ -118,12 +118,22 @@ class Inbox(asyncio.Queue[object]):
         return len(waiting)
 
     async def handled(self, update: object) -> None:
-        """Record that an update's handlers have finished (the update processor calls this)."""
+        """Record that an update's handlers have finished (the update processor calls this),
+        then, several workers, let its conversation go if nothing of it is queued here."""
         if not isinstance(update, Update):
             return
+        await self.record(update)
+        await self.let_go_if_idle(update)
+
+    async def record(self, update: Update) -> None:
+        """Record the update handled: it is not handled again, by any worker."""
         services = self._services
         async with services.db.autocommit() as session:
             await session.inbox.mark_handled([update.update_id], services.clock.now())
+
+    async def let_go_if_idle(self, update: Update) -> None:
+        """Several workers: let the update's conversation go when nothing of it is queued
+        here (and look once more for what came meanwhile)."""
         if self.holder is None:
             return
         key = conversation_key(update)
