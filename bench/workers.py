@@ -34,13 +34,14 @@ from bot.open311.server import stop_channel
 from bot.settings import Settings
 from bot.tg import delivery, inbox
 from bot.tg.app import ShaoziApp, build_application
-from bot.tg.delivery import Limits, OutboxWorker, Part, stop_task
+from bot.tg.delivery import Limits, OutboxWorker, Part
 from bot.tg.inbox import Inbox
 from bot.tg.processing import ConversationProcessor
 from bot.vocabulary.models import OutboxRow
 from fakebotapi import FakeBotAPI, FakeRequest
 from storage.db import to_db
 from tests.support import tables
+from tests.support.workers import initialize_in_hand
 
 FIRST_GROUP = -5
 # Real seconds without an update recorded handled before the simulation looks why.
@@ -178,13 +179,7 @@ class Pool:
 
         processor._finished = finished
         worker = self.workers[name] = Worker(name, app)  # alive from its first update on
-        await app.initialize()
-        assert app.post_init is not None
-        await app.post_init(app)
-        # The simulation runs the leader and the outbox on its clock (tick).
-        for task in (*app.bot_data.worker_tasks, app.bot_data.worker_task):
-            await stop_task(task)
-        app.bot_data.worker_tasks, app.bot_data.worker_task = (), None
+        await initialize_in_hand(app)  # the simulation runs the leader and the outbox (tick)
         await app.start()
         return worker
 

@@ -375,10 +375,9 @@ class CaseRepo:
         compares; SQLite, local and without a popcount, hands the hashes over."""
         if not hashes:
             return []
-        base = (
-            "SELECT DISTINCT c.number FROM case_photos cp"
-            " JOIN cases c ON c.id = cp.case_id JOIN photos p ON p.sha256 = cp.sha256"
-            " WHERE cp.case_id != ?"
+        joined = (
+            " FROM case_photos cp JOIN cases c ON c.id = cp.case_id"
+            " JOIN photos p ON p.sha256 = cp.sha256 WHERE cp.case_id != ?"
         )
         if self.sql.dialect == POSTGRESQL:  # every case photo of a city's years, compared there
             near = " OR ".join(
@@ -387,11 +386,11 @@ class CaseRepo:
             params: list[Any] = [case_id]
             for value in hashes:
                 params += [to_signed(value), bits]
-            rows = await self.sql.fetch_all(f"{base} AND ({near}) ORDER BY c.number", params)
+            rows = await self.sql.fetch_all(
+                f"SELECT DISTINCT c.number{joined} AND ({near}) ORDER BY c.number", params
+            )
             return [str(r[0]) for r in rows]
-        rows = await self.sql.fetch_all(
-            base.replace("DISTINCT c.number", "c.number, p.phash"), (case_id,)
-        )
+        rows = await self.sql.fetch_all(f"SELECT c.number, p.phash{joined}", (case_id,))
         return sorted(
             {
                 str(row[0])

@@ -403,14 +403,16 @@ class OutboxWorker:
                 self.pacer.spend(row.chat_id, count)
         deadline = None
         if self.holder is not None:  # several workers: the bot-wide budget decides
-            granted = await self._take_budget(admitted)
+            second = self.clock.now().replace(microsecond=0)
+            granted = await self._take_budget(admitted, second)
             report.waiting += len(admitted) - len(granted)
             for row, count in granted:
                 self.pacer.spend(row.chat_id, count)
             admitted = granted
-            # Taken from this second's budget: a row that could not start within it waits
-            # for the next pass (Telegram counts a message in the second it arrives).
-            deadline = self.clock.now().replace(microsecond=0) + dt.timedelta(seconds=1)
+            if self.limits.overall_per_second > 0:
+                # Taken from this second's budget: a row that could not start within it waits
+                # for the next pass (Telegram counts a message in the second it arrives).
+                deadline = second + dt.timedelta(seconds=1)
         for row, _count in admitted:
             tasks.append(asyncio.create_task(self._guarded(semaphore, row, deadline)))
         try:
@@ -430,17 +432,18 @@ class OutboxWorker:
         """The messages of a second's overall budget one pass takes (several workers)."""
         return max(PASS_LEAST, math.ceil(self.limits.overall_per_second * PASS_SHARE))
 
-    async def _take_budget(self, rows: list[tuple[OutboxRow, int]]) -> list[tuple[OutboxRow, int]]:
-        """Spend the bot-wide budget (several workers) for a pass's rows, each with its count
-        of messages; return the rows that may go, in order. A pass takes a share of the
-        second (what it can send within it): its first rows, each chat's period for them (one
-        statement for the private chats), then the overall second for the rows whose chat
-        may have one, as much of it as is left; the rest wait for the next pass. One short
-        transaction a pass, not one a message: three workers at 1,000 messages a second
-        would otherwise queue on the overall row."""
-        limits, now = self.limits, self.clock.now()
-        second = now.replace(microsecond=0)
-        minute = now.replace(second=0, microsecond=0)
+    async def _take_budget(
+        self, rows: list[tuple[OutboxRow, int]], second: dt.datetime
+    ) -> list[tuple[OutboxRow, int]]:
+        """Spend the bot-wide budget (several workers) of ``second`` for a pass's rows, each
+        with its count of messages; return the rows that may go, in order. A pass takes a
+        share of the second (what it can send within it): its first rows, each chat's period
+        for them (one statement for the private chats), then the overall second for the rows
+        whose chat may have one, as much of it as is left; the rest wait for the next pass.
+        One short transaction a pass, not one a message: three workers at 1,000 messages a
+        second would otherwise queue on the overall row."""
+        limits = self.limits
+        minute = second.replace(second=0)
         if limits.overall_per_second > 0 and rows:
             rows = _first(rows, max(rows[0][1], self._share()))
         async with self.db.transaction() as tx:

@@ -32,6 +32,18 @@ from tests.support import tables
 FIRST_GROUP = -2
 
 
+async def initialize_in_hand(app: ShaoziApp) -> None:
+    """Initialize a worker's Application as run_bot.py does (its post_init: the database, the
+    inbox's requeue, the leader), but with its background work (the leader's lease, the
+    inbox's pump, the outbox loop) stopped: the caller runs that itself, on its own clock."""
+    await app.initialize()
+    assert app.post_init is not None
+    await app.post_init(app)
+    for task in (*app.bot_data.worker_tasks, app.bot_data.worker_task):
+        await stop_task(task)
+    app.bot_data.worker_tasks, app.bot_data.worker_task = (), None
+
+
 class Worker:
     """One worker process's life."""
 
@@ -107,13 +119,7 @@ class Workers:
         )
         for n, handler in enumerate(self.first):
             app.add_handler(handler, group=FIRST_GROUP - n)
-        await app.initialize()
-        assert app.post_init is not None
-        await app.post_init(app)
-        # The tests run the background work themselves, on the test's clock.
-        for task in (*app.bot_data.worker_tasks, app.bot_data.worker_task):
-            await stop_task(task)
-        app.bot_data.worker_tasks, app.bot_data.worker_task = (), None
+        await initialize_in_hand(app)
         if fetch:
             await app.start()
         worker = self.workers[name] = Worker(name, app)
