@@ -99,9 +99,16 @@ async def queue_to_subscribers(
                     payload = payloads[language] = render(translator).payload()
                 # The key of Notifier.user, so either way a message is queued once per user.
                 rows.append((subscriber.id, payload, f"{key}:{subscriber.id}"))
-            queued += await tx.outbox.add_many(rows, now, when, broadcast_id, quiet=True)
+            added = await tx.outbox.add_many(rows, now, when, broadcast_id, quiet=True)
         chunks += 1
-        if len(page) < CHUNK:
+        queued += added
+        last = len(page) < CHUNK or chunks == max_chunks
+        # A sending of more than a chunk refreshes the outbox's planner figures after its first
+        # chunk (the senders claim it meanwhile) and after its last (OutboxRepo.analyze).
+        if (chunks == 1 and not last) or (chunks > 1 and last):
+            async with services.db.transaction() as tx:
+                await tx.outbox.analyze()
+        if last:
             break
         cursor = page[-1].id
     return queued

@@ -29,6 +29,8 @@ URL = os.environ.get("SHAOZI_TEST_DATABASE") or None
 
 # For a test of SQLite itself (its file, its locks, its online backup).
 sqlite_only = pytest.mark.skipif(URL is not None, reason="SQLite's own behaviour")
+# For a test of PostgreSQL itself (its planner, its catalogues).
+postgresql_only = pytest.mark.skipif(URL is None, reason="PostgreSQL's own behaviour")
 
 _loop: asyncio.AbstractEventLoop | None = None
 _loop_lock = threading.Lock()
