@@ -16,7 +16,10 @@ another worker handled is handled again), and lets the conversation go when it h
 an update that arrives while another worker holds its conversation waits in the inbox for that
 worker, which looks again after letting go. ``pump`` renews this worker's claims and takes the
 conversations nobody holds: those of a worker that died (its claims expire after CLAIM) and
-any update left behind.
+any update left behind. The order kept is Telegram's: it sends a chat's next update once the
+webhook call of the one before is answered, which ``put`` does after the commit (polling: one
+worker puts each update in turn). Two updates of a chat arriving at two workers at the same
+moment would have no order between them: each is still handled once.
 """
 
 from __future__ import annotations
