@@ -124,9 +124,7 @@ async def test_two_workers_receiving_one_conversations_updates_at_once_handle_ea
     )
     await workers.settled()
     assert log.overlaps == []
-    assert sorted(update_id for _, update_id, _ in log.handled) == [
-        u["update_id"] for u in updates
-    ]
+    assert sorted(update_id for _, update_id, _ in log.handled) == [u["update_id"] for u in updates]
 
 
 async def test_an_update_recorded_while_its_conversation_is_read_again_goes_once(
