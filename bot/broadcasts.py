@@ -83,7 +83,7 @@ async def queue_to_subscribers(
     default = services.city.city.default_language
     payloads: dict[Language, dict[str, Any]] = {}
     cursor, queued, chunks = first[0].id - 1, 0, 0
-    while max_chunks is None or chunks < max_chunks:
+    while True:  # to the last page, or ``max_chunks`` of them
         async with services.db.transaction(bulk=True) as tx:
             page = await tx.users.subscribers_page(
                 cursor, CHUNK, district=district, missing_key=key
